@@ -1,0 +1,1 @@
+"""Channel adapters: each translates its platform's payloads into neutral Events and renders Replies."""

@@ -1,0 +1,82 @@
+"""The console channel: the whole conversation in a terminal, interactively or from piped standard input."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.engine import Engine
+from bot.types import Event, Reply, ThreadRef, UserRef
+from policies.model import Question
+
+QUIT_WORDS = {"quit", "exit", ":q"}
+
+
+def render_question(question: Question) -> str:
+    lines = [question.prompt]
+    if question.kind == "choice":
+        lines += [f"  {i}. {o.label}" for i, o in enumerate(question.options, 1)]
+        lines.append("  (type the number)")
+    elif question.kind == "yes_no":
+        lines.append("  (yes or no)")
+    elif question.kind == "date":
+        lines.append("  (YYYY-MM-DD, DD/MM/YYYY, today or yesterday)")
+    if question.help and question.kind != "choice":
+        lines.append(f"  {question.help}")
+    if not question.required:
+        lines.append("  (optional: type skip)")
+    return "\n".join(lines)
+
+
+def render(reply: Reply) -> str:
+    """A reply as terminal text."""
+    parts = [reply.text] if reply.text else []
+    if reply.question is not None:
+        parts.append(render_question(reply.question))
+    for question in reply.form:
+        if question.id in reply.errors:
+            parts.append(f"- {question.prompt}: {reply.errors[question.id]}")
+    return "\n".join(parts)
+
+
+class Console:
+    """Reads lines, hands each to the engine as one user's message, prints the replies."""
+
+    def __init__(self, engine: Engine, email: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+        self.engine = engine
+        self.user = UserRef("console", email, email=email)
+        self.thread = ThreadRef("console", email)
+        self.stdin = stdin
+        self.stdout = stdout
+        self.interactive = stdin.isatty()
+
+    def say(self, text: str) -> None:
+        for line in text.splitlines() or [""]:
+            self.stdout.write(f"bot> {line}\n")
+        self.stdout.flush()
+
+    async def run(self) -> int:
+        names = ", ".join(p.short_name for p in self.engine.policies.values())
+        self.say(f"Escalation bot (console) for {self.user.email}. Procedures: {names}.")
+        self.say("Type escalate to start, help for help, quit to leave.")
+        loop = asyncio.get_running_loop()
+        sensitive = False  # the question waiting is a child detail: never echo the answer
+        while True:
+            if self.interactive:
+                self.stdout.write("you> ")
+                self.stdout.flush()
+            line = await loop.run_in_executor(None, self.stdin.readline)
+            if not line:
+                break
+            text = line.rstrip("\n")
+            if text.strip().lower() in QUIT_WORDS:
+                break
+            if not self.interactive:
+                self.stdout.write(f"you> {'(withheld)' if sensitive and text.strip() else text}\n")
+            sensitive = False
+            for reply in await self.engine.handle(Event(self.user, self.thread, text=text)):
+                self.say(render(reply))
+                sensitive = bool(reply.question and reply.question.sensitive)
+        self.say("Goodbye. Anything you were answering is kept: type escalate next time to carry on.")
+        return 0

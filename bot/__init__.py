@@ -1,0 +1,1 @@
+"""Escalation bot: runs safeguarding professional-disagreement escalation procedures in chat."""

@@ -1,0 +1,64 @@
+"""Settings from environment variables (and an optional .env file); a bad setting stops start-up with one line."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from policies.loader import POLICY_DIR
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(Exception):
+    """A setting is wrong or missing; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    policy_ids: tuple[str, ...]
+    policy_dir: Path
+    data_dir: Path
+    host: str
+    port: int
+    log_level: str
+
+
+def load_dotenv_file(path: Path = Path(".env")) -> None:
+    """Read KEY=value lines from .env into the environment; real environment variables win."""
+    if path.is_file():
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
+
+
+def read_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    raw_policy = env.get("BOT_POLICY", "").strip()
+    ids = tuple(p.strip().lower() for p in raw_policy.split(",") if p.strip()) if raw_policy else ()
+    if raw_policy and not ids:
+        raise ConfigError("BOT_POLICY must be a policy id or a comma-separated list of ids (e.g. surrey,medway)")
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"BOT_POLICY names a policy twice: {raw_policy!r}")
+    policy_dir = Path(env.get("BOT_POLICY_DIR", "") or POLICY_DIR)
+    if not policy_dir.is_dir():
+        raise ConfigError(f"BOT_POLICY_DIR is not a folder: {policy_dir}")
+    port_text = env.get("BOT_PORT", "3978").strip()
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise ConfigError(f"BOT_PORT must be a whole number from 1 to 65535 (found {port_text!r})")
+    level = env.get("BOT_LOG_LEVEL", "INFO").strip().upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"BOT_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (found {level!r})")
+    host = env.get("BOT_HOST", "127.0.0.1").strip()
+    if not host:
+        raise ConfigError("BOT_HOST must not be empty (e.g. 127.0.0.1)")
+    return Settings(
+        policy_ids=ids,
+        policy_dir=policy_dir,
+        data_dir=Path(env.get("BOT_DATA_DIR", "") or "data"),
+        host=host,
+        port=int(port_text),
+        log_level=level,
+    )

@@ -1,0 +1,118 @@
+"""What the bot says about cases. Chat text carries the case reference, never the child's identifiers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from dialogs.answers import show_answer
+from policies.model import TIER_LABELS, Policy, Stage
+
+HELP = """I help you follow your safeguarding partnership's procedure for resolving professional disagreements.
+  escalate      start a new escalation (I ask the Stage 1 questions, then open a case)
+  status REF    show where a case is, e.g. status ESC-2026-0001
+  cancel        stop the questions you are answering
+  help          this message
+If a child is in immediate danger, call 999 now."""
+
+
+def long_date(value: str | date | None) -> str:
+    """'Wednesday 25 November 2026' (or 'no set date')."""
+    if value is None:
+        return "no set date"
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def who_acts(stage: Stage) -> str:
+    raiser = TIER_LABELS[stage.raiser_tier]
+    if stage.other_tier == "none":
+        return f"on your side, your {raiser}; the other agency is not involved yet"
+    return f"your {raiser}, with the equivalent {TIER_LABELS[stage.other_tier]} in the other agency"
+
+
+def timescale(policy: Policy, stage: Stage) -> str:
+    if stage.working_days is None:
+        return "no set timescale"
+    if stage.counts_from == "disagreement":
+        since = "the disagreement arising"
+    elif stage.number == policy.first_stage.number:
+        since = "the case being opened"
+    else:
+        since = f"the end of {policy.stage_label} {stage.number - 1}"
+    note = f" {stage.timescale_note}" if stage.timescale_note else ""
+    return f"within {stage.working_days} working days of {since}{note}"
+
+
+def stage_line(policy: Policy, stage: Stage, due: str | None) -> str:
+    when = f"due by {long_date(due)}" if due else "no set timescale in this procedure"
+    return f"{policy.stage_title(stage.number)}, {when} ({timescale(policy, stage)}; {stage.cite})."
+
+
+def emergency(policy: Policy, ref: str) -> str:
+    return (
+        f"Immediate risk of harm: act now. {policy.immediate_harm.route} ({policy.immediate_harm.cite})\n"
+        f"I have recorded that this route was given, as {ref}. When the child is safe, you can still raise the "
+        "professional disagreement: type escalate."
+    )
+
+
+def case_opened(policy: Policy, case: Mapping[str, Any], today: date) -> str:
+    stage = policy.stage(case["stage"])
+    assert stage is not None
+    details = case["details"]
+    category = policy.question("category")
+    lines = [
+        f"Case {case['ref']} is open under the {policy.name} procedure ({policy.source}).",
+        f"Disagreement with: {details.get('other_agency', '?')}"
+        + (f", about: {show_answer(category, details.get('category'))}." if category else "."),
+        "Now: " + stage_line(policy, stage, case["stage_due"]),
+        f"Who acts: {who_acts(stage)}.",
+        f"What to do: {stage.action}",
+    ]
+    due = case.get("stage_due")
+    if due and date.fromisoformat(due) < today:
+        lines.append(
+            f"Note: counted from when the disagreement arose, this stage was due on {long_date(due)}. "
+            "If it is not resolved, move to the next stage now."
+        )
+    if details.get("discussed_line_manager") is False and stage.raiser_tier != "practitioner":
+        lines.append("You have not yet discussed this with your line manager: the procedure starts there.")
+    if details.get("discussed_other") is False and policy.pre_stage:
+        lines.append(f"{policy.pre_stage.name}: {policy.pre_stage.action} ({policy.pre_stage.cite})")
+    if case.get("overall_due") and policy.overall:
+        cap = policy.overall
+        lines.append(f"Overall: {cap.description} By {long_date(case['overall_due'])} ({cap.cite}).")
+    lines += duty_lines(case)
+    following = policy.next_stage(stage.number)
+    if following:
+        lines.append(f"If not resolved: {policy.stage_title(following.number)} ({timescale(policy, following)}).")
+    lines.append(
+        f"Record every discussion and decision in writing, and quote {case['ref']} in your agency's records."
+    )
+    return "\n".join(lines)
+
+
+def duty_lines(case: Mapping[str, Any]) -> list[str]:
+    out = []
+    for duty in case.get("duties", []):
+        if duty["status"] != "open":
+            continue
+        by = f" by {long_date(duty['due'])}" if duty.get("due") else ""
+        out.append(f"To do{by}: {duty['text']} ({duty['cite']})")
+    return out
+
+
+def status(policy: Policy | None, case: Mapping[str, Any]) -> str:
+    ref = case["ref"]
+    if case["status"] == "immediate_harm":
+        return f"{ref}: the immediate-harm route was given on {long_date(case['raised_at'][:10])}; no case stages."
+    name = policy.short_name if policy else case["policy"]
+    stage = policy.stage(case["stage"]) if policy else None
+    where = stage_line(policy, stage, case.get("stage_due")) if policy and stage else f"stage {case['stage']}"
+    lines = [
+        f"{ref} ({name}): {case['status']}, at {where}",
+        f"Raised on {long_date(case['raised_at'][:10])}; disagreement with {case['details'].get('other_agency', '?')}.",
+    ]
+    return "\n".join(lines + duty_lines(case))

@@ -1,0 +1,1 @@
+"""Stage-by-stage dialogs: pure functions that decide what to ask, store and do next."""

@@ -1,0 +1,162 @@
+"""The Stage 1 dialog: asks a procedure's clarifying questions, one by one or as one form, and decides the outcome.
+
+Pure functions of (state, input, policies, today): they return what to say, the next state and an effect for the
+engine to carry out ("open_case", "immediate_harm", "cancelled"). States name the current question by its id, never
+by position, so a stored dialog survives a policy file adding or reordering questions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from bot.types import Reply
+from dialogs.answers import parse_answer
+from policies.model import Option, Policy, Question
+
+DIALOG = "intake"
+POLICY_STEP = "policy"
+CANCEL_WORDS = {"cancel", "stop", "quit", "exit"}
+BACK_WORDS = {"back", "undo"}
+HELP_WORDS = {"help", "?"}
+SAFETY_LINE = "If a child is in immediate danger, call 999 now."
+SENSITIVE_INTRO = (
+    "Last, optional details for the written record only. They are stored securely for authorised people and "
+    "never shown in chat. Type skip to leave one out."
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the dialog decided: the next state (None when it is over), replies, and an effect."""
+
+    state: dict[str, Any] | None
+    replies: tuple[Reply, ...]
+    effect: str = ""
+    policy_id: str = ""
+    answers: Mapping[str, Any] = field(default_factory=dict)
+
+
+def ordered_questions(policy: Policy) -> list[Question]:
+    """The questions in the order asked: the file's order, with sensitive child details last."""
+    plain = [q for q in policy.questions if not q.sensitive]
+    return plain + [q for q in policy.questions if q.sensitive]
+
+
+def policy_question(policies: Mapping[str, Policy]) -> Question:
+    """The first question when a deployment runs several procedures."""
+    return Question(
+        id=POLICY_STEP,
+        kind="choice",
+        prompt="Which safeguarding partnership's procedure applies (the area the child lives in)?",
+        help=SAFETY_LINE,
+        options=tuple(Option(p.id, f"{p.name} ({p.short_name})") for p in policies.values()),
+        cite="",
+    )
+
+
+def start(policies: Mapping[str, Policy], now_iso: str) -> Outcome:
+    """Begin the dialog: the partnership question if several procedures are enabled, else the first question."""
+    state: dict[str, Any] = {"dialog": DIALOG, "policy": None, "answers": {}, "started_at": now_iso}
+    intro = "Let's record your disagreement. Type cancel at any time to stop, or back to change your last answer."
+    if len(policies) == 1:
+        policy = next(iter(policies.values()))
+        state["policy"] = policy.id
+        first = ordered_questions(policy)[0]
+        state["step"] = first.id
+        return Outcome(state, (Reply(f"{intro}\nProcedure: {policy.name}.", question=first),))
+    state["step"] = POLICY_STEP
+    return Outcome(state, (Reply(intro, question=policy_question(policies)),))
+
+
+def current_question(state: Mapping[str, Any], policies: Mapping[str, Policy]) -> Question | None:
+    """The question the dialog is waiting on (None if its policy or question no longer exists)."""
+    if state.get("step") == POLICY_STEP:
+        return policy_question(policies)
+    policy = policies.get(state.get("policy") or "")
+    return policy.question(state.get("step", "")) if policy else None
+
+
+def handle_text(state: dict[str, Any], text: str, policies: Mapping[str, Policy], today: date) -> Outcome:
+    """One typed answer (or cancel / back / help) in the one-by-one dialog."""
+    word = text.strip().lower()
+    if word in CANCEL_WORDS:
+        return Outcome(None, (Reply("Cancelled. Nothing was recorded. Type escalate to start again."),), "cancelled")
+    question = current_question(state, policies)
+    if question is None:
+        return _restart(policies, "The procedure changed since you started, so let's begin again.")
+    if word in HELP_WORDS:
+        extra = question.help or "Answer the question, or type cancel to stop or back to go back."
+        return Outcome(state, (Reply(extra, question=question),))
+    if word in BACK_WORDS:
+        return _back(state, policies)
+    parsed = parse_answer(question, text, today)
+    if not parsed.ok:
+        return Outcome(state, (Reply(parsed.error, question=question, kind="invalid"),))
+    if question.id == POLICY_STEP:
+        return _choose_policy(state, policies[str(parsed.value)])
+    policy = policies[state["policy"]]
+    state = {**state, "answers": {**state["answers"], question.id: parsed.value}}
+    if question.id == "immediate_risk" and parsed.value is True:
+        return Outcome(None, (), "immediate_harm", policy.id, state["answers"])
+    following = _after(policy, question.id)
+    if following is None:
+        return Outcome({**state, "step": "done"}, (), "open_case", policy.id, state["answers"])
+    preface = SENSITIVE_INTRO if following.sensitive and not question.sensitive else ""
+    return Outcome({**state, "step": following.id}, (Reply(preface, question=following),))
+
+
+def submit_form(policy: Policy, values: Mapping[str, Any], today: date) -> Outcome:
+    """A whole form submitted at once (Slack modal, Teams card): every answer checked, errors per question id."""
+    answers: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for question in ordered_questions(policy):
+        parsed = parse_answer(question, values.get(question.id), today)
+        if parsed.ok:
+            answers[question.id] = parsed.value
+        else:
+            errors[question.id] = parsed.error
+        if question.id == "immediate_risk" and parsed.value is True:
+            return Outcome(None, (), "immediate_harm", policy.id, answers)
+    if errors:
+        reply = Reply("Some answers need another look.", form=tuple(ordered_questions(policy)), errors=errors)
+        return Outcome(None, (reply,), "invalid")
+    return Outcome(None, (), "open_case", policy.id, answers)
+
+
+def _choose_policy(state: dict[str, Any], policy: Policy) -> Outcome:
+    first = ordered_questions(policy)[0]
+    new_state = {**state, "policy": policy.id, "step": first.id, "answers": {}}
+    return Outcome(new_state, (Reply(f"Procedure: {policy.name}.", question=first),))
+
+
+def _after(policy: Policy, question_id: str) -> Question | None:
+    order = ordered_questions(policy)
+    ids = [q.id for q in order]
+    index = ids.index(question_id)
+    return order[index + 1] if index + 1 < len(order) else None
+
+
+def _back(state: dict[str, Any], policies: Mapping[str, Policy]) -> Outcome:
+    if state.get("step") == POLICY_STEP:
+        return Outcome(state, (Reply("This is the first question.", question=policy_question(policies)),))
+    policy = policies[state["policy"]]
+    order = ordered_questions(policy)
+    ids = [q.id for q in order]
+    index = ids.index(state["step"])
+    if index == 0:
+        if len(policies) > 1:
+            back = {**state, "step": POLICY_STEP, "policy": None, "answers": {}}
+            return Outcome(back, (Reply("", question=policy_question(policies)),))
+        return Outcome(state, (Reply("This is the first question.", question=order[0]),))
+    previous = order[index - 1]
+    answers = {k: v for k, v in state["answers"].items() if k != previous.id}
+    return Outcome({**state, "step": previous.id, "answers": answers}, (Reply("", question=previous),))
+
+
+def _restart(policies: Mapping[str, Policy], why: str) -> Outcome:
+    fresh = start(policies, "")
+    assert fresh.state is not None
+    return Outcome(fresh.state, (Reply(why), *fresh.replies))

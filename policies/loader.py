@@ -1,0 +1,332 @@
+"""Loads and validates policy files (TOML) into Policy objects; a bad file stops start-up with a clear line."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+from policies.model import (
+    COUNTS_FROM,
+    NOTIFY_ON,
+    QUESTION_KINDS,
+    REGIONS,
+    SCOPES,
+    TIERS,
+    Category,
+    Extension,
+    FinalStage,
+    Form,
+    FormField,
+    ImmediateHarm,
+    LiaisonOfficer,
+    Notification,
+    Option,
+    OverallCap,
+    Policy,
+    PreStage,
+    Question,
+    Stage,
+)
+from policies.reader import PolicyError, Reader
+
+FORMAT_VERSION = 1
+POLICY_DIR = Path(__file__).resolve().parent
+ID_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{1,31}$")
+
+# Questions the core relies on, by id and kind (policies/README.md, "Questions").
+REQUIRED_QUESTIONS: dict[str, str] = {
+    "immediate_risk": "yes_no",
+    "arose_on": "date",
+    "other_agency": "text",
+    "other_professional": "text",
+    "other_role": "text",
+    "category": "choice",
+    "disputed": "text",
+    "impact": "text",
+    "desired_change": "text",
+    "discussed_line_manager": "yes_no",
+    "discussed_other": "yes_no",
+    "child_status": "choice",
+    "agency_reference": "text",
+    "child_name": "text",
+    "child_dob": "date",
+}
+SENSITIVE_QUESTIONS = ("child_name", "child_dob")
+REQUIRED_CHILD_STATUSES = ("child_protection_plan", "looked_after", "none")
+
+
+def load_policy(path: Path) -> Policy:
+    """Read one policy file; raise PolicyError naming the file, field and problem."""
+    file = _display(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyError(file, "", "file not found") from None
+    except UnicodeDecodeError as exc:
+        raise PolicyError(file, "", f"is not UTF-8 text ({exc.reason})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(file, "", f"is not valid TOML: {exc}") from None
+    policy = _parse(Reader(file, data), file)
+    _check_consistency(policy, file)
+    return policy
+
+
+def load_policies(directory: Path = POLICY_DIR, ids: tuple[str, ...] = ()) -> dict[str, Policy]:
+    """Every policy file in a directory, keyed by id; `ids` keeps only (and requires) those, in that order."""
+    found: dict[str, Policy] = {}
+    for path in sorted(directory.glob("*.toml")):
+        policy = load_policy(path)
+        if policy.id in found:
+            raise PolicyError(_display(path), "id", f"{policy.id!r} is already used by {found[policy.id].path}")
+        found[policy.id] = policy
+    if not found:
+        raise PolicyError(_display(directory), "", "holds no policy files (*.toml)")
+    if not ids:
+        return found
+    unknown = [i for i in ids if i not in found]
+    if unknown:
+        raise PolicyError(
+            "BOT_POLICY", "", f"unknown policy id {unknown[0]!r}; known ids: {', '.join(sorted(found))}"
+        )
+    return {i: found[i] for i in ids}
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _parse(r: Reader, file: str) -> Policy:
+    fmt = r.integer("format", low=1, high=FORMAT_VERSION)
+    assert fmt is not None
+    pid = r.text("id")
+    if not ID_PATTERN.match(pid):
+        raise r.fail("id", "must be 2-32 lower-case letters, digits, '-' or '_', starting with a letter")
+    categories = tuple(_category(c) for c in r.tables("categories"))
+    policy = Policy(
+        id=pid,
+        name=r.text("name"),
+        short_name=r.text("short_name"),
+        scope=r.texts("scope", choices=SCOPES),
+        version=r.text("version"),
+        region=r.text("region", choices=REGIONS),
+        source=r.text("source"),
+        stage_label=r.text("stage_label", required=False, default="Stage"),
+        immediate_harm=_immediate_harm(_req(r.table("immediate_harm"))),
+        stages=tuple(_stage(s) for s in r.tables("stages")),
+        extension=_extension(_req(r.table("extension"))),
+        final_stage=_final_stage(_req(r.table("final_stage"))),
+        categories=categories,
+        questions=tuple(_question(q, categories) for q in r.tables("questions")),
+        overall=_overall(r.table("overall", required=False)),
+        pre_stage=_pre_stage(r.table("pre_stage", required=False)),
+        notifications=tuple(_notification(n) for n in r.tables("notifications", required=False)),
+        forms={k: _form(k, f) for k, f in r.mapping("forms", required=False).items()},
+        liaison_officers=tuple(_liaison(s) for s in r.tables("liaison_officers", required=False)),
+        path=file,
+    )
+    if not policy.scope:
+        raise r.fail("scope", "must name at least one of children, adults")
+    r.done()
+    return policy
+
+
+def _req(r: Reader | None) -> Reader:
+    assert r is not None  # required tables raise in Reader.table
+    return r
+
+
+def _immediate_harm(r: Reader) -> ImmediateHarm:
+    out = ImmediateHarm(route=r.text("route"), cite=r.text("cite"))
+    r.done()
+    return out
+
+
+def _stage(r: Reader) -> Stage:
+    number = r.integer("number", low=1, high=20)
+    days = r.integer("working_days", required=False, low=1, high=60)
+    no_timescale = r.flag("no_timescale", required=False)
+    if (days is None) == (not no_timescale):
+        raise r.fail("working_days", "give either working_days = N or no_timescale = true (exactly one)")
+    out = Stage(
+        number=number or 0,
+        name=r.text("name"),
+        raiser_tier=r.text("raiser_tier", choices=TIERS),
+        other_tier=r.text("other_tier", choices=TIERS),
+        action=r.text("action"),
+        working_days=days,
+        counts_from=r.text("counts_from", required=days is not None, default="stage_start", choices=COUNTS_FROM),
+        cite=r.text("cite"),
+        timescale_note=r.text("timescale_note", required=False),
+    )
+    r.done()
+    return out
+
+
+def _overall(r: Reader | None) -> OverallCap | None:
+    if r is None:
+        return None
+    out = OverallCap(
+        working_days=r.integer("working_days", low=1, high=120) or 0,
+        until_stage=r.integer("until_stage", low=1, high=20) or 0,
+        description=r.text("description"),
+        cite=r.text("cite"),
+    )
+    r.done()
+    return out
+
+
+def _pre_stage(r: Reader | None) -> PreStage | None:
+    if r is None:
+        return None
+    out = PreStage(name=r.text("name"), action=r.text("action"), cite=r.text("cite"))
+    r.done()
+    return out
+
+
+def _extension(r: Reader) -> Extension:
+    out = Extension(allowed=r.flag("allowed"), wording=r.text("wording"), cite=r.text("cite"))
+    r.done()
+    return out
+
+
+def _final_stage(r: Reader) -> FinalStage:
+    out = FinalStage(
+        nature=r.text("nature"), binding=r.flag("binding"), description=r.text("description"), cite=r.text("cite")
+    )
+    r.done()
+    return out
+
+
+def _category(r: Reader) -> Category:
+    out = Category(id=r.text("id"), label=r.text("label"), cite=r.text("cite"))
+    r.done()
+    return out
+
+
+def _question(r: Reader, categories: tuple[Category, ...]) -> Question:
+    kind = r.text("kind", choices=QUESTION_KINDS)
+    options: tuple[Option, ...] = ()
+    source = r.text("options_from", required=False, choices=("categories",))
+    if source:
+        if kind != "choice":
+            raise r.fail("options_from", "is only for choice questions")
+        options = tuple(Option(c.id, c.label) for c in categories)
+    for o in r.tables("options", required=False):
+        options += (Option(o.text("id"), o.text("label")),)
+        o.done()
+    if kind == "choice" and not options:
+        raise r.fail("options", "a choice question needs options (or options_from = \"categories\")")
+    if kind != "choice" and options:
+        raise r.fail("options", f"only choice questions have options (this one is {kind})")
+    out = Question(
+        id=r.text("id"),
+        kind=kind,
+        prompt=r.text("prompt"),
+        required=r.flag("required", required=False, default=True),
+        help=r.text("help", required=False),
+        options=options,
+        sensitive=r.flag("sensitive", required=False),
+        max_length=r.integer("max_length", required=False, low=1, high=10_000) or 2000,
+        not_future=r.flag("not_future", required=False),
+        cite=r.text("cite"),
+    )
+    r.done()
+    return out
+
+
+def _notification(r: Reader) -> Notification:
+    out = Notification(
+        id=r.text("id"),
+        stages=r.integers("stages"),
+        on=r.text("on", choices=NOTIFY_ON),
+        notify=r.text("notify"),
+        responsible_tier=r.text("responsible_tier", choices=TIERS),
+        text=r.text("text"),
+        cite=r.text("cite"),
+        form=r.text("form", required=False),
+        when_child_status=r.texts("when_child_status", required=False),
+        within_working_days=r.integer("within_working_days", required=False, low=0, high=60),
+    )
+    r.done()
+    return out
+
+
+def _form(key: str, r: Reader) -> Form:
+    fields = []
+    for f in r.tables("fields"):
+        fields.append(FormField(id=f.text("id"), label=f.text("label"), section=f.text("section", required=False)))
+        f.done()
+    out = Form(
+        id=key,
+        name=r.text("name"),
+        send_to=r.text("send_to"),
+        cite=r.text("cite"),
+        fields=tuple(fields),
+        note=r.text("note", required=False),
+    )
+    r.done()
+    return out
+
+
+def _liaison(r: Reader) -> LiaisonOfficer:
+    out = LiaisonOfficer(agency=r.text("agency"), role=r.text("role"))
+    r.done()
+    return out
+
+
+def _check_consistency(p: Policy, file: str) -> None:
+    def fail(field: str, problem: str) -> PolicyError:
+        return PolicyError(file, field, problem)
+
+    numbers = [s.number for s in p.stages]
+    if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
+        raise fail("stages", f"numbers must run in order without gaps or repeats (found {numbers})")
+    for i, s in enumerate(p.stages):
+        if i == 0 and s.counts_from == "disagreement" and s.working_days is None:
+            raise fail(f"stages[{i}].counts_from", "a stage with no timescale has no clock to count from")
+    if p.overall and p.stage(p.overall.until_stage) is None:
+        raise fail("overall.until_stage", f"there is no stage {p.overall.until_stage}")
+    _unique(fail, "categories", [c.id for c in p.categories])
+    _unique(fail, "questions", [q.id for q in p.questions])
+    _unique(fail, "notifications", [n.id for n in p.notifications])
+    for i, asked in enumerate(p.questions):
+        _unique(fail, f"questions[{i}].options", [o.id for o in asked.options])
+    for qid, kind in REQUIRED_QUESTIONS.items():
+        required = p.question(qid)
+        if required is None:
+            raise fail("questions", f"the required question {qid!r} ({kind}) is missing")
+        if required.kind != kind:
+            raise fail(f"questions.{qid}.kind", f"must be {kind!r} (found {required.kind!r})")
+    if p.questions[0].id != "immediate_risk":
+        raise fail("questions[0].id", "the immediate-risk question must come first (the child's safety first)")
+    for qid in SENSITIVE_QUESTIONS:
+        detail = p.question(qid)
+        if detail is not None and (not detail.sensitive or detail.required):
+            raise fail(f"questions.{qid}", "child details must be sensitive = true and required = false")
+    status = p.question("child_status")
+    status_ids = {o.id for o in status.options} if status else set()
+    for sid in REQUIRED_CHILD_STATUSES:
+        if sid not in status_ids:
+            raise fail("questions.child_status.options", f"must include the option {sid!r}")
+    for i, n in enumerate(p.notifications):
+        for number in n.stages:
+            if p.stage(number) is None:
+                raise fail(f"notifications[{i}].stages", f"there is no stage {number}")
+        if n.form and n.form not in p.forms:
+            raise fail(f"notifications[{i}].form", f"no form {n.form!r} is defined under [forms]")
+        for sid in n.when_child_status:
+            if sid not in status_ids:
+                raise fail(f"notifications[{i}].when_child_status", f"{sid!r} is not a child_status option")
+
+
+def _unique(fail: Callable[[str, str], PolicyError], field: str, ids: list[str]) -> None:
+    seen: set[str] = set()
+    for i in ids:
+        if i in seen:
+            raise fail(field, f"the id {i!r} is used twice")
+        seen.add(i)

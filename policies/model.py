@@ -1,0 +1,225 @@
+"""The procedure model: frozen dataclasses a policy file is loaded into."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Tier = Literal["practitioner", "line_manager", "senior_manager", "head_of_service", "partnership", "none"]
+TIERS: tuple[str, ...] = (
+    "practitioner",
+    "line_manager",
+    "senior_manager",
+    "head_of_service",
+    "partnership",
+    "none",
+)
+TIER_LABELS: dict[str, str] = {
+    "practitioner": "practitioner",
+    "line_manager": "line manager / supervisor",
+    "senior_manager": "senior manager / designated safeguarding lead",
+    "head_of_service": "head / director of service",
+    "partnership": "safeguarding partnership",
+    "none": "nobody",
+}
+REGIONS: tuple[str, ...] = ("ENG", "WLS", "SCT", "NIR")
+SCOPES: tuple[str, ...] = ("children", "adults")
+QUESTION_KINDS: tuple[str, ...] = ("yes_no", "choice", "text", "date")
+COUNTS_FROM: tuple[str, ...] = ("disagreement", "stage_start")
+NOTIFY_ON: tuple[str, ...] = ("enter", "resolve")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer a choice question offers."""
+
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """One Stage 1 question, rendered by each channel in its own idiom."""
+
+    id: str
+    kind: str
+    prompt: str
+    required: bool = True
+    help: str = ""
+    options: tuple[Option, ...] = ()
+    sensitive: bool = False
+    max_length: int = 2000
+    not_future: bool = False
+    cite: str = ""
+
+    def option(self, option_id: str) -> Option | None:
+        """The option with this id, if the question offers it."""
+        return next((o for o in self.options if o.id == option_id), None)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage (or step) of a procedure, in the procedure's own numbering."""
+
+    number: int
+    name: str
+    raiser_tier: str
+    other_tier: str
+    action: str
+    working_days: int | None
+    counts_from: str
+    cite: str
+    timescale_note: str = ""
+
+
+@dataclass(frozen=True)
+class OverallCap:
+    """A cap on the whole process, counted from the disagreement arising (BCSSP's 10 working days)."""
+
+    working_days: int
+    until_stage: int
+    description: str
+    cite: str
+
+
+@dataclass(frozen=True)
+class ImmediateHarm:
+    """What to do at once when a child is at immediate risk of harm."""
+
+    route: str
+    cite: str
+
+
+@dataclass(frozen=True)
+class PreStage:
+    """An unnumbered step the procedure expects before its first stage (Medway's professional to professional)."""
+
+    name: str
+    action: str
+    cite: str
+
+
+@dataclass(frozen=True)
+class Extension:
+    """Whether both agencies may agree to change a stage's timescale, in the procedure's own words."""
+
+    allowed: bool
+    wording: str
+    cite: str
+
+
+@dataclass(frozen=True)
+class FinalStage:
+    """The nature of the last stage: who decides and whether the decision binds."""
+
+    nature: str
+    binding: bool
+    description: str
+    cite: str
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A duty to tell someone (IRO, partnership business unit) at a stage, maybe with a form."""
+
+    id: str
+    stages: tuple[int, ...]
+    on: str
+    notify: str
+    responsible_tier: str
+    text: str
+    cite: str
+    form: str = ""
+    when_child_status: tuple[str, ...] = ()
+    within_working_days: int | None = None
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of a form the procedure names."""
+
+    id: str
+    label: str
+    section: str = ""
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form the procedure names (BCSSP Appendix 2, Medway Stage 3 Escalation Alert Form, ...)."""
+
+    id: str
+    name: str
+    send_to: str
+    cite: str
+    fields: tuple[FormField, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Category:
+    """A kind of disagreement the procedure lists."""
+
+    id: str
+    label: str
+    cite: str
+
+
+@dataclass(frozen=True)
+class LiaisonOfficer:
+    """An agency's Senior Liaison Officer role (Lincolnshire)."""
+
+    agency: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One partnership's escalation procedure, as loaded and validated from its policy file."""
+
+    id: str
+    name: str
+    short_name: str
+    scope: tuple[str, ...]
+    version: str
+    region: str
+    source: str
+    stage_label: str
+    immediate_harm: ImmediateHarm
+    stages: tuple[Stage, ...]
+    extension: Extension
+    final_stage: FinalStage
+    categories: tuple[Category, ...]
+    questions: tuple[Question, ...]
+    overall: OverallCap | None = None
+    pre_stage: PreStage | None = None
+    notifications: tuple[Notification, ...] = ()
+    forms: dict[str, Form] = field(default_factory=dict)
+    liaison_officers: tuple[LiaisonOfficer, ...] = ()
+    path: str = ""
+
+    def stage(self, number: int) -> Stage | None:
+        """The stage with this number (the procedure's own numbering), if it exists."""
+        return next((s for s in self.stages if s.number == number), None)
+
+    def next_stage(self, number: int) -> Stage | None:
+        """The stage after this one, or None at the final stage."""
+        later = [s for s in self.stages if s.number > number]
+        return later[0] if later else None
+
+    @property
+    def first_stage(self) -> Stage:
+        return self.stages[0]
+
+    @property
+    def last_stage(self) -> Stage:
+        return self.stages[-1]
+
+    def question(self, question_id: str) -> Question | None:
+        """The Stage 1 question with this id."""
+        return next((q for q in self.questions if q.id == question_id), None)
+
+    def stage_title(self, number: int) -> str:
+        """E.g. 'Stage 3: Escalation to Line Management/Second-Tier Management'."""
+        stage = self.stage(number)
+        name = f": {stage.name}" if stage else ""
+        return f"{self.stage_label} {number}{name}"

@@ -1,0 +1,61 @@
+"""The store interface every backend implements: keyed JSON documents in named collections."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+Doc = dict[str, Any]
+Updater = Callable[[Doc | None], Doc]
+
+
+class StoreError(Exception):
+    """A storage failure a user can be told about in one sentence."""
+
+
+class StoreInUse(StoreError):
+    """Another process already has this store open."""
+
+
+class Store(Protocol):
+    """Async, durable key/document storage.
+
+    Collections are short names ("cases", "dialogs", "jobs", ...); keys are any non-empty string.
+    Documents are JSON-serialisable dicts. Every write is atomic: after a crash a document is either
+    its old or its new version, never a mixture and never unreadable.
+    """
+
+    async def open(self) -> None:
+        """Acquire the store (one process at a time), check the schema version, clean stale temp files."""
+
+    async def close(self) -> None:
+        """Flush and release the store. Safe to call twice."""
+
+    async def get(self, collection: str, key: str) -> Doc | None:
+        """The stored document, or None."""
+
+    async def put(self, collection: str, key: str, doc: Doc) -> None:
+        """Create or replace a document."""
+
+    async def create(self, collection: str, key: str, doc: Doc) -> bool:
+        """Store the document only if the key is absent; True if stored, False if it already existed."""
+
+    async def update(self, collection: str, key: str, fn: Updater) -> Doc:
+        """Atomically read-modify-write one document.
+
+        `fn` gets the current document (None if absent) and returns the new one. Updates of the same key
+        are serialised, so concurrent updates never lose each other's changes. If `fn` raises, nothing is
+        written and the exception propagates.
+        """
+
+    async def delete(self, collection: str, key: str) -> bool:
+        """Remove a document; True if it existed."""
+
+    async def keys(self, collection: str) -> list[str]:
+        """Every key in a collection (unordered)."""
+
+    async def scan(self, collection: str) -> list[tuple[str, Doc]]:
+        """Every (key, document) pair in a collection (unordered). Cost grows with the collection."""
+
+    async def next_sequence(self, name: str) -> int:
+        """A durable counter: 1, 2, 3, ... for each name; never repeats, even across restarts."""

@@ -1,0 +1,54 @@
+"""Argument checks and JSON copying shared by every backend, so they all accept and reject the same input."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from storage.base import Doc
+
+_COLLECTION = re.compile(r"[a-z0-9_][a-z0-9_-]{0,63}")
+RESERVED_COLLECTIONS = frozenset({"tmp"})
+SEQUENCES = "_sequences"
+
+
+def check_collection(collection: str) -> None:
+    """Raise ValueError unless `collection` is a short lower-case name (letters, digits, `_`, `-`)."""
+    if (
+        not isinstance(collection, str)
+        or not _COLLECTION.fullmatch(collection)
+        or collection in RESERVED_COLLECTIONS
+    ):
+        raise ValueError(f"invalid collection name {collection!r}: use up to 64 of a-z 0-9 _ -")
+
+
+def check_key(key: str) -> None:
+    """Raise ValueError unless `key` is a non-empty string that can be encoded as UTF-8."""
+    if not isinstance(key, str) or not key:
+        raise ValueError("a key must be a non-empty string")
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a key must be valid Unicode text (no lone surrogates)") from None
+
+
+def dumps(value: Any) -> str:
+    """Strict JSON text, as every backend stores it (no NaN or Infinity)."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def json_copy(doc: Doc) -> Doc:
+    """A deep copy of a document through JSON, raising TypeError/ValueError if it is not a JSON object."""
+    if not isinstance(doc, dict):
+        raise TypeError(f"a document must be a dict, not {type(doc).__name__}")
+    copy: Doc = json.loads(dumps(doc))
+    return copy
+
+
+def next_sequence_doc(doc: Doc | None) -> Doc:
+    """The updater behind `next_sequence`: {"value": n} -> {"value": n + 1}, starting at 1."""
+    value = 0 if doc is None else doc.get("value")
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError("stored sequence is not a non-negative integer")
+    return {"value": value + 1}

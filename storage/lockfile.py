@@ -1,0 +1,35 @@
+"""The one-process-at-a-time lock on a data directory: an flock on DATA/.lock holding the owner's pid."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+
+from storage.base import StoreError, StoreInUse
+
+
+def acquire_lock(root: Path) -> int:
+    """An exclusive flock on DATA/.lock holding our pid; StoreInUse if another holder has it."""
+    fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+        os.close(fd)
+        who = "this process" if holder == str(os.getpid()) else "another process"
+        raise StoreInUse(
+            f"store in use: {who} (pid {holder}) has {root} open; stop it or use another --data directory"
+        ) from None
+    except OSError as exc:
+        os.close(fd)
+        raise StoreError(f"cannot lock the store at {root}: {exc.strerror}") from exc
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+    return fd
+
+
+def release_lock(fd: int) -> None:
+    """Release a lock taken by `acquire_lock`."""
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)

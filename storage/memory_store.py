@@ -1,0 +1,81 @@
+"""An in-memory Store with the same contract as the durable backends, for fast tests of other layers."""
+
+from __future__ import annotations
+
+import copy
+from types import TracebackType
+
+from storage.base import Doc, StoreError, Updater
+from storage.common import SEQUENCES, check_collection, check_key, json_copy, next_sequence_doc
+
+
+class MemoryStore:
+    """Documents live in a dict, copied in (through JSON, so only JSON is accepted) and out (deep copy).
+
+    Nothing survives the process; `open` and `close` only switch the store on and off.
+    """
+
+    def __init__(self) -> None:
+        self._data: dict[str, dict[str, Doc]] = {}
+        self._open = False
+
+    async def __aenter__(self) -> MemoryStore:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        if self._open:
+            raise StoreError("the memory store is already open")
+        self._open = True
+
+    async def close(self) -> None:
+        self._open = False
+
+    def _check(self, collection: str, key: str | None = None) -> dict[str, Doc]:
+        check_collection(collection)
+        if key is not None:
+            check_key(key)
+        if not self._open:
+            raise StoreError("the memory store is not open")
+        return self._data.setdefault(collection, {})
+
+    async def get(self, collection: str, key: str) -> Doc | None:
+        doc = self._check(collection, key).get(key)
+        return None if doc is None else copy.deepcopy(doc)
+
+    async def put(self, collection: str, key: str, doc: Doc) -> None:
+        docs = self._check(collection, key)
+        docs[key] = json_copy(doc)
+
+    async def create(self, collection: str, key: str, doc: Doc) -> bool:
+        docs = self._check(collection, key)
+        if key in docs:
+            return False
+        docs[key] = json_copy(doc)
+        return True
+
+    async def update(self, collection: str, key: str, fn: Updater) -> Doc:
+        # No await between read and write, so this is atomic on the event loop.
+        docs = self._check(collection, key)
+        current = docs.get(key)
+        new = json_copy(fn(None if current is None else copy.deepcopy(current)))
+        docs[key] = new
+        return copy.deepcopy(new)
+
+    async def delete(self, collection: str, key: str) -> bool:
+        return self._check(collection, key).pop(key, None) is not None
+
+    async def keys(self, collection: str) -> list[str]:
+        return list(self._check(collection))
+
+    async def scan(self, collection: str) -> list[tuple[str, Doc]]:
+        return [(key, copy.deepcopy(doc)) for key, doc in self._check(collection).items()]
+
+    async def next_sequence(self, name: str) -> int:
+        value: int = (await self.update(SEQUENCES, name, next_sequence_doc))["value"]
+        return value

@@ -1,0 +1,268 @@
+"""The embedded default backend: one atomically written TinyDB file per record, sharded on disk."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from storage.atomic import CorruptRecord, CrashHook, atomic_write, fsync_dir, read_record, write_record
+from storage.base import Doc, StoreError, Updater
+from storage.common import SEQUENCES, check_collection, check_key, dumps, json_copy, next_sequence_doc
+from storage.layout import SUFFIX, collection_files, decode_key, record_path
+from storage.lockfile import acquire_lock, release_lock
+
+log = logging.getLogger(__name__)
+SCHEMA_VERSION = 1
+T = TypeVar("T")
+
+
+class TinyDBStore:
+    """The `Store` protocol over files in one data directory; one process at a time.
+
+    Layout: DATA/.lock (holder's pid), DATA/meta.json (schema version), DATA/tmp/ (temp files of writes
+    in progress), DATA/<collection>/<2 hex digits>/<encoded key>.json (one TinyDB file per record, see
+    storage.layout). Writes run one at a time on a private thread, reads on worker threads, so the event
+    loop only waits. `create` counts an unreadable record file as existing. `crash_hook(point)` is called
+    at each crash point of every file write (see storage.atomic.CRASH_POINTS), for tests.
+    """
+
+    def __init__(self, path: Path, *, crash_hook: CrashHook | None = None) -> None:
+        self.path = Path(path)
+        self._tmp = self.path / "tmp"
+        self._crash_hook = crash_hook
+        self._lock_fd: int | None = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock]
+        self._locks = weakref.WeakValueDictionary()  # a key's lock lives while someone holds or awaits it
+        self._dirs: set[Path] = set()
+
+    async def __aenter__(self) -> TinyDBStore:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        if self._lock_fd is not None:
+            raise StoreError(f"the store at {self.path} is already open")
+        self._lock_fd = await asyncio.to_thread(self._open_sync)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
+
+    async def close(self) -> None:
+        writer, fd = self._writer, self._lock_fd
+        self._writer = None
+        if writer is not None:
+            await asyncio.to_thread(writer.shutdown, wait=True)  # let queued writes land
+        if fd is not None:
+            self._lock_fd = None
+            release_lock(fd)
+
+    async def get(self, collection: str, key: str) -> Doc | None:
+        self._check(collection, key)
+        return await asyncio.to_thread(self._get_sync, collection, key)
+
+    async def put(self, collection: str, key: str, doc: Doc) -> None:
+        self._check(collection, key)
+        snapshot = json_copy(doc)
+        async with self._key_lock(collection, key):
+            await self._in_writer(self._put_sync, collection, key, snapshot)
+
+    async def create(self, collection: str, key: str, doc: Doc) -> bool:
+        self._check(collection, key)
+        snapshot = json_copy(doc)
+        async with self._key_lock(collection, key):
+            return await self._in_writer(self._create_sync, collection, key, snapshot)
+
+    async def update(self, collection: str, key: str, fn: Updater) -> Doc:
+        self._check(collection, key)
+        async with self._key_lock(collection, key):
+            # Read on the writer thread too, so it comes after any write still queued for this key.
+            current = await self._in_writer(self._get_sync, collection, key)
+            new = json_copy(fn(current))
+            await self._in_writer(self._put_sync, collection, key, new)
+            return new
+
+    async def delete(self, collection: str, key: str) -> bool:
+        self._check(collection, key)
+        async with self._key_lock(collection, key):
+            return await self._in_writer(self._delete_sync, collection, key)
+
+    async def keys(self, collection: str) -> list[str]:
+        self._check(collection)
+        return await asyncio.to_thread(self._keys_sync, collection)
+
+    async def scan(self, collection: str) -> list[tuple[str, Doc]]:
+        self._check(collection)
+        return await asyncio.to_thread(self._scan_sync, collection)
+
+    async def next_sequence(self, name: str) -> int:
+        value: int = (await self.update(SEQUENCES, name, next_sequence_doc))["value"]
+        return value
+
+    # --- helpers on the event loop -------------------------------------------------------------------
+
+    def _check(self, collection: str, key: str | None = None) -> None:
+        check_collection(collection)
+        if key is not None:
+            check_key(key)
+        if self._writer is None:
+            raise StoreError(f"the store at {self.path} is not open")
+
+    def _key_lock(self, collection: str, key: str) -> asyncio.Lock:
+        lock = self._locks.get((collection, key))
+        if lock is None:
+            lock = self._locks[(collection, key)] = asyncio.Lock()
+        return lock
+
+    async def _in_writer(self, func: Callable[..., T], *args: Any) -> T:
+        if self._writer is None:
+            raise StoreError(f"the store at {self.path} is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._writer, func, *args)
+
+    # --- blocking work, on threads ---------------------------------------------------------------------
+
+    def _open_sync(self) -> int:
+        try:
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the data directory {self.path}: {exc.strerror}") from exc
+        fd = acquire_lock(self.path)
+        try:
+            self._tmp.mkdir(mode=0o700, exist_ok=True)
+            self._clean_tmp()
+            self._check_schema()
+        except BaseException:
+            release_lock(fd)
+            raise
+        return fd
+
+    def _clean_tmp(self) -> None:
+        stale = [p for p in self._tmp.iterdir() if p.is_file()]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        if stale:
+            log.info("removed %d stale temporary file(s) from %s", len(stale), self._tmp)
+
+    def _check_schema(self) -> None:
+        meta = self.path / "meta.json"
+        try:
+            raw = meta.read_bytes()
+        except FileNotFoundError:
+            data = dumps({"schema_version": SCHEMA_VERSION}).encode("utf-8")
+            atomic_write(meta, data, self._tmp, self._crash_hook)
+            return
+        try:
+            version = json.loads(raw)["schema_version"]
+            if not isinstance(version, int) or version < 1:
+                raise ValueError(version)
+        except (ValueError, KeyError, TypeError):
+            raise StoreError(f"{meta} is unreadable; it should hold {{\"schema_version\": 1}}") from None
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store at {self.path} has schema version {version}, but this version of the bot only "
+                f"knows version {SCHEMA_VERSION}; upgrade the bot or use another --data directory"
+            )
+
+    def _ensure_dir(self, directory: Path) -> None:
+        if directory in self._dirs:
+            return
+        for part in (directory.parent, directory):
+            try:
+                part.mkdir(mode=0o700)
+                fsync_dir(part.parent)
+            except FileExistsError:
+                pass
+        self._dirs.add(directory)
+
+    def _read(self, path: Path, what: str) -> tuple[str, Doc] | None:
+        try:
+            return read_record(path, self._tmp)
+        except OSError as exc:
+            raise StoreError(f"cannot read {what}: {exc.strerror}") from exc
+
+    def _get_sync(self, collection: str, key: str) -> Doc | None:
+        path = record_path(self.path, collection, key)
+        try:
+            record = self._read(path, f"{collection}/{key}")
+            if record is not None and record[0] != key:
+                raise CorruptRecord(f"{path}: holds another key")
+        except CorruptRecord:
+            log.warning("unreadable record file %s", path)
+            raise StoreError(
+                f"the stored document {collection}/{key} is unreadable (corrupt file {path}); "
+                "restore the file from a backup or delete it"
+            ) from None
+        return None if record is None else record[1]
+
+    def _put_sync(self, collection: str, key: str, doc: Doc) -> None:
+        path = record_path(self.path, collection, key)
+        try:
+            self._ensure_dir(path.parent)
+            write_record(path, self._tmp, key, doc, self._crash_hook)
+        except OSError as exc:
+            raise StoreError(f"cannot write {collection}/{key}: {exc.strerror}") from exc
+
+    def _create_sync(self, collection: str, key: str, doc: Doc) -> bool:
+        if os.path.lexists(record_path(self.path, collection, key)):
+            return False
+        self._put_sync(collection, key, doc)
+        return True
+
+    def _delete_sync(self, collection: str, key: str) -> bool:
+        path = record_path(self.path, collection, key)
+        try:
+            path.unlink()
+            fsync_dir(path.parent)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise StoreError(f"cannot delete {collection}/{key}: {exc.strerror}") from exc
+        return True
+
+    def _files(self, collection: str) -> list[Path]:
+        try:
+            return collection_files(self.path, collection)
+        except OSError as exc:
+            raise StoreError(f"cannot list collection {collection}: {exc.strerror}") from exc
+
+    def _checked_record(self, collection: str, path: Path) -> tuple[str, Doc] | None:
+        """A record file's contents, or None (with a warning) if it is unreadable or misplaced."""
+        try:
+            record = self._read(path, str(path))
+        except CorruptRecord:
+            log.warning("skipping unreadable record file %s", path)
+            return None
+        if record is not None and record_path(self.path, collection, record[0]) != path:
+            log.warning("skipping record file %s: it holds another key", path)
+            return None
+        return record
+
+    def _keys_sync(self, collection: str) -> list[str]:
+        keys: list[str] = []
+        for path in self._files(collection):
+            try:
+                key = decode_key(path.name[: -len(SUFFIX)])
+            except ValueError:
+                log.warning("ignoring unexpected file %s", path)
+                continue
+            if key is None:  # a long key with a hashed file name: the key is inside
+                record = self._checked_record(collection, path)
+                key = None if record is None else record[0]
+            if key is not None:
+                keys.append(key)
+        return keys
+
+    def _scan_sync(self, collection: str) -> list[tuple[str, Doc]]:
+        records = (self._checked_record(collection, path) for path in self._files(collection))
+        return [record for record in records if record is not None]

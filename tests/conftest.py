@@ -1,0 +1,106 @@
+"""Shared fixtures: the real policy files, a fake clock in London, and a conversation driver."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.engine import Engine
+from bot.types import Event, Reply, ThreadRef, UserRef
+from bot.workdays import LONDON
+from policies.loader import load_policies
+from policies.model import Policy, Question
+from storage.memory_store import MemoryStore
+
+CHILD_NAME = "Tallulah Quenby-Marsh"
+CHILD_DOB = "2015-02-03"
+
+# Answers a practitioner gives, by question id; anything else gets a sensible answer for its kind.
+DEFAULT_ANSWERS: dict[str, str] = {
+    "immediate_risk": "no",
+    "arose_on": "today",
+    "other_agency": "Northshire Police",
+    "other_professional": "DS Jane Doe",
+    "other_role": "Detective Sergeant",
+    "disputed": "The referral was closed without a strategy discussion.",
+    "impact": "The child remains exposed to domestic abuse at home.",
+    "desired_change": "A strategy discussion this week.",
+    "discussed_line_manager": "yes",
+    "discussed_other": "yes",
+    "child_status": "none",
+    "agency_reference": "NS-4471",
+    "child_name": CHILD_NAME,
+    "child_dob": CHILD_DOB,
+    "child_address": "12 Acacia Avenue, Northtown",
+}
+
+
+@pytest.fixture(scope="session")
+def all_policies() -> dict[str, Policy]:
+    return load_policies()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    # Monday 23 November 2026, 10:00 in London.
+    return FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=LONDON))
+
+
+@pytest.fixture
+async def store() -> AsyncIterator[MemoryStore]:
+    async with MemoryStore() as memory:
+        yield memory
+
+
+def answer_for(question: Question, answers: Mapping[str, str]) -> str:
+    if question.id in answers:
+        return answers[question.id]
+    if question.kind == "choice":
+        return "1"
+    if question.kind == "yes_no":
+        return "no"
+    if question.kind == "date":
+        return "today"
+    return "skip" if not question.required else "Some details."
+
+
+class Chat:
+    """One user talking to the engine, as a scenario test reads: say, then look at the replies."""
+
+    def __init__(self, engine: Engine, email: str = "pat@example.org") -> None:
+        self.engine = engine
+        self.user = UserRef("console", email, email=email)
+        self.thread = ThreadRef("console", email)
+        self.transcript: list[Reply] = []
+
+    async def say(self, text: str, event_id: str = "") -> list[Reply]:
+        replies = await self.engine.handle(Event(self.user, self.thread, text=text, event_id=event_id))
+        self.transcript += replies
+        return replies
+
+    async def submit(self, form: Mapping[str, Any], event_id: str = "") -> list[Reply]:
+        replies = await self.engine.handle(Event(self.user, self.thread, form=form, event_id=event_id))
+        self.transcript += replies
+        return replies
+
+    async def escalate(self, policy_id: str | None = None, **answers: str) -> Reply:
+        """Run the whole Stage 1 dialog; return the final reply (case opened, or the emergency route)."""
+        wanted = {**DEFAULT_ANSWERS, **answers}
+        replies = await self.say("escalate")
+        for _ in range(60):
+            last = replies[-1]
+            if last.question is None:
+                return last
+            if last.question.id == "policy":
+                assert policy_id, "several policies are enabled: say which"
+                replies = await self.say(policy_id)
+            else:
+                replies = await self.say(answer_for(last.question, wanted))
+        raise AssertionError("the dialog did not finish")
+
+    def all_text(self) -> str:
+        return "\n".join(r.text for r in self.transcript)

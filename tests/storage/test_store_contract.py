@@ -1,0 +1,195 @@
+"""The Store contract, run against every backend: add a backend by adding an entry to BACKENDS."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from storage import MemoryStore, Store, StoreError, TinyDBStore
+
+BACKENDS: dict[str, Callable[[Path], Store]] = {
+    "memory": lambda tmp: MemoryStore(),
+    "tinydb": lambda tmp: TinyDBStore(tmp / "data"),
+}
+
+NESTED = {
+    "title": "Ünïcødé ✓ 😀 — «quotes» \"double\" \\ back\n newline\t tab \x00 nul",
+    "child": {"name": "Zoë Ó'Brien", "age": 7, "flags": [True, False, None], "score": 1.5},
+    "history": [{"at": "2026-01-01T09:00:00Z", "level": 1, "notes": ["a", "b"]}, {"deep": {"deeper": {}}}],
+    "big": 2**62,
+    "negative": -3,
+    "empty": "",
+    "list": [],
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    backend = BACKENDS[request.param](tmp_path)
+    await backend.open()
+    yield backend
+    await backend.close()
+
+
+async def test_get_missing_is_none(store: Store) -> None:
+    assert await store.get("cases", "nope") is None
+
+
+async def test_put_get_round_trips_unicode_and_nesting(store: Store) -> None:
+    await store.put("cases", "ESC-2026-0001", NESTED)
+    assert await store.get("cases", "ESC-2026-0001") == NESTED
+
+
+async def test_put_replaces(store: Store) -> None:
+    await store.put("cases", "k", {"v": 1, "old": True})
+    await store.put("cases", "k", {"v": 2})
+    assert await store.get("cases", "k") == {"v": 2}
+
+
+async def test_documents_are_copied_in_and_out(store: Store) -> None:
+    doc = {"list": [1]}
+    await store.put("cases", "k", doc)
+    doc["list"].append(2)
+    got = await store.get("cases", "k")
+    assert got == {"list": [1]}
+    got["list"].append(3)
+    assert await store.get("cases", "k") == {"list": [1]}
+
+
+async def test_collections_are_separate(store: Store) -> None:
+    await store.put("cases", "k", {"c": "cases"})
+    await store.put("dialogs", "k", {"c": "dialogs"})
+    assert await store.get("cases", "k") == {"c": "cases"}
+    assert await store.get("dialogs", "k") == {"c": "dialogs"}
+    assert await store.keys("jobs") == []
+
+
+async def test_create_only_if_absent(store: Store) -> None:
+    assert await store.create("cases", "k", {"v": 1}) is True
+    assert await store.create("cases", "k", {"v": 2}) is False
+    assert await store.get("cases", "k") == {"v": 1}
+
+
+async def test_update_absent_gets_none_and_stores_result(store: Store) -> None:
+    seen: list[object] = []
+
+    def fn(doc: dict | None) -> dict:
+        seen.append(doc)
+        return {"n": 1}
+
+    assert await store.update("cases", "k", fn) == {"n": 1}
+    assert seen == [None]
+    assert await store.update("cases", "k", lambda d: {**(d or {}), "n": d["n"] + 1 if d else 0}) == {"n": 2}
+    assert await store.get("cases", "k") == {"n": 2}
+
+
+async def test_update_that_raises_changes_nothing(store: Store) -> None:
+    await store.put("cases", "k", {"n": 1})
+
+    def boom(doc: dict | None) -> dict:
+        assert doc is not None
+        doc["n"] = 99  # mutating the argument must not leak into the store
+        raise RuntimeError("no")
+
+    with pytest.raises(RuntimeError):
+        await store.update("cases", "k", boom)
+    assert await store.get("cases", "k") == {"n": 1}
+    with pytest.raises(RuntimeError):
+        await store.update("cases", "absent", boom_absent)
+    assert await store.get("cases", "absent") is None
+
+
+def boom_absent(doc: dict | None) -> dict:
+    raise RuntimeError("no")
+
+
+async def test_update_must_return_a_dict(store: Store) -> None:
+    await store.put("cases", "k", {"n": 1})
+    with pytest.raises(TypeError):
+        await store.update("cases", "k", lambda d: ["not", "a", "dict"])  # type: ignore[arg-type,return-value]
+    assert await store.get("cases", "k") == {"n": 1}
+
+
+async def test_fifty_concurrent_updates_are_all_kept(store: Store) -> None:
+    await store.put("cases", "counter", {"n": 0})
+    await asyncio.gather(*(store.update("cases", "counter", lambda d: {"n": d["n"] + 1}) for _ in range(50)))
+    assert await store.get("cases", "counter") == {"n": 50}
+
+
+async def test_concurrent_updates_of_absent_key(store: Store) -> None:
+    results = await asyncio.gather(
+        *(store.update("cases", "new", lambda d: {"n": (d or {"n": 0})["n"] + 1}) for _ in range(20))
+    )
+    assert sorted(r["n"] for r in results) == list(range(1, 21))
+
+
+async def test_delete(store: Store) -> None:
+    await store.put("cases", "k", {"v": 1})
+    assert await store.delete("cases", "k") is True
+    assert await store.delete("cases", "k") is False
+    assert await store.get("cases", "k") is None
+    assert await store.keys("cases") == []
+    assert await store.create("cases", "k", {"v": 2}) is True
+
+
+async def test_keys_and_scan(store: Store) -> None:
+    docs = {f"key-{i}": {"i": i, "name": f"Ñame {i}"} for i in range(30)}
+    for key, doc in docs.items():
+        await store.put("cases", key, doc)
+    await store.put("other", "x", {"i": -1})
+    assert sorted(await store.keys("cases")) == sorted(docs)
+    assert dict(await store.scan("cases")) == docs
+    assert len(await store.scan("cases")) == 30
+    assert await store.scan("empty") == []
+
+
+async def test_next_sequence_counts_per_name(store: Store) -> None:
+    assert [await store.next_sequence("cases") for _ in range(3)] == [1, 2, 3]
+    assert await store.next_sequence("jobs") == 1
+    assert await store.next_sequence("cases") == 4
+
+
+async def test_concurrent_next_sequence_is_unique(store: Store) -> None:
+    numbers = await asyncio.gather(*(store.next_sequence("cases") for _ in range(50)))
+    assert sorted(numbers) == list(range(1, 51))
+
+
+@pytest.mark.parametrize("bad", [{"s": {1, 2}}, {"o": object()}, {"nan": math.nan}, ["list"], "text"])
+async def test_non_json_documents_are_rejected(store: Store, bad: object) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        await store.put("cases", "k", bad)  # type: ignore[arg-type]
+    assert await store.get("cases", "k") is None
+
+
+BAD_NAMES = [("", "k"), ("Cases", "k"), ("a/b", "k"), ("..", "k"), ("tmp", "k"), ("c", "")]
+
+
+@pytest.mark.parametrize(("collection", "key"), BAD_NAMES)
+async def test_bad_names_are_rejected(store: Store, collection: str, key: str) -> None:
+    with pytest.raises(ValueError):
+        await store.put(collection, key, {})
+    with pytest.raises(ValueError):
+        await store.get(collection, key)
+
+
+async def test_closed_store_refuses_and_close_is_idempotent(store: Store) -> None:
+    await store.close()
+    await store.close()
+    with pytest.raises(StoreError):
+        await store.get("cases", "k")
+    with pytest.raises(StoreError):
+        await store.put("cases", "k", {})
+    await store.open()  # the fixture closes it again
+
+
+async def test_async_context_manager(tmp_path: Path) -> None:
+    for make in BACKENDS.values():
+        async with make(tmp_path) as opened:  # type: ignore[attr-defined]
+            await opened.put("cases", "k", {"v": 1})
+            assert await opened.get("cases", "k") == {"v": 1}
+        with pytest.raises(StoreError):
+            await opened.get("cases", "k")
