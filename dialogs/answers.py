@@ -34,6 +34,8 @@ def parse_answer(question: Question, raw: Any, today: date) -> Parsed:
     if isinstance(raw, bool) and question.kind == "yes_no":
         return Parsed(raw)
     text = "" if raw is None else str(raw).strip()
+    if question.required and text.lower() == "skip":
+        return Parsed(error="This question needs an answer; it cannot be skipped.")
     if not text or (not question.required and text.lower() in SKIP and question.kind != "yes_no"):
         if question.required:
             return Parsed(error="This question needs an answer.")

@@ -66,8 +66,16 @@ def test_required_questions_and_child_details(policies: dict[str, Policy], pid: 
 @pytest.mark.parametrize("pid", sorted(IDS))
 def test_every_rule_has_a_cite_and_a_comment(policies: dict[str, Policy], pid: str) -> None:
     p = policies[pid]
-    cited = [p.immediate_harm, p.extension, p.final_stage, *p.stages, *p.notifications, *p.categories,
-             *p.questions, *p.forms.values()]
+    cited = [
+        p.immediate_harm,
+        p.extension,
+        p.final_stage,
+        *p.stages,
+        *p.notifications,
+        *p.categories,
+        *p.questions,
+        *p.forms.values(),
+    ]
     cited += [x for x in (p.overall, p.pre_stage) if x is not None]
     assert all(x.cite.startswith(p.short_name) for x in cited)
     text = (POLICY_DIR / f"{pid}.toml").read_text(encoding="utf-8")
@@ -92,8 +100,14 @@ def test_bcssp(policies: dict[str, Policy]) -> None:
     assert stages(p) == [
         (1, "Identifying the concern worker to worker", 2, "disagreement", "practitioner", "practitioner"),
         (2, "Discussing the concern Manager to Manager", 3, "stage_start", "line_manager", "line_manager"),
-        (3, "Raising the concern senior manager to senior manager", 4, "stage_start", "senior_manager",
-         "senior_manager"),
+        (
+            3,
+            "Raising the concern senior manager to senior manager",
+            4,
+            "stage_start",
+            "senior_manager",
+            "senior_manager",
+        ),
         (4, "Refer concern to BCSSP", 5, "stage_start", "senior_manager", "partnership"),
     ]
     assert p.overall is not None
@@ -104,8 +118,9 @@ def test_bcssp(policies: dict[str, Policy]) -> None:
     assert p.extension.allowed is False
     assert "no longer than 10 working days" in p.extension.wording
     assert p.final_stage.binding is True
-    assert ("The decision reached in mediation or at Dispute Panel is final and binding on all organisations "
-            "involved.") in p.final_stage.description
+    assert (
+        "The decision reached in mediation or at Dispute Panel is final and binding on all organisations involved."
+    ) in p.final_stage.description
     n = notes(p)
     assert n["registration"] == ((2,), "enter", "appendix2", ())
     assert n["resolved_stage2"] == ((2,), "resolve", "appendix2", ())
@@ -184,7 +199,10 @@ def test_lincolnshire(policies: dict[str, Policy]) -> None:
     assert "inter agency case review group" in p.final_stage.description
     assert p.notifications == () and p.forms == {}
     assert [c.id for c in p.categories] == [
-        "course_of_action", "agreed_action_not_completed", "plan_inappropriate", "case_conference_refused",
+        "course_of_action",
+        "agreed_action_not_completed",
+        "plan_inappropriate",
+        "case_conference_refused",
     ]
     assert [c.cite for c in p.categories] == [f"LSCB Examples {i}" for i in range(1, 5)]
 
@@ -217,11 +235,16 @@ def test_medway(policies: dict[str, Policy]) -> None:
     assert "clarify thinking and the desired outcome" in p.pre_stage.action
     assert stages(p) == [
         (1, "Escalate to Team Manager", 5, "stage_start", "line_manager", "line_manager"),
-        (2, "Escalate to Designated Safeguarding Leads/ Service Managers", 5, "stage_start", "senior_manager",
-         "senior_manager"),
+        (
+            2,
+            "Escalate to Designated Safeguarding Leads/ Service Managers",
+            5,
+            "stage_start",
+            "senior_manager",
+            "senior_manager",
+        ),
         (3, "Escalate to Assistant/ Deputy Directors", 5, "stage_start", "head_of_service", "head_of_service"),
-        (4, "Involving the Medway Safeguarding Children Board", None, "stage_start", "senior_manager",
-         "partnership"),
+        (4, "Involving the Medway Safeguarding Children Board", None, "stage_start", "senior_manager", "partnership"),
     ]
     assert p.overall is None
     assert "paramount" in p.immediate_harm.route and "assertively and proactively" in p.immediate_harm.route
@@ -242,7 +265,10 @@ def test_medway(policies: dict[str, Policy]) -> None:
     assert by_id["mscb_notification"].responsible_tier == "senior_manager"
     assert "Independent Chair" in by_id["mscb_notification"].text
     assert [c.label for c in p.categories] == [
-        "Levels of need/ thresholds", "Roles and responsibilities", "Progressing plans", "Communication",
+        "Levels of need/ thresholds",
+        "Roles and responsibilities",
+        "Progressing plans",
+        "Communication",
     ]
     desired = p.question("desired_change")
     assert desired is not None and "desired outcome" in desired.prompt
@@ -276,8 +302,21 @@ def test_medway_stage3_alert_form_fields_in_seed_order(policies: dict[str, Polic
 
 def test_medway_holds_no_named_individuals() -> None:
     text = (POLICY_DIR / "medway.toml").read_text(encoding="utf-8").lower()
-    for name in ("madden", "cogger", "visagie", "akinyele", "featherstone", "heppenstall", "lesley", "ferguson",
-                 "bullen", "tsalong", "kosoko", "millwood", "ex 7302"):
+    for name in (
+        "madden",
+        "cogger",
+        "visagie",
+        "akinyele",
+        "featherstone",
+        "heppenstall",
+        "lesley",
+        "ferguson",
+        "bullen",
+        "tsalong",
+        "kosoko",
+        "millwood",
+        "ex 7302",
+    ):
         assert name not in text
     emails = {w.strip(".,;:()\"'") for w in text.split() if "@" in w}
     assert emails == {"mscb@medway.gov.uk"}
@@ -300,9 +339,7 @@ def test_gloucestershire(policies: dict[str, Policy]) -> None:
         "or a timescale that protects the child from harm (whichever is less)"
     }
     assert p.overall is None
-    assert "the designated safeguarding lead in your agency should be informed immediately" in (
-        p.immediate_harm.route
-    )
+    assert "the designated safeguarding lead in your agency should be informed immediately" in (p.immediate_harm.route)
     assert p.extension.allowed is True
     assert p.extension.wording.startswith("Unless agreed otherwise between both agencies")
     assert p.extension.cite == "GSCP 2.1 d, 2.2 g, 2.3 h"
@@ -345,7 +382,10 @@ def test_gloucestershire_monitoring_form(policies: dict[str, Policy]) -> None:
 def test_surrey(policies: dict[str, Policy]) -> None:
     p = policies["surrey"]
     assert [(s.number, s.working_days, s.counts_from) for s in p.stages] == [
-        (1, 2, "disagreement"), (2, 2, "stage_start"), (3, 2, "stage_start"), (4, 2, "stage_start"),
+        (1, 2, "disagreement"),
+        (2, 2, "stage_start"),
+        (3, 2, "stage_start"),
+        (4, 2, "stage_start"),
         (5, 2, "stage_start"),
     ]
     assert "C-SPA" in p.immediate_harm.route

@@ -1,0 +1,89 @@
+"""The console channel, scripted through piped standard input as a person would use it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import CHILD_DOB, CHILD_NAME
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SURREY_SESSION = [
+    "escalate",
+    "no",  # immediate risk
+    "today",
+    "Northshire Police",
+    "DS Jane Doe",
+    "Detective Sergeant",
+    "2",  # category
+    "The referral was closed without a strategy discussion.",
+    "The child remains exposed to domestic abuse.",
+    "A strategy discussion this week.",
+    "yes",
+    "no",
+    "1",  # child protection plan
+    "NS-4471",
+    CHILD_NAME,
+    CHILD_DOB,
+]
+
+
+def chat(tmp_path: Path, lines: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--user", "pat@example.org", "--data", str(tmp_path / "data"), *args],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_scripted_console_session_opens_a_case(tmp_path):
+    result = chat(tmp_path, SURREY_SESSION, "--policy", "surrey")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Case ESC-20" in out and "is open under the Surrey Safeguarding Children Partnership" in out
+    assert "Stage 1: Internal Discussion, due by" in out
+    assert CHILD_NAME not in out and CHILD_DOB not in out  # not echoed, not said
+    assert "you> (withheld)" in out
+    ref = out.split("Case ", 1)[1].split(" ", 1)[0]
+    again = chat(tmp_path, [f"status {ref}"], "--policy", "surrey")
+    assert f"{ref} (SSCP): open, at Stage 1" in again.stdout
+
+
+def test_console_resumes_a_dialog_after_restart(tmp_path):
+    first = chat(tmp_path, SURREY_SESSION[:5], "--policy", "surrey")
+    assert "What is their role?" in first.stdout
+    second = chat(tmp_path, ["escalate", *SURREY_SESSION[5:]], "--policy", "surrey")
+    assert "already have an escalation in progress" in second.stdout
+    assert "Case ESC-20" in second.stdout
+
+
+def test_console_gives_the_emergency_route_when_a_child_is_at_immediate_risk(tmp_path):
+    result = chat(tmp_path, ["escalate", "yes"], "--policy", "bcssp")
+    assert "Immediate risk of harm: act now." in result.stdout
+    assert "24 hours" in result.stdout
+
+
+def test_console_refuses_a_bad_user_and_a_second_process_on_the_same_store(tmp_path):
+    bad = subprocess.run(
+        [sys.executable, "-m", "bot", "chat", "--user", "not-an-email"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+    )
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--user" in bad.stderr
+    holder = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat", "--user", "a@example.org", "--data", str(tmp_path / "data")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )
+    try:
+        assert holder.stdout is not None
+        holder.stdout.readline()  # the greeting: the store is open
+        second = chat(tmp_path, ["help"])
+        assert second.returncode == 1 and "store in use" in second.stderr
+    finally:
+        holder.communicate("quit\n", timeout=30)

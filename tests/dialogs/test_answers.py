@@ -1,0 +1,65 @@
+"""Answer parsing: what a practitioner may type for each kind of question, and the errors they get."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from dialogs.answers import parse_answer, show_answer
+from policies.model import Option, Question
+
+TODAY = date(2026, 11, 23)
+YES_NO = Question("q", "yes_no", "Yes?")
+CHOICE = Question("c", "choice", "Pick", options=(Option("cp", "Child protection plan"), Option("none", "None")))
+DATE = Question("d", "date", "When?", not_future=True)
+TEXT = Question("t", "text", "Say", max_length=10)
+OPTIONAL = Question("o", "text", "Maybe", required=False)
+
+
+@pytest.mark.parametrize(("raw", "value"), [("yes", True), ("Y", True), ("no", False), ("N.", False), (True, True)])
+def test_yes_no(raw, value):
+    assert parse_answer(YES_NO, raw, TODAY).value is value
+
+
+@pytest.mark.parametrize("raw", ["maybe", "", "  "])
+def test_yes_no_refuses_anything_else(raw):
+    assert parse_answer(YES_NO, raw, TODAY).error
+
+
+@pytest.mark.parametrize(("raw", "value"), [("1", "cp"), ("2", "none"), ("none", "none"), ("child prot", "cp")])
+def test_choice_by_number_id_or_label(raw, value):
+    assert parse_answer(CHOICE, raw, TODAY).value == value
+
+
+@pytest.mark.parametrize("raw", ["0", "3", "zebra"])
+def test_choice_refuses_unknown_options(raw):
+    assert "1 to 2" in parse_answer(CHOICE, raw, TODAY).error
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [("2026-11-20", "2026-11-20"), ("20/11/2026", "2026-11-20"), ("today", "2026-11-23"), ("yesterday", "2026-11-22")],
+)
+def test_dates(raw, value):
+    assert parse_answer(DATE, raw, TODAY).value == value
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [("2026-11-24", "future"), ("30/02/2026", "not a real date"), ("next week", "YYYY-MM-DD"), ("1850-01-01", "past")],
+)
+def test_bad_dates(raw, error):
+    assert error in parse_answer(DATE, raw, TODAY).error
+
+
+def test_text_length_and_optional_skip():
+    assert "keep it to 10" in parse_answer(TEXT, "x" * 11, TODAY).error
+    assert parse_answer(TEXT, "  short  ", TODAY).value == "short"
+    assert parse_answer(OPTIONAL, "skip", TODAY).ok and parse_answer(OPTIONAL, "skip", TODAY).value is None
+    assert "cannot be skipped" in parse_answer(TEXT, "skip", TODAY).error
+
+
+def test_show_answer():
+    assert show_answer(YES_NO, True) == "Yes" and show_answer(CHOICE, "cp") == "Child protection plan"
+    assert show_answer(OPTIONAL, None) == "(not given)"
