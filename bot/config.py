@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +47,7 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not policy_dir.is_dir():
         raise ConfigError(f"BOT_POLICY_DIR is not a folder: {policy_dir}")
     port_text = env.get("BOT_PORT", "3978").strip()
-    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+    if not re.fullmatch(r"[0-9]{1,5}", port_text) or not 1 <= int(port_text) <= 65535:
         raise ConfigError(f"BOT_PORT must be a whole number from 1 to 65535 (found {port_text!r})")
     level = env.get("BOT_LOG_LEVEL", "INFO").strip().upper()
     if level not in LOG_LEVELS:

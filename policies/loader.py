@@ -152,6 +152,8 @@ def _stage(r: Reader) -> Stage:
     no_timescale = r.flag("no_timescale", required=False)
     if (days is None) == (not no_timescale):
         raise r.fail("working_days", "give either working_days = N or no_timescale = true (exactly one)")
+    if no_timescale and r.has("counts_from"):
+        raise r.fail("counts_from", "a stage with no timescale has no clock to count from")
     out = Stage(
         number=number or 0,
         name=r.text("name"),
@@ -189,7 +191,14 @@ def _pre_stage(r: Reader | None) -> PreStage | None:
 
 
 def _extension(r: Reader) -> Extension:
-    out = Extension(allowed=r.flag("allowed"), wording=r.text("wording"), cite=r.text("cite"))
+    out = Extension(
+        allowed=r.flag("allowed"),
+        wording=r.text("wording"),
+        cite=r.text("cite"),
+        stages=r.integers("stages", required=False),
+    )
+    if out.stages and not out.allowed:
+        raise r.fail("stages", "only an allowed extension names the stages it applies to")
     r.done()
     return out
 
@@ -257,8 +266,10 @@ def _notification(r: Reader) -> Notification:
 
 
 def _form(key: str, r: Reader) -> Form:
-    fields = []
+    fields: list[FormField] = []
     for f in r.tables("fields"):
+        if any(existing.id == f.data.get("id") for existing in fields):
+            raise f.fail("id", f"the field id {f.data.get('id')!r} is used twice in this form")
         fields.append(FormField(id=f.text("id"), label=f.text("label"), section=f.text("section", required=False)))
         f.done()
     out = Form(
@@ -286,9 +297,9 @@ def _check_consistency(p: Policy, file: str) -> None:
     numbers = [s.number for s in p.stages]
     if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
         raise fail("stages", f"numbers must run in order without gaps or repeats (found {numbers})")
-    for i, s in enumerate(p.stages):
-        if i == 0 and s.counts_from == "disagreement" and s.working_days is None:
-            raise fail(f"stages[{i}].counts_from", "a stage with no timescale has no clock to count from")
+    for number in p.extension.stages:
+        if p.stage(number) is None:
+            raise fail("extension.stages", f"there is no stage {number}")
     if p.overall and p.stage(p.overall.until_stage) is None:
         raise fail("overall.until_stage", f"there is no stage {p.overall.until_stage}")
     _unique(fail, "categories", [c.id for c in p.categories])

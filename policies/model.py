@@ -106,6 +106,11 @@ class Extension:
     allowed: bool
     wording: str
     cite: str
+    stages: tuple[int, ...] = ()
+
+    def allows(self, stage: int) -> bool:
+        """Whether both agencies may agree another timescale at this stage."""
+        return self.allowed and (not self.stages or stage in self.stages)
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ class Reader:
             return {}
         if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
             raise self.fail(key, "must be a table of tables")
-        return {k: Reader(self.file, v, self.at(k)) for k, v in value.items()}
+        return {k: Reader(self.file, v, f"{self.at(key)}.{k}") for k, v in value.items()}
 
     def done(self) -> None:
         """Refuse keys the format does not know (a typo must not be silently ignored)."""

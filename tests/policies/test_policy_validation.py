@@ -242,3 +242,20 @@ def test_new_files_are_checked_too(tmp_path: Path, pid: str) -> None:
     text = (POLICY_DIR / f"{pid}.toml").read_text(encoding="utf-8")
     path = broken(tmp_path, replaced("\nstage_label", "\nstage_lable", text), f"{pid}.toml")
     assert_error(path, "stage_lable", "is not a field this format knows")
+
+
+def test_extension_stages_must_exist_and_need_an_allowed_extension(tmp_path: Path) -> None:
+    allowed = replaced("allowed = false", "allowed = true\nstages = [1, 9]")
+    assert_error(broken(tmp_path, allowed), "extension.stages", "no stage 9")
+    refused = replaced("allowed = false", "allowed = false\nstages = [1]")
+    assert_error(broken(tmp_path, refused), "extension.stages", "only an allowed extension")
+
+
+def test_a_stage_without_timescale_cannot_count_from_anything(tmp_path: Path) -> None:
+    text = replaced(STAGE1_CLOCK, 'no_timescale = true\ncounts_from = "disagreement"')
+    assert_error(broken(tmp_path, text), "stages[0].counts_from", "no clock")
+
+
+def test_form_field_ids_are_unique(tmp_path: Path) -> None:
+    text = replaced('{ id = "date_of_disagreement"', '{ id = "case_reference"')
+    assert_error(broken(tmp_path, text), "forms.sscp_standard_form.fields[1].id", "used twice")
