@@ -60,10 +60,12 @@ def build_parser() -> Parser:
 def parse_date(text: str, option: str) -> date:
     try:
         if ISO.match(text):
-            return date.fromisoformat(text)
+            day = date.fromisoformat(text)
+            if 1900 <= day.year <= 2999:
+                return day
     except ValueError:
         pass
-    raise UsageError(f"{option} must be a real date written YYYY-MM-DD (found {text!r})")
+    raise UsageError(f"{option} must be a real date from 1900 to 2999, written YYYY-MM-DD (found {text!r})")
 
 
 def policy_named(policy_id: str, settings: Settings) -> Policy:

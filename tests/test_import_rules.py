@@ -41,9 +41,7 @@ def imported_roots(source: str, filename: str = "<source>") -> set[str]:
 
 
 def python_files(top: Path) -> list[Path]:
-    return sorted(
-        p for p in top.rglob("*.py") if not SKIP_DIRS.intersection(p.relative_to(REPO).parts[:-1])
-    )
+    return sorted(p for p in top.rglob("*.py") if not SKIP_DIRS.intersection(p.relative_to(REPO).parts[:-1]))
 
 
 def core_files() -> list[Path]:
@@ -52,18 +50,14 @@ def core_files() -> list[Path]:
 
 
 def all_project_files() -> list[Path]:
-    return [
-        p
-        for p in python_files(REPO)
-        if not any(part.startswith(".") for part in p.relative_to(REPO).parts)
-    ]
+    return [p for p in python_files(REPO) if not any(part.startswith(".") for part in p.relative_to(REPO).parts)]
 
 
 # --- the checker itself catches what it must ------------------------------------------------------------------
 
 
 def test_checker_sees_every_kind_of_import() -> None:
-    source = '''
+    source = """
 import os
 import botbuilder.core as bc
 from slack_sdk.web import WebClient
@@ -81,9 +75,16 @@ class K:
 
 if False:
     __import__("json")
-'''
+"""
     assert imported_roots(source) == {
-        "os", "botbuilder", "slack_sdk", "aiohttp", "botframework", "importlib", "slack_bolt", "json"
+        "os",
+        "botbuilder",
+        "slack_sdk",
+        "aiohttp",
+        "botframework",
+        "importlib",
+        "slack_bolt",
+        "json",
     }
 
 

@@ -7,7 +7,7 @@ Fri 1 Jan 2027, Good Friday 26 Mar 2027, Easter Monday 29 Mar 2027), never from 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -184,7 +184,9 @@ def test_add_working_days_england(eng: WorkingCalendar, start: date, days: int, 
     assert eng.add_working_days(start, days) == expected
 
 
-def test_add_working_days_depends_on_the_nation(sct: WorkingCalendar, nir: WorkingCalendar, eng: WorkingCalendar) -> None:
+def test_add_working_days_depends_on_the_nation(
+    sct: WorkingCalendar, nir: WorkingCalendar, eng: WorkingCalendar
+) -> None:
     # Thu 1 Jan 2026 + 1: England Fri 2 Jan; Scotland skips 2 Jan (holiday) and the weekend: Mon 5 Jan.
     assert eng.add_working_days(date(2026, 1, 1), 1) == date(2026, 1, 2)
     assert sct.add_working_days(date(2026, 1, 1), 1) == date(2026, 1, 5)
@@ -193,9 +195,7 @@ def test_add_working_days_depends_on_the_nation(sct: WorkingCalendar, nir: Worki
     assert nir.add_working_days(date(2027, 7, 9), 1) == date(2027, 7, 13)
 
 
-@pytest.mark.parametrize(
-    "start", [date(2026, 11, 23), date(2026, 11, 28), date(2026, 12, 25), date(2027, 3, 29)]
-)
+@pytest.mark.parametrize("start", [date(2026, 11, 23), date(2026, 11, 28), date(2026, 12, 25), date(2027, 3, 29)])
 def test_zero_working_days_is_the_start_itself(eng: WorkingCalendar, start: date) -> None:
     assert eng.add_working_days(start, 0) == start
 
@@ -273,8 +273,6 @@ def test_on_or_after(eng: WorkingCalendar, day: date, expected: date) -> None:
 
 
 # --- London's date ---------------------------------------------------------------------------------------------
-
-UTC = timezone.utc
 
 
 @pytest.mark.parametrize(

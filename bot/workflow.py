@@ -1,0 +1,193 @@
+"""Stage transitions on a case (resolve, escalate, extend, immediate harm, duties), as pure functions.
+
+Each takes the stored case and returns the new one, or raises Refused with a sentence for the user. Every action
+names the stage it was taken on (`expected_stage`): a double click, a retry or a second person acting on a stage
+that has already moved is refused with what already happened, so each action applies exactly once.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from bot.cases import audit, stage_duties
+from bot.messages import long_date
+from bot.timeline import stage_due
+from bot.types import UserRef
+from bot.workdays import calendar_for, london_today
+from policies.model import Policy
+
+Case = dict[str, Any]
+
+
+class Refused(Exception):
+    """The action cannot be applied; the message says why, in plain words, and nothing changed."""
+
+
+def _last(case: Case, *actions: str) -> dict[str, str] | None:
+    return next((e for e in reversed(case["events"]) if e["action"] in actions), None)
+
+
+def check_open(case: Case, policy: Policy, expected_stage: int | None) -> None:
+    """Refuse unless the case is open and still at the stage the action was taken on."""
+    ref = case["ref"]
+    if case["status"] == "immediate_harm":
+        raise Refused(f"{ref} records an immediate-harm referral; it has no stages to act on.")
+    if case["status"] != "open":
+        done = _last(case, "resolved")
+        when = f" by {done['by']} at {done['at'][:16].replace('T', ' ')}" if done else ""
+        raise Refused(f"{ref} was already resolved{when}. Nothing was changed.")
+    if expected_stage is not None and case["stage"] != expected_stage:
+        moved = _last(case, "escalated")
+        who = f" (escalated by {moved['by']} at {moved['at'][:16].replace('T', ' ')})" if moved else ""
+        raise Refused(
+            f"{ref} has already moved on to {policy.stage_title(case['stage'])}{who}. Nothing was changed."
+        )
+
+
+def _close_stage(case: Case, today: date, outcome: str, reason: str) -> list[dict[str, Any]]:
+    stages = [dict(s) for s in case["stages"]]
+    stages[-1].update({"ended_on": today.isoformat(), "outcome": outcome, "reason": reason})
+    return stages
+
+
+def _cancel_pending(case: Case) -> list[dict[str, Any]]:
+    return [{**n, "status": "cancelled"} if n["status"] in ("pending", "sending") else n for n in case["nudges"]]
+
+
+def resolve(
+    case: Case, policy: Policy, actor: UserRef, outcome: str, follow_up: str, now: datetime,
+    expected_stage: int | None,
+) -> Case:
+    """Close the case with the written outcome agreed between the parties and how actions will be followed up."""
+    check_open(case, policy, expected_stage)
+    if not outcome.strip() or not follow_up.strip():
+        raise Refused("A resolution needs the written outcome agreed between the parties and how outstanding "
+                      "actions will be followed up.")
+    today = london_today(now)
+    stage = policy.stage(case["stage"])
+    assert stage is not None
+    final = stage.number == policy.last_stage.number
+    binding = final and policy.final_stage.binding
+    details = case["details"]
+    duties = [*case["duties"], *stage_duties(policy, stage, "resolve", details, today)]
+    return {
+        **case,
+        "status": "resolved",
+        "stages": _close_stage(case, today, "resolved", outcome.strip()),
+        "stage_due": None,
+        "outcome": {
+            "text": outcome.strip(),
+            "follow_up": follow_up.strip(),
+            "stage": stage.number,
+            "final_decision": final,
+            "binding": binding,
+            "by": actor.key,
+            "at": now.isoformat(),
+        },
+        "closed_at": now.isoformat(),
+        "duties": duties,
+        "nudges": _cancel_pending(case),
+        "events": [*case["events"], audit(now, actor, "resolved", f"at {policy.stage_title(stage.number)}"
+                                          + ("; final and binding decision" if binding else ""))],
+    }
+
+
+def escalate(case: Case, policy: Policy, actor: UserRef, reason: str, now: datetime,
+             expected_stage: int | None) -> Case:
+    """Move to the next stage: record why, start its clock per the policy, add its notification duties."""
+    check_open(case, policy, expected_stage)
+    current = policy.stage(case["stage"])
+    assert current is not None
+    following = policy.next_stage(current.number)
+    if following is None:
+        raise Refused(f"{case['ref']} is already at the final stage ({policy.stage_title(current.number)}): "
+                      f"{policy.final_stage.description} Record its decision with resolve.")
+    if not reason.strip():
+        raise Refused("Say why the disagreement is being escalated: what remains unresolved.")
+    today = london_today(now)
+    arose = date.fromisoformat(case["arose_on"])
+    start = arose if following.counts_from == "disagreement" else today
+    due = stage_due(policy, following, start)
+    stages = _close_stage(case, today, "escalated", reason.strip())
+    stages.append({"stage": following.number, "started_on": today.isoformat(),
+                   "due": due.isoformat() if due else None, "ended_on": None, "outcome": None})
+    return {
+        **case,
+        "stage": following.number,
+        "stage_started_on": today.isoformat(),
+        "stage_due": due.isoformat() if due else None,
+        "stages": stages,
+        "actors": {},
+        "duties": [*case["duties"], *stage_duties(policy, following, "enter", case["details"], today)],
+        "nudges": _cancel_pending(case),
+        "events": [*case["events"], audit(now, actor, "escalated",
+                                          f"to {policy.stage_title(following.number)}; due {due or 'none'}")],
+    }
+
+
+def extend(
+    case: Case, policy: Policy, actor: UserRef, new_due: date, agreed_here: str, agreed_other: str,
+    reason: str, now: datetime, expected_stage: int | None,
+) -> Case:
+    """A new due date agreed by both agencies, only where the procedure allows it."""
+    check_open(case, policy, expected_stage)
+    ext = policy.extension
+    if not ext.allows(case["stage"]):
+        raise Refused(f"This procedure does not allow the timescale to be changed at this stage. "
+                      f"In its own words: \"{ext.wording}\" ({ext.cite})")
+    if not (agreed_here.strip() and agreed_other.strip()):
+        raise Refused("An extension needs the agreement of both agencies: name who agreed on each side.")
+    if not reason.strip():
+        raise Refused("Give the reason for the new date.")
+    today = london_today(now)
+    calendar = calendar_for(policy.region)
+    if new_due <= today:
+        raise Refused(f"The new date must be after today ({long_date(today)}).")
+    if not calendar.is_working_day(new_due):
+        raise Refused(f"{long_date(new_due)} is not a working day; choose "
+                      f"{long_date(calendar.on_or_after(new_due))} or another working day.")
+    old = case.get("stage_due")
+    stages = [dict(s) for s in case["stages"]]
+    stages[-1]["due"] = new_due.isoformat()
+    record = {"stage": case["stage"], "old_due": old, "new_due": new_due.isoformat(),
+              "agreed_here": agreed_here.strip(), "agreed_other": agreed_other.strip(),
+              "reason": reason.strip(), "by": actor.key, "at": now.isoformat()}
+    return {
+        **case,
+        "stage_due": new_due.isoformat(),
+        "stages": stages,
+        "extensions": [*case.get("extensions", []), record],
+        "nudges": _cancel_pending(case),
+        "events": [*case["events"], audit(now, actor, "extended",
+                                          f"{policy.stage_title(case['stage'])} from {old} to {new_due}")],
+    }
+
+
+def declare_harm(case: Case, policy: Policy, actor: UserRef, now: datetime) -> Case:
+    """Immediate harm declared on a case at any stage: recorded; the route is given by the caller at once."""
+    return {**case, "events": [*case["events"], audit(now, actor, "immediate_harm_route_given",
+                                                      f"at stage {case.get('stage')}; {policy.immediate_harm.cite}")]}
+
+
+def duty_done(case: Case, number: int, actor: UserRef, now: datetime) -> Case:
+    """Mark the case's open notification duty number `number` (1-based, as listed in status) as done."""
+    open_duties = [d for d in case["duties"] if d["status"] == "open"]
+    if not 1 <= number <= len(open_duties):
+        raise Refused(f"{case['ref']} has no open duty number {number}; type status {case['ref']} to see them.")
+    target = open_duties[number - 1]["id"]
+    duties = [{**d, "status": "done", "done_by": actor.key, "done_at": now.isoformat()} if d["id"] == target
+              else d for d in case["duties"]]
+    return {**case, "duties": duties,
+            "events": [*case["events"], audit(now, actor, "duty_done", target)]}
+
+
+def record_contact(case: Case, policy: Policy, actor: UserRef, contact: str, now: datetime) -> Case:
+    """The other agency's contact for the current stage, as it was given to the user."""
+    check_open(case, policy, None)
+    if not contact.strip():
+        raise Refused("Give the contact's name and how to reach them, e.g. contact ESC-2026-0001 Sam Lee, "
+                      "sam.lee@agency.example, Team Manager.")
+    actors = {**case.get("actors", {}), "other_recorded": contact.strip()[:300]}
+    return {**case, "actors": actors,
+            "events": [*case["events"], audit(now, actor, "contact_recorded", f"stage {case['stage']}")]}
