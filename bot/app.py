@@ -2,47 +2,90 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
 
 from bot.clock import Clock, SystemClock
-from bot.config import Settings
+from bot.config import Settings, read_settings
 from bot.engine import Engine
+from bot.notify import Outbox
+from bot.wiring import make_engine
 from policies.model import Policy
 from storage.base import Store
 from storage.tinydb_store import TinyDBStore
 
 log = logging.getLogger(__name__)
-ENGINE = web.AppKey("engine", Engine)
-STORE = web.AppKey("store", Store)
 MAX_BODY = 1024 * 1024
 
 
+@dataclass
+class Runtime:
+    """What the running app holds: filled in on start-up, once the store is open."""
+
+    store: Store
+    policies: Mapping[str, Policy]
+    outbox: Outbox = field(default_factory=Outbox)
+    engine: Engine | None = None
+
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
 def build_app(
-    store: Store, policies: Mapping[str, Policy], clock: Clock | None = None, *, manage_store: bool = True
+    store: Store,
+    policies: Mapping[str, Policy],
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    *,
+    manage_store: bool = True,
+    run_scheduler: bool = True,
 ) -> web.Application:
-    """The bot's web app. The store is opened on start-up and closed on clean-up when `manage_store`."""
+    """The bot's web app. On start-up: open the store, load the directory, build the engine, start the scheduler."""
+    settings = settings or read_settings({})
+    clock = clock or SystemClock()
     app = web.Application(client_max_size=MAX_BODY)
-    app[STORE] = store
-    app[ENGINE] = Engine(store, policies, clock or SystemClock())
+    runtime = Runtime(store, policies)
+    app[RUNTIME] = runtime
 
-    async def store_ctx(_: web.Application) -> AsyncIterator[None]:
-        await store.open()
+    async def lifecycle(_: web.Application) -> AsyncIterator[None]:
+        if manage_store:
+            await store.open()
+        runtime.engine = await make_engine(store, policies, settings, clock, runtime.outbox)
+        task = asyncio.create_task(scheduler_loop(runtime.engine, settings.tick_seconds)) if run_scheduler else None
         yield
-        await store.close()
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if manage_store:
+            await store.close()
 
-    if manage_store:
-        app.cleanup_ctx.append(store_ctx)
+    app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
     return app
 
 
+async def scheduler_loop(engine: Engine, every: int) -> None:
+    """Run a scheduler pass now and then every `every` seconds; a failing pass is logged, never fatal."""
+    while True:
+        try:
+            sent = await engine.scheduler.tick()
+            if sent:
+                log.info("scheduler: %d nudge(s) sent", len(sent))
+        except Exception:
+            log.exception("scheduler pass failed; trying again in %s s", every)
+        await asyncio.sleep(every)
+
+
 async def healthz(request: web.Request) -> web.Response:
-    engine = request.app[ENGINE]
-    return web.json_response({"status": "ok", "policies": sorted(engine.policies)})
+    runtime = request.app[RUNTIME]
+    return web.json_response({"status": "ok", "policies": sorted(runtime.policies)})
 
 
 def channel_lines(host: str, port: int, data_dir: Path) -> list[str]:
@@ -69,7 +112,7 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     data = data_dir or settings.data_dir
-    app = build_app(TinyDBStore(data), policies)
+    app = build_app(TinyDBStore(data), policies, settings)
     names = ", ".join(policies)
 
     def announce(_: object) -> None:

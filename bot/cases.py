@@ -33,9 +33,10 @@ def split_answers(policy: Policy, answers: Mapping[str, Any]) -> tuple[dict[str,
     """(details, child): the answers safe to keep with the case, and the sensitive child details."""
     details: dict[str, Any] = {}
     child: dict[str, Any] = {}
-    for question in policy.questions:
-        if question.id in answers and answers[question.id] is not None:
-            (child if question.sensitive else details)[question.id] = answers[question.id]
+    sensitive = {q.id for q in policy.questions if q.sensitive}
+    for qid, value in answers.items():
+        if value is not None:
+            (child if qid in sensitive else details)[qid] = value
     return details, child
 
 

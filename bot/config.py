@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 
 from policies.loader import POLICY_DIR
@@ -25,6 +26,9 @@ class Settings:
     host: str
     port: int
     log_level: str
+    nudge_time: time = time(9, 0)
+    review_days: int = 10
+    tick_seconds: int = 60
 
 
 def load_dotenv_file(path: Path = Path(".env")) -> None:
@@ -33,6 +37,13 @@ def load_dotenv_file(path: Path = Path(".env")) -> None:
         from dotenv import load_dotenv
 
         load_dotenv(path, override=False)
+
+
+def _whole(env: Mapping[str, str], name: str, default: str, low: int, high: int, unit: str) -> int:
+    text = env.get(name, default).strip()
+    if not re.fullmatch(r"[0-9]{1,6}", text) or not low <= int(text) <= high:
+        raise ConfigError(f"{name} must be a whole number of {unit} from {low} to {high} (found {text!r})")
+    return int(text)
 
 
 def read_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -55,7 +66,16 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
     host = env.get("BOT_HOST", "127.0.0.1").strip()
     if not host:
         raise ConfigError("BOT_HOST must not be empty (e.g. 127.0.0.1)")
+    nudge_text = env.get("BOT_NUDGE_TIME", "09:00").strip()
+    match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", nudge_text)
+    if not match:
+        raise ConfigError(f"BOT_NUDGE_TIME must be a time of day as HH:MM, e.g. 09:00 (found {nudge_text!r})")
+    review = _whole(env, "BOT_REVIEW_DAYS", "10", 1, 60, "working days")
+    tick = _whole(env, "BOT_TICK_SECONDS", "60", 5, 3600, "seconds")
     return Settings(
+        nudge_time=time(int(match[1]), int(match[2])),
+        review_days=review,
+        tick_seconds=tick,
         policy_ids=ids,
         policy_dir=policy_dir,
         data_dir=Path(env.get("BOT_DATA_DIR", "") or "data"),

@@ -6,30 +6,52 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping
+from datetime import time
 from typing import Any
 
-from bot import messages
-from bot.cases import audit, emergency_record, make_ref, new_case
+from bot import messages, workflow
+from bot.agenda import Agenda
+from bot.casework import CaseDesk
 from bot.clock import Clock
+from bot.directory import Directory
+from bot.notify import Outbox, SendError
+from bot.scheduler import Scheduler
 from bot.types import Event, Reply, ThreadRef, UserRef
 from bot.workdays import london_today
-from dialogs import intake
+from dialogs import actions, intake
 from policies.model import Policy
 from storage.base import Store
 
 log = logging.getLogger(__name__)
 REF_PATTERN = re.compile(r"^ESC-\d{4}-\d{4,}$", re.IGNORECASE)
+CASE_COMMANDS = ("status", "resolve", "escalate", "extend", "harm", "done", "contact")
 
 
 class Engine:
     """One conversation core behind every channel. Events from one user are handled one at a time."""
 
-    def __init__(self, store: Store, policies: Mapping[str, Policy], clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        policies: Mapping[str, Policy],
+        clock: Clock,
+        *,
+        directory: Directory | None = None,
+        outbox: Outbox | None = None,
+        send_time: time = time(9, 0),
+        review_days: int = 10,
+    ) -> None:
         if not policies:
             raise ValueError("at least one policy is needed")
         self.store = store
         self.policies = dict(policies)
         self.clock = clock
+        self.directory = directory or Directory([])
+        self.outbox = outbox or Outbox()
+        self.scheduler = Scheduler(store, self.policies, clock, self.outbox, Agenda(store),
+                                   lambda p, c: self.desk.addressees(p, c),
+                                   send_time=send_time, review_days=review_days)
+        self.desk = CaseDesk(store, self.policies, clock, self.scheduler, lambda: self.directory)
         self._locks: dict[str, asyncio.Lock] = {}
 
     def _lock(self, key: str) -> asyncio.Lock:
@@ -55,127 +77,150 @@ class Engine:
             return [finished, *await self._dispatch(event)]
         if event.form is not None:
             return await self._submit_form(event)
-        text = event.text.strip()
-        command, _, rest = text.lstrip("/").partition(" ")
-        command = command.lower()
-        if command == "escalate" and not rest.strip():
+        command, rest = split_command(event.text)
+        if command == "escalate" and not rest:
             if dialog is not None:
-                question = intake.current_question(dialog, self.policies)
-                return [Reply("You already have an escalation in progress. Answer below, or type cancel.", question)]
-            outcome = intake.start(self.policies, self.clock.now().isoformat())
+                question = current_question(dialog, self.policies)
+                return [Reply("You are already answering questions. Answer below, or type cancel.", question)]
+            unknown = self.desk.person(event.user) is None and len(self.directory) > 0
+            outcome = intake.start(self.policies, self.clock.now().isoformat(), ask_raiser=unknown)
             await self.store.put("dialogs", key, outcome.state or {})
             return list(outcome.replies)
-        if command == "escalate":
-            command, _, rest = rest.strip().partition(" ")
-            command = command.lower()
+        if command == "escalate" and not REF_PATTERN.match(rest.split(" ")[0]):
+            command, rest = split_command(rest)  # Slack's "/escalate status REF"
         if dialog is not None:
             return await self._answer(key, dialog, event)
         if command in ("help", "?", ""):
             return [Reply(messages.HELP)]
-        if command == "status":
-            return [await self._status(event.user, rest.strip())]
+        if command in CASE_COMMANDS:
+            return await self._case_command(key, command, rest, event)
         if command in intake.CANCEL_WORDS:
             return [Reply("There is nothing to cancel. Type escalate to start.")]
         return [Reply("Sorry, I did not understand that. Type escalate to start, or help to see what I can do.")]
 
+    async def _case_command(self, key: str, command: str, rest: str, event: Event) -> list[Reply]:
+        ref, _, arg = rest.partition(" ")
+        if not ref:
+            return [Reply(f"Which case? For example: {command} ESC-2026-0001")]
+        if not REF_PATTERN.match(ref):
+            return [Reply(f"{ref} is not a case reference; they look like ESC-2026-0001.")]
+        if command == "status":
+            return [await self.desk.status(event.user, ref)]
+        if command in ("harm", "done", "contact"):
+            return [await self.desk.simple(event.user, ref, command, arg)]
+        found = await self.desk.find(event.user, ref)
+        if isinstance(found, Reply):
+            return [found]
+        case, policy = found
+        try:
+            workflow.check_open(case, policy, None)
+        except workflow.Refused as refused:
+            return [Reply(str(refused), kind="refused", case_ref=case["ref"])]
+        if command == "extend" and not policy.extension.allows(case["stage"]):
+            return [Reply(f"{case['ref']}: this procedure does not allow the timescale to be changed at this "
+                          f"stage. In its own words: \"{policy.extension.wording}\" ({policy.extension.cite})",
+                          kind="refused", case_ref=case["ref"])]
+        intro = f"{command.capitalize()} {case['ref']} ({policy.stage_title(case['stage'])}). Type cancel to stop."
+        outcome = actions.start(command, case["ref"], policy, case["stage"], intro)
+        await self.store.put("dialogs", key, outcome.state or {})
+        return list(outcome.replies)
+
     async def _answer(self, key: str, dialog: dict[str, Any], event: Event) -> list[Reply]:
         today = london_today(self.clock.now())
-        outcome = intake.handle_text(dialog, event.text, self.policies, today)
-        if outcome.effect == "open_case":
-            assert outcome.state is not None
-            await self.store.put("dialogs", key, outcome.state)
-            return [await self._finish(key, outcome.state, event)]
-        if outcome.effect == "immediate_harm":
-            reply = await self._emergency(f"dialog:{key}:{dialog.get('started_at')}", outcome.policy_id, event)
-            await self.store.delete("dialogs", key)
-            return [reply]
+        if dialog.get("dialog") == actions.DIALOG:
+            outcome = actions.handle_text(dialog, event.text, self.policies, today)
+            if outcome.effect == "apply":
+                await self.store.delete("dialogs", key)
+                return await self._act(event, dialog["action"], dialog["ref"], dialog["expected_stage"],
+                                       outcome.answers)
+        else:
+            outcome = intake.handle_text(dialog, event.text, self.policies, today)
+            if outcome.effect == "open_case":
+                assert outcome.state is not None
+                await self.store.put("dialogs", key, outcome.state)
+                return [await self._finish(key, outcome.state, event)]
+            if outcome.effect == "immediate_harm":
+                policy = self.policies[outcome.policy_id]
+                reply = await self.desk.emergency(_idem(key, dialog), policy, event.user, event.thread)
+                await self.store.delete("dialogs", key)
+                return [reply]
         if outcome.state is None:
             await self.store.delete("dialogs", key)
         else:
             await self.store.put("dialogs", key, outcome.state)
         return list(outcome.replies)
 
+    async def _act(self, event: Event, action: str, ref: str, stage: int | None,
+                   answers: Mapping[str, Any]) -> list[Reply]:
+        reply = await self.desk.perform(event.user, action, ref, stage, answers)
+        if reply.kind == action:
+            await self._tell_thread(reply, event)
+        return [reply]
+
+    async def _tell_thread(self, reply: Reply, event: Event) -> None:
+        """Post a case change into the case's own thread too (so the raiser is told), if it happened elsewhere."""
+        case = await self.store.get("cases", reply.case_ref)
+        if case is None:
+            return
+        thread = ThreadRef.from_dict(case["thread"])
+        if thread == event.thread:
+            return
+        try:
+            await self.outbox.send(thread, reply)
+        except SendError as exc:
+            log.warning("case %s: update not posted to its thread (%s)", reply.case_ref, exc)
+
     async def _finish(self, key: str, dialog: Mapping[str, Any], event: Event) -> Reply:
         """Open the case a completed dialog describes (exactly once), then forget the dialog."""
         policy = self.policies[dialog["policy"]]
-        reply = await self._open_case(
-            f"dialog:{key}:{dialog.get('started_at')}", policy, dialog["answers"], event.user, event.thread
-        )
+        reply = await self.desk.open_case(_idem(key, dialog), policy, dialog["answers"], event.user, event.thread)
         await self.store.delete("dialogs", key)
         return reply
 
     async def _submit_form(self, event: Event) -> list[Reply]:
         assert event.form is not None
+        today = london_today(self.clock.now())
+        if event.action:
+            case = await self.store.get("cases", event.case_ref.upper())
+            policy = self.policies.get(case["policy"]) if case else None
+            if case is None or policy is None:
+                return [Reply(f"I cannot find a case {event.case_ref}.", kind="refused")]
+            checked = actions.check_form(event.action, policy, event.stage or case["stage"], event.form, today)
+            if checked.effect != "apply":
+                return list(checked.replies)
+            return await self._act(event, event.action, case["ref"], event.stage, checked.answers)
         form = dict(event.form)
-        policy = self.policies.get(str(form.get("policy") or "")) if len(self.policies) > 1 else None
-        policy = policy or (next(iter(self.policies.values())) if len(self.policies) == 1 else None)
-        if policy is None:
+        if len(self.policies) == 1:
+            policy = next(iter(self.policies.values()))
+        elif str(form.get("policy") or "") in self.policies:
+            policy = self.policies[str(form["policy"])]
+        else:
             question = intake.policy_question(self.policies)
             return [Reply("Please choose the partnership.", form=(question,), errors={"policy": "Required."})]
-        outcome = intake.submit_form(policy, form, london_today(self.clock.now()))
+        ask_raiser = self.desk.person(event.user) is None and len(self.directory) > 0
+        outcome = intake.submit_form(policy, form, today, ask_raiser)
         idem = f"form:{event.event_id or event.user.key + ':' + self.clock.now().isoformat()}"
         if outcome.effect == "immediate_harm":
-            return [await self._emergency(idem, policy.id, event)]
+            return [await self.desk.emergency(idem, policy, event.user, event.thread)]
         if outcome.effect == "open_case":
-            return [await self._open_case(idem, policy, outcome.answers, event.user, event.thread)]
+            return [await self.desk.open_case(idem, policy, outcome.answers, event.user, event.thread)]
         return list(outcome.replies)
 
-    async def _allocate_ref(self, idem: str) -> tuple[str, bool]:
-        """The reference for one opening, allocated once per idempotency key. True if newly allocated."""
-        held = await self.store.get("openings", idem)
-        if held is not None:
-            return str(held["ref"]), False
-        year = london_today(self.clock.now()).year
-        ref = make_ref(year, await self.store.next_sequence(f"case-{year}"))
-        if not await self.store.create("openings", idem, {"ref": ref}):
-            held = await self.store.get("openings", idem)
-            assert held is not None
-            return str(held["ref"]), False
-        return ref, True
 
-    async def _open_case(
-        self, idem: str, policy: Policy, answers: Mapping[str, Any], user: UserRef, thread: ThreadRef
-    ) -> Reply:
-        now = self.clock.now()
-        ref, _ = await self._allocate_ref(idem)
-        await self.store.create("cases", ref, new_case(ref, policy, answers, user, thread, now))
-        case = await self.store.get("cases", ref)
-        assert case is not None
-        log.info("case opened: %s (%s)", ref, policy.id)
-        return Reply(messages.case_opened(policy, case, london_today(now)), kind="case_opened", case_ref=ref)
+def current_question(dialog: Mapping[str, Any], policies: Mapping[str, Policy]) -> Any:
+    if dialog.get("dialog") == actions.DIALOG:
+        asked = actions.questions(dialog["action"], policies[dialog["policy"]], dialog["expected_stage"])
+        return next((q for q in asked if q.id == dialog["step"]), None)
+    return intake.current_question(dialog, policies)
 
-    async def _emergency(self, idem: str, policy_id: str, event: Event) -> Reply:
-        policy = self.policies[policy_id]
-        ref, _ = await self._allocate_ref(idem)
-        record = emergency_record(ref, policy, event.user, event.thread, self.clock.now())
-        await self.store.create("cases", ref, record)
-        log.info("immediate-harm route given: %s (%s)", ref, policy.id)
-        return Reply(messages.emergency(policy, ref), kind="emergency", case_ref=ref)
 
-    async def _status(self, user: UserRef, ref: str) -> Reply:
-        if not ref:
-            return Reply("Which case? For example: status ESC-2026-0001")
-        if not REF_PATTERN.match(ref):
-            return Reply(f"{ref} is not a case reference; they look like ESC-2026-0001.")
-        case = await self.store.get("cases", ref.upper())
-        if case is None or not self._may_see(user, case):
-            return Reply(f"I cannot find a case {ref.upper()} that you can see. Check the reference.")
-        return Reply(messages.status(self.policies.get(case["policy"]), case), case_ref=case["ref"])
+def split_command(text: str) -> tuple[str, str]:
+    command, _, rest = text.strip().lstrip("/").partition(" ")
+    return command.lower(), rest.strip()
 
-    def _may_see(self, user: UserRef, case: Mapping[str, Any]) -> bool:
-        raised = case["raised_by"]
-        return bool(raised["channel"] == user.channel and raised["id"] == user.id)
 
-    async def record(self, ref: str, user: UserRef | None, action: str, detail: str = "") -> None:
-        """Append an audit entry to a case."""
-        entry = audit(self.clock.now(), user, action, detail)
-
-        def add(case: dict[str, Any] | None) -> dict[str, Any]:
-            if case is None:
-                raise KeyError(ref)
-            return {**case, "events": [*case["events"], entry]}
-
-        await self.store.update("cases", ref, add)
+def _idem(key: str, dialog: Mapping[str, Any]) -> str:
+    return f"dialog:{key}:{dialog.get('started_at')}"
 
 
 def dialog_key(user: UserRef, thread: ThreadRef) -> str:

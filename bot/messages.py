@@ -95,13 +95,65 @@ def case_opened(policy: Policy, case: Mapping[str, Any], today: date) -> str:
 
 
 def duty_lines(case: Mapping[str, Any]) -> list[str]:
+    """Open notification duties, numbered as `done REF N` expects."""
     out = []
-    for duty in case.get("duties", []):
-        if duty["status"] != "open":
-            continue
+    open_duties = [d for d in case.get("duties", []) if d["status"] == "open"]
+    for number, duty in enumerate(open_duties, 1):
         by = f" by {long_date(duty['due'])}" if duty.get("due") else ""
-        out.append(f"To do{by}: {duty['text']} ({duty['cite']})")
+        out.append(f"To do ({number}){by}: {duty['text']} ({duty['cite']}) - when done: done {case['ref']} {number}")
     return out
+
+
+def person_line(person: Any) -> str:
+    return f"{person.label} <{person.email}>"
+
+
+def contacts_line(policy: Policy, stage_number: int, sides: Any) -> str:
+    """Who must act at a stage on each side, from the directory, with what to do where it cannot say."""
+    stage = policy.stage(stage_number)
+    assert stage is not None
+    parts = []
+    if sides.raiser_side is not None:
+        parts.append(f"on your side, {person_line(sides.raiser_side)}")
+    if stage.other_tier == "none":
+        parts.append("the other agency is not involved at this stage")
+    elif sides.other_side is not None:
+        where = f"in {sides.other_agency}" if stage.other_tier != "partnership" else "for the partnership"
+        parts.append(f"{where}, {person_line(sides.other_side)}")
+    text = f"Who to contact at {policy.stage_label} {stage_number}: " + "; ".join(parts) + "." if parts else ""
+    notes = " ".join(sides.notes)
+    return (text + (" " if text and notes else "") + notes).strip()
+
+
+def resolved(policy: Policy, case: Mapping[str, Any]) -> str:
+    outcome = case["outcome"]
+    lines = [f"{case['ref']} is resolved at {policy.stage_title(outcome['stage'])}. The written outcome and how "
+             "outstanding actions will be followed up are recorded on the case."]
+    if outcome.get("binding"):
+        lines.append(f"This is the final stage's decision: final and binding on all organisations involved "
+                     f"({policy.final_stage.cite}).")
+    elif outcome.get("final_decision"):
+        lines.append(f"This records the final stage's decision ({policy.final_stage.cite}).")
+    lines += duty_lines(case)
+    if policy.debrief:
+        lines.append(f"{policy.debrief.text} ({policy.debrief.cite})")
+    lines.append("Record the outcome on the child's file in your agency.")
+    return "\n".join(lines)
+
+
+def moved(policy: Policy, case: Mapping[str, Any], action: str) -> str:
+    stage = policy.stage(case["stage"])
+    assert stage is not None
+    if action == "extend":
+        ext = case["extensions"][-1]
+        return (f"{case['ref']}: {policy.stage_title(stage.number)} is now due by {long_date(ext['new_due'])}, "
+                f"agreed by {ext['agreed_here']} and {ext['agreed_other']} ({policy.extension.cite}).")
+    lines = [f"{case['ref']} is escalated to " + stage_line(policy, stage, case.get("stage_due")),
+             f"Who acts: {who_acts(stage)}.", f"What to do: {stage.action}"]
+    if stage.number == policy.last_stage.number:
+        lines.append(f"This is the final stage: {policy.final_stage.description} ({policy.final_stage.cite})")
+    lines += duty_lines(case)
+    return "\n".join(lines)
 
 
 def status(policy: Policy | None, case: Mapping[str, Any]) -> str:

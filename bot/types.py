@@ -52,6 +52,9 @@ class Event:
     text: str = ""
     form: Mapping[str, Any] | None = None
     event_id: str = ""
+    action: str = ""  # with `form`: "resolve" / "escalate" / "extend" on `case_ref`, taken on `stage`
+    case_ref: str = ""
+    stage: int | None = None
 
 
 @dataclass(frozen=True)
@@ -65,3 +68,6 @@ class Reply:
     errors: Mapping[str, str] = field(default_factory=dict)
     kind: str = "message"
     case_ref: str = ""
+    actions: tuple[str, ...] = ()  # buttons offered on the case: "resolve", "escalate", "extend"
+    stage: int | None = None  # the stage the actions are for (so a late click on an old nudge is refused)
+    mentions: tuple[str, ...] = ()  # directory emails of whoever must act

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.types import Reply
@@ -39,9 +39,22 @@ class Outcome:
     answers: Mapping[str, Any] = field(default_factory=dict)
 
 
-def ordered_questions(policy: Policy) -> list[Question]:
-    """The questions in the order asked: the file's order, with sensitive child details last."""
+# Asked only when the practitioner is not in the directory, so the bot can still name who acts on their side.
+RAISER_QUESTIONS = (
+    Question("raiser_agency", "text", "You are not in this bot's directory yet. Which agency do you work for?",
+             max_length=200),
+    Question("raiser_role", "text", "What is your role?", max_length=200),
+    Question("raiser_manager", "text", "Who is your line manager? (name, and email if you have it)",
+             max_length=300),
+)
+
+
+def ordered_questions(policy: Policy, ask_raiser: bool = False) -> list[Question]:
+    """The questions in the order asked: the file's order (plus who the raiser is, if the directory cannot say),
+    with sensitive child details last."""
     plain = [q for q in policy.questions if not q.sensitive]
+    if ask_raiser:
+        plain = plain[:1] + list(RAISER_QUESTIONS) + plain[1:]
     return plain + [q for q in policy.questions if q.sensitive]
 
 
@@ -57,14 +70,15 @@ def policy_question(policies: Mapping[str, Policy]) -> Question:
     )
 
 
-def start(policies: Mapping[str, Policy], now_iso: str) -> Outcome:
+def start(policies: Mapping[str, Policy], now_iso: str, ask_raiser: bool = False) -> Outcome:
     """Begin the dialog: the partnership question if several procedures are enabled, else the first question."""
-    state: dict[str, Any] = {"dialog": DIALOG, "policy": None, "answers": {}, "started_at": now_iso}
+    state: dict[str, Any] = {"dialog": DIALOG, "policy": None, "answers": {}, "started_at": now_iso,
+                             "ask_raiser": ask_raiser}
     intro = "Let's record your disagreement. Type cancel at any time to stop, or back to change your last answer."
     if len(policies) == 1:
         policy = next(iter(policies.values()))
         state["policy"] = policy.id
-        first = ordered_questions(policy)[0]
+        first = ordered_questions(policy, ask_raiser)[0]
         state["step"] = first.id
         return Outcome(state, (Reply(f"{intro}\nProcedure: {policy.name}.", question=first),))
     state["step"] = POLICY_STEP
@@ -76,7 +90,10 @@ def current_question(state: Mapping[str, Any], policies: Mapping[str, Policy]) -
     if state.get("step") == POLICY_STEP:
         return policy_question(policies)
     policy = policies.get(state.get("policy") or "")
-    return policy.question(state.get("step", "")) if policy else None
+    if policy is None:
+        return None
+    return next((q for q in ordered_questions(policy, state.get("ask_raiser", False)) if q.id == state.get("step")),
+                None)
 
 
 def handle_text(state: dict[str, Any], text: str, policies: Mapping[str, Policy], today: date) -> Outcome:
@@ -101,18 +118,19 @@ def handle_text(state: dict[str, Any], text: str, policies: Mapping[str, Policy]
     state = {**state, "answers": {**state["answers"], question.id: parsed.value}}
     if question.id == "immediate_risk" and parsed.value is True:
         return Outcome(None, (), "immediate_harm", policy.id, state["answers"])
-    following = _after(policy, question.id)
+    following = _after(policy, question.id, state.get("ask_raiser", False))
     if following is None:
         return Outcome({**state, "step": "done"}, (), "open_case", policy.id, state["answers"])
     preface = SENSITIVE_INTRO if following.sensitive and not question.sensitive else ""
     return Outcome({**state, "step": following.id}, (Reply(preface, question=following),))
 
 
-def submit_form(policy: Policy, values: Mapping[str, Any], today: date) -> Outcome:
+def submit_form(policy: Policy, values: Mapping[str, Any], today: date, ask_raiser: bool = False) -> Outcome:
     """A whole form submitted at once (Slack modal, Teams card): every answer checked, errors per question id."""
     answers: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for question in ordered_questions(policy):
+    asked = ordered_questions(policy, ask_raiser)
+    for question in asked:
         parsed = parse_answer(question, values.get(question.id), today)
         if parsed.ok:
             answers[question.id] = parsed.value
@@ -121,19 +139,19 @@ def submit_form(policy: Policy, values: Mapping[str, Any], today: date) -> Outco
         if question.id == "immediate_risk" and parsed.value is True:
             return Outcome(None, (), "immediate_harm", policy.id, answers)
     if errors:
-        reply = Reply("Some answers need another look.", form=tuple(ordered_questions(policy)), errors=errors)
+        reply = Reply("Some answers need another look.", form=tuple(asked), errors=errors)
         return Outcome(None, (reply,), "invalid")
     return Outcome(None, (), "open_case", policy.id, answers)
 
 
 def _choose_policy(state: dict[str, Any], policy: Policy) -> Outcome:
-    first = ordered_questions(policy)[0]
+    first = ordered_questions(policy, state.get("ask_raiser", False))[0]
     new_state = {**state, "policy": policy.id, "step": first.id, "answers": {}}
     return Outcome(new_state, (Reply(f"Procedure: {policy.name}.", question=first),))
 
 
-def _after(policy: Policy, question_id: str) -> Question | None:
-    order = ordered_questions(policy)
+def _after(policy: Policy, question_id: str, ask_raiser: bool) -> Question | None:
+    order = ordered_questions(policy, ask_raiser)
     ids = [q.id for q in order]
     index = ids.index(question_id)
     return order[index + 1] if index + 1 < len(order) else None
@@ -143,7 +161,7 @@ def _back(state: dict[str, Any], policies: Mapping[str, Policy]) -> Outcome:
     if state.get("step") == POLICY_STEP:
         return Outcome(state, (Reply("This is the first question.", question=policy_question(policies)),))
     policy = policies[state["policy"]]
-    order = ordered_questions(policy)
+    order = ordered_questions(policy, state.get("ask_raiser", False))
     ids = [q.id for q in order]
     index = ids.index(state["step"])
     if index == 0:
@@ -157,6 +175,6 @@ def _back(state: dict[str, Any], policies: Mapping[str, Policy]) -> Outcome:
 
 
 def _restart(policies: Mapping[str, Policy], why: str) -> Outcome:
-    fresh = start(policies, "")
+    fresh = start(policies, datetime.now(UTC).isoformat())
     assert fresh.state is not None
     return Outcome(fresh.state, (Reply(why), *fresh.replies))

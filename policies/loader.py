@@ -15,6 +15,7 @@ from policies.model import (
     SCOPES,
     TIERS,
     Category,
+    Debrief,
     Extension,
     FinalStage,
     Form,
@@ -127,6 +128,7 @@ def _parse(r: Reader, file: str) -> Policy:
         notifications=tuple(_notification(n) for n in r.tables("notifications", required=False)),
         forms={k: _form(k, f) for k, f in r.mapping("forms", required=False).items()},
         liaison_officers=tuple(_liaison(s) for s in r.tables("liaison_officers", required=False)),
+        debrief=_debrief(r.table("debrief", required=False)),
         path=file,
     )
     if not policy.scope:
@@ -280,6 +282,14 @@ def _form(key: str, r: Reader) -> Form:
         fields=tuple(fields),
         note=r.text("note", required=False),
     )
+    r.done()
+    return out
+
+
+def _debrief(r: Reader | None) -> Debrief | None:
+    if r is None:
+        return None
+    out = Debrief(text=r.text("text"), cite=r.text("cite"))
     r.done()
     return out
 

@@ -114,6 +114,14 @@ class Extension:
 
 
 @dataclass(frozen=True)
+class Debrief:
+    """An offer of a reflective debrief once a disagreement is resolved (BCSSP, GSCP)."""
+
+    text: str
+    cite: str
+
+
+@dataclass(frozen=True)
 class FinalStage:
     """The nature of the last stage: who decides and whether the decision binds."""
 
@@ -200,6 +208,7 @@ class Policy:
     notifications: tuple[Notification, ...] = ()
     forms: dict[str, Form] = field(default_factory=dict)
     liaison_officers: tuple[LiaisonOfficer, ...] = ()
+    debrief: Debrief | None = None
     path: str = ""
 
     def stage(self, number: int) -> Stage | None:

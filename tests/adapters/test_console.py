@@ -30,10 +30,11 @@ SURREY_SESSION = [
 ]
 
 
-def chat(tmp_path: Path, lines: list[str], *args: str) -> subprocess.CompletedProcess[str]:
+def chat(tmp_path: Path, lines: list[str], *args: str, user: str = "practitioner@example.org"):
+    """A console session as the demo directory's practitioner (Jordan Ellis, Northshire Children's Services)."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     return subprocess.run(
-        [sys.executable, "-m", "bot", "chat", "--user", "pat@example.org", "--data", str(tmp_path / "data"), *args],
+        [sys.executable, "-m", "bot", "chat", "--user", user, "--data", str(tmp_path / "data"), *args],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
@@ -52,15 +53,23 @@ def test_scripted_console_session_opens_a_case(tmp_path):
     assert CHILD_NAME not in out and CHILD_DOB not in out  # not echoed, not said
     assert "you> (withheld)" in out
     ref = out.split("Case ", 1)[1].split(" ", 1)[0]
+    assert "Lena Okafor" in out  # the practitioner's line manager acts at Stage 1 (from the directory)
     again = chat(tmp_path, [f"status {ref}"], "--policy", "surrey")
     assert f"{ref} (SSCP): open, at Stage 1" in again.stdout
+
+
+def test_someone_not_in_the_directory_is_asked_who_they_are(tmp_path):
+    lines = ["escalate", "no", "Northshire Academy", "Teacher", "Ms Head, head@academy.example", *SURREY_SESSION[2:]]
+    result = chat(tmp_path, lines, "--policy", "surrey", user="newcomer@example.net")
+    assert "You are not in this bot's directory yet" in result.stdout
+    assert "Case ESC-20" in result.stdout
 
 
 def test_console_resumes_a_dialog_after_restart(tmp_path):
     first = chat(tmp_path, SURREY_SESSION[:5], "--policy", "surrey")
     assert "What is their role?" in first.stdout
     second = chat(tmp_path, ["escalate", *SURREY_SESSION[5:]], "--policy", "surrey")
-    assert "already have an escalation in progress" in second.stdout
+    assert "You are already answering questions" in second.stdout
     assert "Case ESC-20" in second.stdout
 
 

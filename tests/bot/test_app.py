@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_healthz_reports_the_enabled_policies(aiohttp_client, tmp_path, all_policies):
-    app = build_app(TinyDBStore(tmp_path), {"medway": all_policies["medway"]})
+    app = build_app(TinyDBStore(tmp_path), {"medway": all_policies["medway"]}, run_scheduler=False)
     client = await aiohttp_client(app)
     response = await client.get("/healthz")
     assert response.status == 200
@@ -26,7 +26,7 @@ async def test_healthz_reports_the_enabled_policies(aiohttp_client, tmp_path, al
 
 
 async def test_oversized_bodies_are_refused(aiohttp_client, tmp_path, all_policies):
-    app = build_app(TinyDBStore(tmp_path), all_policies)
+    app = build_app(TinyDBStore(tmp_path), all_policies, run_scheduler=False)
     async def echo(request: web.Request) -> web.Response:
         return web.Response(body=await request.read())
 

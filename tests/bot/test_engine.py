@@ -157,7 +157,7 @@ async def test_dialog_survives_a_restart_and_resumes(tmp_path, all_policies, clo
     async with TinyDBStore(tmp_path) as store:
         chat = Chat(engine_for(store, all_policies, clock, "surrey"))
         (reply,) = await chat.say("escalate")
-        assert "in progress" in reply.text and reply.question.id == "other_agency"
+        assert "already answering" in reply.text and reply.question.id == "other_agency"
         final = await chat.escalate()
         assert final.kind == "case_opened"
         case = await store.get("cases", final.case_ref)

@@ -1,0 +1,90 @@
+"""Deadline nudges as data on the case: which to plan for a stage, which are due, and what they say.
+
+The ladder for a stage with a timescale: one working day before its due date, on the due date, and on the next
+working day after it (overdue). BCSSP's overall cap gets its own nudge a working day before it runs out. Stages with
+no timescale get a review reminder every `review_days` working days (local practice, not the procedure's rule).
+All are sent at the start of a working day, never on weekends or bank holidays of the policy's nation.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from bot.messages import long_date
+from bot.workdays import calendar_for
+from policies.model import TIER_LABELS, Policy
+
+Case = dict[str, Any]
+KINDS = ("before", "due", "overdue", "overall", "review")
+
+
+def plan(policy: Policy, case: Case, today: date, review_days: int) -> list[dict[str, Any]]:
+    """The nudges to send for the case's current stage (only those on or after today)."""
+    calendar = calendar_for(policy.region)
+    stage = case["stage"]
+    dates: list[tuple[str, date]] = []
+    if case.get("stage_due"):
+        due = date.fromisoformat(case["stage_due"])
+        dates += [("before", calendar.previous_working_day(due)), ("due", due),
+                  ("overdue", calendar.next_working_day(due))]
+    else:
+        started = date.fromisoformat(case["stage_started_on"])
+        dates.append(("review", calendar.add_working_days(max(started, today), review_days)))
+    cap = policy.overall
+    if cap and case.get("overall_due") and stage < cap.until_stage:
+        overall = date.fromisoformat(case["overall_due"])
+        dates.append(("overall", calendar.previous_working_day(overall)))
+    sent = {n["id"] for n in case.get("nudges", [])}
+    out = []
+    for kind, day in dates:
+        if day < today:
+            continue  # a stage opened late: no "due tomorrow" for a date already past
+        nid = f"{stage}:{kind}:{day.isoformat()}"
+        if nid in sent:
+            continue
+        out.append({"id": nid, "stage": stage, "kind": kind, "date": day.isoformat(), "status": "pending",
+                    "attempts": 0})
+    return out
+
+
+def next_review(policy: Policy, case: Case, after: date, review_days: int) -> dict[str, Any]:
+    """The following review reminder once one has been sent."""
+    day = calendar_for(policy.region).add_working_days(after, review_days)
+    return {"id": f"{case['stage']}:review:{day.isoformat()}", "stage": case["stage"], "kind": "review",
+            "date": day.isoformat(), "status": "pending", "attempts": 0}
+
+
+def text(policy: Policy, case: Case, kind: str, addressees: str, next_contact: str) -> str:
+    """The nudge's words. `addressees` names whoever must act; `next_contact` the next tier's counterpart."""
+    ref = case["ref"]
+    title = policy.stage_title(case["stage"])
+    due = long_date(case.get("stage_due"))
+    head = f"{addressees}: " if addressees else ""
+    if kind == "before":
+        body = f"{ref} is due tomorrow, {due}, at {title}."
+    elif kind == "due":
+        body = f"{ref} is due today at {title}."
+    elif kind == "overdue":
+        following = policy.next_stage(case["stage"])
+        step = f"escalate to {policy.stage_title(following.number)}" if following else "record the final decision"
+        body = f"{ref} is overdue: {title} was due {due}. If it is not resolved, {step} now."
+        if next_contact:
+            body += f" {next_contact}"
+    elif kind == "overall":
+        cap = policy.overall
+        assert cap is not None
+        body = (f"{ref}: one working day left of the overall timescale ({cap.description} "
+                f"By {long_date(case.get('overall_due'))}; {cap.cite}).")
+    else:
+        body = (f"{ref} is at {title}, which has no set timescale in this procedure. As local practice, "
+                "please review progress: is it resolved, or does it need to go to the next step?")
+    return head + body
+
+
+def who_must_act(policy: Policy, case: Case) -> str:
+    """Tier words for whoever must act at the case's stage (used when the directory has no names)."""
+    stage = policy.stage(case["stage"])
+    if stage is None:
+        return ""
+    return TIER_LABELS[stage.raiser_tier]

@@ -1,0 +1,199 @@
+"""The durable scheduler: sends each due nudge exactly once, into the case's thread, from stored data only.
+
+A pass reads the agenda for dates up to today, claims each due nudge inside an atomic update of its case (so two
+overlapping passes never both send it), sends it, and records the result. A failed send goes back to pending with
+a back-off and is retried by a later pass. If several nudges of one stage fell due while the bot was down, only the
+latest (the most urgent) is sent and the others are marked superseded. A nudge claimed by a pass that then crashed
+is sent again once its lease expires: delivery after a crash is at-least-once, never silently lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from bot import nudges
+from bot.agenda import Agenda
+from bot.cases import audit
+from bot.clock import Clock
+from bot.notify import Outbox, SendError
+from bot.types import Reply, ThreadRef
+from bot.workdays import LONDON, calendar_for
+from policies.model import Policy
+from storage.base import Store
+
+log = logging.getLogger(__name__)
+Case = dict[str, Any]
+KIND_ORDER = {"review": 0, "overall": 1, "before": 2, "due": 3, "overdue": 4}
+# (addressees text, mention emails, next tier's counterpart sentence) for a case
+Addresser = Callable[[Policy, Case], Awaitable[tuple[str, tuple[str, ...], str]]]
+
+
+@dataclass(frozen=True)
+class SentNudge:
+    ref: str
+    kind: str
+    stage: int
+    thread: ThreadRef
+    text: str
+
+
+class _Nothing(Exception):
+    """No change to make: abort the update without writing."""
+
+
+class Scheduler:
+    def __init__(
+        self,
+        store: Store,
+        policies: Mapping[str, Policy],
+        clock: Clock,
+        outbox: Outbox,
+        agenda: Agenda,
+        addresser: Addresser,
+        *,
+        send_time: time = time(9, 0),
+        review_days: int = 10,
+        lease: timedelta = timedelta(minutes=10),
+    ) -> None:
+        self.store = store
+        self.policies = policies
+        self.clock = clock
+        self.outbox = outbox
+        self.agenda = agenda
+        self.addresser = addresser
+        self.send_time = send_time
+        self.review_days = review_days
+        self.lease = lease
+
+    async def plan(self, policy: Policy, case: Case, today: date) -> list[dict[str, Any]]:
+        """Plan the current stage's nudges and put them on the agenda (before the caller writes the case)."""
+        planned = nudges.plan(policy, case, today, self.review_days)
+        await self.agenda.add(case["ref"], [n["date"] for n in planned])
+        return planned
+
+    async def tick(self, now: datetime | None = None) -> list[SentNudge]:
+        """One pass: send every nudge that is due at `now` (default: the clock's time)."""
+        now = (now or self.clock.now()).astimezone(LONDON)
+        sent: list[SentNudge] = []
+        for day in await self.agenda.dates_up_to(now.date().isoformat()):
+            for ref in await self.agenda.refs_on(day):
+                try:
+                    sent += await self._process(ref, day, now)
+                except Exception:
+                    log.exception("nudge pass failed for %s; it will be retried", ref)
+        return sent
+
+    def _sending_now(self, policy: Policy, now: datetime) -> bool:
+        return calendar_for(policy.region).is_working_day(now.date()) and now.time() >= self.send_time
+
+    async def _process(self, ref: str, day: str, now: datetime) -> list[SentNudge]:
+        case = await self.store.get("cases", ref)
+        policy = self.policies.get(case["policy"]) if case else None
+        if case is None or policy is None:
+            await self.agenda.remove(ref, day)
+            return []
+        if not self._sending_now(policy, now):
+            return []
+        claimed: list[dict[str, Any]] = []
+
+        def claim(current: Case | None) -> Case:
+            if current is None:
+                raise _Nothing
+            updated, chosen = _claim(current, now, self.lease)
+            if chosen is None and updated == current:
+                raise _Nothing
+            if chosen is not None:
+                claimed.append(chosen)
+            return updated
+
+        try:
+            case = await self.store.update("cases", ref, claim)
+        except _Nothing:
+            pass
+        out = [await self._send(policy, case, nudge, now) for nudge in claimed]
+        latest = await self.store.get("cases", ref)
+        if latest is not None and not any(
+            n["status"] in ("pending", "sending") and n["date"] <= day for n in latest.get("nudges", [])
+        ):
+            await self.agenda.remove(ref, day)
+        return [s for s in out if s is not None]
+
+    async def _send(self, policy: Policy, case: Case, nudge: dict[str, Any], now: datetime) -> SentNudge | None:
+        names, mentions, next_contact = await self.addresser(policy, case)
+        text = nudges.text(policy, case, nudge["kind"], names, next_contact)
+        thread = ThreadRef.from_dict(case["thread"])
+        reply = Reply(text, kind="nudge", case_ref=case["ref"], actions=("resolve", "escalate", "extend"),
+                      stage=case["stage"], mentions=mentions)
+        try:
+            await self.outbox.send(thread, reply)
+        except SendError as exc:
+            log.warning("nudge for %s not delivered (%s); will retry", case["ref"], exc)
+            await self._finish(case["ref"], nudge["id"], now, ok=False)
+            return None
+        follow_up = None
+        if nudge["kind"] == "review":
+            follow_up = nudges.next_review(policy, case, now.date(), self.review_days)
+            await self.agenda.add(case["ref"], [follow_up["date"]])
+        await self._finish(case["ref"], nudge["id"], now, ok=True, follow_up=follow_up)
+        return SentNudge(case["ref"], nudge["kind"], case["stage"], thread, text)
+
+    async def _finish(self, ref: str, nudge_id: str, now: datetime, *, ok: bool,
+                      follow_up: dict[str, Any] | None = None) -> None:
+        def record(case: Case | None) -> Case:
+            if case is None:
+                raise _Nothing
+            result = []
+            for n in case["nudges"]:
+                if n["id"] == nudge_id and n["status"] == "sending":
+                    if ok:
+                        n = {**n, "status": "sent", "sent_at": now.isoformat()}
+                    else:
+                        attempts = n.get("attempts", 0) + 1
+                        backoff = min(60, 2 ** attempts)
+                        n = {**n, "status": "pending", "attempts": attempts,
+                             "retry_at": (now + timedelta(minutes=backoff)).isoformat()}
+                result.append(n)
+            events = case["events"]
+            if ok:
+                events = [*events, audit(now, None, "nudge_sent", nudge_id)]
+            extra = [follow_up] if follow_up and case["status"] == "open" else []
+            return {**case, "nudges": result + extra, "events": events}
+
+        try:
+            await self.store.update("cases", ref, record)
+        except _Nothing:
+            pass
+
+
+def _claim(case: Case, now: datetime, lease: timedelta) -> tuple[Case, dict[str, Any] | None]:
+    """Pick the one nudge to send now (the latest due of the current stage); cancel stale, supersede older."""
+    today = now.date().isoformat()
+    open_stage = case["status"] == "open"
+    due: list[dict[str, Any]] = []
+    result: list[dict[str, Any]] = []
+    for n in case.get("nudges", []):
+        if n["status"] in ("pending", "sending") and (not open_stage or n["stage"] != case["stage"]):
+            n = {**n, "status": "cancelled"}
+        elif n["status"] == "sending" and datetime.fromisoformat(n["claimed_at"]) + lease <= now:
+            n = {**n, "status": "pending"}  # claimed by a pass that never finished
+        if n["status"] == "pending" and n["date"] <= today and (
+            not n.get("retry_at") or datetime.fromisoformat(n["retry_at"]) <= now
+        ):
+            due.append(n)
+        result.append(n)
+    if not due:
+        return {**case, "nudges": result}, None
+    chosen = max(due, key=lambda n: (n["date"], KIND_ORDER[n["kind"]]))
+    final = []
+    for n in result:
+        if n is chosen:
+            n = {**n, "status": "sending", "claimed_at": now.isoformat()}
+            chosen = n
+        elif n in due and n["kind"] != "overall" and chosen["kind"] != "overall":
+            n = {**n, "status": "superseded"}
+        final.append(n)
+    return {**case, "nudges": final}, chosen
