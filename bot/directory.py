@@ -188,6 +188,11 @@ def _duty(policy: Policy, raiser_agency: str) -> str:
 
 def _in_agency(directory: Directory, policy: Policy, agency: str, tier: str, professional: str) -> Person | None:
     people = directory.in_agency(agency, policy.id)
+    if policy.liaison_officers and tier == "senior_manager":
+        # LSCB Step 3: "Each LSCB agency has a senior liaison officer who can be contacted to assist".
+        liaison = [p for p in people if "slo" in p.contact_for]
+        if liaison:
+            return liaison[0]
     wanted = professional.strip().lower()
     named = next((p for p in people if wanted and wanted in (p.name.lower(), p.email)), None)
     if named is not None and (found := _reaching(directory.chain(named), tier)) is not None:
@@ -196,9 +201,6 @@ def _in_agency(directory: Directory, policy: Policy, agency: str, tier: str, pro
         (p for p in people if TIER_RANK[p.tier] >= TIER_RANK[tier]),
         key=lambda p: TIER_RANK[p.tier] - TIER_RANK[tier],
     )
-    if policy.liaison_officers and tier == "senior_manager":  # LSCB Step 3: each agency's Senior Liaison Officer
-        liaison = [p for p in ranked if p.tier == tier and "slo" in p.contact_for]
-        ranked = liaison + [p for p in ranked if p not in liaison]
     return ranked[0] if ranked else None
 
 
