@@ -68,7 +68,17 @@ def build_app(
 
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
+    if settings.slack_enabled:
+        from adapters.slack.mount import mount_slack
+
+        mount_slack(app, settings, lambda: _engine(runtime), runtime.outbox)
     return app
+
+
+def _engine(runtime: Runtime) -> Engine:
+    if runtime.engine is None:
+        raise RuntimeError("the engine is not started yet")
+    return runtime.engine
 
 
 async def scheduler_loop(engine: Engine, every: int) -> None:
@@ -88,13 +98,18 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "policies": sorted(runtime.policies)})
 
 
-def channel_lines(host: str, port: int, data_dir: Path) -> list[str]:
+def channel_lines(host: str, port: int, data_dir: Path, settings: Settings) -> list[str]:
     """What `serve` prints: which channels are live and how to reach each."""
     base = f"http://{host}:{port}"
+    if settings.slack_enabled:
+        where = settings.slack_cases_channel or "direct messages (SLACK_CASES_CHANNEL not set)"
+        slack = f"  Slack:   live at POST {base}/slack/events (/escalate); case threads in {where}"
+    else:
+        slack = "  Slack:   off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to serve POST /slack/events)"
     return [
         f"Escalation bot listening on {base} (data: {data_dir})",
         f"  health:  GET {base}/healthz",
-        "  Slack:   not available in this version (planned: POST /slack/events)",
+        slack,
         "  Teams:   not available in this version (planned: POST /api/messages)",
         "  console: python -m bot chat --user EMAIL --data DIR (one process per data folder:",
         "           stop this server first, or give the console another --data folder)",
@@ -116,7 +131,7 @@ def serve(
     names = ", ".join(policies)
 
     def announce(_: object) -> None:
-        for line in [*channel_lines(host, port, data), f"  procedures: {names}"]:
+        for line in [*channel_lines(host, port, data, settings), f"  procedures: {names}"]:
             print(line, flush=True)
 
     web.run_app(app, host=host, port=port, print=announce, access_log=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
 
@@ -29,6 +29,14 @@ class Settings:
     nudge_time: time = time(9, 0)
     review_days: int = 10
     tick_seconds: int = 60
+    slack_token: str = field(default="", repr=False)
+    slack_signing_secret: str = field(default="", repr=False)
+    slack_cases_channel: str = ""
+    slack_api_url: str = ""
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_token and self.slack_signing_secret)
 
 
 def load_dotenv_file(path: Path = Path(".env")) -> None:
@@ -72,7 +80,24 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"BOT_NUDGE_TIME must be a time of day as HH:MM, e.g. 09:00 (found {nudge_text!r})")
     review = _whole(env, "BOT_REVIEW_DAYS", "10", 1, 60, "working days")
     tick = _whole(env, "BOT_TICK_SECONDS", "60", 5, 3600, "seconds")
+    token = env.get("SLACK_BOT_TOKEN", "").strip()
+    secret = env.get("SLACK_SIGNING_SECRET", "").strip()
+    if bool(token) != bool(secret):
+        missing = "SLACK_SIGNING_SECRET" if token else "SLACK_BOT_TOKEN"
+        raise ConfigError(f"{missing} is missing: Slack needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+    if token and not token.startswith("xoxb-"):
+        raise ConfigError("SLACK_BOT_TOKEN must be a bot token (it starts with xoxb-)")
+    api_url = env.get("SLACK_API_URL", "").strip()
+    if api_url and not re.match(r"https?://", api_url):
+        raise ConfigError(f"SLACK_API_URL must be an http(s) URL (found {api_url!r})")
+    channel = env.get("SLACK_CASES_CHANNEL", "").strip()
+    if channel and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
+        raise ConfigError(f"SLACK_CASES_CHANNEL must be a Slack channel id such as C0123ABCD (found {channel!r})")
     return Settings(
+        slack_token=token,
+        slack_signing_secret=secret,
+        slack_cases_channel=channel,
+        slack_api_url=api_url if not api_url or api_url.endswith("/") else api_url + "/",
         nudge_time=time(int(match[1]), int(match[2])),
         review_days=review,
         tick_seconds=tick,

@@ -207,6 +207,66 @@ class Engine:
         return list(outcome.replies)
 
 
+    # --- for form-based channels (Slack modals, Teams cards) ---------------------------------------------------
+    def intake_questions(self, user: UserRef, policy_id: str) -> tuple[Policy, list[Any]] | None:
+        """The Stage 1 questions a form shows this user (who they are is asked if the directory cannot say)."""
+        policy = self.policies.get(policy_id)
+        if policy is None:
+            return None
+        ask_raiser = self.desk.person(user) is None and len(self.directory) > 0
+        return policy, intake.ordered_questions(policy, ask_raiser)
+
+    def validate_form(self, event: Event) -> Mapping[str, str]:
+        """Errors per question id for a submitted form, without storing anything (so a modal can show them at once)."""
+        assert event.form is not None
+        today = london_today(self.clock.now())
+        if event.action:
+            return {}  # action forms are checked against the stored case in handle()
+        policy = self.policies.get(str(event.form.get("policy") or "")) or (
+            next(iter(self.policies.values())) if len(self.policies) == 1 else None)
+        if policy is None:
+            return {"policy": "Please choose the partnership."}
+        ask_raiser = self.desk.person(event.user) is None and len(self.directory) > 0
+        outcome = intake.submit_form(policy, event.form, today, ask_raiser)
+        return outcome.replies[0].errors if outcome.effect == "invalid" else {}
+
+    async def action_form(self, user: UserRef, action: str, ref: str, stage: int | None) -> Reply:
+        """The questions for acting on a case (kind "form"), or a refusal saying why not (kind "refused")."""
+        found = await self.desk.find(user, ref)
+        if isinstance(found, Reply):
+            return found
+        case, policy = found
+        try:
+            workflow.check_open(case, policy, stage)
+        except workflow.Refused as refused:
+            return Reply(str(refused), kind="refused", case_ref=case["ref"])
+        if action == "extend" and not policy.extension.allows(case["stage"]):
+            return Reply(f"{case['ref']}: this procedure does not allow the timescale to be changed at this stage. "
+                         f"In its own words: \"{policy.extension.wording}\" ({policy.extension.cite})",
+                         kind="refused", case_ref=case["ref"])
+        title = f"{action.capitalize()} {case['ref']} ({policy.stage_title(case['stage'])})"
+        return Reply(title, form=actions.questions(action, policy, case["stage"]), kind="form",
+                     case_ref=case["ref"], stage=case["stage"])
+
+    async def set_thread(self, ref: str, thread: ThreadRef) -> None:
+        """Where a case's messages go from now on (a channel adapter posts the root message, then records it)."""
+
+        def change(case: dict[str, Any] | None) -> dict[str, Any]:
+            if case is None:
+                raise KeyError(ref)
+            return {**case, "thread": thread.to_dict()}
+
+        await self.store.update("cases", ref, change)
+
+    async def root_text(self, ref: str) -> str:
+        """A case's headline for its thread: reference, stage, due date, who must act; no child identifiers."""
+        case = await self.store.get("cases", ref)
+        if case is None:
+            raise KeyError(ref)
+        policy = self.policies[case["policy"]]
+        return messages.root(policy, case, self.desk.counterparts(policy, case))
+
+
 def current_question(dialog: Mapping[str, Any], policies: Mapping[str, Policy]) -> Any:
     if dialog.get("dialog") == actions.DIALOG:
         asked = actions.questions(dialog["action"], policies[dialog["policy"]], dialog["expected_stage"])

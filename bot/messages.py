@@ -168,3 +168,16 @@ def status(policy: Policy | None, case: Mapping[str, Any]) -> str:
         f"Raised on {long_date(case['raised_at'][:10])}; disagreement with {case['details'].get('other_agency', '?')}.",
     ]
     return "\n".join(lines + duty_lines(case))
+
+
+def root(policy: Policy, case: Mapping[str, Any], sides: Any) -> str:
+    """A case thread's root message: reference, procedure, stage, due date and who must act."""
+    stage = policy.stage(case["stage"])
+    assert stage is not None
+    who = [p.name for p in (sides.raiser_side, sides.other_side) if p is not None]
+    lines = [
+        f"Escalation {case['ref']} ({policy.short_name}): disagreement with {case['details'].get('other_agency', '?')}",
+        "Now: " + stage_line(policy, stage, case.get("stage_due")),
+        f"Who must act: {' and '.join(who) if who else who_acts(stage)}.",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,204 @@
+"""Slack listeners: /escalate, the two-step Stage 1 modal, case buttons and action modals, @mentions.
+
+Every listener acks first (within Slack's 3 seconds; modals are opened straight after with the trigger id), and
+does slow work (storage, posting) after. Validation errors go back in the view submission's ack itself.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+
+from adapters.slack import views
+from adapters.slack.sender import SlackSender
+from bot.engine import Engine
+from bot.types import Event, Reply, ThreadRef, UserRef
+
+log = logging.getLogger(__name__)
+HELP = ("Use /escalate to start an escalation. Also: /escalate status REF, /escalate resolve REF, "
+        "/escalate escalate REF, /escalate extend REF, /escalate summary, /escalate help.")
+
+
+def user_of(body: dict[str, Any]) -> UserRef:
+    user = body.get("user") or {}
+    if isinstance(user, dict):
+        return UserRef("slack", str(user.get("id", "")), name=str(user.get("username") or user.get("name") or ""))
+    return UserRef("slack", str(body.get("user_id", "")), name=str(body.get("user_name", "")))
+
+
+def register(app: AsyncApp, engine: Callable[[], Engine], sender: SlackSender, cases_channel: str) -> None:
+    """Attach every listener to the bolt app; `engine()` gives the running engine."""
+
+    async def tell(user: UserRef, channel: str, text: str) -> None:
+        """A private answer: ephemeral in the channel where asked, else a direct message."""
+        try:
+            if channel and not channel.startswith("D"):
+                await app.client.chat_postEphemeral(channel=channel, user=user.id, text=views.escape(text))
+            else:
+                await app.client.chat_postMessage(channel=user.id, text=views.escape(text))
+        except SlackApiError as exc:
+            log.warning("could not answer a Slack user privately: %s", exc.response.get("error"))
+
+    @app.command("/escalate")
+    async def escalate(ack: Any, body: dict[str, Any]) -> None:
+        await ack()
+        user, channel = user_of(body), str(body.get("channel_id", ""))
+        words = str(body.get("text", "")).strip().split()
+        command = words[0].lower() if words else ""
+        if not command:
+            modal = views.start_modal(engine().policies, {"channel": channel})
+            await _open(app, str(body.get("trigger_id", "")), modal)
+            return
+        if command in ("resolve", "escalate", "extend") and len(words) > 1:
+            reply = await engine().action_form(user, command, words[1], None)
+            if reply.kind == "form":
+                meta: dict[str, Any] = {"action": command, "ref": reply.case_ref, "stage": reply.stage,
+                                        "channel": channel}
+                await _open(app, str(body.get("trigger_id", "")), views.action_modal(reply, command, meta))
+            else:
+                await tell(user, channel, reply.text)
+            return
+        if command == "summary":
+            await tell(user, channel, "The weekly summary is not available yet.")
+            return
+        if command == "help":
+            await tell(user, channel, HELP)
+            return
+        thread = ThreadRef("slack", channel)
+        replies = await engine().handle(Event(user, thread, text=" ".join(words)))
+        await tell(user, channel, "\n".join(r.text for r in replies) or HELP)
+
+    @app.view(views.START)
+    async def start_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        answers, meta = views.values(view), views.metadata(view)
+        policy_id = answers.get("policy") or next(iter(engine().policies))
+        risk = answers.get("immediate_risk")
+        if policy_id not in engine().policies or risk not in ("yes", "no"):
+            await ack(response_action="errors", errors={"immediate_risk": "Please answer yes or no."})
+            return
+        user = user_of(body)
+        policy = engine().policies[policy_id]
+        if risk == "yes":
+            await ack(response_action="update", view=views.emergency_modal(policy))
+            form = {"policy": policy_id, "immediate_risk": "yes"}
+            (reply,) = await engine().handle(Event(user, _thread(meta, user, cases_channel), form=form,
+                                                   event_id=f"slack-view:{view.get('id')}"))
+            await tell(user, "", reply.text)
+            return
+        found = engine().intake_questions(user, policy_id)
+        assert found is not None
+        meta = {**meta, "policy": policy_id}
+        await ack(response_action="update", view=views.intake_modal(policy, found[1], meta))
+
+    @app.view(views.INTAKE)
+    async def intake_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta, user = views.metadata(view), user_of(body)
+        form = {**views.values(view), "policy": meta.get("policy", ""), "immediate_risk": "no"}
+        event = Event(user, _thread(meta, user, cases_channel), form=form, event_id=f"slack-view:{view.get('id')}")
+        errors = engine().validate_form(event)
+        if errors:
+            await ack(response_action="errors", errors=dict(errors))
+            return
+        await ack()
+        replies = await engine().handle(event)
+        for reply in replies:
+            if reply.kind == "case_opened":
+                await _post_root(engine(), sender, reply, event.thread, user)
+            await tell(user, "", reply.text)
+
+    async def button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user = user_of(body)
+        kind = str(action.get("action_id", "")).removeprefix("case_")
+        try:
+            value = json.loads(action.get("value") or "{}")
+        except ValueError:
+            value = {}
+        channel = str((body.get("channel") or {}).get("id", ""))
+        reply = await engine().action_form(user, kind, str(value.get("ref", "")), value.get("stage"))
+        if reply.kind != "form":
+            await tell(user, channel, reply.text)
+            return
+        message = body.get("message") or {}
+        meta = {"action": kind, "ref": reply.case_ref, "stage": reply.stage, "channel": channel,
+                "ts": message.get("ts", ""), "text": str(message.get("text", ""))[:1500]}
+        await _open(app, str(body.get("trigger_id", "")), views.action_modal(reply, kind, meta))
+
+    for name in views.BUTTONS:
+        app.action(f"case_{name}")(button)
+
+    @app.view(views.ACTION)
+    async def action_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta, user = views.metadata(view), user_of(body)
+        action, ref = str(meta.get("action", "")), str(meta.get("ref", ""))
+        reply = await engine().action_form(user, action, ref, meta.get("stage"))
+        if reply.kind == "form":
+            from dialogs.actions import check_form  # pure: the same checks as the console dialog
+
+            policy = engine().policies[(await engine().store.get("cases", ref) or {}).get("policy", "")]
+            checked = check_form(action, policy, int(meta["stage"]), views.values(view), _today(engine()))
+            if checked.effect != "apply":
+                await ack(response_action="errors", errors=dict(checked.replies[0].errors))
+                return
+        await ack()
+        if reply.kind != "form":
+            await tell(user, str(meta.get("channel", "")), reply.text)
+            return
+        event = Event(user, ThreadRef("slack", str(meta.get("channel", ""))), form=views.values(view),
+                      action=action, case_ref=ref, stage=meta.get("stage"), event_id=f"slack-view:{view.get('id')}")
+        for result in await engine().handle(event):
+            if result.kind != action:
+                await tell(user, str(meta.get("channel", "")), result.text)
+                continue
+            if meta.get("ts"):
+                note = f"{views.BUTTONS[action]} by <@{user.id}>: see the reply in this thread."
+                await sender.update(str(meta["channel"]), str(meta["ts"]), str(meta.get("text", "")), note)
+
+    @app.event("app_mention")
+    async def mentioned(body: dict[str, Any], event: dict[str, Any]) -> None:
+        text = " ".join(w for w in str(event.get("text", "")).split() if not w.startswith("<@"))
+        user = UserRef("slack", str(event.get("user", "")))
+        channel = str(event.get("channel", ""))
+        word = text.split()[0].lower() if text.split() else "help"
+        if word == "summary":
+            await tell(user, channel, "The weekly summary is not available yet.")
+        elif word in ("status",):
+            replies = await engine().handle(Event(user, ThreadRef("slack", channel), text=text,
+                                                  event_id=f"slack-event:{body.get('event_id', '')}"))
+            await tell(user, channel, "\n".join(r.text for r in replies))
+        else:
+            await tell(user, channel, HELP)
+
+
+def _thread(meta: dict[str, Any], user: UserRef, cases_channel: str) -> ThreadRef:
+    return ThreadRef("slack", cases_channel or user.id)
+
+
+def _today(engine: Engine) -> Any:
+    from bot.workdays import london_today
+
+    return london_today(engine.clock.now())
+
+
+async def _open(app: AsyncApp, trigger_id: str, view: dict[str, Any]) -> None:
+    try:
+        await app.client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        log.warning("could not open a Slack modal: %s", exc.response.get("error"))
+
+
+async def _post_root(engine: Engine, sender: SlackSender, reply: Reply, thread: ThreadRef, user: UserRef) -> None:
+    """The case's root message in the cases channel (or a DM); its ts becomes the case thread."""
+    text = await engine.root_text(reply.case_ref)
+    root = Reply(text, kind="root", case_ref=reply.case_ref)
+    try:
+        ts, channel = await sender.post(ThreadRef("slack", thread.conversation), root)
+    except Exception:
+        log.warning("case %s: root message not posted; the practitioner was told", reply.case_ref)
+        return
+    await engine.set_thread(reply.case_ref, ThreadRef("slack", channel, ts))

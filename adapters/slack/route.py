@@ -1,0 +1,97 @@
+"""`POST /slack/events`: checks every request before bolt sees it, then hands it to bolt.
+
+bolt parses before it verifies (an unsigned request with a bad timestamp or bad JSON gets a 500), processes a
+validly signed replay again, and logs a rejected body at INFO. So here, in order: a size limit (413), the signature
+and its freshness (401), a replay or retry of a request already handled (200, no second effect), the body's syntax
+(400), then bolt. Nothing logged here carries a body or a token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qs
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
+
+log = logging.getLogger(__name__)
+MAX_BODY = 256 * 1024
+WINDOW = 300  # seconds: Slack's own staleness limit
+
+
+class Seen:
+    """Keys seen in the last `ttl` seconds (request signatures, event ids), bounded in size."""
+
+    def __init__(self, ttl: float = 2 * WINDOW, limit: int = 50_000) -> None:
+        self.ttl = ttl
+        self.limit = limit
+        self._keys: OrderedDict[str, float] = OrderedDict()
+
+    def add(self, key: str, now: float) -> bool:
+        """True if new; False if seen within the window."""
+        while self._keys and (next(iter(self._keys.values())) < now - self.ttl or len(self._keys) > self.limit):
+            self._keys.popitem(last=False)
+        if key in self._keys:
+            return False
+        self._keys[key] = now
+        return True
+
+
+def slack_handler(bolt: AsyncApp, signing_secret: str,
+                  clock: Callable[[], float] = time.time) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    verifier = SignatureVerifier(signing_secret)
+    seen = Seen()
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return web.Response(status=413, text="request too large")
+        body = await request.content.read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            return web.Response(status=413, text="request too large")
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        now = clock()
+        if not (stamp.isascii() and stamp.isdigit()) or abs(now - int(stamp)) > WINDOW or not signature:
+            log.info("slack: refused a request with a missing or stale signature")
+            return web.Response(status=401, text="invalid request")
+        if not verifier.is_valid(body=body, timestamp=stamp, signature=signature):
+            log.info("slack: refused a request with a bad signature")
+            return web.Response(status=401, text="invalid request")
+        try:
+            text = body.decode("utf-8")
+            event_id = _event_id(text, request.content_type)
+        except (UnicodeDecodeError, ValueError):
+            return web.Response(status=400, text="malformed request")
+        if not seen.add(f"sig:{signature}", now) or (event_id and not seen.add(f"event:{event_id}", now)):
+            log.info("slack: a replayed or retried request was acknowledged without a second effect")
+            return web.Response(status=200, text="")
+        response = await bolt.async_dispatch(AsyncBoltRequest(body=text, query=request.query_string,
+                                                              headers=dict(request.headers)))
+        if response.status == 404 and event_id:
+            return web.Response(status=200, text="")  # an event nobody listens to: no retries, please
+        if response.status >= 500:
+            log.error("slack: bolt answered %s", response.status)
+            return web.Response(status=503, text="try again")
+        return await to_aiohttp_response(response)
+
+    return handle
+
+
+def _event_id(text: str, content_type: str) -> str:
+    """Check the body parses; return an Events API event id (empty for commands and interactivity)."""
+    if content_type == "application/x-www-form-urlencoded":
+        form = parse_qs(text, keep_blank_values=True, strict_parsing=bool(text))
+        if "payload" in form:
+            json.loads(form["payload"][0])
+        return ""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("not an object")
+    return str(data.get("event_id", ""))

@@ -1,0 +1,65 @@
+"""A fake Slack Web API on 127.0.0.1: records every call and answers like Slack (auth.test included)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from aiohttp import web
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+
+
+@dataclass
+class FakeSlack:
+    calls: list[Call] = field(default_factory=list)
+    fail: dict[str, str] = field(default_factory=dict)  # method -> Slack error code to answer with
+    emails: dict[str, str] = field(default_factory=dict)  # users.lookupByEmail answers
+    _ts: int = 0
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self.handle)
+        return app
+
+    def called(self, method: str) -> list[dict[str, Any]]:
+        return [c.args for c in self.calls if c.method == method]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        raw = await request.text()
+        if request.content_type == "application/json":
+            args = json.loads(raw or "{}")
+        else:
+            args = {k: v[0] for k, v in parse_qs(raw).items()}
+            for key in ("blocks", "view"):
+                if isinstance(args.get(key), str):
+                    args[key] = json.loads(args[key])
+        self.calls.append(Call(method, args))
+        if method in self.fail:
+            return web.json_response({"ok": False, "error": self.fail[method]})
+        return web.json_response(self.answer(method, args))
+
+    def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "url": "https://fake.slack.com/", "team": "Fake", "user": "escalation-bot",
+                    "team_id": "T111", "user_id": "UBOT", "bot_id": "BBOT"}
+        if method in ("views.open", "views.update", "views.push"):
+            return {"ok": True, "view": {**args.get("view", {}), "id": "VFAKE"}}
+        if method == "chat.postMessage":
+            self._ts += 1
+            channel = str(args.get("channel", ""))
+            if channel.startswith("U"):
+                channel = "D" + channel[1:]
+            return {"ok": True, "channel": channel, "ts": f"1700000000.{self._ts:06d}",
+                    "message": {"text": args.get("text", "")}}
+        if method == "users.lookupByEmail":
+            uid = self.emails.get(str(args.get("email", "")))
+            return {"ok": True, "user": {"id": uid}} if uid else {"ok": False, "error": "users_not_found"}
+        return {"ok": True}

@@ -1,0 +1,207 @@
+"""What the bot refuses, in words, with nothing changed: strangers, extensions the procedure does not allow, escalating
+past the final stage, and a resolution without its written outcome."""
+
+from __future__ import annotations
+
+import pytest
+from scenario_kit import (
+    CHRIS,
+    EMMA,
+    JORDAN,
+    KIM,
+    LENA,
+    OLIVIA,
+    POLICY_IDS,
+    PRIYA,
+    RUTH,
+    STRANGER,
+    World,
+    at,
+    events,
+    nudge_status,
+)
+
+from bot.engine import dialog_key
+
+
+@pytest.mark.parametrize("outsider", [EMMA, OLIVIA, STRANGER])
+async def test_someone_unrelated_is_refused_everything_and_nothing_changes(store, all_policies, clock, outsider):
+    world = World(store, {"surrey": all_policies["surrey"]}, clock)
+    ref = (await world.open_case()).case_ref
+    await world.escalate(LENA, ref)  # Stage 2: Jordan and Chris Walker act; Emma is a teacher, not involved
+    before = await world.case(ref)
+    not_found = "that you can act on"
+    chat = world.person(outsider)
+    for command in (f"status {ref}", f"resolve {ref}", f"escalate {ref}", f"extend {ref}", f"harm {ref}",
+                    f"done {ref} 1", f"contact {ref} Sam Lee, sam.lee@agency.example"):
+        (reply,) = await chat.say(command)
+        assert reply.kind == "refused", command
+        assert not_found in reply.text and reply.question is None
+        assert await store.get("dialogs", dialog_key(chat.user, chat.thread)) is None
+    # The same words as for a case that does not exist: the refusal does not reveal that it exists.
+    (missing,) = await chat.say("status ESC-2026-0999")
+    assert missing.text == reply.text.replace(ref, "ESC-2026-0999")
+    # A button click from an old message is refused too.
+    (clicked,) = await world.click(outsider, "resolve", ref, 2, {"outcome": "x", "follow_up": "y"})
+    assert clicked.kind == "refused"
+    assert await world.case(ref) == before
+    assert world.sender.sent[-1][1].kind == "escalate"  # nothing more was posted into the case's thread
+
+
+async def test_the_other_agency_has_no_part_in_surreys_internal_stage_1(store, all_policies, clock):
+    world = World(store, {"surrey": all_policies["surrey"]}, clock)
+    ref = (await world.open_case()).case_ref
+    before = await world.case(ref)
+    (reply,) = await world.person(PRIYA).say(f"escalate {ref}")
+    assert reply.kind == "refused"
+    assert await world.case(ref) == before
+
+
+@pytest.mark.parametrize("policy_id", ["surrey", "bcssp", "lincolnshire", "medway"])
+async def test_extend_is_refused_in_the_procedures_own_words(store, all_policies, clock, policy_id):
+    policy = all_policies[policy_id]
+    world = World(store, {policy_id: policy}, clock)
+    ref = (await world.open_case()).case_ref
+    before = await world.case(ref)
+    (reply,) = await world.person(JORDAN).say(f"extend {ref}")
+    assert reply.kind == "refused" and reply.question is None
+    assert f'In its own words: "{policy.extension.wording}" ({policy.extension.cite})' in reply.text
+    # Nor through a form.
+    (clicked,) = await world.click(JORDAN, "extend", ref, 1, {
+        "new_due": "2026-12-31", "agreed_here": "Lena Okafor", "agreed_other": "Priya Nair", "reason": "Leave"})
+    assert clicked.kind == "refused" and policy.extension.wording in clicked.text
+    assert await world.case(ref) == before
+    # No dialog was left waiting: the next message is understood as a command.
+    (status,) = await world.person(JORDAN).say(f"status {ref}")
+    assert status.case_ref == ref and status.kind == "message"
+
+
+async def test_gloucestershire_extension_by_agreement_at_stages_1_to_3_but_not_4(store, all_policies, clock):
+    policy = all_policies["gloucestershire"]
+    world = World(store, {"gloucestershire": policy}, clock)
+    world.set_time(at(2026, 12, 18))  # Friday 18 December 2026
+    ref = (await world.open_case(arose_on="2026-12-17")).case_ref
+    case = await world.case(ref)
+    assert case["stage_due"] == "2026-12-24"  # 5 working days from Thu 17 Dec
+
+    world.set_time(at(2026, 12, 21))  # Monday 21 December
+    jordan = world.person(JORDAN)
+    (asked,) = await jordan.say(f"extend {ref}")
+    assert asked.question.id == "new_due" and "both agencies" in asked.question.prompt
+    (asked,) = await jordan.say("2026-12-18")  # in the past
+    assert asked.question.id == "agreed_here" and "your agency" in asked.question.prompt
+    (asked,) = await jordan.say("Lena Okafor, Team Manager")
+    assert asked.question.id == "agreed_other" and "other agency" in asked.question.prompt
+    (asked,) = await jordan.say("Priya Nair, DS")
+    assert asked.question.id == "reason"
+    (refused,) = await jordan.say("The strategy discussion needs the school's input after the holidays.")
+    assert refused.kind == "refused" and "must be after today (Monday 21 December 2026)" in refused.text
+    assert (await world.case(ref))["stage_due"] == "2026-12-24"
+
+    # Boxing Day observed is not a working day: the bot offers the next one.
+    refused = await world.act(JORDAN, "extend", ref, "2026-12-28", "Lena Okafor, Team Manager", "Priya Nair, DS",
+                              "School input needed.")
+    assert refused.kind == "refused"
+    assert "Monday 28 December 2026 is not a working day; choose Tuesday 29 December 2026" in refused.text
+    assert (await world.case(ref))["stage_due"] == "2026-12-24"
+
+    # An empty name is asked again: both sides must be named.
+    (asked,) = await jordan.say(f"extend {ref}")
+    await jordan.say("2026-12-31")
+    (again,) = await jordan.say("  ")
+    assert again.kind == "invalid" and again.question.id == "agreed_here"
+    await jordan.say("Lena Okafor, Team Manager")
+    await jordan.say("Priya Nair, DS")
+    (moved,) = await jordan.say("School input needed.")
+    assert moved.kind == "extend" and moved.stage == 1
+    assert "is now due by Thursday 31 December 2026, agreed by Lena Okafor, Team Manager and Priya Nair, DS" in (
+        moved.text)
+    case = await world.case(ref)
+    assert case["stage_due"] == "2026-12-31" and case["stages"][-1]["due"] == "2026-12-31"
+    (record,) = case["extensions"]
+    assert record == {**record, "stage": 1, "old_due": "2026-12-24", "new_due": "2026-12-31",
+                      "agreed_here": "Lena Okafor, Team Manager", "agreed_other": "Priya Nair, DS",
+                      "reason": "School input needed."}
+    assert len(events(case, "extended")) == 1
+    # The nudges move with the due date: the old ladder is cancelled, the new one is pending.
+    assert nudge_status(case) == {
+        "1:before:2026-12-23": "cancelled", "1:due:2026-12-24": "cancelled", "1:overdue:2026-12-29": "cancelled",
+        "1:before:2026-12-30": "pending", "1:due:2026-12-31": "pending", "1:overdue:2027-01-04": "pending",
+    }
+    assert await world.tick(at(2026, 12, 23, 9)) == []
+    assert await world.tick(at(2026, 12, 24, 9)) == []
+    (before,) = await world.tick(at(2026, 12, 30, 9))
+    assert before.kind == "before" and "due tomorrow, Thursday 31 December 2026" in before.text
+
+    # Stages 2 and 3 can be extended too (by either side's people); Stage 4 cannot.
+    await world.escalate(CHRIS, ref)
+    moved = await world.act(PRIYA, "extend", ref, "2027-01-08", "Lena Okafor", "Priya Nair", "Annual leave.")
+    assert moved.kind == "extend" and (await world.case(ref))["stage_due"] == "2027-01-08"
+    await world.escalate(LENA, ref)
+    moved = await world.act(LENA, "extend", ref, "2027-01-15", "David Hughes", "Sam Patel", "Awaiting a report.")
+    assert moved.kind == "extend" and (await world.case(ref))["stage_due"] == "2027-01-15"
+    await world.escalate(LENA, ref)
+    before_case = await world.case(ref)
+    (refused,) = await jordan.say(f"extend {ref}")
+    assert refused.kind == "refused"
+    assert "does not allow the timescale to be changed at this stage" in refused.text
+    assert policy.extension.wording in refused.text
+    assert await world.case(ref) == before_case
+
+
+@pytest.mark.parametrize("policy_id", POLICY_IDS)
+async def test_there_is_no_stage_after_the_final_one(store, all_policies, clock, policy_id):
+    policy = all_policies[policy_id]
+    world = World(store, {policy_id: policy}, clock)
+    ref = (await world.open_case()).case_ref
+    for _ in policy.stages[1:]:
+        assert (await world.escalate(JORDAN, ref)).kind == "escalate"
+    before = await world.case(ref)
+    assert before["stage"] == policy.last_stage.number
+    reply = await world.escalate(RUTH, ref)
+    assert reply.kind == "refused"
+    assert "already at the final stage" in reply.text and "Record its decision with resolve" in reply.text
+    assert await world.case(ref) == before
+    (clicked,) = await world.click(KIM, "escalate", ref, before["stage"], {"reason": "Still unresolved."})
+    assert clicked.kind == "refused" and "already at the final stage" in clicked.text
+    assert await world.case(ref) == before
+
+
+async def test_a_resolution_needs_its_written_outcome(store, all_policies, clock):
+    world = World(store, {"bcssp": all_policies["bcssp"]}, clock)
+    ref = (await world.open_case()).case_ref
+    lena = world.person(LENA)
+    (asked,) = await lena.say(f"resolve {ref}")
+    assert asked.question.id == "outcome"
+    for empty in ("", "   ", "skip"):
+        (again,) = await lena.say(empty)
+        assert again.kind == "invalid" and again.question.id == "outcome", empty
+        assert "needs an answer" in again.text
+    (asked,) = await lena.say("Agreed a strategy discussion.")
+    assert asked.question.id == "follow_up"
+    (again,) = await lena.say("")
+    assert again.kind == "invalid" and again.question.id == "follow_up"
+    assert (await world.case(ref))["status"] == "open"
+    (done,) = await lena.say("Lena checks on Friday.")
+    assert done.kind == "resolve"
+
+
+async def test_a_resolution_form_without_its_outcome_is_sent_back(store, all_policies, clock):
+    world = World(store, {"medway": all_policies["medway"]}, clock)
+    ref = (await world.open_case()).case_ref
+    before = await world.case(ref)
+    (reply,) = await world.click(LENA, "resolve", ref, 1, {"outcome": "  ", "follow_up": ""})
+    assert set(reply.errors) == {"outcome", "follow_up"}
+    assert [q.id for q in reply.form] == ["outcome", "follow_up"]
+    assert await world.case(ref) == before
+
+
+async def test_cancel_leaves_the_case_as_it_was(store, all_policies, clock):
+    world = World(store, {"surrey": all_policies["surrey"]}, clock)
+    ref = (await world.open_case()).case_ref
+    before = await world.case(ref)
+    lena = world.person(LENA)
+    await lena.say(f"escalate {ref}")
+    (reply,) = await lena.say("cancel")
+    assert reply.text == f"Cancelled. {ref} was not changed."
+    assert await world.case(ref) == before
