@@ -45,6 +45,7 @@ def build_app(
     *,
     manage_store: bool = True,
     run_scheduler: bool = True,
+    teams: bool = False,
 ) -> web.Application:
     """The bot's web app. On start-up: open the store, load the directory, build the engine, start the scheduler."""
     settings = settings or read_settings({})
@@ -72,6 +73,10 @@ def build_app(
         from adapters.slack.mount import mount_slack
 
         mount_slack(app, settings, lambda: _engine(runtime), runtime.outbox)
+    if teams:
+        from adapters.teams.mount import mount_teams
+
+        mount_teams(app, settings, lambda: _engine(runtime), runtime.outbox)
     return app
 
 

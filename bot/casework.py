@@ -53,25 +53,30 @@ class CaseDesk:
                             details.get("raiser_agency", ""), details.get("other_agency", ""),
                             details.get("other_professional", ""))
 
-    def may_act(self, user: UserRef, case: Case, policy: Policy) -> bool:
-        """The raiser, their managers, whoever must act at this stage on either side, or a safeguarding lead."""
+    def may_act(self, user: UserRef, case: Case, policy: Policy, at_stage: int | None = None) -> bool:
+        """The raiser, their managers, whoever must act at the stage (the current one unless `at_stage`) on either
+        side, or a safeguarding lead of either agency or of the partnership."""
         raised = case["raised_by"]
         if raised["channel"] == user.channel and raised["id"] == user.id:
             return True
         me = self.person(user)
         if me is None:
             return False
-        if "safeguarding_lead" in me.contact_for and self.directory.serves(me, policy.id):
-            return True
         raiser = self.raiser(case)
         if raiser is not None and me in self.directory.chain(raiser):
             return True
         if case["status"] == "immediate_harm" or case.get("stage") is None:
             return False
-        sides = self.counterparts(policy, case)
+        number = at_stage if at_stage is not None and policy.stage(at_stage) else case["stage"]
+        sides = self.counterparts(policy, case, number)
+        agencies = {raiser.agency if raiser else case["details"].get("raiser_agency", ""), sides.other_agency}
+        if "safeguarding_lead" in me.contact_for and self.directory.serves(me, policy.id) and (
+            me.agency in agencies or me.tier == "partnership"
+        ):
+            return True
         if me in (sides.raiser_side, sides.other_side):
             return True
-        stage = policy.stage(case["stage"])
+        stage = policy.stage(number)
         other_tier = stage.other_tier if stage else "none"
         return bool(
             sides.other_agency and me.agency == sides.other_agency and other_tier not in ("none", "partnership")
@@ -127,11 +132,14 @@ class CaseDesk:
         return Reply(messages.emergency(policy, ref), kind="emergency", case_ref=ref)
 
     # --- looking and acting -----------------------------------------------------------------------------------
-    async def find(self, user: UserRef, ref: str) -> tuple[Case, Policy] | Reply:
-        """The case and its policy if `user` may act on it, else a refusal that does not reveal whether it exists."""
+    async def find(self, user: UserRef, ref: str, stage: int | None = None) -> tuple[Case, Policy] | Reply:
+        """The case and its policy if `user` may act on it (now, or at `stage`, the stage they acted on: they are
+        then told what has happened since), else a refusal that does not reveal whether the case exists."""
         case = await self.store.get("cases", ref.upper()) if ref else None
         policy = self.policies.get(case["policy"]) if case else None
-        if case is None or policy is None or not self.may_act(user, case, policy):
+        if case is None or policy is None or not (
+            self.may_act(user, case, policy) or (stage is not None and self.may_act(user, case, policy, stage))
+        ):
             return Reply(f"I cannot find a case {ref.upper()} that you can act on. Check the reference; only the "
                          "people involved and safeguarding leads can see a case.", kind="refused")
         return case, policy
@@ -146,13 +154,15 @@ class CaseDesk:
             text += "\n" + messages.contacts_line(policy, case["stage"], self.counterparts(policy, case))
             if case.get("actors", {}).get("other_recorded"):
                 text += f"\nContact given by the other agency: {case['actors']['other_recorded']}"
-        actions = ACTIONS if case["status"] == "open" else ()
-        return Reply(text, case_ref=case["ref"], actions=actions, stage=case.get("stage"))
+        return Reply(text, case_ref=case["ref"], actions=workflow.available_actions(policy, case),
+                     stage=case.get("stage"))
 
     async def perform(self, user: UserRef, action: str, ref: str, expected_stage: int | None,
                       answers: Mapping[str, Any]) -> Reply:
         """Apply resolve / escalate / extend exactly once; a repeat or a late second actor is told what happened."""
-        found = await self.find(user, ref)
+        if action not in ACTIONS:
+            return Reply(f"{action!r} is not something that can be done to a case.", kind="refused", case_ref=ref)
+        found = await self.find(user, ref, expected_stage)
         if isinstance(found, Reply):
             return found
         case, policy = found
@@ -177,7 +187,7 @@ class CaseDesk:
             def apply(current: Case | None) -> Case:
                 assert current is not None
                 updated = change(current)
-                ids = {n["id"] for n in updated["nudges"]}
+                ids = {n["id"] for n in updated["nudges"] if n["status"] in ("pending", "sending", "sent")}
                 return {**updated, "nudges": updated["nudges"] + [n for n in planned if n["id"] not in ids]}
 
             updated = await self.store.update("cases", case["ref"], apply)
@@ -185,7 +195,7 @@ class CaseDesk:
             return Reply(str(refused), kind="refused", case_ref=case["ref"])
         log.info("case %s: %s by %s", case["ref"], action, user.channel)
         return Reply(self._after(action, policy, updated), kind=action, case_ref=case["ref"],
-                     stage=updated.get("stage"), actions=ACTIONS if updated["status"] == "open" else ())
+                     stage=updated.get("stage"), actions=workflow.available_actions(policy, updated))
 
     def _after(self, action: str, policy: Policy, case: Case) -> str:
         if action == "resolve":

@@ -34,6 +34,12 @@ class Settings:
     slack_cases_channel: str = ""
     slack_api_url: str = ""
 
+    teams_app_id: str = ""
+    teams_app_password: str = field(default="", repr=False)
+    teams_app_type: str = "MultiTenant"
+    teams_tenant_id: str = ""
+    teams_cases_channel: str = ""
+
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_token and self.slack_signing_secret)
@@ -93,7 +99,28 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
     channel = env.get("SLACK_CASES_CHANNEL", "").strip()
     if channel and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
         raise ConfigError(f"SLACK_CASES_CHANNEL must be a Slack channel id such as C0123ABCD (found {channel!r})")
+    app_id = env.get("MICROSOFT_APP_ID", "").strip()
+    password = env.get("MICROSOFT_APP_PASSWORD", "").strip()
+    app_type = env.get("MICROSOFT_APP_TYPE", "MultiTenant").strip() or "MultiTenant"
+    tenant = env.get("MICROSOFT_APP_TENANT_ID", "").strip()
+    if app_type not in ("MultiTenant", "SingleTenant", "UserAssignedMSI"):
+        raise ConfigError(
+            f"MICROSOFT_APP_TYPE must be MultiTenant, SingleTenant or UserAssignedMSI (found {app_type!r})"
+        )
+    if app_id and not re.fullmatch(r"[0-9a-fA-F-]{36}", app_id):
+        raise ConfigError("MICROSOFT_APP_ID must be the bot's app id, a GUID like 00000000-0000-0000-0000-000000000000")
+    if app_id and app_type != "UserAssignedMSI" and not password:
+        raise ConfigError("MICROSOFT_APP_PASSWORD is missing: it is needed with MICROSOFT_APP_ID")
+    if password and not app_id:
+        raise ConfigError("MICROSOFT_APP_ID is missing: MICROSOFT_APP_PASSWORD was set without it")
+    if app_type == "SingleTenant" and not tenant:
+        raise ConfigError("MICROSOFT_APP_TENANT_ID is missing: it is needed when MICROSOFT_APP_TYPE is SingleTenant")
     return Settings(
+        teams_app_id=app_id,
+        teams_app_password=password,
+        teams_app_type=app_type,
+        teams_tenant_id=tenant,
+        teams_cases_channel=env.get("TEAMS_CASES_CHANNEL", "").strip(),
         slack_token=token,
         slack_signing_secret=secret,
         slack_cases_channel=channel,

@@ -108,20 +108,13 @@ class Engine:
             return [await self.desk.status(event.user, ref)]
         if command in ("harm", "done", "contact"):
             return [await self.desk.simple(event.user, ref, command, arg)]
-        found = await self.desk.find(event.user, ref)
-        if isinstance(found, Reply):
-            return [found]
-        case, policy = found
-        try:
-            workflow.check_open(case, policy, None)
-        except workflow.Refused as refused:
-            return [Reply(str(refused), kind="refused", case_ref=case["ref"])]
-        if command == "extend" and not policy.extension.allows(case["stage"]):
-            return [Reply(f"{case['ref']}: this procedure does not allow the timescale to be changed at this "
-                          f"stage. In its own words: \"{policy.extension.wording}\" ({policy.extension.cite})",
-                          kind="refused", case_ref=case["ref"])]
-        intro = f"{command.capitalize()} {case['ref']} ({policy.stage_title(case['stage'])}). Type cancel to stop."
-        outcome = actions.start(command, case["ref"], policy, case["stage"], intro)
+        form = await self.action_form(event.user, command, ref, None)
+        if form.kind != "form":
+            return [form]
+        policy = self.policies[(await self.store.get("cases", form.case_ref) or {})["policy"]]
+        assert form.stage is not None
+        intro = f"{form.text}. Type cancel to stop."
+        outcome = actions.start(command, form.case_ref, policy, form.stage, intro)
         await self.store.put("dialogs", key, outcome.state or {})
         return list(outcome.replies)
 
@@ -181,10 +174,12 @@ class Engine:
         assert event.form is not None
         today = london_today(self.clock.now())
         if event.action:
-            case = await self.store.get("cases", event.case_ref.upper())
-            policy = self.policies.get(case["policy"]) if case else None
-            if case is None or policy is None:
-                return [Reply(f"I cannot find a case {event.case_ref}.", kind="refused")]
+            found = await self.desk.find(event.user, event.case_ref, event.stage)
+            if isinstance(found, Reply):
+                return [found]
+            case, policy = found
+            if event.action not in actions.ACTIONS:
+                return [Reply(f"{event.action!r} is not something that can be done to a case.", kind="refused")]
             checked = actions.check_form(event.action, policy, event.stage or case["stage"], event.form, today)
             if checked.effect != "apply":
                 return list(checked.replies)
@@ -232,7 +227,7 @@ class Engine:
 
     async def action_form(self, user: UserRef, action: str, ref: str, stage: int | None) -> Reply:
         """The questions for acting on a case (kind "form"), or a refusal saying why not (kind "refused")."""
-        found = await self.desk.find(user, ref)
+        found = await self.desk.find(user, ref, stage)
         if isinstance(found, Reply):
             return found
         case, policy = found
@@ -240,6 +235,12 @@ class Engine:
             workflow.check_open(case, policy, stage)
         except workflow.Refused as refused:
             return Reply(str(refused), kind="refused", case_ref=case["ref"])
+        if action not in actions.ACTIONS:
+            return Reply(f"{action!r} is not something that can be done to a case.", kind="refused")
+        if action == "escalate" and policy.next_stage(case["stage"]) is None:
+            return Reply(f"{case['ref']} is already at the final stage ({policy.stage_title(case['stage'])}): "
+                         f"{policy.final_stage.description} Record its decision with resolve.",
+                         kind="refused", case_ref=case["ref"])
         if action == "extend" and not policy.extension.allows(case["stage"]):
             return Reply(f"{case['ref']}: this procedure does not allow the timescale to be changed at this stage. "
                          f"In its own words: \"{policy.extension.wording}\" ({policy.extension.cite})",

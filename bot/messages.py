@@ -26,10 +26,12 @@ def long_date(value: str | date | None) -> str:
 
 
 def who_acts(stage: Stage) -> str:
-    raiser = TIER_LABELS[stage.raiser_tier]
+    raiser = "you" if stage.raiser_tier == "practitioner" else f"your {TIER_LABELS[stage.raiser_tier]}"
     if stage.other_tier == "none":
-        return f"on your side, your {raiser}; the other agency is not involved yet"
-    return f"your {raiser}, with the equivalent {TIER_LABELS[stage.other_tier]} in the other agency"
+        return f"on your side, {raiser}; the other agency is not involved yet"
+    if stage.other_tier == "partnership":
+        return f"{raiser}, referring the matter to the safeguarding partnership"
+    return f"{raiser}, with the equivalent {TIER_LABELS[stage.other_tier]} in the other agency"
 
 
 def timescale(policy: Policy, stage: Stage) -> str:
@@ -114,7 +116,7 @@ def contacts_line(policy: Policy, stage_number: int, sides: Any) -> str:
     assert stage is not None
     parts = []
     if sides.raiser_side is not None:
-        parts.append(f"on your side, {person_line(sides.raiser_side)}")
+        parts.append(f"in {sides.raiser_side.agency}, {person_line(sides.raiser_side)}")
     if stage.other_tier == "none":
         parts.append("the other agency is not involved at this stage")
     elif sides.other_side is not None:

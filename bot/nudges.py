@@ -28,6 +28,8 @@ def plan(policy: Policy, case: Case, today: date, review_days: int) -> list[dict
         due = date.fromisoformat(case["stage_due"])
         dates += [("before", calendar.previous_working_day(due)), ("due", due),
                   ("overdue", calendar.next_working_day(due))]
+        if dates[-1][1] < today:  # opened (or moved) after the whole ladder: one overdue nudge at the next chance
+            dates.append(("overdue", calendar.on_or_after(today)))
     else:
         started = date.fromisoformat(case["stage_started_on"])
         dates.append(("review", calendar.add_working_days(max(started, today), review_days)))
@@ -35,7 +37,7 @@ def plan(policy: Policy, case: Case, today: date, review_days: int) -> list[dict
     if cap and case.get("overall_due") and stage < cap.until_stage:
         overall = date.fromisoformat(case["overall_due"])
         dates.append(("overall", calendar.previous_working_day(overall)))
-    sent = {n["id"] for n in case.get("nudges", [])}
+    sent = {n["id"] for n in case.get("nudges", []) if n["status"] in ("pending", "sending", "sent")}
     out = []
     for kind, day in dates:
         if day < today:

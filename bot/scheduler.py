@@ -22,6 +22,7 @@ from bot.clock import Clock
 from bot.notify import Outbox, SendError
 from bot.types import Reply, ThreadRef
 from bot.workdays import LONDON, calendar_for
+from bot.workflow import available_actions
 from policies.model import Policy
 from storage.base import Store
 
@@ -104,10 +105,9 @@ class Scheduler:
             if current is None:
                 raise _Nothing
             updated, chosen = _claim(current, now, self.lease)
-            if chosen is None and updated == current:
+            if not chosen and updated == current:
                 raise _Nothing
-            if chosen is not None:
-                claimed.append(chosen)
+            claimed[:] = chosen
             return updated
 
         try:
@@ -126,7 +126,7 @@ class Scheduler:
         names, mentions, next_contact = await self.addresser(policy, case)
         text = nudges.text(policy, case, nudge["kind"], names, next_contact)
         thread = ThreadRef.from_dict(case["thread"])
-        reply = Reply(text, kind="nudge", case_ref=case["ref"], actions=("resolve", "escalate", "extend"),
+        reply = Reply(text, kind="nudge", case_ref=case["ref"], actions=available_actions(policy, case),
                       stage=case["stage"], mentions=mentions)
         try:
             await self.outbox.send(thread, reply)
@@ -169,8 +169,9 @@ class Scheduler:
             pass
 
 
-def _claim(case: Case, now: datetime, lease: timedelta) -> tuple[Case, dict[str, Any] | None]:
-    """Pick the one nudge to send now (the latest due of the current stage); cancel stale, supersede older."""
+def _claim(case: Case, now: datetime, lease: timedelta) -> tuple[Case, list[dict[str, Any]]]:
+    """Pick what to send now: the latest due nudge of the current stage (older ones are superseded) and any due
+    overall-cap nudge; nudges of a stage the case has left, or of a closed case, are cancelled."""
     today = now.date().isoformat()
     open_stage = case["status"] == "open"
     due: list[dict[str, Any]] = []
@@ -186,14 +187,17 @@ def _claim(case: Case, now: datetime, lease: timedelta) -> tuple[Case, dict[str,
             due.append(n)
         result.append(n)
     if not due:
-        return {**case, "nudges": result}, None
-    chosen = max(due, key=lambda n: (n["date"], KIND_ORDER[n["kind"]]))
-    final = []
+        return {**case, "nudges": result}, []
+    stage_due = [n for n in due if n["kind"] != "overall"]
+    latest = max(stage_due, key=lambda n: (n["date"], KIND_ORDER[n["kind"]])) if stage_due else None
+    overall = [n for n in due if n["kind"] == "overall"]
+    chosen_ids = {id(n) for n in overall} | ({id(latest)} if latest is not None else set())
+    final, chosen = [], []
     for n in result:
-        if n is chosen:
+        if id(n) in chosen_ids:
             n = {**n, "status": "sending", "claimed_at": now.isoformat()}
-            chosen = n
-        elif n in due and n["kind"] != "overall" and chosen["kind"] != "overall":
+            chosen.append(n)
+        elif any(n is d for d in stage_due):
             n = {**n, "status": "superseded"}
         final.append(n)
     return {**case, "nudges": final}, chosen

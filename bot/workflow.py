@@ -45,6 +45,18 @@ def check_open(case: Case, policy: Policy, expected_stage: int | None) -> None:
         )
 
 
+def available_actions(policy: Policy, case: Case) -> tuple[str, ...]:
+    """The buttons worth offering on a case now: resolve; escalate unless at the final stage; extend where allowed."""
+    if case.get("status") != "open" or case.get("stage") is None:
+        return ()
+    out = ["resolve"]
+    if policy.next_stage(case["stage"]) is not None:
+        out.append("escalate")
+    if policy.extension.allows(case["stage"]):
+        out.append("extend")
+    return tuple(out)
+
+
 def _close_stage(case: Case, today: date, outcome: str, reason: str) -> list[dict[str, Any]]:
     stages = [dict(s) for s in case["stages"]]
     stages[-1].update({"ended_on": today.isoformat(), "outcome": outcome, "reason": reason})

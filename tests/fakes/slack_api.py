@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,9 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     fail: dict[str, str] = field(default_factory=dict)  # method -> Slack error code to answer with
     emails: dict[str, str] = field(default_factory=dict)  # users.lookupByEmail answers
+    delay: dict[str, float] = field(default_factory=dict)  # method -> seconds to sleep before answering
     _ts: int = 0
+    _finished: dict[str, asyncio.Event] = field(default_factory=dict)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -30,6 +33,10 @@ class FakeSlack:
 
     def called(self, method: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == method]
+
+    def finished(self, method: str) -> asyncio.Event:
+        """Set once a slow (delayed) call to `method` has finished sleeping and is about to be answered."""
+        return self._finished.setdefault(method, asyncio.Event())
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -42,8 +49,14 @@ class FakeSlack:
                 if isinstance(args.get(key), str):
                     args[key] = json.loads(args[key])
         self.calls.append(Call(method, args))
+        if method in self.delay:
+            await asyncio.sleep(self.delay[method])
+            self.finished(method).set()
         if method in self.fail:
-            return web.json_response({"ok": False, "error": self.fail[method]})
+            error = self.fail[method]
+            if error == "ratelimited":  # as Slack does it: HTTP 429 with Retry-After
+                return web.json_response({"ok": False, "error": error}, status=429, headers={"Retry-After": "1"})
+            return web.json_response({"ok": False, "error": error})
         return web.json_response(self.answer(method, args))
 
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -59,6 +72,8 @@ class FakeSlack:
                 channel = "D" + channel[1:]
             return {"ok": True, "channel": channel, "ts": f"1700000000.{self._ts:06d}",
                     "message": {"text": args.get("text", "")}}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": "1700000000.999999"}
         if method == "users.lookupByEmail":
             uid = self.emails.get(str(args.get("email", "")))
             return {"ok": True, "user": {"id": uid}} if uid else {"ok": False, "error": "users_not_found"}

@@ -38,7 +38,7 @@ async def test_line_manager_resolves_early_and_duties_are_followed_up(store, all
     else:
         assert "debrief" not in reply.text
     if policy_id == "bcssp":
-        assert "The manager who resolved the issue must notify the BCSSP Business Manager using Appendix 2" in reply.text
+        assert "The manager who resolved the issue must notify the BCSSP Business Manager" in reply.text
 
     case = await world.case(ref)
     assert case["status"] == "resolved" and case["stage"] == stage

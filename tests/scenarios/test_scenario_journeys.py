@@ -290,3 +290,17 @@ async def test_gloucestershire_across_new_year_to_the_resolution_panel(store, al
     assert "debrief" in reply.text
     case = await world.case(ref)
     assert case["status"] == "resolved" and case["outcome"]["binding"] is False
+
+
+async def test_at_a_partnership_stage_the_partnership_is_not_called_part_of_the_other_agency(
+    store, all_policies, clock
+):
+    # Surrey Stage 5 is a referral to the SSCP itself, not to a counterpart "in the other agency".
+    world = World(store, {"surrey": all_policies["surrey"]}, clock)
+    ref = (await world.open_case()).case_ref
+    for _ in range(4):
+        reply = await world.escalate(JORDAN, ref)
+    assert reply.stage == 5
+    who_acts = next(line for line in reply.text.splitlines() if line.startswith("Who acts:"))
+    assert "in the other agency" not in who_acts, who_acts
+    assert "partnership" in who_acts

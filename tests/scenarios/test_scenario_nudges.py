@@ -10,7 +10,8 @@ from scenario_kit import CASE_THREAD, CHRIS, JORDAN, LENA, PRIYA, World, at, eve
 
 from storage.tinydb_store import TinyDBStore
 
-ACTIONS = ("resolve", "escalate", "extend")
+# Surrey and Lincolnshire allow no agreed change of timescale, so their nudges offer no Extend button.
+ACTIONS = ("resolve", "escalate")
 
 
 def days(first: date, last: date) -> list[date]:
@@ -65,7 +66,7 @@ async def test_surrey_ladder_across_christmas_and_new_year(store, all_policies, 
     assert f"{ref} is overdue: Stage 2: Inter-agency Discussion was due Wednesday 30 December 2026." in overdue.text
     assert "escalate to Stage 3: Escalation to Line Management/Second-Tier Management now" in overdue.text
     # ... naming the next tier's counterparts.
-    assert "Who to contact at Stage 3: on your side, Lena Okafor" in overdue.text
+    assert "Who to contact at Stage 3: in Northshire Children's Services, Lena Okafor" in overdue.text
     assert "in Northshire Police, Priya Nair" in overdue.text and PRIYA in overdue.text
 
     case = await world.case(ref)
@@ -183,7 +184,8 @@ async def test_lincolnshire_review_reminders_as_local_practice(store, all_polici
         review.text)
     assert "As local practice, please review progress" in review.text
     assert review.mentions == (JORDAN, CHRIS) and review.actions == ACTIONS
-    assert nudge_status(await world.case(ref))["1:review:2027-01-05"] == "pending"  # 22..24, 29..31 Dec, 4, 5 Jan
+    # And the next: 22, 23, 24, 29, 30, 31 December, 4, 5, 6, 7 January (Christmas and New Year skipped).
+    assert nudge_status(await world.case(ref))["1:review:2027-01-07"] == "pending"
 
 
 async def test_no_nudges_after_the_case_is_resolved(store, all_policies, clock):
@@ -210,3 +212,62 @@ async def test_a_nudges_buttons_act_on_its_stage(store, all_policies, clock):
     assert done.kind == "resolve"
     assert await world.tick(at(2026, 11, 30, 9)) == []
     assert await world.tick(at(2026, 12, 1, 9)) == []
+
+
+class CrashingSender:
+    """A process that dies in the middle of delivering: the nudge stays claimed ("sending")."""
+
+    async def send(self, thread, reply):
+        raise RuntimeError("killed mid-delivery")
+
+
+async def test_a_nudge_claimed_by_a_pass_that_crashed_is_sent_after_its_lease(tmp_path, all_policies, clock):
+    policies = {"surrey": all_policies["surrey"]}
+    async with TinyDBStore(tmp_path) as store:
+        world = World(store, policies, clock)
+        ref = (await world.open_case()).case_ref
+        world.outbox.register("console", CrashingSender())
+        assert await world.tick(at(2026, 11, 24, 9)) == []
+        assert nudge_status(await world.case(ref))["1:before:2026-11-24"] == "sending"
+    async with TinyDBStore(tmp_path) as store:
+        world = World(store, policies, clock)
+        assert await world.tick(at(2026, 11, 24, 9, 5)) == []  # another pass may still be delivering it
+        (sent,) = await world.tick(at(2026, 11, 24, 9, 10))  # the 10-minute lease has run out
+        assert sent.kind == "before"
+        assert await world.tick(at(2026, 11, 24, 9, 20)) == []
+        assert nudge_status(await world.case(ref))["1:before:2026-11-24"] == "sent"
+
+
+async def test_an_action_begun_before_a_restart_is_finished_after_it(tmp_path, all_policies, clock):
+    policies = {"bcssp": all_policies["bcssp"]}
+    async with TinyDBStore(tmp_path) as store:
+        world = World(store, policies, clock)
+        ref = (await world.open_case()).case_ref  # Stage 1 due Wednesday 25 November
+        (asked,) = await world.person(LENA).say(f"escalate {ref}")
+        assert asked.question.id == "reason"
+    # Back on Thursday 26 November, after the due date: the missed overdue nudge goes out, and Lena answers.
+    clock.set(at(2026, 11, 26, 9, 15))
+    async with TinyDBStore(tmp_path) as store:
+        world = World(store, policies, clock)
+        assert [s.kind for s in await world.tick()] == ["overdue"]
+        (moved,) = await world.person(LENA).say("No agreement between the workers.")
+        assert moved.kind == "escalate" and moved.stage == 2
+        case = await world.case(ref)
+        # 3 working days from Thursday 26 November: Fri 27, Mon 30 Nov, Tue 1 Dec.
+        assert case["stage_due"] == "2026-12-01" and len(events(case, "escalated")) == 1
+        assert await world.tick() == []
+
+
+async def test_nudges_follow_an_extension_back_to_the_original_date(store, all_policies, clock):
+    # GSCP Stage 1 due Monday 30 November; both agencies agree Friday 4 December, then agree 30 November after all.
+    world = World(store, {"gloucestershire": all_policies["gloucestershire"]}, clock)
+    ref = (await world.open_case()).case_ref
+    for new_due in ("2026-12-04", "2026-11-30"):
+        moved = await world.act(JORDAN, "extend", ref, new_due, "Lena Okafor", "Priya Nair", "Agreed by both.")
+        assert moved.kind == "extend"
+    case = await world.case(ref)
+    assert case["stage_due"] == "2026-11-30"
+    pending = sorted(n["id"] for n in case["nudges"] if n["status"] == "pending")
+    assert pending == ["1:before:2026-11-27", "1:due:2026-11-30", "1:overdue:2026-12-01"], nudge_status(case)
+    sent = [s.kind for day in (27, 30) for s in await world.tick(at(2026, 11, day, 9))]
+    assert sent == ["before", "due"]

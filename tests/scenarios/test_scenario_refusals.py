@@ -205,3 +205,26 @@ async def test_cancel_leaves_the_case_as_it_was(store, all_policies, clock):
     (reply,) = await lena.say("cancel")
     assert reply.text == f"Cancelled. {ref} was not changed."
     assert await world.case(ref) == before
+
+
+@pytest.mark.parametrize("form", [{}, {"outcome": "Agreed.", "follow_up": "None."}], ids=["empty", "filled"])
+async def test_a_strangers_form_does_not_reveal_that_a_case_exists(store, all_policies, clock, form):
+    world = World(store, {"gloucestershire": all_policies["gloucestershire"]}, clock)
+    ref = (await world.open_case()).case_ref
+    before = await world.case(ref)
+    (real,) = await world.click(EMMA, "resolve", ref, 1, form)
+    (missing,) = await world.click(EMMA, "resolve", "ESC-2026-0999", 1, form)
+    assert missing.kind == "refused"
+    assert real.kind == "refused" and real.form == () and real.errors == {}
+    assert real.text == missing.text.replace("ESC-2026-0999", ref)
+    assert await world.case(ref) == before
+
+
+async def test_an_unknown_form_action_is_refused_and_changes_nothing(store, all_policies, clock):
+    world = World(store, {"gloucestershire": all_policies["gloucestershire"]}, clock)
+    ref = (await world.open_case()).case_ref
+    before = await world.case(ref)
+    form = {"new_due": "2026-12-04", "agreed_here": "Lena Okafor", "agreed_other": "Priya Nair", "reason": "x"}
+    (reply,) = await world.click(JORDAN, "delete", ref, 1, form)
+    assert reply.kind == "refused", reply.text
+    assert await world.case(ref) == before

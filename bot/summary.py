@@ -1,0 +1,161 @@
+"""The weekly summary for safeguarding leads: figures for one ISO week, computed from case records (pure).
+
+Numbers and case references only: never a child's name or date of birth, never free text from a case.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from bot.workdays import calendar_for
+from policies.model import Policy
+
+WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+HISTORY_WEEKS = 8
+
+
+def parse_week(text: str) -> date:
+    """The Monday of an ISO week written YYYY-Www (e.g. 2026-W48); ValueError if there is no such week."""
+    match = WEEK.match(text.strip())
+    if not match:
+        raise ValueError(f"a week is written YYYY-Www, e.g. 2026-W48 (found {text!r})")
+    return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+
+
+def week_label(monday: date) -> str:
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def last_full_week(today: date) -> date:
+    """The Monday of the last working week that has ended (this week's, from Saturday on)."""
+    monday = today - timedelta(days=today.weekday())
+    return monday if today.weekday() >= 5 else monday - timedelta(days=7)
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value[:10]) if value else None
+
+
+def _within(value: str | None, start: date, end: date) -> bool:
+    day = _day(value)
+    return day is not None and start <= day <= end
+
+
+def _stage_at(case: Mapping[str, Any], day: date) -> Mapping[str, Any] | None:
+    current = None
+    for entry in case.get("stages", []):
+        if _day(entry["started_on"]) and _day(entry["started_on"]) <= day:  # type: ignore[operator]
+            current = entry
+    return current
+
+
+def _open_at(case: Mapping[str, Any], day: date) -> bool:
+    if case["status"] == "immediate_harm" or (_day(case["raised_at"]) or day) > day:
+        return False
+    closed = _day(case.get("closed_at"))
+    return closed is None or closed > day
+
+
+def figures(cases: Iterable[Mapping[str, Any]], policies: Mapping[str, Policy], monday: date,
+            policy_id: str | None = None) -> dict[str, Any]:
+    """Every figure of the summary for the week starting `monday` (for one partnership, or all)."""
+    sunday = monday + timedelta(days=6)
+    chosen = [c for c in cases if (policy_id is None or c["policy"] == policy_id) and c["policy"] in policies]
+    escalations = [c for c in chosen if c["status"] != "immediate_harm"]
+    new = [c for c in escalations if _within(c["raised_at"], monday, sunday)]
+    open_now = [c for c in escalations if _open_at(c, sunday)]
+    by_stage: Counter[str] = Counter()
+    overdue: list[str] = []
+    for case in open_now:
+        entry = _stage_at(case, sunday)
+        if entry is None:
+            continue
+        by_stage[str(entry["stage"])] += 1
+        if entry.get("due") and _day(entry["due"]) < sunday:  # type: ignore[operator]
+            overdue.append(case["ref"])
+    resolved = [c for c in escalations if c.get("outcome") and _within(c["outcome"]["at"], monday, sunday)]
+    durations: dict[str, list[int]] = {}
+    for case in escalations:
+        calendar = calendar_for(policies[case["policy"]].region)
+        for entry in case.get("stages", []):
+            if entry.get("ended_on") and _within(entry["ended_on"], monday, sunday):
+                days = calendar.working_days_between(_day(entry["started_on"]), _day(entry["ended_on"]))  # type: ignore[arg-type]
+                durations.setdefault(str(entry["stage"]), []).append(days)
+    harm = sum(1 for c in chosen for e in c["events"]
+               if e["action"] == "immediate_harm_route_given" and _within(e["at"], monday, sunday))
+    return {
+        "week": week_label(monday),
+        "from": monday.isoformat(),
+        "to": sunday.isoformat(),
+        "policy": policy_id or "all",
+        "new_escalations": len(new),
+        "open_at_end": len(open_now),
+        "open_by_stage": dict(sorted(by_stage.items(), key=lambda kv: int(kv[0]))),
+        "resolved": len(resolved),
+        "resolved_by_stage": _count(str(c["outcome"]["stage"]) for c in resolved),
+        "overdue": len(overdue),
+        "overdue_refs": sorted(overdue),
+        "extensions": sum(1 for c in escalations for x in c.get("extensions", []) if _within(x["at"], monday, sunday)),
+        "immediate_harm": harm,
+        "median_working_days_by_stage": {k: float(statistics.median(v)) for k, v in sorted(durations.items(),
+                                                                                           key=lambda kv: int(kv[0]))},
+        "by_category": _count(_category(c, policies) for c in new),
+        "by_agency_pair": _count(_pair(c) for c in new),
+        "open_duties": sum(1 for c in open_now for d in c.get("duties", []) if d["status"] == "open"),
+        "history": [_week_counts(escalations, monday - timedelta(weeks=n)) for n in range(HISTORY_WEEKS - 1, -1, -1)],
+    }
+
+
+def _count(values: Iterable[str]) -> dict[str, int]:
+    return dict(sorted(Counter(values).items()))
+
+
+def _category(case: Mapping[str, Any], policies: Mapping[str, Policy]) -> str:
+    question = policies[case["policy"]].question("category")
+    value = case["details"].get("category", "")
+    option = question.option(value) if question else None
+    return option.label if option else (value or "not given")
+
+
+def _pair(case: Mapping[str, Any]) -> str:
+    details = case["details"]
+    return f"{details.get('raiser_agency') or 'unknown agency'} -> {details.get('other_agency') or 'unknown agency'}"
+
+
+def _week_counts(cases: list[Mapping[str, Any]], monday: date) -> dict[str, Any]:
+    sunday = monday + timedelta(days=6)
+    return {
+        "week": week_label(monday),
+        "new": sum(1 for c in cases if _within(c["raised_at"], monday, sunday)),
+        "resolved": sum(1 for c in cases if c.get("outcome") and _within(c["outcome"]["at"], monday, sunday)),
+    }
+
+
+def text(figs: Mapping[str, Any], policies: Mapping[str, Policy]) -> str:
+    """The summary as a message that makes sense without the chart."""
+    monday, sunday = date.fromisoformat(figs["from"]), date.fromisoformat(figs["to"])
+    scope = policies[figs["policy"]].name if figs["policy"] in policies else "all partnerships"
+    staged = lambda counts: ", ".join(f"Stage {k}: {v}" for k, v in counts.items()) or "none"  # noqa: E731
+    listed = lambda counts: "; ".join(f"{k}: {v}" for k, v in counts.items()) or "none"  # noqa: E731
+    medians = ", ".join(f"Stage {k}: {v:g}" for k, v in figs["median_working_days_by_stage"].items()) or "none"
+    overdue = f" ({', '.join(figs['overdue_refs'])})" if figs["overdue_refs"] else ""
+    return "\n".join([
+        f"Weekly escalation summary, {figs['week']} ({monday:%a} {monday.day} {monday:%b} to {sunday:%a} "
+        f"{sunday.day} {sunday:%b %Y}), {scope}",
+        f"New escalations: {figs['new_escalations']}",
+        f"Open at the end of the week: {figs['open_at_end']} ({staged(figs['open_by_stage'])})",
+        f"Resolved: {figs['resolved']} ({staged(figs['resolved_by_stage'])})",
+        f"Overdue stages: {figs['overdue']}{overdue}",
+        f"Extensions agreed: {figs['extensions']}",
+        f"Immediate-harm routes given: {figs['immediate_harm']}",
+        f"Median working days per stage (stages completed this week): {medians}",
+        f"New escalations by category: {listed(figs['by_category'])}",
+        f"New escalations by agency pair (raised by -> with): {listed(figs['by_agency_pair'])}",
+        f"Notification duties still open: {figs['open_duties']}",
+    ])

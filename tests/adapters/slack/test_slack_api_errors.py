@@ -1,0 +1,89 @@
+"""Slack Web API errors: the case stays consistent in the store, the failure is logged, and nudges are retried."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import pytest
+from slack_server import ANSWERS, CASES_CHANNEL, JORDAN, LENA, slack_bot  # noqa: F401
+from slack_support import slash_command, view_submission
+from test_slack_case_thread import TUESDAY_9, action_modal, nudged
+
+from bot.workdays import LONDON
+
+ERRORS = ("channel_not_found", "ratelimited", "token_revoked")
+
+
+def warnings_about(caplog: pytest.LogCaptureFixture, code: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING and code in r.getMessage()]
+
+
+@pytest.mark.parametrize("code", ERRORS)
+async def test_nudge_not_delivered_is_logged_and_retried_by_a_later_tick(slack_bot, caplog, code):
+    case = await slack_bot.open_case()
+    slack_bot.fake.fail["chat.postMessage"] = code
+    assert await slack_bot.tick(TUESDAY_9) == []
+    assert len(slack_bot.posts(thread_ts=case["thread"]["thread"])) == 1  # tried once, refused
+    assert warnings_about(caplog, code)
+    stored = await slack_bot.store.get("cases", case["ref"])
+    (before,) = [n for n in stored["nudges"] if n["kind"] == "before"]
+    assert before["status"] == "pending" and before["attempts"] == 1  # not lost, not "sent"
+    assert stored["status"] == "open" and stored["stage"] == 1 and stored["thread"] == case["thread"]
+
+    del slack_bot.fake.fail["chat.postMessage"]
+    assert await slack_bot.tick(datetime(2026, 11, 24, 9, 1, tzinfo=LONDON)) == []  # backing off
+    sent = await slack_bot.tick(datetime(2026, 11, 24, 9, 5, tzinfo=LONDON))
+    assert [(s.ref, s.kind) for s in sent] == [(case["ref"], "before")]
+    delivered = slack_bot.posts(thread_ts=case["thread"]["thread"])
+    assert len(delivered) == 2 and f"<@{LENA}>" in delivered[-1]["text"]
+    assert await slack_bot.tick(datetime(2026, 11, 24, 9, 30, tzinfo=LONDON)) == []  # once delivered, done
+
+
+@pytest.mark.parametrize("code", ERRORS)
+async def test_case_opened_while_slack_refuses_posts_is_stored_whole_and_logged(slack_bot, caplog, code):
+    intake = await slack_bot.intake_modal()
+    slack_bot.fake.fail["chat.postMessage"] = code
+    status, ack = await slack_bot.post_json(view_submission(JORDAN, intake, ANSWERS, "VFAIL"))
+    assert status == 200 and not ack
+    await slack_bot.until(lambda: len(slack_bot.fake.called("chat.postMessage")) >= 2, "root and confirmation tries")
+    await slack_bot.settle()
+    ((ref, case),) = await slack_bot.store.scan("cases")
+    assert case["status"] == "open" and case["stage"] == 1 and case["stage_due"] == "2026-11-25"
+    assert [n["status"] for n in case["nudges"]] == ["pending"] * len(case["nudges"]) and case["nudges"]
+    assert case["thread"] == {"channel": "slack", "conversation": CASES_CHANNEL, "thread": ""}
+    assert warnings_about(caplog, code)
+    assert any(ref in r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
+    assert await slack_bot.store.keys("dialogs") == []  # no half-finished dialog left behind
+
+    # Slack works again: the case's nudges still reach the cases channel.
+    del slack_bot.fake.fail["chat.postMessage"]
+    sent = await slack_bot.tick(TUESDAY_9)
+    assert [s.ref for s in sent] == [ref]
+    assert slack_bot.posts(channel=CASES_CHANNEL)[-1]["text"].count(ref) >= 1
+
+
+async def test_thread_post_failing_after_an_action_keeps_the_action_and_logs(slack_bot, caplog):
+    case, nudge = await nudged(slack_bot)
+    modal = await action_modal(slack_bot, LENA, "escalate", nudge)
+    slack_bot.fake.fail["chat.postMessage"] = "channel_not_found"
+    slack_bot.fake.fail["chat.update"] = "message_not_found"
+    status, ack = await slack_bot.post_json(view_submission(LENA, modal, {"reason": "No reply."}, "VESCFAIL"))
+    assert status == 200 and not ack
+    await slack_bot.until(lambda: slack_bot.fake.called("chat.update"), "the update try")
+    await slack_bot.settle()
+    stored = await slack_bot.store.get("cases", case["ref"])
+    assert stored["stage"] == 2 and stored["status"] == "open"
+    assert any(n["stage"] == 2 and n["status"] == "pending" for n in stored["nudges"])
+    assert warnings_about(caplog, "message_not_found")
+    assert any("channel" in m for m in warnings_about(caplog, case["ref"]))
+
+
+async def test_modal_that_cannot_be_opened_is_logged_not_a_server_error(slack_bot, caplog):
+    slack_bot.fake.fail["views.open"] = "expired_trigger_id"
+    response = await slack_bot.post(slash_command(JORDAN))
+    assert response.status == 200
+    await slack_bot.until(lambda: slack_bot.fake.called("views.open"), "the try")
+    await slack_bot.settle()
+    assert warnings_about(caplog, "expired_trigger_id")
+    assert await slack_bot.store.keys("cases") == []

@@ -1,0 +1,204 @@
+"""The case thread in Slack: scheduler nudges with buttons, acting through a modal, refusals, double clicks."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from slack_server import CASES_CHANNEL, EMMA, JORDAN, LENA, SAM, SlackBot, slack_bot  # noqa: F401
+from slack_support import button_click, slash_command, view_submission
+
+from bot.workdays import LONDON
+
+TUESDAY_9 = datetime(2026, 11, 24, 9, 0, tzinfo=LONDON)  # one working day before the stage 1 due date
+RESOLVE = {"outcome": "Strategy discussion agreed for Thursday.", "follow_up": "Lena Okafor will check on Friday."}
+
+
+async def nudged(bot: SlackBot) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Open a case, run the scheduler on Tuesday 09:00; return the case and the nudge as posted."""
+    case = await bot.open_case()
+    sent = await bot.tick(TUESDAY_9)
+    assert [(s.ref, s.kind) for s in sent] == [(case["ref"], "before")]
+    root_ts = case["thread"]["thread"]
+    (nudge,) = bot.posts(channel=CASES_CHANNEL, thread_ts=root_ts)
+    nudge["ts"] = f"1700000000.{bot.fake.called('chat.postMessage').index(nudge) + 1:06d}"
+    return case, nudge
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+
+async def click(bot: SlackBot, user: str, action: str, nudge: dict[str, Any]) -> None:
+    (button,) = [b for b in buttons(nudge) if b["action_id"] == f"case_{action}"]
+    body = button_click(user, button["action_id"], button["value"], CASES_CHANNEL, nudge["ts"], nudge["text"])
+    response = await bot.post(body)
+    assert response.status == 200
+
+
+async def action_modal(bot: SlackBot, user: str, action: str, nudge: dict[str, Any]) -> dict[str, Any]:
+    count = len(bot.fake.called("views.open"))
+    await click(bot, user, action, nudge)
+    opened = await bot.until(lambda: bot.fake.called("views.open")[count:], "the action modal")
+    return opened[0]["view"]
+
+
+async def test_nudge_goes_into_the_case_thread_mentioning_who_must_act_with_buttons(slack_bot):
+    case, nudge = await nudged(slack_bot)
+    assert nudge["channel"] == CASES_CHANNEL and nudge["thread_ts"] == case["thread"]["thread"]
+    assert f"<@{LENA}>" in nudge["text"] and case["ref"] in nudge["text"]
+    assert "due tomorrow" in nudge["text"]
+    found = buttons(nudge)
+    assert [b["action_id"] for b in found] == ["case_resolve", "case_escalate", "case_extend"]
+    assert {b["value"] for b in found} == {json.dumps({"ref": case["ref"], "stage": 1}, separators=(",", ":"))}
+    assert all(json.loads(b["value"]) == {"ref": case["ref"], "stage": 1} for b in found)
+    assert await slack_bot.tick(TUESDAY_9) == []  # sent once
+
+
+async def test_entitled_click_opens_modal_and_submit_applies_once_posts_and_updates_the_nudge(slack_bot):
+    case, nudge = await nudged(slack_bot)
+    modal = await action_modal(slack_bot, LENA, "resolve", nudge)
+    assert modal["callback_id"] == "case_action"
+    assert [b["block_id"] for b in modal["blocks"] if b["type"] == "input"] == ["outcome", "follow_up"]
+    posts_before = len(slack_bot.fake.called("chat.postMessage"))
+    status, ack = await slack_bot.post_json(view_submission(LENA, modal, RESOLVE, "VRESOLVE"))
+    assert status == 200 and not ack
+    (update,) = await slack_bot.until(lambda: slack_bot.fake.called("chat.update"), "the nudge's update")
+    assert update["channel"] == CASES_CHANNEL and update["ts"] == nudge["ts"]
+    assert not [b for b in update["blocks"] if b["type"] == "actions"]
+    assert f"<@{LENA}>" in json.dumps(update["blocks"])
+    stored = await slack_bot.store.get("cases", case["ref"])
+    assert stored["status"] == "resolved"
+    assert stored["outcome"]["stage"] == 1
+    (told,) = slack_bot.posts(thread_ts=case["thread"]["thread"])[1:]  # after the nudge
+    assert told["channel"] == CASES_CHANNEL and "is resolved" in told["text"]
+    assert len(slack_bot.fake.called("chat.postMessage")) == posts_before + 1
+
+
+async def test_the_practitioner_can_escalate_from_the_nudge(slack_bot):
+    case, nudge = await nudged(slack_bot)
+    modal = await action_modal(slack_bot, JORDAN, "escalate", nudge)
+    status, ack = await slack_bot.post_json(
+        view_submission(JORDAN, modal, {"reason": "Still no strategy discussion."}, "VESC"))
+    assert status == 200 and not ack
+    await slack_bot.until(lambda: slack_bot.fake.called("chat.update"), "the nudge's update")
+    stored = await slack_bot.store.get("cases", case["ref"])
+    assert stored["status"] == "open" and stored["stage"] == 2
+    moved = slack_bot.posts(thread_ts=case["thread"]["thread"])[-1]
+    assert "escalated to Stage 2" in moved["text"]
+
+
+async def test_an_empty_action_form_gets_errors_against_its_fields_and_changes_nothing(slack_bot):
+    _case, nudge = await nudged(slack_bot)
+    modal = await action_modal(slack_bot, LENA, "resolve", nudge)
+    before = slack_bot.snapshot()
+    status, ack = await slack_bot.post_json(view_submission(LENA, modal, {}, "VEMPTYRESOLVE"))
+    assert status == 200 and ack["response_action"] == "errors" and "outcome" in ack["errors"]
+    await slack_bot.settle()
+    assert slack_bot.snapshot() == before
+    assert not slack_bot.fake.called("chat.update")
+
+
+async def test_a_click_from_someone_not_entitled_is_refused_privately_and_changes_nothing(slack_bot):
+    _case, nudge = await nudged(slack_bot)
+    before, calls = slack_bot.snapshot(), len(slack_bot.fake.calls)
+    await click(slack_bot, EMMA, "resolve", nudge)
+    (refusal,) = await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral"), "the refusal")
+    assert refusal["user"] == EMMA and refusal["channel"] == CASES_CHANNEL
+    assert "cannot find a case" in refusal["text"]
+    await slack_bot.settle()
+    assert [c.method for c in slack_bot.fake.calls[calls:]] == ["chat.postEphemeral"]  # no modal, no post
+    assert slack_bot.snapshot() == before
+
+
+async def test_a_forged_action_submission_from_someone_not_entitled_changes_nothing(slack_bot):
+    """Even with a modal in hand (private_metadata copied), the submit re-checks who is acting."""
+    _case, nudge = await nudged(slack_bot)
+    modal = await action_modal(slack_bot, LENA, "resolve", nudge)
+    before = slack_bot.snapshot()
+    status, _ = await slack_bot.post_json(view_submission(EMMA, modal, RESOLVE, "VFORGED"))
+    assert status == 200
+    (refusal,) = await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral"), "the refusal")
+    assert refusal["user"] == EMMA
+    await slack_bot.settle()
+    assert slack_bot.snapshot() == before
+    assert not slack_bot.fake.called("chat.update")
+
+
+async def test_a_safeguarding_lead_may_act(slack_bot):
+    _case, nudge = await nudged(slack_bot)
+    modal = await action_modal(slack_bot, SAM, "escalate", nudge)
+    assert modal["callback_id"] == "case_action"
+
+
+async def test_extend_on_surrey_is_refused_in_the_procedures_own_words(slack_bot):
+    _case, nudge = await nudged(slack_bot)
+    before, calls = slack_bot.snapshot(), len(slack_bot.fake.calls)
+    await click(slack_bot, JORDAN, "extend", nudge)
+    (refusal,) = await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral"), "the refusal")
+    assert refusal["user"] == JORDAN
+    assert "Resolution should be sought within the shortest timescale possible" in refusal["text"]
+    assert "SSCP 4.7 and 6.2" in refusal["text"]
+    await slack_bot.settle()
+    assert not slack_bot.fake.called("views.open")[1:]  # only the /escalate modal earlier
+    assert [c.method for c in slack_bot.fake.calls[calls:]] == ["chat.postEphemeral"]
+    assert slack_bot.snapshot() == before
+
+
+async def test_double_click_second_submit_is_refused_with_what_already_happened(slack_bot):
+    case, nudge = await nudged(slack_bot)
+    first = await action_modal(slack_bot, LENA, "escalate", nudge)
+    second = await action_modal(slack_bot, JORDAN, "escalate", nudge)
+    thread_posts = len(slack_bot.posts(thread_ts=case["thread"]["thread"]))
+    status, ack = await slack_bot.post_json(view_submission(LENA, first, {"reason": "No reply."}, "VDBL1"))
+    assert status == 200 and not ack
+    await slack_bot.until(lambda: slack_bot.fake.called("chat.update"), "the nudge's update")
+    status, ack = await slack_bot.post_json(view_submission(JORDAN, second, {"reason": "No reply."}, "VDBL2"))
+    assert status == 200 and not ack
+    (refusal,) = await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral"), "the refusal")
+    assert refusal["user"] == JORDAN
+    assert "already moved on to Stage 2" in refusal["text"] and "Nothing was changed" in refusal["text"]
+    await slack_bot.settle()
+    stored = await slack_bot.store.get("cases", case["ref"])
+    assert stored["stage"] == 2 and len(stored["stages"]) == 2  # one transition
+    assert len([e for e in stored["events"] if "escalat" in str(e)]) == 1
+    assert len(slack_bot.posts(thread_ts=case["thread"]["thread"])) == thread_posts + 1  # one thread message
+    assert len(slack_bot.fake.called("chat.update")) == 1
+
+
+async def test_escalate_status_answers_privately(slack_bot):
+    case = await slack_bot.open_case()
+    response = await slack_bot.post(slash_command(JORDAN, f"status {case['ref']}"))
+    assert response.status == 200
+    (answer,) = await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral"), "the status")
+    assert answer["user"] == JORDAN and answer["channel"] == CASES_CHANNEL
+    assert case["ref"] in answer["text"] and "open" in answer["text"] and "Stage 1" in answer["text"]
+    # someone not involved learns nothing about it
+    await slack_bot.post(slash_command(EMMA, f"status {case['ref']}"))
+    refusal = (await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral")[1:], "refusal"))[0]
+    assert refusal["user"] == EMMA and "cannot find a case" in refusal["text"]
+    assert "Stage 1" not in refusal["text"] and "Northshire Police" not in refusal["text"]
+
+
+async def test_escalate_help_and_summary(slack_bot):
+    await slack_bot.post(slash_command(JORDAN, "help"))
+    (help_,) = await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral"), "help")
+    assert "/escalate status REF" in help_["text"] and help_["user"] == JORDAN
+    await slack_bot.post(slash_command(JORDAN, "summary"))
+    summary = (await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral")[1:], "summary"))[0]
+    assert "not available yet" in summary["text"]
+    await slack_bot.settle()
+    assert not slack_bot.fake.called("views.open") and not slack_bot.fake.called("chat.postMessage")
+
+
+async def test_escalate_action_command_opens_the_action_modal_for_the_user_who_typed_it(slack_bot):
+    case = await slack_bot.open_case()
+    response = await slack_bot.post(slash_command(JORDAN, f"escalate {case['ref']}"))
+    assert response.status == 200
+    await slack_bot.until(lambda: slack_bot.fake.called("views.open")[1:] or slack_bot.fake.called(
+        "chat.postEphemeral"), "an answer")
+    assert not slack_bot.fake.called("chat.postEphemeral"), slack_bot.fake.called("chat.postEphemeral")
+    modal = slack_bot.fake.called("views.open")[1]["view"]
+    assert modal["callback_id"] == "case_action"
+    assert json.loads(modal["private_metadata"])["ref"] == case["ref"]

@@ -1,0 +1,154 @@
+"""What reaches POST /slack/events: signatures (401), malformed or oversized bodies (4xx, never 5xx), replays and
+Slack retries (one effect). A refused request reaches no listener: no call to Slack, nothing stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from urllib.parse import urlencode
+
+import pytest
+from slack_server import CASES_CHANNEL, JORDAN, SlackBot, slack_bot  # noqa: F401
+from slack_support import SECRET, fixture, signed_headers, slash_command, view_submission
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+
+async def refused(bot: SlackBot, body: str | bytes, headers: dict[str, str], status: int | tuple[int, ...]) -> None:
+    """Send one request; it must get `status` and leave no trace."""
+    before = bot.snapshot()
+    data = body.encode() if isinstance(body, str) else body
+    async with bot.session.post(bot.url + "/slack/events", data=data, headers=headers) as response:
+        await response.read()
+        assert response.status in ((status,) if isinstance(status, int) else status), response.status
+        assert response.status < 500
+    await bot.settle()
+    assert bot.fake.calls == [], [c.method for c in bot.fake.calls]
+    assert bot.snapshot() == before
+
+
+def unsigned(content_type: str = FORM, **headers: str) -> dict[str, str]:
+    return {"Content-Type": content_type, **headers}
+
+
+async def test_forged_signature_is_401(slack_bot):
+    body = slash_command(JORDAN)
+    await refused(slack_bot, body, signed_headers(body, FORM, secret="not-the-secret"), 401)
+
+
+async def test_missing_signature_is_401(slack_bot):
+    await refused(slack_bot, slash_command(JORDAN), unsigned(), 401)
+    body = slash_command(JORDAN)
+    headers = signed_headers(body, FORM)
+    del headers["X-Slack-Signature"]
+    await refused(slack_bot, body, headers, 401)
+
+
+async def test_stale_signature_is_401(slack_bot):
+    body = slash_command(JORDAN)
+    await refused(slack_bot, body, signed_headers(body, FORM, stamp=int(time.time()) - 600), 401)
+    await refused(slack_bot, body, signed_headers(body, FORM, stamp=int(time.time()) + 600), 401)
+
+
+@pytest.mark.parametrize("stamp", ["", "abc", "12.5", "-1", "１２３", "9" * 40])
+async def test_unsigned_with_an_empty_or_non_numeric_timestamp_is_4xx(slack_bot, stamp):
+    headers = unsigned(**{"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": "v0=00"})
+    await refused(slack_bot, slash_command(JORDAN), headers, 401)
+    await refused(slack_bot, "{not json", unsigned(JSON, **{"X-Slack-Request-Timestamp": stamp}), 401)
+
+
+async def test_malformed_json_is_4xx(slack_bot):
+    for body in ("{not json", "[1, 2]", '"text"', "\xff"):
+        await refused(slack_bot, body, unsigned(JSON), 401)
+        await refused(slack_bot, body, signed_headers(body, JSON), 400)
+
+
+async def test_a_body_that_is_not_utf8_is_4xx_even_with_a_bogus_signature(slack_bot):
+    """No secret needed: a fresh timestamp, any signature and a non-UTF-8 body must not give a 500."""
+    raw = b'{"type": "event_callback", "x": "\xff\xfe"}'
+    stamp = str(int(time.time()))
+    await refused(slack_bot, raw, unsigned(JSON, **{"X-Slack-Request-Timestamp": stamp,
+                                                    "X-Slack-Signature": "v0=" + "0" * 64}), (400, 401))
+    digest = hmac.new(SECRET.encode(), f"v0:{stamp}:".encode() + raw, hashlib.sha256).hexdigest()
+    await refused(slack_bot, raw, {"Content-Type": JSON, "X-Slack-Request-Timestamp": stamp,
+                                   "X-Slack-Signature": f"v0={digest}"}, (400, 401))
+
+
+async def test_malformed_form_body_is_4xx(slack_bot):
+    for body in ("payload=%7Bnot+json", "payload=", "a&&b", "payload=%7B%22type%22%3A"):
+        await refused(slack_bot, body, unsigned(), 401)
+        await refused(slack_bot, body, signed_headers(body, FORM), 400)
+
+
+async def test_body_over_256_kib_is_413(slack_bot):
+    big = urlencode({"payload": json.dumps({"type": "view_submission", "pad": "x" * (256 * 1024)})})
+    await refused(slack_bot, big, unsigned(), 413)
+    await refused(slack_bot, big, signed_headers(big, FORM), 413)
+
+    async def chunks():  # no Content-Length: the limit must hold on what is read
+        for _ in range(40):
+            yield b"x" * 8192
+
+    await refused(slack_bot, chunks(), signed_headers("", FORM), 413)  # type: ignore[arg-type]
+
+
+async def test_same_signed_slash_command_twice_opens_one_modal(slack_bot):
+    body = slash_command(JORDAN)
+    headers = signed_headers(body, FORM)
+    for _ in range(2):
+        response = await slack_bot.post(body, headers=headers)
+        assert response.status == 200
+    await slack_bot.until(lambda: slack_bot.fake.called("views.open"), "views.open")
+    await slack_bot.settle()
+    assert len(slack_bot.fake.called("views.open")) == 1
+
+
+async def test_replayed_view_submission_opens_one_case_with_one_root_message(slack_bot):
+    intake = await slack_bot.intake_modal()
+    from slack_server import ANSWERS
+
+    body = view_submission(JORDAN, intake, ANSWERS, "VREPLAY")
+    headers = signed_headers(body, FORM)
+    assert (await slack_bot.post(body, headers=headers)).status == 200
+    assert (await slack_bot.post(body, headers=headers)).status == 200  # a byte-for-byte replay
+    # a second delivery of the same submission with a fresh signature: the view id makes it the same event
+    assert (await slack_bot.post(body, headers=signed_headers(body, FORM, stamp=int(time.time()) - 2))).status == 200
+    await slack_bot.until(lambda: len(slack_bot.fake.called("chat.postMessage")) >= 2, "root and confirmation")
+    await slack_bot.settle()
+    assert len(await slack_bot.store.keys("cases")) == 1
+    assert len(slack_bot.posts(channel=CASES_CHANNEL)) == 1
+    assert len(slack_bot.posts(channel=JORDAN)) == 1
+
+
+async def test_app_mention_retried_by_slack_is_handled_once(slack_bot):
+    body = json.dumps(fixture("app_mention_event.json"))
+    first = await slack_bot.post(body, JSON, headers=signed_headers(body, JSON))
+    assert first.status == 200
+    await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral"), "the answer")
+    retry = signed_headers(body, JSON, stamp=int(time.time()) - 1)  # Slack re-signs each delivery
+    retry.update({"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    second = await slack_bot.post(body, JSON, headers=retry)
+    assert second.status == 200
+    await slack_bot.settle()
+    answers = slack_bot.fake.called("chat.postEphemeral")
+    assert len(answers) == 1
+    assert answers[0]["channel"] == "C111" and answers[0]["user"] == "W222"
+
+
+async def test_an_event_nobody_listens_to_is_acknowledged_so_slack_does_not_retry(slack_bot):
+    body = json.dumps(fixture("message_event_in_thread.json"))
+    response = await slack_bot.post(body, JSON, headers=signed_headers(body, JSON))
+    assert response.status == 200
+    await slack_bot.settle()
+    assert [c.method for c in slack_bot.fake.calls if c.method != "auth.test"] == []
+
+
+async def test_url_verification_answers_the_challenge(slack_bot):
+    data = fixture("url_verification.json")
+    body = json.dumps(data)
+    status, answer = await slack_bot.post_json(body, headers=signed_headers(body, JSON))
+    assert status == 200
+    assert data["challenge"] in json.dumps(answer)
