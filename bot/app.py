@@ -93,6 +93,9 @@ async def scheduler_loop(engine: Engine, every: int) -> None:
             sent = await engine.scheduler.tick()
             if sent:
                 log.info("scheduler: %d nudge(s) sent", len(sent))
+            posted = await engine.weekly.tick(engine.clock.now())
+            if posted:
+                log.info("weekly summary posted for %s", posted)
         except Exception:
             log.exception("scheduler pass failed; trying again in %s s", every)
         await asyncio.sleep(every)

@@ -115,6 +115,9 @@ class CaseDesk:
         ref = await self.allocate_ref(idem)
         case = await self.store.get("cases", ref)
         if case is None:
+            me = self.person(user)
+            if me is not None:  # who raised it, as the directory has them now (for the record and the summary)
+                answers = {**answers, "raiser_agency": me.agency, "raiser_role": me.role}
             case = new_case(ref, policy, answers, user, thread, now)
             case["nudges"] = await self.scheduler.plan(policy, case, london_today(now))
             await self.store.create("cases", ref, case)

@@ -57,6 +57,12 @@ def build_parser() -> Parser:
     tick = sub.add_parser("tick", help="run one scheduler pass at a given time; prints a line per nudge sent")
     tick.add_argument("--now", required=True, metavar="ISO-DATETIME", help="e.g. 2026-11-25T09:00 (London time)")
     tick.add_argument("--data", metavar="DIR", type=Path, help="data folder (default: BOT_DATA_DIR or ./data)")
+    summary = sub.add_parser("summary", help="the weekly summary's figures for a week (default: the last full week)")
+    summary.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W48")
+    summary.add_argument("--policy", metavar="ID", help="one partnership (default: all)")
+    summary.add_argument("--json", action="store_true", help="print JSON for machines")
+    summary.add_argument("--chart", metavar="PATH", type=Path, help="also write the chart (PNG) here")
+    summary.add_argument("--data", metavar="DIR", type=Path, help="data folder (default: BOT_DATA_DIR or ./data)")
     serve = sub.add_parser("serve", help="run the bot's web server (Slack, Teams and /healthz)")
     serve.add_argument("--host", metavar="HOST", help="address to bind (default: BOT_HOST or 127.0.0.1)")
     serve.add_argument("--port", metavar="PORT", type=int, help="port (default: BOT_PORT or 3978)")
@@ -179,6 +185,34 @@ def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
                 text = " ".join(sent.text.split())
                 print(f"{sent.ref}\tstage {sent.stage}\t{sent.kind}\t{sent.thread.channel}:"
                       f"{sent.thread.conversation}\t{text}")
+            posted = await engine.weekly.tick(now)
+            if posted:
+                print(f"summary\t{posted}\tposted to {settings.summary_target}")
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import summary
+    from bot.chart import summary_png
+    from storage.tinydb_store import TinyDBStore
+
+    policies = load_policies(settings.policy_dir)
+    if args.policy:
+        policy_named(args.policy, settings)
+    try:
+        monday = summary.parse_week(args.week) if args.week else summary.last_full_week(date.today())
+    except ValueError as exc:
+        raise UsageError(f"--week: {exc}") from None
+
+    async def run() -> int:
+        async with TinyDBStore(args.data or settings.data_dir) as store:
+            cases = [doc for _, doc in await store.scan("cases")]
+        figs = summary.figures(cases, policies, monday, args.policy)
+        print(json.dumps(figs, indent=2) if args.json else summary.text(figs, policies))
+        if args.chart:
+            args.chart.write_bytes(summary_png(figs))
         return 0
 
     return asyncio.run(run())
@@ -276,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             "chat": lambda: cmd_chat(args, settings),
             "serve": lambda: cmd_serve(args, settings),
             "tick": lambda: cmd_tick(args, settings),
+            "summary": lambda: cmd_summary(args, settings),
             "directory": lambda: cmd_directory(args, settings),
             "counterpart": lambda: cmd_counterpart(args, settings),
         }

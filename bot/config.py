@@ -12,6 +12,7 @@ from pathlib import Path
 from policies.loader import POLICY_DIR
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 
 
 class ConfigError(Exception):
@@ -34,6 +35,9 @@ class Settings:
     slack_cases_channel: str = ""
     slack_api_url: str = ""
 
+    summary_target: str = ""
+    summary_weekday: int = 0
+    summary_time: time = time(9, 0)
     teams_app_id: str = ""
     teams_app_password: str = field(default="", repr=False)
     teams_app_type: str = "MultiTenant"
@@ -115,7 +119,20 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("MICROSOFT_APP_ID is missing: MICROSOFT_APP_PASSWORD was set without it")
     if app_type == "SingleTenant" and not tenant:
         raise ConfigError("MICROSOFT_APP_TENANT_ID is missing: it is needed when MICROSOFT_APP_TYPE is SingleTenant")
+    target = env.get("BOT_SUMMARY_CHANNEL", "").strip()
+    if target and not re.fullmatch(r"(slack|teams|console):\S+", target):
+        raise ConfigError(f"BOT_SUMMARY_CHANNEL must be slack:CHANNEL_ID or teams:CONVERSATION_ID (found {target!r})")
+    day = env.get("BOT_SUMMARY_DAY", "MON").strip().upper()[:3]
+    if day not in WEEKDAYS:
+        raise ConfigError(f"BOT_SUMMARY_DAY must be a weekday such as MON (found {day!r})")
+    summary_text = env.get("BOT_SUMMARY_TIME", "09:00").strip()
+    summary_match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", summary_text)
+    if not summary_match:
+        raise ConfigError(f"BOT_SUMMARY_TIME must be a time of day as HH:MM (found {summary_text!r})")
     return Settings(
+        summary_target=target,
+        summary_weekday=WEEKDAYS.index(day),
+        summary_time=time(int(summary_match[1]), int(summary_match[2])),
         teams_app_id=app_id,
         teams_app_password=password,
         teams_app_type=app_type,

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import time
 from typing import Any
 
-from bot import messages, workflow
+from bot import messages, summary, weekly, workflow
 from bot.agenda import Agenda
 from bot.casework import CaseDesk
 from bot.clock import Clock
@@ -52,6 +52,7 @@ class Engine:
                                    lambda p, c: self.desk.addressees(p, c),
                                    send_time=send_time, review_days=review_days)
         self.desk = CaseDesk(store, self.policies, clock, self.scheduler, lambda: self.directory)
+        self.weekly = weekly.WeeklyPoster(store, self.policies, self.outbox, None)
         self._locks: dict[str, asyncio.Lock] = {}
 
     def _lock(self, key: str) -> asyncio.Lock:
@@ -94,6 +95,8 @@ class Engine:
             return [Reply(messages.HELP)]
         if command in CASE_COMMANDS:
             return await self._case_command(key, command, rest, event)
+        if command == "summary":
+            return [await self.summary(event.user, rest)]
         if command in intake.CANCEL_WORDS:
             return [Reply("There is nothing to cancel. Type escalate to start.")]
         return [Reply("Sorry, I did not understand that. Type escalate to start, or help to see what I can do.")]
@@ -201,6 +204,24 @@ class Engine:
             return [await self.desk.open_case(idem, policy, outcome.answers, event.user, event.thread)]
         return list(outcome.replies)
 
+
+    async def summary(self, user: UserRef, args: str = "") -> Reply:
+        """The weekly summary, for safeguarding leads (and partnership contacts) only: `summary [YYYY-Www]`."""
+        me = self.desk.person(user)
+        if me is None or not ("safeguarding_lead" in me.contact_for or me.tier == "partnership"):
+            return Reply("Sorry, the weekly summary is for safeguarding leads. Ask your designated safeguarding "
+                         "lead, or ask for your entry in the bot's directory to be updated.", kind="refused")
+        served = [pid for pid in self.policies if self.directory.serves(me, pid)]
+        if not served:
+            return Reply("Sorry, you are not listed as a lead for any partnership this bot runs.", kind="refused")
+        today = london_today(self.clock.now())
+        try:
+            monday = summary.parse_week(args) if args.strip() else summary.last_full_week(today)
+        except ValueError as exc:
+            return Reply(f"Sorry, {exc}. Type summary for last week's.")
+        policy_id = None if len(served) == len(self.policies) else served[0]
+        reply, _ = await weekly.compose(self.store, self.policies, monday, policy_id)
+        return reply
 
     # --- for form-based channels (Slack modals, Teams cards) ---------------------------------------------------
     def intake_questions(self, user: UserRef, policy_id: str) -> tuple[Policy, list[Any]] | None:

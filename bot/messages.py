@@ -12,6 +12,11 @@ from policies.model import TIER_LABELS, Policy, Stage
 HELP = """I help you follow your safeguarding partnership's procedure for resolving professional disagreements.
   escalate      start a new escalation (I ask the Stage 1 questions, then open a case)
   status REF    show where a case is, e.g. status ESC-2026-0001
+  resolve REF / escalate REF / extend REF   act on a case (asks what is needed)
+  harm REF      the immediate-harm route for a case, at once
+  done REF N    mark notification duty N done;  contact REF TEXT  record the other agency's contact
+  record REF    your private copy of the case's written record
+  summary       the weekly summary (safeguarding leads)
   cancel        stop the questions you are answering
   help          this message
 If a child is in immediate danger, call 999 now."""

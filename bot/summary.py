@@ -24,7 +24,10 @@ def parse_week(text: str) -> date:
     match = WEEK.match(text.strip())
     if not match:
         raise ValueError(f"a week is written YYYY-Www, e.g. 2026-W48 (found {text!r})")
-    return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    try:
+        return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        raise ValueError(f"there is no week {text.strip()}") from None
 
 
 def week_label(monday: date) -> str:

@@ -58,6 +58,15 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a reply: the summary chart (shown in the channel) or a written record (sent privately)."""
+
+    name: str
+    data: bytes = field(repr=False)
+    mime: str
+
+
+@dataclass(frozen=True)
 class Reply:
     """Something to show. `question` is the next question (each channel renders it its own way); a reply with
     `form` asks the whole Stage 1 form at once (with `errors` per question id after a failed submit)."""
@@ -71,3 +80,5 @@ class Reply:
     actions: tuple[str, ...] = ()  # buttons offered on the case: "resolve", "escalate", "extend"
     stage: int | None = None  # the stage the actions are for (so a late click on an old nudge is refused)
     mentions: tuple[str, ...] = ()  # directory emails of whoever must act
+    attachment: Attachment | None = None
+    private: bool = False  # only for the person who asked (a written record): never posted to a channel

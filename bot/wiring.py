@@ -10,6 +10,7 @@ from bot.directory import Directory, load_directory
 from bot.directory_csv import demo_directory
 from bot.engine import Engine
 from bot.notify import Outbox
+from bot.types import ThreadRef
 from policies.loader import load_policies
 from policies.model import Policy
 from storage.base import Store
@@ -27,5 +28,11 @@ async def make_engine(store: Store, policies: Mapping[str, Policy], settings: Se
                       outbox: Outbox | None = None) -> Engine:
     """An engine over an open store, with the directory loaded."""
     directory, _ = await directory_for(store, settings)
-    return Engine(store, policies, clock, directory=directory, outbox=outbox, send_time=settings.nudge_time,
-                  review_days=settings.review_days)
+    engine = Engine(store, policies, clock, directory=directory, outbox=outbox, send_time=settings.nudge_time,
+                    review_days=settings.review_days)
+    if settings.summary_target:
+        channel, _, conversation = settings.summary_target.partition(":")
+        engine.weekly.target = ThreadRef(channel, conversation)
+        engine.weekly.weekday = settings.summary_weekday
+        engine.weekly.at = settings.summary_time
+    return engine
