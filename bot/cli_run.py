@@ -1,0 +1,124 @@
+"""Command-line tools that run the bot: `chat`, `tick`, `summary` and `serve`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from bot.cli_common import EMAIL, UsageError, add_data, parse_instant, policy_named
+from bot.config import Settings
+from policies.loader import load_policies
+
+
+def add_parsers(sub: Any) -> None:
+    chat = sub.add_parser("chat", help="the console channel: talk to the bot in this terminal")
+    chat.add_argument("--user", required=True, metavar="EMAIL", help="who you are")
+    chat.add_argument("--policy", metavar="ID", help="run only this procedure")
+    add_data(chat)
+    tick = sub.add_parser("tick", help="run one scheduler pass at a given time; prints a line per nudge sent")
+    tick.add_argument("--now", required=True, metavar="ISO-DATETIME", help="e.g. 2026-11-25T09:00 (London time)")
+    add_data(tick)
+    summary = sub.add_parser("summary", help="the weekly summary's figures for a week (default: the last full week)")
+    summary.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W48")
+    summary.add_argument("--policy", metavar="ID", help="one partnership (default: all)")
+    summary.add_argument("--json", action="store_true", help="print JSON for machines")
+    summary.add_argument("--chart", metavar="PATH", type=Path, help="also write the chart (PNG) here")
+    add_data(summary)
+    serve = sub.add_parser("serve", help="run the bot's web server (Slack, Teams and /healthz)")
+    serve.add_argument("--host", metavar="HOST", help="address to bind (default: BOT_HOST or 127.0.0.1)")
+    serve.add_argument("--port", metavar="PORT", type=int, help="port (default: BOT_PORT or 3978)")
+    add_data(serve)
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.console import Console
+    from bot.clock import SystemClock
+    from bot.wiring import make_engine
+    from storage.tinydb_store import TinyDBStore
+
+    if not EMAIL.match(args.user):
+        raise UsageError(f"--user must be an email address (found {args.user!r})")
+    ids = (args.policy,) if args.policy else settings.policy_ids
+    if args.policy:
+        policy_named(args.policy, settings)
+    policies = load_policies(settings.policy_dir, ids)
+
+    async def run() -> int:
+        async with TinyDBStore(args.data or settings.data_dir) as store:
+            return await Console(await make_engine(store, policies, settings, SystemClock()), args.user).run()
+
+    return asyncio.run(run())
+
+
+def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
+    from adapters.console import render
+    from bot.clock import FixedClock
+    from bot.notify import Outbox, PrintSender
+    from bot.wiring import make_engine
+    from storage.tinydb_store import TinyDBStore
+
+    now = parse_instant(args.now, "--now")
+    policies = load_policies(settings.policy_dir, settings.policy_ids)
+
+    async def run() -> int:
+        outbox = Outbox()
+        outbox.register("console", PrintSender(lambda _: None, render))  # tick's own line is the delivery
+        async with TinyDBStore(args.data or settings.data_dir) as store:
+            engine = await make_engine(store, policies, settings, FixedClock(now), outbox)
+            for sent in await engine.scheduler.tick(now):
+                text = " ".join(sent.text.split())
+                print(f"{sent.ref}\tstage {sent.stage}\t{sent.kind}\t{sent.thread.channel}:"
+                      f"{sent.thread.conversation}\t{text}")
+            posted = await engine.weekly.tick(now)
+            if posted:
+                print(f"summary\t{posted}\tposted to {settings.summary_target}")
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import summary
+    from bot.chart import summary_png
+    from storage.tinydb_store import TinyDBStore
+
+    policies = load_policies(settings.policy_dir)
+    if args.policy:
+        policy_named(args.policy, settings)
+    try:
+        monday = summary.parse_week(args.week) if args.week else summary.last_full_week(date.today())
+    except ValueError as exc:
+        raise UsageError(f"--week: {exc}") from None
+
+    async def run() -> int:
+        async with TinyDBStore(args.data or settings.data_dir) as store:
+            cases = [doc for _, doc in await store.scan("cases")]
+        figs = summary.figures(cases, policies, monday, args.policy)
+        print(json.dumps(figs, indent=2) if args.json else summary.text(figs, policies))
+        if args.chart:
+            args.chart.write_bytes(summary_png(figs))
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import serve
+
+    if args.port is not None and not 1 <= args.port <= 65535:
+        raise UsageError(f"--port must be from 1 to 65535 (found {args.port})")
+    policies = load_policies(settings.policy_dir, settings.policy_ids)
+    return serve(settings, policies, host=args.host, port=args.port, data_dir=args.data)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "chat": cmd_chat,
+    "tick": cmd_tick,
+    "summary": cmd_summary,
+    "serve": cmd_serve,
+}
