@@ -19,6 +19,7 @@ from bot import nudges
 from bot.agenda import Agenda
 from bot.cases import audit
 from bot.clock import Clock
+from bot.messages import duty_lines
 from bot.notify import Outbox, SendError
 from bot.types import Reply, ThreadRef
 from bot.workdays import LONDON, calendar_for
@@ -124,7 +125,7 @@ class Scheduler:
 
     async def _send(self, policy: Policy, case: Case, nudge: dict[str, Any], now: datetime) -> SentNudge | None:
         names, mentions, next_contact = await self.addresser(policy, case)
-        text = nudges.text(policy, case, nudge["kind"], names, next_contact)
+        text = "\n".join([nudges.text(policy, case, nudge["kind"], names, next_contact), *duty_lines(case)])
         thread = ThreadRef.from_dict(case["thread"])
         reply = Reply(text, kind="nudge", case_ref=case["ref"], actions=available_actions(policy, case),
                       stage=case["stage"], mentions=mentions)
