@@ -45,7 +45,7 @@ def build_app(
     *,
     manage_store: bool = True,
     run_scheduler: bool = True,
-    teams: bool = False,
+    teams: bool = True,
 ) -> web.Application:
     """The bot's web app. On start-up: open the store, load the directory, build the engine, start the scheduler."""
     settings = settings or read_settings({})
@@ -114,11 +114,16 @@ def channel_lines(host: str, port: int, data_dir: Path, settings: Settings) -> l
         slack = f"  Slack:   live at POST {base}/slack/events (/escalate); case threads in {where}"
     else:
         slack = "  Slack:   off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to serve POST /slack/events)"
+    teams_where = settings.teams_cases_channel or "the personal chat (TEAMS_CASES_CHANNEL not set)"
+    teams = (f"  Teams:   live at POST {base}/api/messages (escalate); case threads in {teams_where}"
+             if settings.teams_app_id else
+             f"  Teams:   Bot Framework Emulator mode at POST {base}/api/messages (no MICROSOFT_APP_ID: "
+             f"unauthenticated, loopback only); case threads in {teams_where}")
     return [
         f"Escalation bot listening on {base} (data: {data_dir})",
         f"  health:  GET {base}/healthz",
         slack,
-        "  Teams:   not available in this version (planned: POST /api/messages)",
+        teams,
         "  console: python -m bot chat --user EMAIL --data DIR (one process per data folder:",
         "           stop this server first, or give the console another --data folder)",
     ]
@@ -135,6 +140,22 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     data = data_dir or settings.data_dir
+    import ipaddress
+
+    from bot.config import ConfigError
+
+    def loopback(name: str) -> bool:
+        try:
+            return name.lower() in ("localhost", "localhost.") or ipaddress.ip_address(name.strip("[]")).is_loopback
+        except ValueError:
+            return False
+
+    if not settings.teams_app_id and not loopback(host.strip()):
+        raise ConfigError(
+            f"refusing to listen on {host}: MICROSOFT_APP_ID is not set, so Teams requests would not be "
+            "authenticated (the Bot Framework Emulator's local mode). Set MICROSOFT_APP_ID and "
+            "MICROSOFT_APP_PASSWORD, or listen on a loopback address such as 127.0.0.1"
+        )
     app = build_app(TinyDBStore(data), policies, settings)
     names = ", ".join(policies)
 

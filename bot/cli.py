@@ -9,13 +9,13 @@ import os
 import sys
 from collections.abc import Callable
 
-from bot import cli_people, cli_run
+from bot import cli_people, cli_run, records_cli
 from bot.cli_common import Parser, UsageError, parse_date, policy_named
 from bot.config import ConfigError, Settings, load_dotenv_file, read_settings
 from policies.loader import load_policies
 from policies.reader import PolicyError
 
-MODULES = (cli_run, cli_people)
+MODULES = (cli_run, cli_people, records_cli)
 
 
 def build_parser() -> Parser:

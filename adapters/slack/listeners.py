@@ -25,10 +25,10 @@ HELP = ("Use /escalate to start an escalation. Also: /escalate status REF, /esca
 
 
 def user_of(body: dict[str, Any]) -> UserRef:
-    user = body.get("user") or {}
-    if isinstance(user, dict):
-        return UserRef("slack", str(user.get("id", "")), name=str(user.get("username") or user.get("name") or ""))
-    return UserRef("slack", str(body.get("user_id", "")), name=str(body.get("user_name", "")))
+    user = body.get("user")
+    if isinstance(user, dict) and user.get("id"):  # interactivity payloads
+        return UserRef("slack", str(user["id"]), name=str(user.get("username") or user.get("name") or ""))
+    return UserRef("slack", str(body.get("user_id", "")), name=str(body.get("user_name", "")))  # slash commands
 
 
 def register(app: AsyncApp, engine: Callable[[], Engine], sender: SlackSender, cases_channel: str) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -35,3 +36,13 @@ def mount_slack(app: web.Application, settings: Settings, engine: Callable[[], E
     outbox.register("slack", sender)
     register(bolt, engine, sender, settings.slack_cases_channel)
     app.router.add_post(ROUTE, slack_handler(bolt, settings.slack_signing_secret))
+
+    async def shared_session(_: web.Application) -> AsyncIterator[None]:
+        # One HTTP session for every Web API call (slack_sdk otherwise opens a new one per call).
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        client.session = session
+        yield
+        client.session = None
+        await session.close()
+
+    app.cleanup_ctx.append(shared_session)

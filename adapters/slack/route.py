@@ -61,6 +61,10 @@ def slack_handler(bolt: AsyncApp, signing_secret: str,
         if not (stamp.isascii() and stamp.isdigit()) or abs(now - int(stamp)) > WINDOW or not signature:
             log.info("slack: refused a request with a missing or stale signature")
             return web.Response(status=401, text="invalid request")
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            return web.Response(status=400, text="malformed request")
         if not verifier.is_valid(body=body, timestamp=stamp, signature=signature):
             log.info("slack: refused a request with a bad signature")
             return web.Response(status=401, text="invalid request")

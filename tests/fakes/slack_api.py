@@ -15,6 +15,7 @@ from aiohttp import web
 class Call:
     method: str
     args: dict[str, Any]
+    answer: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -34,6 +35,10 @@ class FakeSlack:
     def called(self, method: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == method]
 
+    def ts_of(self, args: dict[str, Any]) -> str:
+        """The message ts the fake answered for the call with these (recorded) arguments."""
+        return next(str(c.answer.get("ts", "")) for c in self.calls if c.args is args)
+
     def finished(self, method: str) -> asyncio.Event:
         """Set once a slow (delayed) call to `method` has finished sleeping and is about to be answered."""
         return self._finished.setdefault(method, asyncio.Event())
@@ -48,7 +53,8 @@ class FakeSlack:
             for key in ("blocks", "view"):
                 if isinstance(args.get(key), str):
                     args[key] = json.loads(args[key])
-        self.calls.append(Call(method, args))
+        call = Call(method, args)
+        self.calls.append(call)
         if method in self.delay:
             await asyncio.sleep(self.delay[method])
             self.finished(method).set()
@@ -57,7 +63,8 @@ class FakeSlack:
             if error == "ratelimited":  # as Slack does it: HTTP 429 with Retry-After
                 return web.json_response({"ok": False, "error": error}, status=429, headers={"Retry-After": "1"})
             return web.json_response({"ok": False, "error": error})
-        return web.json_response(self.answer(method, args))
+        call.answer = self.answer(method, args)
+        return web.json_response(call.answer)
 
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":

@@ -137,12 +137,31 @@ class SlackBot:
         return json.dumps([c.args for c in self.fake.calls], ensure_ascii=False)
 
 
-async def start_bot(aiohttp_server: Any, cases_channel: str = CASES_CHANNEL) -> SlackBot:
+def answers_for(intake: dict[str, Any], **given: Any) -> dict[str, Any]:
+    """A valid answer for every input of an intake modal (for any procedure): ANSWERS where the modal offers them,
+    else the first option, a date, "yes" or some text."""
+    out: dict[str, Any] = {}
+    for block in intake["blocks"]:
+        if block.get("type") != "input":
+            continue
+        qid, element = block["block_id"], block["element"]
+        wanted = given.get(qid, ANSWERS.get(qid))
+        options = [o["value"] for o in element.get("options", [])]
+        if options:
+            out[qid] = wanted if wanted in options else options[0]
+        elif element["type"] == "datepicker":
+            out[qid] = wanted or "2026-11-23"
+        else:
+            out[qid] = wanted or "Some details."
+    return out
+
+
+async def start_bot(aiohttp_server: Any, cases_channel: str = CASES_CHANNEL, policy: str = "surrey") -> SlackBot:
     fake = FakeSlack()
     fake_server = await aiohttp_server(fake.app())
     env = {
         "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": f"http://127.0.0.1:{fake_server.port}/api/", "BOT_POLICY": "surrey",
+        "SLACK_API_URL": f"http://127.0.0.1:{fake_server.port}/api/", "BOT_POLICY": policy,
     }
     if cases_channel:
         env["SLACK_CASES_CHANNEL"] = cases_channel
@@ -151,7 +170,7 @@ async def start_bot(aiohttp_server: Any, cases_channel: str = CASES_CHANNEL) -> 
     from policies.loader import load_policies
 
     store = MemoryStore()
-    app = build_app(store, load_policies(ids=("surrey",)), settings, clock, run_scheduler=False)
+    app = build_app(store, load_policies(ids=(policy,)), settings, clock, run_scheduler=False)
     server = await aiohttp_server(app)
     return SlackBot(f"http://127.0.0.1:{server.port}", fake, app, clock, store, cases_channel)
 

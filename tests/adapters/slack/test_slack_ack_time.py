@@ -29,5 +29,6 @@ async def test_acks_do_not_wait_for_slow_slack_calls(slack_bot):
     assert status == 200 and not ack
     assert not fake.finished("chat.postMessage").is_set()  # the case root is still being posted
     await asyncio.wait_for(fake.finished("chat.postMessage").wait(), timeout=10)
+    fake.delay.clear()
     await slack_bot.until(lambda: len(fake.called("chat.postMessage")) >= 2, "root and confirmation")
     assert fake.called("chat.postMessage")[0]["channel"] == CASES_CHANNEL

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from conftest import CHILD_DOB, CHILD_NAME
 from slack_server import (  # noqa: F401  (fixtures)
     ANSWERS,
@@ -11,6 +13,8 @@ from slack_server import (  # noqa: F401  (fixtures)
     slack_bot_dm,
 )
 from slack_support import slash_command, view_submission
+
+from bot.workdays import LONDON
 
 
 def _no_child_details(bot) -> None:
@@ -88,15 +92,9 @@ async def test_case_root_in_the_cases_channel_and_confirmation_by_dm(slack_bot):
     assert "Lena Okafor" in root["text"]  # who must act at Surrey stage 1
     (dm,) = slack_bot.posts(channel=JORDAN)
     assert ref in dm["text"] and "What to do:" in dm["text"] and "line manager" in dm["text"]
-    assert case["thread"] == {"channel": "slack", "conversation": CASES_CHANNEL, "thread": root_ts(slack_bot)}
+    assert case["thread"] == {"channel": "slack", "conversation": CASES_CHANNEL, "thread": slack_bot.fake.ts_of(root)}
     assert case["status"] == "open" and case["stage"] == 1 and case["stage_due"] == "2026-11-25"
     _no_child_details(slack_bot)
-
-
-def root_ts(bot) -> str:
-    (root,) = bot.posts(channel=CASES_CHANNEL)
-    index = bot.fake.called("chat.postMessage").index(root)
-    return f"1700000000.{index + 1:06d}"
 
 
 async def test_without_a_cases_channel_the_case_thread_is_a_dm_with_the_practitioner(slack_bot_dm):
@@ -110,3 +108,13 @@ async def test_without_a_cases_channel_the_case_thread_is_a_dm_with_the_practiti
     assert conversation == "D" + JORDAN[1:] and ts  # the DM channel Slack answered with, and the root's ts
     assert any(case["ref"] in p["text"] and "What to do:" in p["text"] for p in posts)
     _no_child_details(bot)
+
+
+async def test_without_a_cases_channel_nudges_go_into_the_dm_thread(slack_bot_dm):
+    bot = slack_bot_dm
+    case = await bot.open_case()
+    sent = await bot.tick(datetime(2026, 11, 24, 9, 0, tzinfo=LONDON))
+    assert [s.kind for s in sent] == ["before"]
+    nudge = bot.fake.called("chat.postMessage")[-1]
+    assert nudge["channel"] == case["thread"]["conversation"] and nudge["thread_ts"] == case["thread"]["thread"]
+    assert case["ref"] in nudge["text"]

@@ -1,0 +1,208 @@
+"""Card submits: the two-step Stage 1 form, the case thread it opens, and Resolve / Escalate / Extend on a case.
+
+Every form carries its own id (`_card`); the engine sees it as the event id, so a second submit of the same card
+(a double click, or Teams delivering it twice) never opens a second case or acts twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from adapters.teams import cards
+from adapters.teams.activities import card_activity, reply_activity
+from adapters.teams.sender import TeamsSender
+from adapters.teams.turn import Turn
+from bot.engine import Engine
+from bot.notify import SendError
+from bot.types import Event, Reply, ThreadRef
+
+log = logging.getLogger(__name__)
+OUT_OF_DATE = "This card is out of date. Type escalate to start again, or help to see what I can do."
+ALREADY_SENT = "This form was already sent; nothing more was changed."
+DONE = {"resolve": "Resolved", "escalate": "Escalated", "extend": "Timescale extended"}
+CARD_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def new_card_id() -> str:
+    return uuid.uuid4().hex
+
+
+def answers_of(value: Mapping[str, Any]) -> dict[str, str]:
+    """A submit's inputs by question id (the card's own data keys start with "_")."""
+    return {k: v for k, v in value.items() if isinstance(k, str) and not k.startswith("_") and isinstance(v, str)}
+
+
+def stage_of(raw: Any) -> int | None:
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 4 else None
+
+
+class Forms:
+    def __init__(self, engine: Callable[[], Engine], sender: TeamsSender, cases_channel: str) -> None:
+        self.engine = engine
+        self.sender = sender
+        self.cases_channel = cases_channel
+
+    async def start(self, turn: Turn) -> None:
+        content = cards.start_card(self.engine().policies, new_card_id())
+        await turn.say(card_activity(content, "Escalate a professional disagreement"))
+
+    async def submitted(self, turn: Turn, value: Mapping[str, Any]) -> None:
+        card = str(value.get("_card", ""))
+        event_id = f"teams-card:{card if CARD_ID.match(card) else turn.key}"
+        action = value.get("_action")
+        if isinstance(action, str) and action in cards.BUTTONS:
+            await self.offer(turn, action, str(value.get("ref", "")), stage_of(value.get("stage")),
+                             nudge=turn.activity.reply_to_id or "")
+        elif value.get("_form") == "start":
+            await self._start_sent(turn, value, event_id)
+        elif value.get("_form") == "intake":
+            await self._intake_sent(turn, value, event_id)
+        elif value.get("_form") == "action":
+            await self._action_sent(turn, value, event_id)
+        else:
+            await turn.say(OUT_OF_DATE)
+
+    # --- Stage 1 ----------------------------------------------------------------------------------------------
+    async def _start_sent(self, turn: Turn, value: Mapping[str, Any], event_id: str) -> None:
+        engine = self.engine()
+        answers = answers_of(value)
+        policy_id = answers.get("policy", "") if len(engine.policies) > 1 else next(iter(engine.policies))
+        risk = answers.get("immediate_risk")
+        errors = {}
+        if policy_id not in engine.policies:
+            errors["policy"] = "Please choose the partnership."
+        if risk not in ("yes", "no"):
+            errors["immediate_risk"] = "Please answer yes or no."
+        if errors:
+            card = str(value.get("_card", "")) or new_card_id()
+            await turn.show(cards.start_card(engine.policies, card, answers, errors), "Some answers need another look")
+            return
+        if risk == "yes":
+            form = {"policy": policy_id, "immediate_risk": "yes"}
+            replies = await engine.handle(Event(turn.user, turn.thread, form=form, event_id=event_id))
+            await turn.replace(turn.activity.reply_to_id, cards.sent_card(
+                "Immediate risk of harm", "The procedure's emergency route is in the next message."))
+            for reply in replies:
+                await turn.say(reply_activity(reply))
+            return
+        found = engine.intake_questions(turn.user, policy_id)
+        if found is None:
+            await turn.say(OUT_OF_DATE)
+            return
+        policy, questions = found
+        await turn.replace(turn.activity.reply_to_id, cards.sent_card(
+            "Escalate a professional disagreement", "No immediate risk. The questions are in the next message."))
+        content = cards.intake_card(policy, questions, new_card_id())
+        await turn.say(card_activity(content, "The Stage 1 questions"))
+
+    async def _intake_sent(self, turn: Turn, value: Mapping[str, Any], event_id: str) -> None:
+        engine = self.engine()
+        policy_id = str(value.get("policy", ""))
+        found = engine.intake_questions(turn.user, policy_id)
+        if found is None:
+            await turn.say(OUT_OF_DATE)
+            return
+        policy, questions = found
+        answers = answers_of(value)
+        event = Event(turn.user, turn.thread, form={**answers, "policy": policy_id, "immediate_risk": "no"},
+                      event_id=event_id)
+        errors = engine.validate_form(event)
+        if errors:
+            content = cards.intake_card(policy, questions, str(value.get("_card", "")) or new_card_id(), answers,
+                                        errors)
+            await turn.show(content, "Some answers need another look")
+            return
+        replies = await engine.handle(event)
+        if not replies:
+            await turn.say(ALREADY_SENT)
+        for reply in replies:
+            if reply.kind == "case_opened":
+                await turn.replace(turn.activity.reply_to_id, cards.sent_card(
+                    "Escalate a professional disagreement", f"Sent: case {reply.case_ref} is open."))
+                reply = replace(reply, text=f"{reply.text}\n{await self._case_thread(turn, reply.case_ref)}")
+            await turn.say(reply_activity(reply))
+
+    async def _case_thread(self, turn: Turn, ref: str) -> str:
+        """Post the case's root message where its thread will be; returns a sentence saying where that is."""
+        engine = self.engine()
+        root = Reply(await engine.root_text(ref), kind="root", case_ref=ref)
+        if self.cases_channel:
+            try:
+                thread = await self.sender.start_thread(turn.activity, self.cases_channel, root)
+            except SendError as exc:
+                log.warning("teams: case %s: no thread in the cases channel; its messages stay in the chat", ref)
+                return f"I could not post it in the cases channel ({exc}), so its messages will come to this chat."
+            await engine.set_thread(ref, ThreadRef("teams", thread))
+            return "Its thread is in the cases channel: updates and reminders will be posted there."
+        reference = await self.sender.refs.get(turn.thread.conversation)
+        try:
+            if reference is not None:
+                await self.sender.post(reference, root)
+        except SendError:
+            log.warning("teams: case %s: its root message was not posted", ref)
+        await engine.set_thread(ref, turn.thread)
+        return "Updates and reminders about it will come to this chat."
+
+    # --- acting on a case -------------------------------------------------------------------------------------
+    async def offer(self, turn: Turn, action: str, ref: str, stage: int | None, nudge: str = "",
+                    card: str = "", answers: Mapping[str, str] | None = None,
+                    errors: Mapping[str, str] | None = None) -> None:
+        """The action's questions as a card in this conversation, or a refusal saying why not."""
+        reply = await self.engine().action_form(turn.user, action, ref, stage)
+        if reply.kind != "form":
+            await turn.say(reply.text)
+            return
+        meta = {"_card": card or new_card_id(), "_act": action, "_ref": reply.case_ref, "_stage": reply.stage,
+                "_nudge": nudge}
+        content = cards.action_card(reply, action, meta, answers, errors)
+        if errors:
+            await turn.show(content, "Some answers need another look")
+        else:
+            await turn.say(card_activity(content, reply.text))
+
+    async def _action_sent(self, turn: Turn, value: Mapping[str, Any], event_id: str) -> None:
+        action, ref, stage = str(value.get("_act", "")), str(value.get("_ref", "")), stage_of(value.get("_stage"))
+        if action not in cards.BUTTONS or not ref:
+            await turn.say(OUT_OF_DATE)
+            return
+        answers = answers_of(value)
+        event = Event(turn.user, turn.thread, form=answers, action=action, case_ref=ref, stage=stage,
+                      event_id=event_id)
+        results = await self.engine().handle(event)
+        if not results:
+            await turn.say(ALREADY_SENT)
+        nudge = str(value.get("_nudge", ""))
+        for result in results:
+            if result.errors:
+                await self.offer(turn, action, ref, stage, nudge, str(value.get("_card", "")), answers,
+                                 result.errors)
+            elif result.kind == action:
+                await turn.replace(turn.activity.reply_to_id, cards.sent_card(
+                    f"{cards.BUTTONS[action]} {ref}", "Sent: the result is in the next message."))
+                await self._post_here(turn, result)
+                await self._mark_done(turn, nudge, f"{DONE[action]} by {turn.user.display}: see the reply below.")
+            else:
+                await turn.say(reply_activity(result))
+
+    async def _post_here(self, turn: Turn, result: Reply) -> None:
+        reference = await self.sender.refs.get(turn.thread.conversation)
+        try:
+            if reference is None:
+                raise SendError("no stored conversation")
+            await self.sender.post(reference, result)
+        except SendError:
+            await turn.say(reply_activity(result))
+
+    async def _mark_done(self, turn: Turn, nudge: str, note: str) -> None:
+        """Show on the case message whose button was clicked who did what, and take its buttons away."""
+        if not nudge:
+            return
+        text = await self.sender.sent_text(turn.thread.conversation, nudge) or ""
+        await turn.replace(nudge, cards.done_card(text, note), note)

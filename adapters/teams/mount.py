@@ -1,0 +1,74 @@
+"""Mounts the Teams channel on the project's aiohttp app: botbuilder's CloudAdapter behind `POST /api/messages`.
+
+With MICROSOFT_APP_ID (and MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TYPE, MICROSOFT_APP_TENANT_ID) every request's token
+is validated. Without an app id no request is authenticated (the Bot Framework Emulator's local mode): `serve` then
+refuses any bind that is not a loopback address.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from botbuilder.core import TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+
+from adapters.teams.activities import connector_problem
+from adapters.teams.bot import TeamsBot
+from adapters.teams.references import References
+from adapters.teams.route import teams_handler
+from adapters.teams.sender import TeamsSender
+from bot.config import ConfigError, Settings
+from bot.engine import Engine
+from bot.notify import Outbox
+
+log = logging.getLogger(__name__)
+ROUTE = "/api/messages"
+CHANNEL_ID = re.compile(r"^19:[A-Za-z0-9_.\-]+@thread\.[a-z0-9]+$")
+SORRY = "Sorry, something went wrong on my side and your last message may not have been handled. Please try again."
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """The attribute names ConfigurationBotFrameworkAuthentication reads."""
+
+    APP_ID: str
+    APP_PASSWORD: str
+    APP_TYPE: str
+    APP_TENANTID: str
+
+
+def make_adapter(settings: Settings) -> CloudAdapter:
+    config = BotConfig(settings.teams_app_id, settings.teams_app_password, settings.teams_app_type,
+                       settings.teams_tenant_id)
+    try:
+        adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
+    except Exception as exc:  # botbuilder's own check, e.g. a managed identity without a tenant
+        raise ConfigError(f"the Microsoft app settings are incomplete: {exc}") from None
+    adapter.on_turn_error = turn_failed
+    return adapter
+
+
+async def turn_failed(context: TurnContext, error: Exception) -> None:
+    """A turn raised: log the kind (never the activity), and tell the user to try again."""
+    log.error("teams: a turn failed (%s)", type(error).__name__, exc_info=error)
+    try:
+        await context.send_activity(SORRY)
+    except Exception as exc:
+        log.warning("teams: could not say sorry either (%s)", connector_problem(exc) or type(exc).__name__)
+
+
+def mount_teams(app: web.Application, settings: Settings, engine: Callable[[], Engine], outbox: Outbox) -> None:
+    channel = settings.teams_cases_channel
+    if channel and not CHANNEL_ID.match(channel):
+        raise ConfigError(f"TEAMS_CASES_CHANNEL must be a Teams channel id such as 19:abc123@thread.tacv2 "
+                          f"(found {channel!r}; in a channel link it is the part after /channel/, URL-decoded)")
+    adapter = make_adapter(settings)
+    refs = References(lambda: engine().store)
+    sender = TeamsSender(adapter, settings.teams_app_id, refs, engine)
+    outbox.register("teams", sender)
+    bot = TeamsBot(engine, sender, refs, settings.teams_cases_channel)
+    app.router.add_post(ROUTE, teams_handler(adapter, bot.on_turn, settings.teams_app_id))

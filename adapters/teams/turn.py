@@ -1,0 +1,74 @@
+"""One incoming activity as our adapter sees it: who, where, and replies that log connector failures."""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from typing import Any
+
+from botbuilder.core import TurnContext
+from botbuilder.schema import Activity
+
+from adapters.teams.activities import card_activity, connector_problem, http_status, text_activity
+from adapters.teams.references import conversation_type
+from bot.types import ThreadRef, UserRef
+
+log = logging.getLogger(__name__)
+MENTION = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
+TAG = re.compile(r"<[^>]+>")
+
+
+class Turn:
+    def __init__(self, context: TurnContext) -> None:
+        self.context = context
+        self.activity: Activity = context.activity
+        sender = self.activity.from_property
+        self.user = UserRef("teams", str(getattr(sender, "id", "") or ""), name=str(getattr(sender, "name", "") or ""))
+        self.thread = ThreadRef("teams", str(self.activity.conversation.id))
+
+    @property
+    def personal(self) -> bool:
+        return conversation_type(self.activity) == "personal"
+
+    @property
+    def key(self) -> str:
+        """This activity, uniquely: Teams message ids are only unique within a conversation."""
+        return f"{self.thread.conversation}:{self.activity.id}"
+
+    def text(self) -> str:
+        """What the user typed, without @mentions or markup."""
+        text = MENTION.sub(" ", str(self.activity.text or ""))
+        return " ".join(html.unescape(TAG.sub(" ", text)).split())
+
+    async def say(self, message: str | Activity) -> str | None:
+        """Reply in this conversation; returns the new message's id (None if Teams refused, which is logged)."""
+        activity = text_activity(message) if isinstance(message, str) else message
+        try:
+            response = await self.context.send_activity(activity)
+        except Exception as exc:
+            self._failed(exc, "reply")
+            return None
+        return str(getattr(response, "id", "") or "") or None
+
+    async def replace(self, activity_id: str | None, content: dict[str, Any], summary: str = "") -> bool:
+        """Replace a card in this conversation (a form after it is sent, a nudge after someone acted)."""
+        if not activity_id:
+            return False
+        try:
+            await self.context.update_activity(card_activity(content, summary, activity_id))
+        except Exception as exc:
+            self._failed(exc, "card update")
+            return False
+        return True
+
+    async def show(self, content: dict[str, Any], summary: str) -> None:
+        """A form again (with its problems marked): in place of the submitted one, else as a new message."""
+        if not await self.replace(self.activity.reply_to_id, content, summary):
+            await self.say(card_activity(content, summary))
+
+    def _failed(self, exc: Exception, what: str) -> None:
+        problem = connector_problem(exc)
+        if problem is None:
+            raise exc
+        log.warning("teams: %s failed: %s (HTTP %s)", what, problem, http_status(exc) or "-")

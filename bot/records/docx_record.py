@@ -1,0 +1,206 @@
+"""Word documents (python-docx) to file on a child's record: a procedure's form, the case record, the chronology."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from io import BytesIO
+from typing import Any
+
+from docx import Document
+from docx.document import Document as DocxDocument
+from docx.shared import Pt
+
+from bot.directory import Directory
+from bot.records.chronology import chronology, summary
+from bot.records.forms import form_values, forms_for
+from bot.records.people import day, moment, who
+from bot.workdays import LONDON
+from dialogs.answers import show_answer
+from policies.model import Form, Policy
+
+Case = Mapping[str, Any]
+MARKING = ("OFFICIAL-SENSITIVE: special category personal data about a child. File it on the child's record and "
+           "share it only securely; never post it in a chat channel.")
+DETAIL_LABELS = {
+    "arose_on": "Date the disagreement arose", "other_agency": "Other agency",
+    "other_professional": "Professional in the other agency", "other_role": "Their role",
+    "category": "Kind of disagreement", "disputed": "The decision in dispute",
+    "impact": "Why it leaves the child unsafe", "desired_change": "What should change",
+    "discussed_line_manager": "Discussed with own line manager",
+    "discussed_other": "Discussed with the other professional",
+    "child_status": "Child's status", "agency_reference": "Raising agency's reference for the child",
+    "raiser_agency": "Raiser's agency", "raiser_role": "Raiser's role", "raiser_manager": "Raiser's line manager",
+    "immediate_risk": "Immediate risk of harm", "child_name": "Name", "child_dob": "Date of birth",
+    "child_address": "Address",
+}
+
+
+def _new(title: str, case: Case, policy: Policy, now: datetime | None) -> DocxDocument:
+    """A document with the marking in its header and footer; metadata carries no child identifiers."""
+    doc = Document()
+    made = (now or datetime.now(LONDON)).astimezone(LONDON)
+    props = doc.core_properties
+    props.title, props.subject = f"{title} - {case.get('ref', '')}", f"{policy.short_name} escalation record"
+    props.author = props.last_modified_by = "Escalation bot"
+    props.comments, props.keywords, props.category = "", "OFFICIAL-SENSITIVE", "OFFICIAL-SENSITIVE"
+    props.created = props.modified = made.replace(tzinfo=None)
+    section = doc.sections[0]
+    section.header.paragraphs[0].text = MARKING
+    section.footer.paragraphs[0].text = (f"{case.get('ref', '')} - {policy.short_name} - produced by the escalation "
+                                         f"bot on {moment(made.isoformat())}. {MARKING}")
+    for part in (section.header.paragraphs[0], section.footer.paragraphs[0]):
+        for run in part.runs:
+            run.font.size = Pt(8)
+            run.font.bold = True
+    doc.add_heading(title, level=0)
+    return doc
+
+
+def _bytes(doc: DocxDocument) -> bytes:
+    out = BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def _pairs(doc: DocxDocument, pairs: Iterable[tuple[str, str]]) -> None:
+    """A two-column table: label | value."""
+    table = doc.add_table(rows=0, cols=2)
+    table.style = "Table Grid"
+    for label, value in pairs:
+        cells = table.add_row().cells
+        cells[0].text = label
+        for run in cells[0].paragraphs[0].runs:
+            run.font.bold = True
+        cells[1].text = value
+
+
+def _grid(doc: DocxDocument, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    table = doc.add_table(rows=1, cols=len(header))
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, header, strict=True):
+        cell.text = text
+        for run in cell.paragraphs[0].runs:
+            run.font.bold = True
+    for row in rows:
+        for cell, text in zip(table.add_row().cells, row, strict=True):
+            cell.text = text
+
+
+def _procedure_line(doc: DocxDocument, case: Case, policy: Policy) -> None:
+    opened = case.get("policy_version") or policy.version
+    doc.add_paragraph(f"Procedure: {policy.name} ({policy.short_name}). {policy.source}.")
+    if opened != policy.version:
+        doc.add_paragraph(f"The case was opened under version {opened}; this document uses version {policy.version}.")
+    doc.add_paragraph(f"Case reference: {case.get('ref', '')}")
+
+
+def form_docx(case: Case, policy: Policy, form: Form, directory: Directory | None = None,
+              now: datetime | None = None) -> bytes:
+    """One of the procedure's forms filled from the case: each section's fields as a two-column table."""
+    doc = _new(form.name, case, policy, now)
+    _procedure_line(doc, case, policy)
+    doc.add_paragraph(f"Send to: {form.send_to} ({form.cite})")
+    if form.note:
+        note = doc.add_paragraph()
+        note.add_run(f"Note: {form.note}").italic = True
+    sections: dict[str, list[tuple[str, str]]] = {}
+    for field, value in form_values(case, policy, form, directory):
+        sections.setdefault(field.section, []).append((field.label, value))
+    for name, pairs in sections.items():
+        if name:
+            doc.add_heading(name, level=2)
+        _pairs(doc, pairs)
+    doc.add_paragraph("Filled from the case record held by the escalation bot. Check it before sending; "
+                      "anything left blank was not recorded by the bot.")
+    return _bytes(doc)
+
+
+def _answer_rows(policy: Policy, answers: Mapping[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in answers.items():
+        question = policy.question(key)
+        label = DETAIL_LABELS.get(key) or (question.prompt if question else key.replace("_", " "))
+        if question is not None and question.kind == "date":
+            text = day(str(value))
+        elif question is not None:
+            text = show_answer(question, value)
+        else:
+            text = "Yes" if value is True else "No" if value is False else str(value)
+        rows.append((label, text))
+    return rows
+
+
+def _chronology_table(doc: DocxDocument, case: Case, directory: Directory | None) -> None:
+    _grid(doc, ("Date", "Who", "What"), ((r.date, r.who, r.what) for r in chronology(case, directory)))
+
+
+def record_docx(case: Case, policy: Policy, directory: Directory | None = None, now: datetime | None = None) -> bytes:
+    """The full case record: summary, details, child, stages, extensions, outcome, duties, forms and chronology."""
+    doc = _new(f"Escalation case record {case.get('ref', '')}", case, policy, now)
+    _procedure_line(doc, case, policy)
+    doc.add_heading("Summary", level=1)
+    _pairs(doc, summary(case, policy, directory))
+    doc.add_heading("The disagreement", level=1)
+    _pairs(doc, _answer_rows(policy, case.get("details") or {}))
+    doc.add_heading("The child", level=1)
+    child = case.get("child") or {}
+    if child:
+        _pairs(doc, _answer_rows(policy, child))
+    else:
+        doc.add_paragraph("No child details were recorded.")
+    stages = case.get("stages") or []
+    if stages:
+        doc.add_heading("Stages", level=1)
+        _grid(doc, ("Stage", "Started", "Due", "Ended", "Outcome", "Reason or outcome"), (
+            (policy.stage_title(s["stage"]), day(s.get("started_on")), day(s.get("due")), day(s.get("ended_on")),
+             s.get("outcome") or "in progress", str(s.get("reason") or "")) for s in stages))
+    extensions = case.get("extensions") or []
+    if extensions:
+        doc.add_heading("Timescales extended by agreement", level=1)
+        _grid(doc, ("Stage", "From", "To", "Agreed by (raising agency)", "Agreed by (other agency)", "Reason",
+                    "Recorded by"), (
+            (policy.stage_title(e["stage"]), day(e.get("old_due")), day(e.get("new_due")), e.get("agreed_here", ""),
+             e.get("agreed_other", ""), e.get("reason", ""), who(case, e.get("by", ""), directory))
+            for e in extensions))
+    outcome = case.get("outcome")
+    if outcome:
+        doc.add_heading("Outcome", level=1)
+        _pairs(doc, [
+            ("Resolved at", policy.stage_title(outcome["stage"]) if outcome.get("stage") else ""),
+            ("Written outcome agreed between the parties", outcome.get("text", "")),
+            ("How outstanding actions will be followed up", outcome.get("follow_up", "")),
+            ("Final decision", "Yes" if outcome.get("final_decision") else "No"),
+            ("Binding on all organisations", f"Yes ({policy.final_stage.cite})" if outcome.get("binding") else "No"),
+            ("Recorded by", who(case, outcome.get("by", ""), directory)),
+            ("Recorded on", moment(outcome.get("at", ""))),
+        ])
+    duties = case.get("duties") or []
+    if duties:
+        doc.add_heading("Notification duties", level=1)
+        _grid(doc, ("Stage", "Notify", "What to do", "Status"), (
+            (str(d.get("stage", "")), d.get("notify", ""), f"{d.get('text', '')} ({d.get('cite', '')})",
+             f"done {moment(d['done_at'])} by {who(case, d.get('done_by', ''), directory)}"
+             if d.get("status") == "done" and d.get("done_at") else str(d.get("status", ""))) for d in duties))
+    forms = forms_for(case, policy)
+    doc.add_heading("Forms", level=1)
+    if forms:
+        for form in forms:
+            doc.add_paragraph(f"{form.name} (form id {form.id}; send to {form.send_to}; {form.cite})",
+                              style="List Bullet")
+    else:
+        doc.add_paragraph("The procedure names no form for this case at its stage: this case record is the record.")
+    doc.add_heading("Chronology", level=1)
+    _chronology_table(doc, case, directory)
+    return _bytes(doc)
+
+
+def chronology_docx(case: Case, policy: Policy, directory: Directory | None = None,
+                    now: datetime | None = None) -> bytes:
+    """The chronology as a Word document: the case at a glance, then date | who | what."""
+    doc = _new(f"Chronology of {case.get('ref', '')}", case, policy, now)
+    _procedure_line(doc, case, policy)
+    _pairs(doc, summary(case, policy, directory))
+    doc.add_heading("Chronology", level=1)
+    _chronology_table(doc, case, directory)
+    return _bytes(doc)

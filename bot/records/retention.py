@@ -1,0 +1,104 @@
+"""Retention: closed cases older than the retention period are purged, and each purge is written to the audit log."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.agenda import Agenda
+from bot.records.audit import log_event
+from bot.workdays import LONDON
+from storage.base import Store
+
+# A case is closed when it is resolved (its `closed_at`) or is an immediate-harm record (its `raised_at`); open
+# cases are never purged, whatever their age. With a case go the records that point at it ("openings" entries and
+# agenda dates). The audit-log entry outlives the case. A dry run reads the same list and changes nothing.
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Purged:
+    """One case a purge removes (or would remove)."""
+
+    ref: str
+    policy: str
+    closed_at: str
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """What a purge removed (or, in a dry run, would remove)."""
+
+    cases: tuple[Purged, ...]
+    cutoff: datetime
+    years: int
+    dry_run: bool
+    log_key: str = ""
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        return tuple(c.ref for c in self.cases)
+
+
+def years_before(now: datetime, years: int) -> datetime:
+    """The same moment `years` calendar years earlier (29 February becomes 28 February)."""
+    try:
+        return now.replace(year=now.year - years)
+    except ValueError:
+        return now.replace(year=now.year - years, day=28)
+
+
+def closed_at(case: dict[str, Any]) -> datetime | None:
+    """When a case was closed, or None while it is open (or if the record does not say)."""
+    status = case.get("status")
+    if status == "open":
+        return None
+    stamp = case.get("raised_at") if status == "immediate_harm" else case.get("closed_at")
+    if not stamp:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        log.warning("case %s: unreadable closing time; not purged", case.get("ref"))
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=LONDON)
+
+
+async def expired(store: Store, cutoff: datetime) -> list[Purged]:
+    """Closed cases closed before `cutoff`, oldest first."""
+    found = []
+    for key, case in await store.scan("cases"):
+        when = closed_at(case)
+        if when is not None and when < cutoff:
+            found.append((when, Purged(str(case.get("ref", key)), str(case.get("policy", "")), when.isoformat())))
+    return [p for _, p in sorted(found, key=lambda f: (f[0], f[1].ref))]
+
+
+async def purge(store: Store, now: datetime, years: int, dry_run: bool, by: str = "cli") -> PurgeReport:
+    """Remove closed cases older than `years` years before `now` (or, in a dry run, only say which)."""
+    if years < 1:
+        raise ValueError("the retention period must be at least one year")
+    cutoff = years_before(now, years)
+    cases = await expired(store, cutoff)
+    if dry_run:
+        return PurgeReport(tuple(cases), cutoff, years, True)
+    refs = {c.ref for c in cases}
+    # The audit entry first: a crash part-way leaves a record of the purge, never removals with no record.
+    key = await log_event(store, {
+        "at": now.isoformat(), "by": by, "action": "purged", "retention_years": years, "cutoff": cutoff.isoformat(),
+        "refs": sorted(refs), "cases": [{"ref": c.ref, "policy": c.policy, "closed_at": c.closed_at} for c in cases],
+    })
+    for ref in sorted(refs):
+        await store.delete("cases", ref)
+    for key_, doc in await store.scan("openings"):
+        if doc.get("ref") in refs:
+            await store.delete("openings", key_)
+    agenda = Agenda(store)
+    for day, doc in await store.scan("agenda"):
+        for ref in refs.intersection(doc.get("refs") or []):
+            await agenda.remove(ref, day)
+    log.info("purged %d closed case(s) closed before %s", len(refs), cutoff.date())
+    return PurgeReport(tuple(cases), cutoff, years, False, key)
+

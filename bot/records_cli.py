@@ -1,0 +1,204 @@
+"""The records commands `export`, `audit` and `purge`: an operator's tools on the server, for authorised people only."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.cli_common import Parser, UsageError, add_data, parse_date
+from bot.config import ConfigError, Settings, load_dotenv_file, read_settings
+from bot.workdays import LONDON
+from policies.loader import load_policies
+from policies.reader import PolicyError
+
+# They read the store directly, without the chat's per-person checks: whoever can run them can read every case, so
+# run them only as the service account on the server. Each export and purge is written to the audit log (by
+# "cli:<OS user>"). bot/cli.py lists this module in MODULES; `python -m bot.records_cli ...` runs them on their own.
+REF = re.compile(r"^ESC-\d{4}-\d{4,}$", re.IGNORECASE)
+DEFAULT_RETENTION_YEARS = 6
+
+
+def operator() -> str:
+    """Who ran the command, as audit entries name people: "cli:<OS user>" (or "cli" if the system cannot say)."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli"
+
+
+def retention_years(env: dict[str, str] | None = None) -> int:
+    """BOT_RETENTION_YEARS: whole years kept after closure, 1-100 (default 6)."""
+    text = (os.environ if env is None else env).get("BOT_RETENTION_YEARS", str(DEFAULT_RETENTION_YEARS)).strip()
+    if not re.fullmatch(r"[0-9]{1,3}", text) or not 1 <= int(text) <= 100:
+        raise UsageError(f"BOT_RETENTION_YEARS must be a whole number of years from 1 to 100 (found {text!r})")
+    return int(text)
+
+
+def add_parsers(sub: Any) -> None:
+    """Add export, audit and purge to the command line's subparsers."""
+    export = sub.add_parser("export", help="write a case's record, one of its forms, or its chronology (operators)")
+    export.add_argument("ref", metavar="REF", help="the case reference, e.g. ESC-2026-0001")
+    export.add_argument("--format", required=True, choices=("docx", "md"),
+                        help="docx: the case record (or --form); md: the chronology in Markdown")
+    export.add_argument("--form", metavar="ID", help="record (default for docx), chronology, or a form id of the "
+                        "case's procedure (e.g. appendix2)")
+    export.add_argument("--out", metavar="PATH", type=Path, help="file or folder to write (default: ./REF-KIND.docx; "
+                        "md prints to standard output)")
+    add_data(export)
+    audit = sub.add_parser("audit", help="every recorded event of every case, as CSV or JSON (operators)")
+    audit.add_argument("--since", metavar="YYYY-MM-DD", help="only events on or after this day (London time)")
+    audit.add_argument("--format", required=True, choices=("csv", "json"))
+    add_data(audit)
+    purge = sub.add_parser("purge", help="remove closed cases older than BOT_RETENTION_YEARS (default 6) years")
+    mode = purge.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--dry-run", action="store_true", help="only list what would be removed")
+    mode.add_argument("--yes", action="store_true", help="remove them, and write the purge to the audit log")
+    add_data(purge)
+
+
+def _write(path: Path, content: bytes) -> None:
+    """Write a file only its owner can read (it holds a child's details)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(content)
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.records.audit import log_event
+    from bot.records.files import RecordError, render
+    from bot.records.forms import forms_for
+    from bot.wiring import directory_for
+    from storage.tinydb_store import TinyDBStore
+
+    ref = args.ref.strip().upper()
+    if not REF.match(ref):
+        raise UsageError(f"REF must be a case reference like ESC-2026-0001 (found {args.ref!r})")
+    kind = args.form or ("record" if args.format == "docx" else "chronology")
+    out: Path | None = args.out
+    if out is not None and out.is_dir():
+        out = out / f"{ref}-{kind}.{args.format}"
+    if out is not None and not out.parent.is_dir():
+        raise UsageError(f"--out: no such folder {out.parent}")
+    data_dir = args.data or settings.data_dir
+    if not data_dir.is_dir():
+        raise UsageError(f"no case {ref} (no data folder {data_dir})")
+    policies = load_policies(settings.policy_dir)
+
+    async def run() -> int:
+        async with TinyDBStore(data_dir) as store:
+            case = await store.get("cases", ref)
+            if case is None:
+                raise UsageError(f"no case {ref}")
+            policy = policies.get(case.get("policy", ""))
+            if policy is None:
+                raise UsageError(f"{ref} was opened under policy {case.get('policy')!r}, which is not in "
+                             f"{settings.policy_dir}")
+            directory, _ = await directory_for(store, settings)
+            now = datetime.now(LONDON)
+            try:
+                record = render(case, policy, kind, args.format, directory, now)
+            except RecordError as exc:
+                raise UsageError(str(exc)) from None
+            target = out or (None if args.format == "md" else Path(record.filename))
+            if target is None:
+                sys.stdout.write(record.content.decode("utf-8"))
+            else:
+                _write(target, record.content)
+            await log_event(store, {"at": now.isoformat(), "by": operator(), "action": "record_exported",
+                                    "ref": ref, "policy": policy.id, "detail": record.filename})
+            if target is not None:
+                print(f"Wrote {target}: {record.title}.")
+                due = [f.id for f in forms_for(case, policy) if f.id != kind]
+                if due:
+                    print(f"Forms for this case: {', '.join(due)} (export one with --form ID).")
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.records.audit import audit_rows, to_csv, to_json
+    from storage.tinydb_store import TinyDBStore
+
+    since = parse_date(args.since, "--since") if args.since else None
+    data_dir = args.data or settings.data_dir
+
+    async def run() -> list[dict[str, str]]:
+        if not data_dir.is_dir():
+            return []
+        async with TinyDBStore(data_dir) as store:
+            return await audit_rows(store, since)
+
+    rows = asyncio.run(run())
+    sys.stdout.write(to_csv(rows) if args.format == "csv" else to_json(rows))
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.records.retention import PurgeReport, purge, years_before
+    from storage.tinydb_store import TinyDBStore
+
+    years = retention_years()
+    now = datetime.now(LONDON)
+    data_dir = args.data or settings.data_dir
+
+    async def run() -> PurgeReport:
+        if not data_dir.is_dir():
+            return PurgeReport((), years_before(now, years), years, args.dry_run)
+        async with TinyDBStore(data_dir) as store:
+            return await purge(store, now, years, args.dry_run, operator())
+
+    report = asyncio.run(run())
+    rule = f"closed before {report.cutoff.date()} (retention: {years} years after closure, BOT_RETENTION_YEARS)"
+    if not report.cases:
+        print(f"Nothing to remove: no case was {rule}." + ("" if args.dry_run else " The purge is in the audit log."))
+        return 0
+    verb = "Would remove" if args.dry_run else "Removed"
+    print(f"{verb} {len(report.cases)} case(s) {rule}:")
+    for case in report.cases:
+        print(f"{case.ref}\t{case.policy}\tclosed {case.closed_at[:10]}")
+    print("Dry run: nothing was changed; run with --yes to remove them." if args.dry_run
+          else f"Recorded in the audit log as {report.log_key}.")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "export": cmd_export,
+    "audit": cmd_audit,
+    "purge": cmd_purge,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """These commands on their own, with bot/cli.py's error handling: usage errors exit 2 with one line."""
+    from storage.base import StoreError
+
+    parser = Parser(prog="python -m bot", description="Safeguarding escalation bot: written records.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    add_parsers(sub)
+    try:
+        args = parser.parse_args(argv)
+        load_dotenv_file()
+        settings = read_settings()
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        return COMMANDS[args.command](args, settings)
+    except (UsageError, ConfigError, PolicyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

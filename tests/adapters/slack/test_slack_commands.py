@@ -1,0 +1,58 @@
+"""/escalate subcommands: status (a private answer), help, summary (not available yet), and actions by reference.
+
+Each answer must go to the user who typed the command (the slash command's `user_id`)."""
+
+from __future__ import annotations
+
+import json
+
+from slack_server import CASES_CHANNEL, EMMA, JORDAN, slack_bot  # noqa: F401
+from slack_support import slash_command
+
+
+async def test_escalate_status_answers_privately(slack_bot):
+    case = await slack_bot.open_case()
+    response = await slack_bot.post(slash_command(JORDAN, f"status {case['ref']}"))
+    assert response.status == 200
+    (answer,) = await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral"), "the status")
+    assert answer["user"] == JORDAN and answer["channel"] == CASES_CHANNEL
+    assert case["ref"] in answer["text"] and "open" in answer["text"] and "Stage 1" in answer["text"]
+    # someone not involved learns nothing about it
+    await slack_bot.post(slash_command(EMMA, f"status {case['ref']}"))
+    refusal = (await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral")[1:], "refusal"))[0]
+    assert refusal["user"] == EMMA and "cannot find a case" in refusal["text"]
+    assert "Stage 1" not in refusal["text"] and "Northshire Police" not in refusal["text"]
+
+
+async def test_escalate_help_and_summary(slack_bot):
+    await slack_bot.post(slash_command(JORDAN, "help"))
+    (help_,) = await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral"), "help")
+    assert "/escalate status REF" in help_["text"] and help_["user"] == JORDAN
+    await slack_bot.post(slash_command(JORDAN, "summary"))
+    summary = (await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral")[1:], "summary"))[0]
+    assert "not available yet" in summary["text"]
+    await slack_bot.settle()
+    assert not slack_bot.fake.called("views.open") and not slack_bot.fake.called("chat.postMessage")
+
+
+async def test_escalate_action_command_opens_the_action_modal_for_the_user_who_typed_it(slack_bot):
+    case = await slack_bot.open_case()
+    response = await slack_bot.post(slash_command(JORDAN, f"escalate {case['ref']}"))
+    assert response.status == 200
+    await slack_bot.until(lambda: slack_bot.fake.called("views.open")[1:] or slack_bot.fake.called(
+        "chat.postEphemeral"), "an answer")
+    assert not slack_bot.fake.called("chat.postEphemeral"), slack_bot.fake.called("chat.postEphemeral")
+    modal = slack_bot.fake.called("views.open")[1]["view"]
+    assert modal["callback_id"] == "case_action"
+    assert json.loads(modal["private_metadata"])["ref"] == case["ref"]
+
+
+async def test_escalate_extend_command_on_surrey_is_refused_in_the_procedures_own_words(slack_bot):
+    case = await slack_bot.open_case()
+    before = slack_bot.snapshot()
+    await slack_bot.post(slash_command(JORDAN, f"extend {case['ref']}"))
+    (refusal,) = await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral"), "the refusal")
+    assert refusal["user"] == JORDAN
+    assert "Resolution should be sought within the shortest timescale possible" in refusal["text"]
+    await slack_bot.settle()
+    assert len(slack_bot.fake.called("views.open")) == 1 and slack_bot.snapshot() == before

@@ -1,0 +1,85 @@
+"""Bot Connector errors (403 bot not in the conversation, 404, 429 throttling): logged, the case stays consistent,
+and a proactive send that fails is retried by the scheduler, not lost."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import pytest
+from teams_server import ANSWERS, TUESDAY_9, TeamsHarness, submit_data, teams_bot  # noqa: F401
+from teams_support import CASES_CHANNEL, JORDAN, LENA, card_submit, personal_chat
+from test_teams_case_thread import RESOLVE, action_card, nudged
+
+from bot.workdays import LONDON
+
+STATUSES = (403, 404, 429)
+
+
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize("status", STATUSES)
+async def test_a_nudge_teams_refuses_is_logged_and_retried_by_a_later_tick(teams_bot: TeamsHarness, caplog, status):
+    case = await teams_bot.open_case()
+    thread = case["thread"]["conversation"]
+    teams_bot.fake.fail[thread] = status
+    assert await teams_bot.tick(TUESDAY_9) == []
+    assert [c.status for c in teams_bot.fake.calls if c.conversation == thread] == [status]  # tried once
+    assert any(f"HTTP {status}" in w for w in warnings(caplog))
+    stored = await teams_bot.store.get("cases", case["ref"])
+    (before,) = [n for n in stored["nudges"] if n["kind"] == "before"]
+    assert before["status"] == "pending" and before["attempts"] == 1  # not lost, not "sent"
+    assert stored["status"] == "open" and stored["thread"] == case["thread"]
+
+    del teams_bot.fake.fail[thread]
+    assert await teams_bot.tick(datetime(2026, 11, 24, 9, 1, tzinfo=LONDON)) == []  # backing off
+    sent = await teams_bot.tick(datetime(2026, 11, 24, 9, 5, tzinfo=LONDON))
+    assert [(s.ref, s.kind) for s in sent] == [(case["ref"], "before")]
+    (delivered,) = teams_bot.fake.posted(thread)
+    assert f"<at>{LENA[1]}</at>" in delivered.text
+    assert await teams_bot.tick(datetime(2026, 11, 24, 9, 30, tzinfo=LONDON)) == []  # once delivered, done
+
+
+@pytest.mark.parametrize("status", STATUSES)
+async def test_a_case_whose_thread_cannot_be_started_is_stored_whole_and_stays_in_the_chat(
+        teams_bot: TeamsHarness, caplog, status):
+    intake = await teams_bot.intake_card()
+    teams_bot.fake.fail["create"] = status
+    calls = await teams_bot.submit(JORDAN, personal_chat(JORDAN), intake, {**submit_data(intake.card or {}), **ANSWERS})
+    ((ref, case),) = await teams_bot.store.scan("cases")
+    assert case["status"] == "open" and case["stage"] == 1 and case["stage_due"] == "2026-11-25"
+    assert case["thread"] == {"channel": "teams", "conversation": personal_chat(JORDAN), "thread": ""}
+    assert any(ref in w for w in warnings(caplog))
+    (told,) = [c for c in calls if c.method == "reply"]
+    assert ref in told.text and "could not post it in the cases channel" in told.text
+
+    del teams_bot.fake.fail["create"]
+    await teams_bot.tick(TUESDAY_9)  # its nudges still arrive, in the chat
+    assert any(ref in c.text and "due tomorrow" in c.text for c in teams_bot.fake.posted(personal_chat(JORDAN)))
+
+
+async def test_replies_teams_refuses_are_logged_and_the_case_is_still_opened(teams_bot: TeamsHarness, caplog):
+    intake = await teams_bot.intake_card()
+    teams_bot.fake.fail[personal_chat(JORDAN)] = 403
+    status, _ = await teams_bot.post(card_submit(
+        JORDAN, {**submit_data(intake.card or {}), **ANSWERS}, teams_bot.connector, personal_chat(JORDAN),
+        intake.given))
+    assert status == 200
+    ((_ref, case),) = await teams_bot.store.scan("cases")
+    assert case["status"] == "open" and case["thread"]["conversation"].startswith(f"{CASES_CHANNEL};messageid=")
+    assert any("HTTP 403" in w for w in warnings(caplog))
+
+
+async def test_a_nudge_update_teams_refuses_leaves_the_case_resolved(teams_bot: TeamsHarness, caplog):
+    case, nudge = await nudged(teams_bot)
+    thread = case["thread"]["conversation"]
+    form = await action_card(teams_bot, LENA, "resolve", nudge, thread)
+    teams_bot.fake.fail[thread] = 404
+    status, _ = await teams_bot.post(card_submit(
+        LENA, {**submit_data(form.card or {}), **RESOLVE}, teams_bot.connector, thread, form.given))
+    assert status == 200
+    stored = await teams_bot.store.get("cases", case["ref"])
+    assert stored["status"] == "resolved"
+    assert any("HTTP 404" in w for w in warnings(caplog))
