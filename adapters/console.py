@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.engine import Engine
@@ -56,6 +58,17 @@ class Console:
             self.stdout.write(f"bot> {line}\n")
         self.stdout.flush()
 
+    def keep(self, reply: Reply) -> str:
+        """The console's private channel is this terminal's folder: a written record is saved there (owner-only)."""
+        assert reply.attachment is not None
+        if not reply.private:
+            return f"{reply.text}\n(chart not shown in the console: python -m bot summary --chart FILE.png)"
+        path = Path.cwd() / reply.attachment.name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(reply.attachment.data)
+        return f"Saved the written record to {path} (readable by you only). Keep it on the child's record."
+
     async def run(self) -> int:
         names = ", ".join(p.short_name for p in self.engine.policies.values())
         self.say(f"Escalation bot (console) for {self.user.email}. Procedures: {names}.")
@@ -76,7 +89,7 @@ class Console:
                 self.stdout.write(f"you> {'(withheld)' if sensitive and text.strip() else text}\n")
             sensitive = False
             for reply in await self.engine.handle(Event(self.user, self.thread, text=text)):
-                self.say(render(reply))
+                self.say(render(reply) if not reply.attachment else self.keep(reply))
                 sensitive = bool(reply.question and reply.question.sensitive)
         self.say("Goodbye. Anything you were answering is kept: type escalate next time to carry on.")
         return 0

@@ -16,7 +16,7 @@ from bot.clock import Clock
 from bot.directory import Directory
 from bot.notify import Outbox, SendError
 from bot.scheduler import Scheduler
-from bot.types import Event, Reply, ThreadRef, UserRef
+from bot.types import Attachment, Event, Reply, ThreadRef, UserRef
 from bot.workdays import london_today
 from dialogs import actions, intake
 from policies.model import Policy
@@ -24,7 +24,7 @@ from storage.base import Store
 
 log = logging.getLogger(__name__)
 REF_PATTERN = re.compile(r"^ESC-\d{4}-\d{4,}$", re.IGNORECASE)
-CASE_COMMANDS = ("status", "resolve", "escalate", "extend", "harm", "done", "contact")
+CASE_COMMANDS = ("status", "resolve", "escalate", "extend", "harm", "done", "contact", "record")
 
 
 class Engine:
@@ -109,6 +109,8 @@ class Engine:
             return [Reply(f"{ref} is not a case reference; they look like ESC-2026-0001.")]
         if command == "status":
             return [await self.desk.status(event.user, ref)]
+        if command == "record":
+            return [await self.record(event.user, ref, arg.strip() or "record")]
         if command in ("harm", "done", "contact"):
             return [await self.desk.simple(event.user, ref, command, arg)]
         form = await self.action_form(event.user, command, ref, None)
@@ -204,6 +206,16 @@ class Engine:
             return [await self.desk.open_case(idem, policy, outcome.answers, event.user, event.thread)]
         return list(outcome.replies)
 
+
+    async def record(self, user: UserRef, ref: str, kind: str = "record") -> Reply:
+        """A case's written record (DOCX) for an entitled person, as a private reply: channels send it only to them."""
+        from bot.records.download import download, sent_text
+
+        found = await download(self, user, ref, kind)
+        if isinstance(found, Reply):
+            return found
+        return Reply(sent_text(found), kind="record", case_ref=ref.upper(), private=True,
+                     attachment=Attachment(found.filename, found.content, found.mime))
 
     async def summary(self, user: UserRef, args: str = "") -> Reply:
         """The weekly summary, for safeguarding leads (and partnership contacts) only: `summary [YYYY-Www]`."""

@@ -17,11 +17,13 @@ from slack_sdk.errors import SlackApiError
 from adapters.slack import views
 from adapters.slack.sender import SlackSender
 from bot.engine import Engine
+from bot.notify import SendError
 from bot.types import Event, Reply, ThreadRef, UserRef
 
 log = logging.getLogger(__name__)
 HELP = ("Use /escalate to start an escalation. Also: /escalate status REF, /escalate resolve REF, "
-        "/escalate escalate REF, /escalate extend REF, /escalate summary, /escalate help.")
+        "/escalate escalate REF, /escalate extend REF, /escalate record REF (your private copy of the written "
+        "record), /escalate summary (safeguarding leads), /escalate help.")
 
 
 def user_of(body: dict[str, Any]) -> UserRef:
@@ -64,14 +66,33 @@ def register(app: AsyncApp, engine: Callable[[], Engine], sender: SlackSender, c
                 await tell(user, channel, reply.text)
             return
         if command == "summary":
-            await tell(user, channel, "The weekly summary is not available yet.")
+            await summary(user, channel, " ".join(words[1:]))
             return
         if command == "help":
             await tell(user, channel, HELP)
             return
         thread = ThreadRef("slack", channel)
         replies = await engine().handle(Event(user, thread, text=" ".join(words)))
-        await tell(user, channel, "\n".join(r.text for r in replies) or HELP)
+        for reply in replies:
+            if reply.private and reply.attachment is not None:
+                if not await sender.send_private(user.id, reply):
+                    await tell(user, channel, "Sorry, I could not send you the record privately. Try again, or "
+                                              "ask an operator to export it.")
+                    continue
+            await tell(user, channel, reply.text)
+        if not replies:
+            await tell(user, channel, HELP)
+
+    async def summary(user: UserRef, channel: str, week: str) -> None:
+        """Posted in the channel where it was asked (with its chart), for safeguarding leads only."""
+        reply = await engine().summary(user, week)
+        if reply.kind != "summary" or not channel:
+            await tell(user, channel, reply.text)
+            return
+        try:
+            await sender.send(ThreadRef("slack", channel), reply)
+        except SendError as exc:
+            await tell(user, channel, f"Sorry, the summary could not be posted here: {exc}.")
 
     @app.view(views.START)
     async def start_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -166,7 +187,7 @@ def register(app: AsyncApp, engine: Callable[[], Engine], sender: SlackSender, c
         channel = str(event.get("channel", ""))
         word = text.split()[0].lower() if text.split() else "help"
         if word == "summary":
-            await tell(user, channel, "The weekly summary is not available yet.")
+            await summary(user, channel, " ".join(text.split()[1:]))
         elif word in ("status",):
             replies = await engine().handle(Event(user, ThreadRef("slack", channel), text=text,
                                                   event_id=f"slack-event:{body.get('event_id', '')}"))

@@ -61,7 +61,39 @@ class SlackSender:
         return str(result.get("ts", "")), str(result.get("channel", thread.conversation))
 
     async def send(self, thread: ThreadRef, reply: Reply) -> None:
-        await self.post(thread, reply)
+        if reply.attachment is not None and not reply.private:
+            await self.upload(thread.conversation, reply, thread.thread)
+        else:
+            await self.post(thread, reply)
+
+    async def upload(self, channel: str, reply: Reply, thread_ts: str = "") -> None:
+        """A reply with its file (the summary chart) into a channel; the text alone if the upload fails."""
+        assert reply.attachment is not None
+        try:
+            await self.client.files_upload_v2(channel=channel, content=reply.attachment.data,
+                                              filename=reply.attachment.name, title=reply.attachment.name,
+                                              initial_comment=views.escape(reply.text), thread_ts=thread_ts or None)
+        except SlackApiError as exc:
+            log.warning("Slack file upload failed: %s; posting the text alone", exc.response.get("error"))
+            await self.post(ThreadRef("slack", channel, thread_ts), Reply(reply.text, kind=reply.kind))
+
+    async def send_private(self, user_id: str, reply: Reply) -> bool:
+        """A written record, to one person only: a direct message with the file. Never to a channel."""
+        assert reply.attachment is not None
+        try:
+            opened = await self.client.conversations_open(users=user_id)
+            channel = str((opened.get("channel") or {}).get("id", ""))
+            if not channel.startswith("D"):
+                log.warning("Slack did not give a direct message for a private file; not sent")
+                return False
+            await self.client.files_upload_v2(channel=channel, content=reply.attachment.data,
+                                              filename=reply.attachment.name, title=reply.attachment.name,
+                                              initial_comment="Your copy of the written record (keep it on the "
+                                                              "child's record; do not share it in a channel).")
+        except SlackApiError as exc:
+            log.warning("Slack private file failed: %s", exc.response.get("error"))
+            return False
+        return True
 
     async def update(self, channel: str, ts: str, original: str, note: str) -> None:
         """Show on a nudge who did what, and take its buttons away."""

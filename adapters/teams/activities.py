@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -42,7 +43,14 @@ def card_activity(content: Mapping[str, Any], summary: str = "", activity_id: st
 
 
 def reply_activity(reply: Reply, mentions: Sequence[tuple[str, str]] = ()) -> Activity:
-    """A one-line reply as text; anything with several lines, buttons or mentions as a card."""
+    """A one-line reply as text; anything with several lines, buttons or mentions as a card; an image (the
+    summary's chart) inline beside it. Private files are never put in an activity here."""
+    if reply.attachment is not None and not reply.private and reply.attachment.mime.startswith("image/"):
+        activity = card_activity(cards.message_card(reply, mentions), reply.text)
+        data = base64.b64encode(reply.attachment.data).decode("ascii")
+        activity.attachments.append(Attachment(content_type=reply.attachment.mime, name=reply.attachment.name,
+                                               content_url=f"data:{reply.attachment.mime};base64,{data}"))
+        return activity
     if "\n" not in reply.text.strip() and not reply.actions and not mentions:
         return text_activity(reply.text)
     return card_activity(cards.message_card(reply, mentions), reply.text)

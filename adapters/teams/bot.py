@@ -28,7 +28,8 @@ resolve REF, escalate REF, extend REF: act on a case
 summary: the weekly summary
 help: this message
 In a channel, @mention me first. If a child is in immediate danger, call 999 now."""
-SUMMARY = "The weekly summary is not available yet."
+RECORD = ("Written records are not sent through Teams yet: use /escalate record REF in Slack, or ask an operator "
+          "to export it (python -m bot export REF).")
 PRIVATE = ("I have sent you the escalation form in our personal chat, so the details stay out of this "
            "conversation.")
 NO_PRIVATE = ("I could not message you privately. Open a chat with me (find me under Apps) and type escalate there: "
@@ -76,7 +77,9 @@ class TeamsBot:
         elif command in cards.BUTTONS and rest:
             await self.forms.offer(turn, command, rest[0], None)
         elif command == "summary":
-            await turn.say(SUMMARY)
+            await turn.say(reply_activity(await self.engine().summary(turn.user, " ".join(rest))))
+        elif command == "record":
+            await turn.say(reply_activity(Reply(RECORD)))
         elif command in ("help", "?", "hello", "hi"):
             await turn.say(reply_activity(Reply(HELP)))
         else:

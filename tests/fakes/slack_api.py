@@ -23,6 +23,7 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     fail: dict[str, str] = field(default_factory=dict)  # method -> Slack error code to answer with
     emails: dict[str, str] = field(default_factory=dict)  # users.lookupByEmail answers
+    uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> bytes received
     delay: dict[str, float] = field(default_factory=dict)  # method -> seconds to sleep before answering
     _ts: int = 0
     _finished: dict[str, asyncio.Event] = field(default_factory=dict)
@@ -30,7 +31,13 @@ class FakeSlack:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/{method}", self.handle)
+        app.router.add_post("/upload/{file_id}", self.receive_upload)
         return app
+
+    async def receive_upload(self, request: web.Request) -> web.Response:
+        """Where files.getUploadURLExternal sends the bytes of an upload."""
+        self.uploads[request.match_info["file_id"]] = await request.read()
+        return web.Response(text="OK")
 
     def called(self, method: str) -> list[dict[str, Any]]:
         return [c.args for c in self.calls if c.method == method]
@@ -53,6 +60,7 @@ class FakeSlack:
             for key in ("blocks", "view"):
                 if isinstance(args.get(key), str):
                     args[key] = json.loads(args[key])
+        args = {**{k: v for k, v in request.query.items()}, **args}  # some methods send their arguments as query
         call = Call(method, args)
         self.calls.append(call)
         if method in self.delay:
@@ -64,9 +72,19 @@ class FakeSlack:
                 return web.json_response({"ok": False, "error": error}, status=429, headers={"Retry-After": "1"})
             return web.json_response({"ok": False, "error": error})
         call.answer = self.answer(method, args)
+        if method == "files.getUploadURLExternal":
+            call.answer["upload_url"] = f"http://{request.host}/upload/{call.answer['file_id']}"
         return web.json_response(call.answer)
 
     def answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "files.getUploadURLExternal":
+            return {"ok": True, "file_id": f"F{len(self.calls):06d}"}
+        if method == "files.completeUploadExternal":
+            files = args.get("files")
+            files = json.loads(files) if isinstance(files, str) else files or []
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(args.get("users", "X"))[1:]}}
         if method == "auth.test":
             return {"ok": True, "url": "https://fake.slack.com/", "team": "Fake", "user": "escalation-bot",
                     "team_id": "T111", "user_id": "UBOT", "bot_id": "BBOT"}

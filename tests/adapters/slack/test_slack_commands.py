@@ -1,4 +1,4 @@
-"""/escalate subcommands: status (a private answer), help, summary (not available yet), and actions by reference.
+"""/escalate subcommands: status (a private answer), help, summary (leads only), record (a private file), actions.
 
 Each answer must go to the user who typed the command (the slash command's `user_id`)."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from slack_server import CASES_CHANNEL, EMMA, JORDAN, slack_bot  # noqa: F401
+from slack_server import CASES_CHANNEL, EMMA, JORDAN, SAM, slack_bot  # noqa: F401
 from slack_support import slash_command
 
 
@@ -30,7 +30,7 @@ async def test_escalate_help_and_summary(slack_bot):
     assert "/escalate status REF" in help_["text"] and help_["user"] == JORDAN
     await slack_bot.post(slash_command(JORDAN, "summary"))
     summary = (await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral")[1:], "summary"))[0]
-    assert "not available yet" in summary["text"]
+    assert "for safeguarding leads" in summary["text"] and summary["user"] == JORDAN  # a practitioner: refused
     await slack_bot.settle()
     assert not slack_bot.fake.called("views.open") and not slack_bot.fake.called("chat.postMessage")
 
@@ -56,3 +56,28 @@ async def test_escalate_extend_command_on_surrey_is_refused_in_the_procedures_ow
     assert "Resolution should be sought within the shortest timescale possible" in refusal["text"]
     await slack_bot.settle()
     assert len(slack_bot.fake.called("views.open")) == 1 and slack_bot.snapshot() == before
+
+
+async def test_a_safeguarding_lead_gets_the_summary_posted_in_the_channel_with_its_chart(slack_bot):
+    await slack_bot.open_case()
+    await slack_bot.post(slash_command(SAM, "summary 2026-W48", channel_id="C0LEADS01"))
+    (done,) = await slack_bot.until(lambda: slack_bot.fake.called("files.completeUploadExternal"), "the upload")
+    assert done["channel_id"] == "C0LEADS01"
+    assert "Weekly escalation summary, 2026-W48" in done["initial_comment"] and "New escalations: 1" in done[
+        "initial_comment"]
+    (chart,) = slack_bot.fake.uploads.values()
+    assert chart.startswith(b"\x89PNG")
+
+
+async def test_record_goes_to_a_direct_message_only_and_only_for_people_on_the_case(slack_bot):
+    case = await slack_bot.open_case()
+    await slack_bot.post(slash_command(JORDAN, f"record {case['ref']}"))
+    (done,) = await slack_bot.until(lambda: slack_bot.fake.called("files.completeUploadExternal"), "the upload")
+    assert done["channel_id"].startswith("D")  # a direct message, never the cases channel
+    (sent,) = slack_bot.fake.uploads.values()
+    assert sent.startswith(b"PK")  # a .docx
+    note = (await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral"), "the note"))[0]
+    assert "private message" in note["text"]
+    await slack_bot.post(slash_command(EMMA, f"record {case['ref']}"))
+    refusal = (await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral")[1:], "refusal"))[0]
+    assert "cannot find a case" in refusal["text"] and len(slack_bot.fake.uploads) == 1

@@ -40,7 +40,11 @@ async def test_help_and_summary_in_a_personal_chat_and_when_mentioned_in_a_chann
     (helped,) = await teams_bot.say(JORDAN, "help")
     assert "escalate" in helped.text and "status REF" in helped.text and "999" in helped.text
     (summary,) = await teams_bot.deliver(channel_message(SAM, "summary", teams_bot.connector))
-    assert summary.conversation == THREAD and "summary" in summary.text.lower()
+    assert summary.conversation == THREAD and "Weekly escalation summary" in summary.text
+    images = [a for a in summary.body.get("attachments", []) if a.get("contentType") == "image/png"]
+    assert len(images) == 1 and images[0]["contentUrl"].startswith("data:image/png;base64,")
+    (refused,) = await teams_bot.deliver(channel_message(BEN, "summary", teams_bot.connector))
+    assert "for safeguarding leads" in refused.text
     (mentioned,) = await teams_bot.deliver(channel_message(SAM, "help", teams_bot.connector))
     assert mentioned.conversation == THREAD and "@mention me" in mentioned.text
     (puzzled,) = await teams_bot.say(JORDAN, "what is this")
