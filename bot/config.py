@@ -117,8 +117,12 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("MICROSOFT_APP_PASSWORD is missing: it is needed with MICROSOFT_APP_ID")
     if password and not app_id:
         raise ConfigError("MICROSOFT_APP_ID is missing: MICROSOFT_APP_PASSWORD was set without it")
-    if app_type == "SingleTenant" and not tenant:
-        raise ConfigError("MICROSOFT_APP_TENANT_ID is missing: it is needed when MICROSOFT_APP_TYPE is SingleTenant")
+    if app_type in ("SingleTenant", "UserAssignedMSI") and app_id and not tenant:
+        raise ConfigError(f"MICROSOFT_APP_TENANT_ID is missing: it is needed when MICROSOFT_APP_TYPE is {app_type}")
+    teams_channel = env.get("TEAMS_CASES_CHANNEL", "").strip()
+    if teams_channel and not re.fullmatch(r"19:\S+@thread\.\S+", teams_channel):
+        raise ConfigError("TEAMS_CASES_CHANNEL must be a Teams channel id such as 19:abc123@thread.tacv2 "
+                          f"(found {teams_channel!r})")
     target = env.get("BOT_SUMMARY_CHANNEL", "").strip()
     if target and not re.fullmatch(r"(slack|teams|console):\S+", target):
         raise ConfigError(f"BOT_SUMMARY_CHANNEL must be slack:CHANNEL_ID or teams:CONVERSATION_ID (found {target!r})")
@@ -137,7 +141,7 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
         teams_app_password=password,
         teams_app_type=app_type,
         teams_tenant_id=tenant,
-        teams_cases_channel=env.get("TEAMS_CASES_CHANNEL", "").strip(),
+        teams_cases_channel=teams_channel,
         slack_token=token,
         slack_signing_secret=secret,
         slack_cases_channel=channel,

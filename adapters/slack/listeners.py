@@ -153,6 +153,19 @@ def register(app: AsyncApp, engine: Callable[[], Engine], sender: SlackSender, c
     for name in views.BUTTONS:
         app.action(f"case_{name}")(button)
 
+    @app.action(views.RECORD)
+    async def download(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user, channel = user_of(body), str((body.get("channel") or {}).get("id", ""))
+        try:
+            ref = str(json.loads(action.get("value") or "{}").get("ref", ""))
+        except ValueError:
+            ref = ""
+        reply = await engine().record(user, ref)
+        if reply.private and reply.attachment is not None and not await sender.send_private(user.id, reply):
+            reply = Reply("Sorry, I could not send you the record privately. Try again, or ask an operator.")
+        await tell(user, channel, reply.text)
+
     @app.view(views.ACTION)
     async def action_submitted(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         meta, user = views.metadata(view), user_of(body)

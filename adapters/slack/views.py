@@ -14,6 +14,7 @@ START = "escalate_start"  # modal 1: partnership and the immediate-risk question
 INTAKE = "escalate_submit"  # modal 2: the rest of the Stage 1 questions
 ACTION = "case_action"  # resolve / escalate / extend
 BUTTONS = {"resolve": "Resolve", "escalate": "Escalate", "extend": "Extend"}
+RECORD = "case_record"  # "Download record": the written record, sent privately to the person who clicked
 SAFETY = "If a child is in immediate danger, call 999 now."
 
 
@@ -138,13 +139,12 @@ def message_blocks(reply: Reply, mentions: Sequence[str] = ()) -> tuple[str, lis
     head = " ".join(f"<@{m}>" for m in mentions)
     text = (head + " " if head else "") + escape(reply.text)
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": _cut(text, 3000)}}]
-    if reply.actions and reply.case_ref:
+    if reply.case_ref and (reply.actions or reply.kind in ("root", "nudge")):
         value = json.dumps({"ref": reply.case_ref, "stage": reply.stage}, separators=(",", ":"))
-        blocks.append({"type": "actions", "block_id": "case_actions", "elements": [
-            {"type": "button", "action_id": f"case_{a}", "text": plain(BUTTONS[a]), "value": value,
-             **({"style": "primary"} if a == "resolve" else {})}
-            for a in reply.actions if a in BUTTONS
-        ]})
+        elements = [{"type": "button", "action_id": f"case_{a}", "text": plain(BUTTONS[a]), "value": value,
+                     **({"style": "primary"} if a == "resolve" else {})} for a in reply.actions if a in BUTTONS]
+        elements.append({"type": "button", "action_id": RECORD, "text": plain("Download record"), "value": value})
+        blocks.append({"type": "actions", "block_id": "case_actions", "elements": elements})
     return _cut(text, 3900), blocks
 
 

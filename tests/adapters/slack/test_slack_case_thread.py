@@ -58,7 +58,7 @@ async def test_nudge_goes_into_the_case_thread_mentioning_who_must_act_with_butt
     assert "due tomorrow" in nudge["text"]
     found = buttons(nudge)
     # Surrey does not allow the timescale to be changed, so no Extend button is offered (see the extend test).
-    assert [b["action_id"] for b in found] == ["case_resolve", "case_escalate"]
+    assert [b["action_id"] for b in found] == ["case_resolve", "case_escalate", "case_record"]
     assert {b["value"] for b in found} == {json.dumps({"ref": case["ref"], "stage": 1}, separators=(",", ":"))}
     assert all(json.loads(b["value"]) == {"ref": case["ref"], "stage": 1} for b in found)
     assert await slack_bot.tick(TUESDAY_9) == []  # sent once

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from slack_server import CASES_CHANNEL, EMMA, JORDAN, SAM, slack_bot  # noqa: F401
-from slack_support import slash_command
+from slack_server import CASES_CHANNEL, EMMA, JORDAN, LENA, SAM, slack_bot  # noqa: F401
+from slack_support import button_click, slash_command
 
 
 async def test_escalate_status_answers_privately(slack_bot):
@@ -81,3 +81,21 @@ async def test_record_goes_to_a_direct_message_only_and_only_for_people_on_the_c
     await slack_bot.post(slash_command(EMMA, f"record {case['ref']}"))
     refusal = (await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral")[1:], "refusal"))[0]
     assert "cannot find a case" in refusal["text"] and len(slack_bot.fake.uploads) == 1
+
+
+async def test_download_record_button_on_the_root_message_sends_the_file_privately(slack_bot):
+    case = await slack_bot.open_case()
+    root = slack_bot.fake.called("chat.postMessage")[0]
+    (button,) = [e for b in root["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert button["action_id"] == "case_record" and button["text"]["text"] == "Download record"
+    ts = slack_bot.fake.ts_of(root)
+    status, _ = await slack_bot.post_json(button_click(LENA, "case_record", button["value"], CASES_CHANNEL, ts,
+                                                      root["text"]))
+    assert status == 200
+    (done,) = await slack_bot.until(lambda: slack_bot.fake.called("files.completeUploadExternal"), "the upload")
+    assert done["channel_id"] == "D" + LENA[1:]  # Lena's direct message with the bot, not the cases channel
+    await slack_bot.post_json(button_click(EMMA, "case_record", button["value"], CASES_CHANNEL, ts, root["text"]))
+    refusal = await slack_bot.until(lambda: [c for c in slack_bot.fake.called("chat.postEphemeral")
+                                             if c["user"] == EMMA], "refusal")
+    assert "cannot find a case" in refusal[0]["text"] and len(slack_bot.fake.uploads) == 1
+    assert case["ref"] in root["text"]

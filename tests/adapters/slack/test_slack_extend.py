@@ -25,7 +25,8 @@ async def test_extend_offered_and_applied_where_the_procedure_allows_it(aiohttp_
         assert [s.kind for s in sent] == ["before"]
         (nudge,) = bot.posts(channel=CASES_CHANNEL, thread_ts=case["thread"]["thread"])
         nudge["ts"] = bot.fake.ts_of(nudge)
-        assert [b["action_id"] for b in buttons(nudge)] == ["case_resolve", "case_escalate", "case_extend"]
+        assert [b["action_id"] for b in buttons(nudge)] == [
+            "case_resolve", "case_escalate", "case_extend", "case_record"]
 
         modal = await action_modal(bot, JORDAN, "extend", nudge)
         assert [b["block_id"] for b in modal["blocks"] if b["type"] == "input"] == [

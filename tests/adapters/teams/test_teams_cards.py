@@ -6,7 +6,6 @@ import pytest
 from teams_server import inputs
 
 from adapters.teams import cards
-from adapters.teams.mount import make_adapter
 from bot.config import ConfigError, read_settings
 from bot.types import Reply
 from dialogs.intake import ordered_questions
@@ -46,10 +45,9 @@ def test_a_case_message_mentions_and_offers_only_its_actions():
 
 
 def test_incomplete_microsoft_app_settings_stop_start_up_with_one_line():
-    settings = read_settings({"MICROSOFT_APP_ID": "8f1c2a4e-5b6d-4e7f-9a0b-1c2d3e4f5a6b",
-                              "MICROSOFT_APP_TYPE": "UserAssignedMSI"})
-    with pytest.raises(ConfigError, match="Microsoft app settings"):
-        make_adapter(settings)
+    with pytest.raises(ConfigError, match="MICROSOFT_APP_TENANT_ID is missing"):
+        read_settings({"MICROSOFT_APP_ID": "8f1c2a4e-5b6d-4e7f-9a0b-1c2d3e4f5a6b",
+                       "MICROSOFT_APP_TYPE": "UserAssignedMSI"})
 
 
 def test_a_cases_channel_that_is_not_a_channel_id_stops_start_up(all_policies):
