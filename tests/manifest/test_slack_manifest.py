@@ -1,12 +1,11 @@
 """The Slack app manifest is valid against Slack's official schema and asks for the minimal scopes."""
 
 import copy
-import json
 from pathlib import Path
 
-import jsonschema
 import pytest
 import yaml
+from schema_check import errors_of, validator_for
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "manifest" / "slack" / "manifest.yaml"
@@ -31,15 +30,7 @@ def manifest() -> dict:
 
 @pytest.fixture(scope="module")
 def validator():
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
-
-
-def errors_of(validator, document) -> list[str]:
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
-    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors]
+    return validator_for(SCHEMA)
 
 
 def test_schema_declares_draft_07(validator):

@@ -7,9 +7,9 @@ import json
 import zipfile
 from pathlib import Path
 
-import jsonschema
 import pytest
 from PIL import Image
+from schema_check import errors_of, validator_for
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = ROOT / "manifest" / "teams"
@@ -24,15 +24,7 @@ def manifest() -> dict:
 
 @pytest.fixture(scope="module")
 def validator():
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
-
-
-def errors_of(validator, document) -> list[str]:
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
-    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors]
+    return validator_for(SCHEMA)
 
 
 def test_schema_is_the_official_draft_04_one(validator):
