@@ -9,7 +9,7 @@ from collections.abc import Callable
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
-from adapters.teams import cards
+from adapters.teams import cards, files
 from adapters.teams.activities import card_activity, reply_activity
 from adapters.teams.forms import Forms, new_card_id
 from adapters.teams.references import References
@@ -25,11 +25,11 @@ HELP = """I help you follow your safeguarding partnership's procedure for resolv
 escalate: start an escalation (a form in our personal chat)
 status REF: where a case is, e.g. status ESC-2026-0001
 resolve REF, escalate REF, extend REF: act on a case
+record REF: your private copy of the case's written record
 summary: the weekly summary
 help: this message
 In a channel, @mention me first. If a child is in immediate danger, call 999 now."""
-RECORD = ("Written records are not sent through Teams yet: use /escalate record REF in Slack, or ask an operator "
-          "to export it (python -m bot export REF).")
+RECORD_SENT = "I have sent you the written record in our personal chat, so it stays out of this conversation."
 PRIVATE = ("I have sent you the escalation form in our personal chat, so the details stay out of this "
            "conversation.")
 NO_PRIVATE = ("I could not message you privately. Open a chat with me (find me under Apps) and type escalate there: "
@@ -78,8 +78,8 @@ class TeamsBot:
             await self.forms.offer(turn, command, rest[0], None)
         elif command == "summary":
             await turn.say(reply_activity(await self.engine().summary(turn.user, " ".join(rest))))
-        elif command == "record":
-            await turn.say(reply_activity(Reply(RECORD)))
+        elif command == "record" and rest:
+            await self._record(turn, rest[0])
         elif command in ("help", "?", "hello", "hi"):
             await turn.say(reply_activity(Reply(HELP)))
         else:
@@ -99,8 +99,27 @@ class TeamsBot:
             return
         await turn.say(PRIVATE)
 
+    async def _record(self, turn: Turn, ref: str) -> None:
+        """The written record: a file-consent card in the personal chat only, for people who may act on the case."""
+        reply = await self.engine().record(turn.user, ref)
+        if reply.attachment is None:
+            await turn.say(reply_activity(reply))
+            return
+        if turn.personal:
+            await turn.say(files.consent_activity(reply))
+            return
+        try:
+            reference = await self.sender.open_personal(turn.activity)
+            await self.sender.post_activity(reference, files.consent_activity(reply))
+        except SendError:
+            await turn.say(NO_PRIVATE)
+            return
+        await turn.say(RECORD_SENT)
+
     async def _invoked(self, context: TurnContext) -> None:
         """Action.Execute and other invokes: a 200 with a short answer (never botbuilder's 501 or 500)."""
+        if context.activity.name == files.INVOKE:
+            await files.on_consent(Turn(context), self.engine())
         body = EXECUTE if context.activity.name == "adaptiveCard/action" else {}
         await context.send_activity(Activity(type=ActivityTypes.invoke_response,
                                              value=InvokeResponse(status=200, body=body)))

@@ -55,6 +55,7 @@ def _texts(node: Any) -> list[str]:
 class FakeConnector:
     calls: list[Call] = field(default_factory=list)
     fail: dict[str, int] = field(default_factory=dict)  # conversation id (or "*", or "create") -> HTTP status
+    uploads: dict[str, bytes] = field(default_factory=dict)  # file uploads received (file-consent flow)
     _next: int = 0
 
     def app(self) -> web.Application:
@@ -63,7 +64,13 @@ class FakeConnector:
         app.router.add_post("/v3/conversations/{conversation}/activities", self.send)
         app.router.add_post("/v3/conversations/{conversation}/activities/{activity}", self.send)
         app.router.add_put("/v3/conversations/{conversation}/activities/{activity}", self.update)
+        app.router.add_put("/upload/{name}", self.upload)
         return app
+
+    async def upload(self, request: web.Request) -> web.Response:
+        """Where a file-consent upload URL points (OneDrive in real Teams)."""
+        self.uploads[request.match_info["name"]] = await request.read()
+        return web.json_response({"id": request.match_info["name"]}, status=201)
 
     def new_id(self) -> str:
         self._next += 1
