@@ -21,6 +21,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
+from adapters.http import read_limited
+
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
 WINDOW = 300  # seconds: Slack's own staleness limit
@@ -50,11 +52,9 @@ def slack_handler(bolt: AsyncApp, signing_secret: str,
     seen = Seen()
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return web.Response(status=413, text="request too large")
-        body = await request.content.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            return web.Response(status=413, text="request too large")
+        body = await read_limited(request, MAX_BODY)
+        if isinstance(body, web.Response):
+            return body
         stamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
         now = clock()

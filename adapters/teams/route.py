@@ -22,6 +22,8 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticateRequestResult
 
+from adapters.http import read_limited
+
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
 AUTH_SECONDS = 20.0
@@ -59,11 +61,9 @@ async def authenticate(adapter: CloudAdapter, activity: Activity, header: str) -
 
 def teams_handler(adapter: CloudAdapter, on_turn: Callable[[TurnContext], Awaitable[None]], app_id: str) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return web.Response(status=413, text="request too large")
-        body = await request.content.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            return web.Response(status=413, text="request too large")
+        body = await read_limited(request, MAX_BODY)
+        if isinstance(body, web.Response):
+            return body
         if request.content_type != "application/json":
             log.info("teams: refused a request that is not application/json")
             return web.Response(status=400, text="expected application/json")
