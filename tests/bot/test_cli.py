@@ -9,65 +9,23 @@ working days, counting from the day after the start.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-POLICY_NAMES = {
-    "surrey": "Surrey Safeguarding Children Partnership",
-    "bcssp": "Bath & North East Somerset Community Safety and Safeguarding Partnership",
-    "lincolnshire": "Lincolnshire Safeguarding Children Board",
-    "medway": "Medway Safeguarding Children Board",
-    "gloucestershire": "Gloucestershire Safeguarding Children Partnership",
-}
-PLATFORM_SDKS = ("aiohttp", "botbuilder", "botframework", "slack_bolt", "slack_sdk")
-
-
-@pytest.fixture(scope="module")
-def repo() -> Path:
-    assert (REPO_ROOT / "bot" / "__main__.py").is_file()
-    return REPO_ROOT
-
-
-@pytest.fixture(scope="module")
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-
-
-def run_cli(repo: Path, env: dict[str, str], args: Iterable[str], **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=repo,
-        env={**env, **extra},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def run_many(repo: Path, env: dict[str, str], commands: list[list[str]]) -> list[subprocess.CompletedProcess[str]]:
-    """Run independent CLI calls side by side (each is a separate process)."""
-    with ThreadPoolExecutor(max_workers=max(2, min(6, (os.cpu_count() or 2) * 2))) as pool:
-        return list(pool.map(lambda args: run_cli(repo, env, args), commands))
-
-
-def one_error_line(r: subprocess.CompletedProcess[str]) -> str:
-    """Assert a usage error: exit 2, nothing on stdout, exactly one line on stderr; return it."""
-    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
-    assert r.stdout == ""
-    lines = r.stderr.splitlines()
-    assert len(lines) == 1, r.stderr
-    return lines[0]
-
+from cli_support import (  # noqa: F401  (fixtures)
+    PLATFORM_SDKS,
+    POLICY_NAMES,
+    REPO_ROOT,
+    _replace_in_stage,
+    _surrey_copy,
+    clean_env,
+    one_error_line,
+    repo,
+    run_cli,
+    run_many,
+)
 
 # --- policies ---------------------------------------------------------------------------------------------------
 
@@ -246,25 +204,6 @@ def test_timeline_uses_the_procedures_own_stage_names(
     assert names[4].startswith("Escalation to the Surrey Safeguarding Children Partnership")
 
 
-def _surrey_copy(repo: Path, folder: Path) -> tuple[Path, list[str]]:
-    """Copy surrey.toml into `folder`; return its path and its text split at each [[stages]] header."""
-    folder.mkdir(exist_ok=True)
-    target = folder / "surrey.toml"
-    shutil.copy(repo / "policies" / "surrey.toml", target)
-    parts = target.read_text(encoding="utf-8").split("[[stages]]\n")
-    assert len(parts) == 6, "surrey.toml should have five [[stages]] tables"
-    return target, parts
-
-
-def _replace_in_stage(parts: list[str], index: int, *edits: tuple[str, str]) -> str:
-    """Text with, for each (pattern, replacement), the first matching line of stages[index] replaced."""
-    block = parts[index + 1]
-    for pattern, replacement in edits:
-        block, n = re.subn(pattern, replacement, block, count=1, flags=re.MULTILINE)
-        assert n == 1, f"{pattern!r} not found in stages[{index}]"
-    return "[[stages]]\n".join([*parts[: index + 1], block, *parts[index + 2 :]])
-
-
 def test_after_a_stage_with_no_timescale_later_dues_are_unknown(
     repo: Path, clean_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -285,127 +224,3 @@ def test_after_a_stage_with_no_timescale_later_dues_are_unknown(
     out = json.loads(r.stdout)
     assert [s["due"] for s in out["stages"]] == ["2026-11-25", None, None, None, None]
     assert out["overall_due"] is None
-
-
-# --- errors -----------------------------------------------------------------------------------------------------
-
-SURREY_DUE = ["due", "--policy", "surrey", "--stage", "1"]
-
-# (args, words the one error line must contain)
-ERROR_CASES = [
-    (["due", "--policy", "nowhere", "--stage", "1", "--start", "2026-11-23"], ["nowhere"]),
-    (["timeline", "--policy", "nowhere", "--raised", "2026-11-23", "--json"], ["nowhere"]),
-    ([*SURREY_DUE, "--start", "2026-02-30"], ["--start", "2026-02-30"]),
-    ([*SURREY_DUE, "--start", "23/11/2026"], ["--start", "23/11/2026"]),
-    ([*SURREY_DUE, "--start", "garbage"], ["--start", "garbage"]),
-    ([*SURREY_DUE, "--start", "2026-11-5"], ["--start", "2026-11-5"]),
-    ([*SURREY_DUE, "--start", ""], ["--start"]),
-    (["timeline", "--policy", "surrey", "--raised", "2026-02-30", "--json"], ["--raised", "2026-02-30"]),
-    (["timeline", "--policy", "surrey", "--raised", "23/11/2026", "--json"], ["--raised", "23/11/2026"]),
-    (["timeline", "--policy", "surrey", "--raised", "garbage", "--json"], ["--raised", "garbage"]),
-    (["due", "--policy", "surrey", "--stage", "6", "--start", "2026-11-23"], ["stage", "6"]),
-    (["due", "--policy", "surrey", "--stage", "0", "--start", "2026-11-23"], ["stage", "0"]),
-    (["due", "--policy", "medway", "--stage", "5", "--start", "2026-11-23"], ["stage", "5"]),
-    (["due", "--policy", "surrey", "--stage", "two", "--start", "2026-11-23"], ["--stage", "two"]),
-    (["due", "--policy", "surrey", "--stage", "1.5", "--start", "2026-11-23"], ["--stage", "1.5"]),
-    (["due", "--policy", "surrey"], ["--stage", "--start"]),
-    (["due"], ["--policy"]),
-    (["timeline", "--policy", "surrey", "--json"], ["--raised"]),
-    ([], ["COMMAND"]),
-    (["frobnicate"], ["frobnicate"]),
-    ([*SURREY_DUE, "--start", "2026-11-23", "--bogus"], ["--bogus"]),
-    # A real date whose due date would lie past the end of the calendar (year 9999) is still a usage error.
-    ([*SURREY_DUE, "--start", "9999-12-31"], []),
-    (["timeline", "--policy", "bcssp", "--raised", "9999-12-30", "--json"], []),
-]
-
-
-@pytest.fixture(scope="module")
-def error_results(repo: Path, clean_env: dict[str, str]) -> list[subprocess.CompletedProcess[str]]:
-    return run_many(repo, clean_env, [args for args, _ in ERROR_CASES])
-
-
-@pytest.mark.parametrize(
-    ("index", "args", "words"),
-    [(i, args, words) for i, (args, words) in enumerate(ERROR_CASES)],
-    ids=[" ".join(args) or "no-command" for args, _ in ERROR_CASES],
-)
-def test_usage_error(
-    error_results: list[subprocess.CompletedProcess[str]], index: int, args: list[str], words: list[str]
-) -> None:
-    line = one_error_line(error_results[index])
-    for word in words:
-        assert word in line, (word, line)
-
-
-@pytest.mark.parametrize(
-    ("index", "pattern", "replacement", "field"),
-    [
-        (1, r"^working_days = \d+$", "working_days = 0", "stages[1].working_days"),
-        (2, r"^counts_from = .*$", 'counts_from = "sometime"', "stages[2].counts_from"),
-        (0, r"^(cite = .*)$", '\\1\ncolour = "red"', "stages[0].colour"),  # a field the format does not know
-        (3, r"^raiser_tier = .*$", 'raiser_tier = "boss"', "stages[3].raiser_tier"),
-    ],
-)
-def test_malformed_policy_file_stops_policies_with_one_line(
-    repo: Path, clean_env: dict[str, str], tmp_path: Path, index: int, pattern: str, replacement: str, field: str
-) -> None:
-    target, parts = _surrey_copy(repo, tmp_path / "policies")
-    target.write_text(_replace_in_stage(parts, index, (pattern, replacement)), encoding="utf-8")
-    line = one_error_line(run_cli(repo, clean_env, ["policies"], BOT_POLICY_DIR=str(target.parent)))
-    assert "surrey.toml" in line
-    assert field in line
-
-
-def test_policy_file_that_is_not_toml_stops_policies_with_one_line(
-    repo: Path, clean_env: dict[str, str], tmp_path: Path
-) -> None:
-    target, _ = _surrey_copy(repo, tmp_path / "policies")
-    target.write_text(target.read_text(encoding="utf-8") + "\n[[stages]\nnumber = = 6\n", encoding="utf-8")
-    line = one_error_line(run_cli(repo, clean_env, ["policies"], BOT_POLICY_DIR=str(target.parent)))
-    assert "surrey.toml" in line
-
-
-def test_empty_policy_dir_stops_policies_with_one_line(repo: Path, clean_env: dict[str, str], tmp_path: Path) -> None:
-    line = one_error_line(run_cli(repo, clean_env, ["policies"], BOT_POLICY_DIR=str(tmp_path)))
-    assert tmp_path.name in line
-
-
-# --- no platform SDK on the command-line path -------------------------------------------------------------------
-
-_PROBE = """
-import json, runpy, sys
-sys.argv = ["bot", *json.loads(sys.argv[1])]
-code = 0
-try:
-    runpy.run_module("bot", run_name="__main__", alter_sys=True)
-except SystemExit as exc:
-    code = exc.code
-print("\\n" + json.dumps({"code": code, "modules": sorted({m.split(".")[0] for m in sys.modules})}))
-"""
-
-
-@pytest.mark.parametrize(
-    "args",
-    [
-        ["due", "--policy", "surrey", "--stage", "1", "--start", "2026-11-23"],
-        ["timeline", "--policy", "bcssp", "--raised", "2026-12-21", "--json"],
-        ["policies"],
-    ],
-    ids=["due", "timeline", "policies"],
-)
-def test_cli_path_imports_no_platform_sdk(repo: Path, clean_env: dict[str, str], args: list[str]) -> None:
-    r = subprocess.run(
-        [sys.executable, "-c", _PROBE, json.dumps(args)],
-        cwd=repo,
-        env=clean_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert r.returncode == 0, r.stderr
-    report = json.loads(r.stdout.splitlines()[-1])
-    assert report["code"] == 0, r.stderr
-    assert "bot" in report["modules"]
-    loaded = sorted(set(PLATFORM_SDKS) & set(report["modules"]))
-    assert not loaded, f"`python -m bot {args[0]}` imported {loaded}"
