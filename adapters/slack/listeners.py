@@ -12,10 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 
 from adapters.slack import views
-from adapters.slack.sender import SlackSender
+from adapters.slack.sender import FAILURES, SlackSender, error_code, plain_error
 from bot.engine import Engine
 from bot.notify import SendError
 from bot.types import Event, Reply, ThreadRef, UserRef
@@ -43,8 +42,15 @@ def register(app: AsyncApp, engine: Callable[[], Engine], sender: SlackSender, c
                 await app.client.chat_postEphemeral(channel=channel, user=user.id, text=views.escape(text))
             else:
                 await app.client.chat_postMessage(channel=user.id, text=views.escape(text))
-        except SlackApiError as exc:
-            log.warning("could not answer a Slack user privately: %s", exc.response.get("error"))
+        except FAILURES as exc:
+            log.warning("could not answer a Slack user privately: %s", error_code(exc))
+
+    async def open_modal(user: UserRef, channel: str, trigger_id: str, view: dict[str, Any] | str) -> None:
+        """Open a modal; if Slack will not, say why privately (nothing was stored, so trying again is safe)."""
+        error = await sender.open_view(trigger_id, view)
+        if error is not None:
+            await tell(user, channel, f"Sorry, the form could not be opened: {plain_error(error)}. Nothing was "
+                                      "saved; please try the same command or button again.")
 
     @app.command("/escalate")
     async def escalate(ack: Any, body: dict[str, Any]) -> None:
@@ -53,15 +59,16 @@ def register(app: AsyncApp, engine: Callable[[], Engine], sender: SlackSender, c
         words = str(body.get("text", "")).strip().split()
         command = words[0].lower() if words else ""
         if not command:
-            modal = views.start_modal(engine().policies, {"channel": channel})
-            await _open(app, str(body.get("trigger_id", "")), modal)
+            modal = views.start_modal_json(engine().policies, channel)
+            await open_modal(user, channel, str(body.get("trigger_id", "")), modal)
             return
         if command in ("resolve", "escalate", "extend") and len(words) > 1:
             reply = await engine().action_form(user, command, words[1], None)
             if reply.kind == "form":
                 meta: dict[str, Any] = {"action": command, "ref": reply.case_ref, "stage": reply.stage,
                                         "channel": channel}
-                await _open(app, str(body.get("trigger_id", "")), views.action_modal(reply, command, meta))
+                await open_modal(user, channel, str(body.get("trigger_id", "")),
+                                 views.action_modal(reply, command, meta))
             else:
                 await tell(user, channel, reply.text)
             return
@@ -148,7 +155,7 @@ def register(app: AsyncApp, engine: Callable[[], Engine], sender: SlackSender, c
         message = body.get("message") or {}
         meta = {"action": kind, "ref": reply.case_ref, "stage": reply.stage, "channel": channel,
                 "ts": message.get("ts", ""), "text": str(message.get("text", ""))[:1500]}
-        await _open(app, str(body.get("trigger_id", "")), views.action_modal(reply, kind, meta))
+        await open_modal(user, channel, str(body.get("trigger_id", "")), views.action_modal(reply, kind, meta))
 
     for name in views.BUTTONS:
         app.action(f"case_{name}")(button)
@@ -219,11 +226,6 @@ def _today(engine: Engine) -> Any:
     return london_today(engine.clock.now())
 
 
-async def _open(app: AsyncApp, trigger_id: str, view: dict[str, Any]) -> None:
-    try:
-        await app.client.views_open(trigger_id=trigger_id, view=view)
-    except SlackApiError as exc:
-        log.warning("could not open a Slack modal: %s", exc.response.get("error"))
 
 
 async def _post_root(engine: Engine, sender: SlackSender, reply: Reply, thread: ThreadRef, user: UserRef) -> None:

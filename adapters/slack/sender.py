@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from collections.abc import Callable
+from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -21,11 +25,27 @@ PLAIN_WORDS = {
     "invalid_auth": "the Slack token is not valid (check SLACK_BOT_TOKEN)",
     "token_revoked": "the Slack token was revoked: reinstall the app",
     "account_inactive": "the Slack app's account is inactive: reinstall the app",
+    "expired_trigger_id": "the form took too long to open",
+    "connection_error": "Slack could not be reached",
 }
 
 
-def plain_error(exc: SlackApiError) -> str:
-    code = str(exc.response.get("error", "unknown_error"))
+# What a Web API call can raise: Slack's own refusal, or no answer at all (network down, DNS, timeout).
+FAILURES = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError)
+
+
+def error_code(exc: BaseException | str) -> str:
+    """Slack's error code for a failed call ("connection_error" when Slack did not answer)."""
+    if isinstance(exc, str):
+        return exc
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error", "unknown_error"))
+    return "connection_error"
+
+
+def plain_error(exc: BaseException | str) -> str:
+    """Slack's error code in words a user can act on."""
+    code = error_code(exc)
     return PLAIN_WORDS.get(code, f"Slack refused the message ({code})")
 
 
@@ -43,10 +63,46 @@ class SlackSender:
         if email not in self._ids:
             try:
                 found = await self.client.users_lookupByEmail(email=email)
-            except SlackApiError:
+            except FAILURES:
                 return None
             self._ids[email] = str((found.get("user") or {}).get("id", ""))
         return self._ids[email] or None
+
+    async def open_view(self, trigger_id: str, view: dict[str, Any] | str) -> str | None:
+        """views.open of a view (a dict, or already JSON); None once opened, else Slack's error code (logged here).
+
+        This is the one Web API call on /escalate's hot path, so it goes straight through the client's shared HTTP
+        session (set when the server starts): the SDK's own call costs about an eighth of the command's CPU
+        (`make bench`). There is no retry: a trigger id expires 3 seconds after the click.
+        """
+        session = self.client.session
+        if session is None:  # outside the server (no shared session yet): the SDK's own call
+            try:
+                await self.client.views_open(trigger_id=trigger_id, view=json.loads(view) if isinstance(view, str)
+                                             else view)
+                return None
+            except FAILURES as exc:
+                return self._failed("views.open", error_code(exc))
+        view_json = view if isinstance(view, str) else json.dumps(view, separators=(",", ":"))
+        body = f'{{"trigger_id":{json.dumps(trigger_id)},"view":{view_json}}}'
+        headers = {"Authorization": f"Bearer {self.client.token}", "Content-Type": "application/json; charset=utf-8"}
+        try:
+            async with session.post(f"{self.client.base_url}views.open", data=body.encode(), headers=headers,
+                                    timeout=aiohttp.ClientTimeout(total=10)) as response:
+                answer = await response.json(content_type=None)
+        except (TimeoutError, aiohttp.ClientError):
+            return self._failed("views.open", "connection_error")
+        except ValueError:  # not JSON: a proxy's or load balancer's error page
+            return self._failed("views.open", f"http_{response.status}")
+        if isinstance(answer, dict) and answer.get("ok") is True:
+            return None
+        error = answer.get("error") if isinstance(answer, dict) else None
+        return self._failed("views.open", str(error or f"http_{response.status}"))
+
+    @staticmethod
+    def _failed(method: str, code: str) -> str:
+        log.warning("Slack %s failed: %s", method, code)
+        return code
 
     async def post(self, thread: ThreadRef, reply: Reply) -> tuple[str, str]:
         """Post a message (into the thread when it has one); returns (ts, channel). Raises SendError."""
@@ -55,8 +111,8 @@ class SlackSender:
         try:
             result = await self.client.chat_postMessage(channel=thread.conversation, text=text, blocks=blocks,
                                                         thread_ts=thread.thread or None, unfurl_links=False)
-        except SlackApiError as exc:
-            log.warning("Slack post failed: %s", exc.response.get("error"))
+        except FAILURES as exc:
+            log.warning("Slack post failed: %s", error_code(exc))
             raise SendError(plain_error(exc)) from None
         return str(result.get("ts", "")), str(result.get("channel", thread.conversation))
 
@@ -73,8 +129,8 @@ class SlackSender:
             await self.client.files_upload_v2(channel=channel, content=reply.attachment.data,
                                               filename=reply.attachment.name, title=reply.attachment.name,
                                               initial_comment=views.escape(reply.text), thread_ts=thread_ts or None)
-        except SlackApiError as exc:
-            log.warning("Slack file upload failed: %s; posting the text alone", exc.response.get("error"))
+        except FAILURES as exc:
+            log.warning("Slack file upload failed: %s; posting the text alone", error_code(exc))
             await self.post(ThreadRef("slack", channel, thread_ts), Reply(reply.text, kind=reply.kind))
 
     async def send_private(self, user_id: str, reply: Reply) -> bool:
@@ -90,8 +146,8 @@ class SlackSender:
                                               filename=reply.attachment.name, title=reply.attachment.name,
                                               initial_comment="Your copy of the written record (keep it on the "
                                                               "child's record; do not share it in a channel).")
-        except SlackApiError as exc:
-            log.warning("Slack private file failed: %s", exc.response.get("error"))
+        except FAILURES as exc:
+            log.warning("Slack private file failed: %s", error_code(exc))
             return False
         return True
 
@@ -100,5 +156,5 @@ class SlackSender:
         try:
             await self.client.chat_update(channel=channel, ts=ts, text=f"{original}\n{note}",
                                           blocks=views.done_blocks(original, note))
-        except SlackApiError as exc:
-            log.warning("Slack update failed: %s", exc.response.get("error"))
+        except FAILURES as exc:
+            log.warning("Slack update failed: %s", error_code(exc))

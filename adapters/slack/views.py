@@ -67,6 +67,22 @@ def start_modal(policies: Mapping[str, Policy], metadata: Mapping[str, Any]) -> 
     return _modal(START, "Escalate a disagreement", blocks, "Next", metadata)
 
 
+# /escalate's first modal is the same for every request from one channel: kept serialised, per set of procedures.
+_START_JSON: dict[tuple[int, str], tuple[Mapping[str, Policy], str]] = {}
+
+
+def start_modal_json(policies: Mapping[str, Policy], channel: str) -> str:
+    """`start_modal(policies, {"channel": channel})` as JSON, built once per (procedures, channel)."""
+    key = (id(policies), channel)
+    hit = _START_JSON.get(key)
+    if hit is None or hit[0] is not policies:  # (holding `policies` keeps its id from being reused)
+        if len(_START_JSON) >= 1024:
+            _START_JSON.clear()
+        hit = (policies, json.dumps(start_modal(policies, {"channel": channel}), separators=(",", ":")))
+        _START_JSON[key] = hit
+    return hit[1]
+
+
 def intake_modal(policy: Policy, questions: Sequence[Question], metadata: Mapping[str, Any]) -> dict[str, Any]:
     """Second modal: the rest of the Stage 1 questions; child details in their own section."""
     blocks: list[dict[str, Any]] = [

@@ -25,6 +25,8 @@ class FakeSlack:
     emails: dict[str, str] = field(default_factory=dict)  # users.lookupByEmail answers
     uploads: dict[str, bytes] = field(default_factory=dict)  # file id -> bytes received
     delay: dict[str, float] = field(default_factory=dict)  # method -> seconds to sleep before answering
+    token: str = ""  # when set, a call without "Authorization: Bearer <token>" is refused, as Slack does
+    broken: dict[str, int] = field(default_factory=dict)  # method -> HTTP status of a non-JSON error page
     _ts: int = 0
     _finished: dict[str, asyncio.Event] = field(default_factory=dict)
 
@@ -63,6 +65,11 @@ class FakeSlack:
         args = {**{k: v for k, v in request.query.items()}, **args}  # some methods send their arguments as query
         call = Call(method, args)
         self.calls.append(call)
+        if self.token and request.headers.get("Authorization") != f"Bearer {self.token}":
+            return web.json_response({"ok": False, "error": "not_authed"})
+        if method in self.broken:  # a proxy's or load balancer's error page, not Slack's JSON
+            return web.Response(status=self.broken[method], text="<html>Bad gateway</html>",
+                                content_type="text/html")
         if method in self.delay:
             await asyncio.sleep(self.delay[method])
             self.finished(method).set()

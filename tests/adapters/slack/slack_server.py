@@ -157,7 +157,7 @@ def answers_for(intake: dict[str, Any], **given: Any) -> dict[str, Any]:
 
 
 async def start_bot(aiohttp_server: Any, cases_channel: str = CASES_CHANNEL, policy: str = "surrey") -> SlackBot:
-    fake = FakeSlack()
+    fake = FakeSlack(token=TOKEN)
     fake_server = await aiohttp_server(fake.app())
     env = {
         "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET,

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
+import socket
 from datetime import datetime
 
+import aiohttp
 import pytest
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_server import ANSWERS, CASES_CHANNEL, JORDAN, LENA, slack_bot  # noqa: F401
-from slack_support import slash_command, view_submission
+from slack_support import TOKEN, slash_command, view_submission
 from test_slack_case_thread import TUESDAY_9, action_modal, nudged
 
+from adapters.slack.sender import SlackSender
+from bot.directory import Directory
+from bot.notify import SendError
+from bot.types import Reply, ThreadRef
 from bot.workdays import LONDON
 
 ERRORS = ("channel_not_found", "ratelimited", "token_revoked")
@@ -79,11 +86,33 @@ async def test_thread_post_failing_after_an_action_keeps_the_action_and_logs(sla
     assert any("channel" in m for m in warnings_about(caplog, case["ref"]))
 
 
-async def test_modal_that_cannot_be_opened_is_logged_not_a_server_error(slack_bot, caplog):
-    slack_bot.fake.fail["views.open"] = "expired_trigger_id"
+@pytest.mark.parametrize(("code", "words"), [("expired_trigger_id", "the form took too long to open"),
+                                             ("ratelimited", "Slack is limiting how fast"),
+                                             ("http_502", "Slack refused the message (http_502)")])
+async def test_modal_that_cannot_be_opened_is_logged_and_the_user_told(slack_bot, caplog, code, words):
+    if code.startswith("http_"):
+        slack_bot.fake.broken["views.open"] = int(code[5:])
+    else:
+        slack_bot.fake.fail["views.open"] = code
     response = await slack_bot.post(slash_command(JORDAN))
     assert response.status == 200
-    await slack_bot.until(lambda: slack_bot.fake.called("views.open"), "the try")
-    await slack_bot.settle()
-    assert warnings_about(caplog, "expired_trigger_id")
+    (told,) = await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral"), "the apology")
+    assert told["user"] == JORDAN and words in told["text"] and "try the same command" in told["text"]
+    assert len(slack_bot.fake.called("views.open")) == 1  # a trigger id lasts 3 s: no retry
+    assert warnings_about(caplog, code)
     assert await slack_bot.store.keys("cases") == []
+    assert await slack_bot.store.keys("dialogs") == []
+
+
+async def test_slack_that_cannot_be_reached_is_a_connection_error_in_plain_words(caplog):
+    with socket.socket() as sock:  # a port with nothing listening on it
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    async with aiohttp.ClientSession() as session:
+        client = AsyncWebClient(token=TOKEN, base_url=f"http://127.0.0.1:{port}/api/", session=session)
+        sender = SlackSender(client, lambda: Directory([]))
+        assert await sender.open_view("1.2.3", {"type": "modal"}) == "connection_error"
+        with pytest.raises(SendError, match="Slack could not be reached"):
+            await sender.post(ThreadRef("slack", CASES_CHANNEL), Reply("A nudge"))
+        await sender.update(CASES_CHANNEL, "1.2", "A nudge", "Resolved by Lena")  # logged, not raised
+    assert len(warnings_about(caplog, "connection_error")) == 3

@@ -1,0 +1,24 @@
+"""`make bench` still runs end to end (tiny sizes). Its figures are read by people, never asserted on here."""
+
+from __future__ import annotations
+
+from bench import slack, store
+
+
+def test_slack_bench_answers_every_request_and_opens_every_modal():
+    result = slack.run(requests=40, rounds=1, concurrency=5)
+    assert result["all_answered"]
+    apps = result["apps"]
+    assert set(apps) == set(slack.KINDS)
+    assert apps["ours"]["statuses"] == {"200": 40} and apps["ours"]["modals"] == 40
+    assert apps["bare_open"]["modals"] == 40 and apps["bare"]["modals"] is None
+    assert {"ratio", "ratio_ack_only", "ceiling_ack_only"} <= set(result)
+    text = slack.report(result)
+    assert "ours / bare bolt answering the same way" in text and "only acks" in text
+
+
+def test_store_bench_reports_a_median_per_size(tmp_path):
+    result = store.run(sizes=(10, 30), writes=5, directory=str(tmp_path))
+    assert set(result["sizes"]) == {10, 30}
+    assert all(row["median_ms"] > 0 for row in result["sizes"].values())
+    assert "30" in store.report(result)
