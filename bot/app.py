@@ -87,7 +87,11 @@ def _engine(runtime: Runtime) -> Engine:
 
 
 async def scheduler_loop(engine: Engine, every: int) -> None:
-    """Run a scheduler pass now and then every `every` seconds; a failing pass is logged, never fatal."""
+    """Run a scheduler pass now and then every `every` seconds; a failing pass is logged, never fatal.
+
+    A pass sends due nudges, then posts the weekly summary if due, then (at the first pass of each London day)
+    expires old dedupe records; that last step logs its own failure and never stops the loop or a nudge.
+    """
     while True:
         try:
             sent = await engine.scheduler.tick()
@@ -96,6 +100,7 @@ async def scheduler_loop(engine: Engine, every: int) -> None:
             posted = await engine.weekly.tick(engine.clock.now())
             if posted:
                 log.info("weekly summary posted for %s", posted)
+            await engine.dedupe.tick(engine.clock.now())
         except Exception:
             log.exception("scheduler pass failed; trying again in %s s", every)
         await asyncio.sleep(every)

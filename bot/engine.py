@@ -13,6 +13,7 @@ from bot import messages, summary, weekly, workflow
 from bot.agenda import Agenda
 from bot.casework import CaseDesk
 from bot.clock import Clock
+from bot.dedupe import EVENTS, DailySweep
 from bot.directory import Directory
 from bot.notify import Outbox, SendError
 from bot.scheduler import Scheduler
@@ -53,20 +54,25 @@ class Engine:
                                    send_time=send_time, review_days=review_days)
         self.desk = CaseDesk(store, self.policies, clock, self.scheduler, lambda: self.directory)
         self.weekly = weekly.WeeklyPoster(store, self.policies, self.outbox, None)
+        self.dedupe = DailySweep(store)  # the server's scheduler loop expires old dedupe records through this
         self._locks: dict[str, asyncio.Lock] = {}
 
     def _lock(self, key: str) -> asyncio.Lock:
         return self._locks.setdefault(key, asyncio.Lock())
 
     async def handle(self, event: Event) -> list[Reply]:
-        """Answer one event. A repeated event id (a platform retry) has no second effect."""
+        """Answer one event. A repeated event id (a platform retry) has no second effect.
+
+        The dedupe record is kept for bot.dedupe.RETENTION, far longer than any platform retries. It is written
+        only when none was found, which the expiry sweep relies on (see bot/dedupe.py).
+        """
         async with self._lock(event.user.key):
-            if event.event_id and await self.store.get("events", event.event_id) is not None:
+            if event.event_id and await self.store.get(EVENTS, event.event_id) is not None:
                 log.info("duplicate event ignored")
                 return []
             replies = await self._dispatch(event)
             if event.event_id:
-                await self.store.put("events", event.event_id, {"at": self.clock.now().isoformat()})
+                await self.store.put(EVENTS, event.event_id, {"at": self.clock.now().isoformat()})
             return replies
 
     async def _dispatch(self, event: Event) -> list[Reply]:

@@ -58,7 +58,8 @@ def add_parsers(sub: Any) -> None:
     audit.add_argument("--since", metavar="YYYY-MM-DD", help="only events on or after this day (London time)")
     audit.add_argument("--format", required=True, choices=("csv", "json"))
     add_data(audit)
-    purge = sub.add_parser("purge", help="remove closed cases older than BOT_RETENTION_YEARS (default 6) years")
+    purge = sub.add_parser("purge", help="remove closed cases older than BOT_RETENTION_YEARS (default 6) years, "
+                           "and dedupe records of chat events older than 7 days")
     mode = purge.add_mutually_exclusive_group(required=True)
     mode.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     mode.add_argument("--yes", action="store_true", help="remove them, and write the purge to the audit log")
@@ -144,6 +145,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.dedupe import RETENTION
     from bot.records.retention import PurgeReport, purge, years_before
     from storage.tinydb_store import TinyDBStore
 
@@ -159,15 +161,18 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
 
     report = asyncio.run(run())
     rule = f"closed before {report.cutoff.date()} (retention: {years} years after closure, BOT_RETENTION_YEARS)"
+    verb = "Would remove" if args.dry_run else "Removed"
     if not report.cases:
         print(f"Nothing to remove: no case was {rule}." + ("" if args.dry_run else " The purge is in the audit log."))
-        return 0
-    verb = "Would remove" if args.dry_run else "Removed"
-    print(f"{verb} {len(report.cases)} case(s) {rule}:")
-    for case in report.cases:
-        print(f"{case.ref}\t{case.policy}\tclosed {case.closed_at[:10]}")
-    print("Dry run: nothing was changed; run with --yes to remove them." if args.dry_run
-          else f"Recorded in the audit log as {report.log_key}.")
+    else:
+        print(f"{verb} {len(report.cases)} case(s) {rule}:")
+        for case in report.cases:
+            print(f"{case.ref}\t{case.policy}\tclosed {case.closed_at[:10]}")
+        print("Dry run: nothing was changed; run with --yes to remove them." if args.dry_run
+              else f"Recorded in the audit log as {report.log_key}.")
+    # Always the last line; these records hold no case data, so they are not in the audit log.
+    print(f"{verb} {report.dedupe_records} dedupe record(s) of chat events older than {RETENTION.days} days "
+          "(kept only to ignore platform retries).")
     return 0
 
 

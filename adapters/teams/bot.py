@@ -51,7 +51,9 @@ class TeamsBot:
         if activity.conversation is None or not activity.conversation.id:
             return
         turn = Turn(context)
-        if activity.id and not await self.engine().store.create("events", f"teams:{turn.key}", {"seen": True}):
+        engine = self.engine()
+        seen = {"seen": True, "at": engine.clock.now().isoformat()}  # the time lets bot.dedupe expire it
+        if activity.id and not await engine.store.create("events", f"teams:{turn.key}", seen):
             log.info("teams: a repeated activity was ignored")
             return
         await self.refs.remember(activity)

@@ -1,4 +1,7 @@
-"""Retention: closed cases older than the retention period are purged, and each purge is written to the audit log."""
+"""Retention: closed cases older than the retention period are purged, and each purge is written to the audit log.
+
+A purge also expires old dedupe records (bot/dedupe.py), as the server does once a day.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot import dedupe
 from bot.agenda import Agenda
 from bot.records.audit import log_event
 from bot.workdays import LONDON
@@ -15,6 +19,8 @@ from storage.base import Store
 # A case is closed when it is resolved (its `closed_at`) or is an immediate-harm record (its `raised_at`); open
 # cases are never purged, whatever their age. With a case go the records that point at it ("openings" entries and
 # agenda dates). The audit-log entry outlives the case. A dry run reads the same list and changes nothing.
+# Expired dedupe records (platform-retry guards, no case data) are removed after the cases and only counted in the
+# report, not in the audit log.
 log = logging.getLogger(__name__)
 
 
@@ -36,6 +42,7 @@ class PurgeReport:
     years: int
     dry_run: bool
     log_key: str = ""
+    dedupe_records: int = 0  # expired dedupe records removed (or that would be)
 
     @property
     def refs(self) -> tuple[str, ...]:
@@ -77,13 +84,15 @@ async def expired(store: Store, cutoff: datetime) -> list[Purged]:
 
 
 async def purge(store: Store, now: datetime, years: int, dry_run: bool, by: str = "cli") -> PurgeReport:
-    """Remove closed cases older than `years` years before `now` (or, in a dry run, only say which)."""
+    """Remove closed cases older than `years` years before `now`, and expired dedupe records (or, in a dry run, only
+    say which cases and how many records)."""
     if years < 1:
         raise ValueError("the retention period must be at least one year")
     cutoff = years_before(now, years)
     cases = await expired(store, cutoff)
     if dry_run:
-        return PurgeReport(tuple(cases), cutoff, years, True)
+        counted = await dedupe.sweep(store, now, dry_run=True)
+        return PurgeReport(tuple(cases), cutoff, years, True, dedupe_records=counted)
     refs = {c.ref for c in cases}
     # The audit entry first: a crash part-way leaves a record of the purge, never removals with no record.
     key = await log_event(store, {
@@ -100,5 +109,5 @@ async def purge(store: Store, now: datetime, years: int, dry_run: bool, by: str 
         for ref in refs.intersection(doc.get("refs") or []):
             await agenda.remove(ref, day)
     log.info("purged %d closed case(s) closed before %s", len(refs), cutoff.date())
-    return PurgeReport(tuple(cases), cutoff, years, False, key)
+    return PurgeReport(tuple(cases), cutoff, years, False, key, await dedupe.sweep(store, now))
 

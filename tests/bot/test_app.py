@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import socket
 import subprocess
 import sys
 import urllib.request
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
+from conftest import Chat
 
-from bot.app import build_app
+from bot.app import build_app, scheduler_loop
+from bot.directory_csv import demo_directory
+from bot.engine import Engine
+from bot.notify import Outbox
+from bot.types import Reply, ThreadRef
+from bot.workdays import LONDON
+from storage.base import StoreError
+from storage.memory_store import MemoryStore
 from storage.tinydb_store import TinyDBStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,3 +77,73 @@ def test_serve_prints_its_channels_and_answers_healthz(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+class Recorder:
+    """The console channel's sender: keeps what it is given."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[ThreadRef, Reply]] = []
+
+    async def send(self, thread: ThreadRef, reply: Reply) -> None:
+        self.sent.append((thread, reply))
+
+
+class EventsFailStore(MemoryStore):
+    """Reading the dedupe records fails (as a damaged disk would), with a key in the error's message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_events = True
+        self.event_scans = 0
+
+    async def scan(self, collection: str):
+        if collection == "events":
+            self.event_scans += 1
+            if self.fail_events:
+                raise StoreError("cannot read events/slack-event:Ev0SECRET: Input/output error")
+        return await super().scan(collection)
+
+
+async def test_nudges_still_go_out_when_the_dedupe_sweep_fails(all_policies, clock, caplog):
+    async with EventsFailStore() as store:
+        outbox = Outbox()
+        recorder = Recorder()
+        outbox.register("console", recorder)
+        engine = Engine(store, {"surrey": all_policies["surrey"]}, clock, directory=demo_directory(["surrey"]),
+                        outbox=outbox)
+        opened = await Chat(engine, "practitioner@example.org").escalate(
+            other_agency="Northshire Police", other_professional="Chris Walker", other_role="Detective Constable")
+        assert opened.kind == "case_opened"
+        clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=LONDON))  # Stage 1's "due tomorrow" nudge is due
+        old = (clock.now() - timedelta(days=30)).isoformat()
+        await store.put("events", "slack-event:old", {"at": old})
+        with caplog.at_level(logging.INFO):
+            task = asyncio.create_task(scheduler_loop(engine, 0))
+            try:
+                for _ in range(500):  # the loop's passes: each sleeps 0 s, so this gives it many turns
+                    await asyncio.sleep(0.01)
+                    if recorder.sent and store.event_scans:
+                        break
+                assert not task.done()  # the failed sweep did not end the loop
+                # Next London day: the sweep works again; nudges keep going too.
+                store.fail_events = False
+                clock.set(datetime(2026, 11, 25, 9, 0, tzinfo=LONDON))
+                for _ in range(500):
+                    await asyncio.sleep(0.01)
+                    if len(recorder.sent) >= 2 and await store.get("events", "slack-event:old") is None:
+                        break
+                assert not task.done()
+            finally:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        kinds = [(reply.kind, reply.case_ref) for _, reply in recorder.sent]
+        assert kinds[:2] == [("nudge", opened.case_ref), ("nudge", opened.case_ref)]
+        assert await store.get("events", "slack-event:old") is None
+        assert store.event_scans == 2  # once on each London day, however many passes ran
+        failures = [r for r in caplog.records if "dedupe" in r.getMessage() and r.levelno >= logging.WARNING]
+        assert [r.getMessage() for r in failures] == [
+            "expiry of dedupe records failed (StoreError); it runs again tomorrow"]
+        assert "Ev0SECRET" not in caplog.text
+        assert not any("scheduler pass failed" in r.getMessage() for r in caplog.records)

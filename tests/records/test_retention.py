@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from records_kit import LENA, Desk, at
 
+from bot.dedupe import EVENTS
 from bot.records.audit import AUDIT_LOG, audit_rows
 from bot.records.retention import purge, years_before
 from storage.base import Store
 
 NOW = at(2026, 11, 23, 12)  # retention 6 years: closed before 23 November 2020, 12:00 London time
-COLLECTIONS = ("cases", "openings", "agenda", "agenda_index", "dialogs", AUDIT_LOG)
+COLLECTIONS = ("cases", "openings", "agenda", "agenda_index", "dialogs", EVENTS, AUDIT_LOG)
 
 
 async def snapshot(store: Store) -> dict[str, list]:
@@ -79,3 +80,29 @@ def test_years_before_handles_29_february():
     leap = datetime(2028, 2, 29, 9, tzinfo=NOW.tzinfo)
     assert years_before(leap, 6) == datetime(2022, 2, 28, 9, tzinfo=NOW.tzinfo)
     assert years_before(NOW, 6) == datetime(2020, 11, 23, 12, tzinfo=NOW.tzinfo)
+
+
+async def dedupe_records(store: Store) -> None:
+    """Platform-retry guards of every kind: expired, within the window, corrupt, and a Teams adapter marker."""
+    await store.put(EVENTS, "slack-event:old", {"at": (NOW - timedelta(days=8)).isoformat()})
+    await store.put(EVENTS, "teams-card:older", {"at": (NOW - timedelta(days=400)).isoformat()})
+    await store.put(EVENTS, "slack-view:corrupt", {"at": "not a time"})
+    await store.put(EVENTS, "slack-event:fresh", {"at": (NOW - timedelta(minutes=5)).isoformat()})
+    await store.put(EVENTS, "slack-event:six-days", {"at": (NOW - timedelta(days=6)).isoformat()})
+    await store.put(EVENTS, "teams:19:conv:1700000000000", {"seen": True})
+
+
+async def test_purge_also_expires_dedupe_records_and_a_dry_run_only_counts_them(store, all_policies):
+    refs = await history(store, all_policies)
+    await dedupe_records(store)
+    before = await snapshot(store)
+    dry = await purge(store, NOW, 6, dry_run=True)
+    assert dry.dedupe_records == 3 and dry.refs == (refs["old"], refs["old_harm"])
+    assert await snapshot(store) == before  # nothing removed, nothing stamped
+    real = await purge(store, NOW, 6, dry_run=False)
+    assert real.dedupe_records == 3 and real.refs == dry.refs
+    assert sorted(await store.keys(EVENTS)) == ["slack-event:fresh", "slack-event:six-days",
+                                                "teams:19:conv:1700000000000"]
+    entry = await store.get(AUDIT_LOG, real.log_key)
+    assert entry is not None and "dedupe_records" not in entry  # the audit entry is about cases only
+    assert (await purge(store, NOW, 6, dry_run=False)).dedupe_records == 0

@@ -140,6 +140,8 @@ async def test_a_repeated_activity_id_has_no_second_effect(teams_bot: TeamsHarne
     message = personal_message(JORDAN, "escalate", teams_bot.connector)
     assert len(await teams_bot.deliver(message)) == 1
     assert await teams_bot.deliver(message) == []  # Teams retrying: no second reply
+    markers = [doc for key, doc in await teams_bot.store.scan("events") if key.startswith("teams:")]
+    assert markers and all(doc["at"] == teams_bot.clock.now().isoformat() for doc in markers)  # so they can expire
 
     intake = await teams_bot.intake_card()
     assert intake.card is not None

@@ -1,0 +1,132 @@
+"""Dedupe records: what makes a platform's retry of an event have no second effect, and their expiry.
+
+The "events" collection holds one small record per event already handled. `Engine.handle` stores {"at": ISO time}
+under the event id it was given; the Teams adapter (adapters/teams/bot.py) stores {"seen": true, "at": ISO time}
+under "teams:<conversation>:<activity id>" (markers from before it stored the time have none). A platform only
+retries or replays an event within minutes, so a record older than RETENTION can never match again; `sweep`
+removes such records:
+
+- a record with a readable `at` goes once `at` is more than RETENTION ago (a naive `at` is London time);
+- an older Teams adapter marker (key "teams:...", no readable `at`) carries no time of its own, so the first
+  sweep that sees it stamps it with `noticed_at`, and it goes once that stamp is more than RETENTION ago: at least
+  RETENTION after it was made. (Treating it as corrupt would remove such a marker made seconds before a sweep.)
+- any other record without a readable `at` is corrupt (it can never have been written so) and goes at once.
+
+Nothing else is removed: no other collection is touched, and unreadable record files, which `Store.scan` skips, are
+left for an operator. The server runs the sweep from its scheduler loop through a `DailySweep` (at most once per
+London day per process); the `purge` command runs it too (bot/records/retention.py). `tick` does not: its `--now`
+is any time an operator chooses, and a sweep at a future time would remove records that are still fresh.
+
+Concurrency: the sweep deletes a record only if the copy of it that the sweep read was expired, never by key alone.
+Every writer here writes a key only when it finds the key absent (`Engine.handle` after `get` returned None, under
+its per-user lock; the Teams adapter with `Store.create`), and only the sweep deletes. So a record the sweep read as
+expired cannot be replaced by a fresh one before the sweep deletes it, and a record written after the sweep read the
+collection is not in what it read. The `noticed_at` stamp is an atomic `Store.update` that writes nothing if the
+record has gone or has gained a time meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.workdays import LONDON, london_today
+from storage.base import Doc, Store
+
+log = logging.getLogger(__name__)
+EVENTS = "events"
+# Slack rejects requests signed more than 5 minutes ago and gives up retrying an event within about an hour; Teams
+# (the Bot Framework) retries within minutes. A week is far beyond any of them, with room for a server that was down.
+RETENTION = timedelta(days=7)
+TEAMS_MARKER = "teams:"  # the Teams adapter's own markers ("teams-event:", "teams-card:" are the engine's)
+
+
+class _Unchanged(Exception):
+    """Abort a stamp: the record has gone, or has a time of its own now."""
+
+
+def _instant(value: Any) -> datetime | None:
+    """A stored ISO time as an aware datetime (naive ones are London time), or None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=LONDON)
+
+
+def _unstamped_marker(key: str, doc: Doc) -> bool:
+    """A Teams adapter marker with no time of any kind yet: it needs a `noticed_at` stamp before it can age."""
+    return key.startswith(TEAMS_MARKER) and _instant(doc.get("at")) is None and _instant(doc.get("noticed_at")) is None
+
+
+def expired(key: str, doc: Doc, cutoff: datetime) -> bool:
+    """Whether a dedupe record can go: its time (`at`, or a Teams marker's `noticed_at`) is before `cutoff`, or it is
+    corrupt. An unstamped Teams marker is never expired."""
+    at = _instant(doc.get("at"))
+    if at is None and key.startswith(TEAMS_MARKER):
+        at = _instant(doc.get("noticed_at"))
+        if at is None:
+            return False
+    return at is None or at < cutoff
+
+
+async def sweep(store: Store, now: datetime, dry_run: bool = False) -> int:
+    """Remove the dedupe records older than RETENTION at `now` (and corrupt ones); how many went.
+
+    Unstamped Teams markers are stamped `noticed_at` = `now`. A dry run changes nothing and says how many would go.
+    """
+    if now.tzinfo is None:
+        raise ValueError("times must be timezone-aware")
+    cutoff = now - RETENTION
+    removed = 0
+    for key, doc in await store.scan(EVENTS):
+        if expired(key, doc, cutoff):
+            if dry_run or await store.delete(EVENTS, key):
+                removed += 1
+        elif _unstamped_marker(key, doc) and not dry_run:
+            await _stamp(store, key, now)
+    return removed
+
+
+async def _stamp(store: Store, key: str, now: datetime) -> None:
+    def stamp(current: Doc | None) -> Doc:
+        if current is None or not _unstamped_marker(key, current):
+            raise _Unchanged
+        return {**current, "noticed_at": now.isoformat()}
+
+    try:
+        await store.update(EVENTS, key, stamp)
+    except _Unchanged:
+        pass
+
+
+@dataclass
+class DailySweep:
+    """The server's expiry of dedupe records: `tick` sweeps at most once per London day in this process.
+
+    The day is taken before sweeping, so a failing sweep is tried again the next day, not at every scheduler pass.
+    A failing sweep never raises out of `tick`: it is logged as one line naming the kind of error only (never keys
+    or documents, which error messages may hold).
+    """
+
+    store: Store
+    last_day: date | None = None
+
+    async def tick(self, now: datetime) -> int | None:
+        """Sweep if this London day has not had a sweep yet; how many records went, or None if it did not sweep."""
+        today = london_today(now)
+        if self.last_day is not None and today <= self.last_day:
+            return None
+        self.last_day = today
+        try:
+            removed = await sweep(self.store, now)
+        except Exception as exc:
+            log.warning("expiry of dedupe records failed (%s); it runs again tomorrow", type(exc).__name__)
+            return None
+        if removed:
+            log.info("removed %d dedupe record(s) older than %d days", removed, RETENTION.days)
+        return removed
