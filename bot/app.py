@@ -89,11 +89,13 @@ def _engine(runtime: Runtime) -> Engine:
 async def scheduler_loop(engine: Engine, every: int) -> None:
     """Run a scheduler pass now and then every `every` seconds; a failing pass is logged, never fatal.
 
-    A pass sends due nudges, then posts the weekly summary if due, then (at the first pass of each London day)
-    expires old dedupe records; that last step logs its own failure and never stops the loop or a nudge.
+    A pass lets the channels retry what they keep for later (a case thread that could not be started), sends due
+    nudges, then posts the weekly summary if due, then (at the first pass of each London day) expires old dedupe
+    records; that last step logs its own failure and never stops the loop or a nudge.
     """
     while True:
         try:
+            await engine.outbox.flush()
             sent = await engine.scheduler.tick()
             if sent:
                 log.info("scheduler: %d nudge(s) sent", len(sent))

@@ -298,6 +298,22 @@ class Engine:
 
         await self.store.update("cases", ref, change)
 
+    async def case_thread(self, ref: str) -> ThreadRef | None:
+        """Where a case's messages go now (None if there is no such case)."""
+        case = await self.store.get("cases", ref)
+        return None if case is None else ThreadRef.from_dict(case["thread"])
+
+    async def root(self, ref: str) -> Reply:
+        """A case's root message: its headline, mentioning whoever must act now while the case is open."""
+        case = await self.store.get("cases", ref)
+        if case is None:
+            raise KeyError(ref)
+        policy = self.policies[case["policy"]]
+        mentions: tuple[str, ...] = ()
+        if case.get("status") == "open":
+            _names, mentions, _next = await self.desk.addressees(policy, case)
+        return Reply(await self.root_text(ref), kind="root", case_ref=ref, mentions=mentions)
+
     async def root_text(self, ref: str) -> str:
         """A case's headline for its thread: reference, stage, due date, who must act; no child identifiers."""
         case = await self.store.get("cases", ref)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Protocol
 
 from bot.types import Reply, ThreadRef
+
+log = logging.getLogger(__name__)
 
 
 class SendError(Exception):
@@ -35,6 +38,21 @@ class Outbox:
         if sender is None:
             raise SendError(f"no {thread.channel} connection in this process")
         await sender.send(thread, reply)
+
+    async def flush(self) -> None:
+        """Let each sender that keeps work to retry (a `flush` method; e.g. Slack's case threads) try it again.
+
+        Never raises: one channel's failure is logged (its kind only) and holds up neither the others nor nudges.
+        """
+        for channel, sender in self._senders.items():
+            flush = getattr(sender, "flush", None)
+            if flush is None:
+                continue
+            try:
+                await flush()
+            except Exception as exc:
+                log.warning("%s: retrying held messages failed (%s); tried again at the next pass", channel,
+                            type(exc).__name__)
 
 
 class PrintSender:

@@ -135,9 +135,15 @@ def register(app: AsyncApp, engine: Callable[[], Engine], sender: SlackSender, c
         await ack()
         replies = await engine().handle(event)
         for reply in replies:
+            text = reply.text
             if reply.kind == "case_opened":
-                await _post_root(engine(), sender, reply, event.thread, user)
-            await tell(user, "", reply.text)
+                try:
+                    await sender.rooted(reply.case_ref, event.thread)
+                except SendError as exc:
+                    log.warning("case %s: its root message was not posted; retried by the scheduler", reply.case_ref)
+                    text += (f"\n(The case's thread could not be started in Slack yet: {exc}. It will be tried again "
+                             "in a few minutes, and before any reminder.)")
+            await tell(user, "", text)
 
     async def button(ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
@@ -224,17 +230,3 @@ def _today(engine: Engine) -> Any:
     from bot.workdays import london_today
 
     return london_today(engine.clock.now())
-
-
-
-
-async def _post_root(engine: Engine, sender: SlackSender, reply: Reply, thread: ThreadRef, user: UserRef) -> None:
-    """The case's root message in the cases channel (or a DM); its ts becomes the case thread."""
-    text = await engine.root_text(reply.case_ref)
-    root = Reply(text, kind="root", case_ref=reply.case_ref)
-    try:
-        ts, channel = await sender.post(ThreadRef("slack", thread.conversation), root)
-    except Exception:
-        log.warning("case %s: root message not posted; the practitioner was told", reply.case_ref)
-        return
-    await engine.set_thread(reply.case_ref, ThreadRef("slack", channel, ts))

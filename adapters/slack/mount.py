@@ -32,7 +32,7 @@ def mount_slack(app: web.Application, settings: Settings, engine: Callable[[], E
                             logger=quiet_logger())
     bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret,
                     logger=quiet_logger(), request_verification_enabled=True)
-    sender = SlackSender(client, lambda: engine().directory)
+    sender = SlackSender(client, lambda: engine().directory, engine)
     outbox.register("slack", sender)
     register(bolt, engine, sender, settings.slack_cases_channel)
     app.router.add_post(ROUTE, slack_handler(bolt, settings.slack_signing_secret))

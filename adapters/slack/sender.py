@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -49,11 +49,68 @@ def plain_error(exc: BaseException | str) -> str:
     return PLAIN_WORDS.get(code, f"Slack refused the message ({code})")
 
 
+class CaseThreads(Protocol):
+    """What the sender needs of the engine to start a case's thread (bot.engine.Engine is one)."""
+
+    async def case_thread(self, ref: str) -> ThreadRef | None: ...
+
+    async def root(self, ref: str) -> Reply: ...
+
+    async def set_thread(self, ref: str, thread: ThreadRef) -> None: ...
+
+
 class SlackSender:
-    def __init__(self, client: AsyncWebClient, directory: Callable[[], Directory]) -> None:
+    """Web API calls for the bot: case messages (each in its case's thread), modals, private files, updates.
+
+    A case's thread starts with its root message. If that post fails when the case opens, the case keeps its channel
+    without a thread; `rooted` posts the root before the next message about the case, and `flush` (each scheduler
+    pass) tries again for the roots that failed in this process, so nudges never land at the channel's top level.
+    """
+
+    def __init__(self, client: AsyncWebClient, directory: Callable[[], Directory],
+                 cases: Callable[[], CaseThreads] | None = None) -> None:
         self.client = client
         self.directory = directory
+        self.cases = cases
         self._ids: dict[str, str] = {}
+        self._rooting: dict[str, asyncio.Lock] = {}
+        self._unrooted: dict[str, ThreadRef] = {}  # case ref -> the thread its root failed to start
+
+    async def rooted(self, ref: str, thread: ThreadRef) -> ThreadRef:
+        """The case's thread, its root message posted first if that has not reached Slack yet. Raises SendError.
+
+        One root per case: concurrent callers wait for each other and read the case's thread again first.
+        """
+        if self.cases is None:
+            return thread
+        lock = self._rooting.setdefault(ref, asyncio.Lock())
+        async with lock:
+            cases = self.cases()
+            current = await cases.case_thread(ref) or thread
+            if current.thread or current.channel != "slack":
+                self._unrooted.pop(ref, None)
+                return current
+            try:
+                ts, channel = await self.post(ThreadRef("slack", current.conversation), await cases.root(ref))
+            except SendError:
+                self._unrooted[ref] = current
+                raise
+            started = ThreadRef("slack", channel, ts)
+            await cases.set_thread(ref, started)
+            self._unrooted.pop(ref, None)
+        return started
+
+    async def flush(self) -> None:
+        """Try again to start the threads whose root message failed (called by each scheduler pass)."""
+        for ref, thread in list(self._unrooted.items()):
+            try:
+                await self.rooted(ref, thread)
+            except SendError:
+                continue  # logged by post; tried again at the next pass
+            except KeyError:
+                self._unrooted.pop(ref, None)  # the case is gone (purged)
+                continue
+            log.info("case %s: its Slack thread is started", ref)
 
     async def user_id(self, email: str) -> str | None:
         """A directory email's Slack user id: from the directory, else users.lookupByEmail (cached)."""
@@ -117,6 +174,9 @@ class SlackSender:
         return str(result.get("ts", "")), str(result.get("channel", thread.conversation))
 
     async def send(self, thread: ThreadRef, reply: Reply) -> None:
+        """The outbox's delivery: a case message goes into its case's thread (started first if need be)."""
+        if reply.case_ref and not thread.thread:
+            thread = await self.rooted(reply.case_ref, thread)
         if reply.attachment is not None and not reply.private:
             await self.upload(thread.conversation, reply, thread.thread)
         else:

@@ -147,3 +147,43 @@ async def test_nudges_still_go_out_when_the_dedupe_sweep_fails(all_policies, clo
             "expiry of dedupe records failed (StoreError); it runs again tomorrow"]
         assert "Ev0SECRET" not in caplog.text
         assert not any("scheduler pass failed" in r.getMessage() for r in caplog.records)
+
+
+class FlushFails(Recorder):
+    """A channel whose held-message retry fails (e.g. its store read fails), and counts its tries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+
+    async def flush(self) -> None:
+        self.flushes += 1
+        raise OSError("disk error reading cases/ESC-2026-0001")
+
+
+async def test_the_loop_retries_held_messages_first_and_a_failing_retry_never_stops_nudges(all_policies, clock,
+                                                                                          caplog):
+    async with MemoryStore() as store:
+        outbox = Outbox()
+        recorder = FlushFails()
+        outbox.register("console", recorder)
+        engine = Engine(store, {"surrey": all_policies["surrey"]}, clock, directory=demo_directory(["surrey"]),
+                        outbox=outbox)
+        opened = await Chat(engine, "practitioner@example.org").escalate(
+            other_agency="Northshire Police", other_professional="Chris Walker", other_role="Detective Constable")
+        clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=LONDON))
+        task = asyncio.create_task(scheduler_loop(engine, 0))
+        try:
+            for _ in range(500):
+                await asyncio.sleep(0.01)
+                if recorder.sent and recorder.flushes >= 2:
+                    break
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        assert [(r.kind, r.case_ref) for _, r in recorder.sent][:1] == [("nudge", opened.case_ref)]
+        assert recorder.flushes >= 2  # every pass tries again
+        assert "console: retrying held messages failed (OSError)" in caplog.text
+        assert "ESC-2026-0001" not in " ".join(r.getMessage() for r in caplog.records if "retrying" in r.getMessage())
+        assert "scheduler pass failed" not in caplog.text

@@ -27,6 +27,7 @@ class FakeSlack:
     delay: dict[str, float] = field(default_factory=dict)  # method -> seconds to sleep before answering
     token: str = ""  # when set, a call without "Authorization: Bearer <token>" is refused, as Slack does
     broken: dict[str, int] = field(default_factory=dict)  # method -> HTTP status of a non-JSON error page
+    fail_in: dict[str, str] = field(default_factory=dict)  # channel id -> error code for any call naming it
     _ts: int = 0
     _finished: dict[str, asyncio.Event] = field(default_factory=dict)
 
@@ -73,8 +74,8 @@ class FakeSlack:
         if method in self.delay:
             await asyncio.sleep(self.delay[method])
             self.finished(method).set()
-        if method in self.fail:
-            error = self.fail[method]
+        if method in self.fail or str(args.get("channel", "")) in self.fail_in:
+            error = self.fail.get(method) or self.fail_in[str(args.get("channel", ""))]
             if error == "ratelimited":  # as Slack does it: HTTP 429 with Retry-After
                 return web.json_response({"ok": False, "error": error}, status=429, headers={"Retry-After": "1"})
             return web.json_response({"ok": False, "error": error})

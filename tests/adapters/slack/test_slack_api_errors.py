@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from datetime import datetime
@@ -63,11 +64,58 @@ async def test_case_opened_while_slack_refuses_posts_is_stored_whole_and_logged(
     assert any(ref in r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING)
     assert await slack_bot.store.keys("dialogs") == []  # no half-finished dialog left behind
 
-    # Slack works again: the case's nudges still reach the cases channel.
+    # Slack works again: before the first nudge, the case's root message starts its thread, and the nudge goes in it.
     del slack_bot.fake.fail["chat.postMessage"]
     sent = await slack_bot.tick(TUESDAY_9)
     assert [s.ref for s in sent] == [ref]
-    assert slack_bot.posts(channel=CASES_CHANNEL)[-1]["text"].count(ref) >= 1
+    root, nudge = slack_bot.posts(channel=CASES_CHANNEL)[-2:]
+    assert "thread_ts" not in root and ref in root["text"]
+    stored = await slack_bot.store.get("cases", ref)
+    assert stored["thread"] == {"channel": "slack", "conversation": CASES_CHANNEL, "thread": slack_bot.fake.ts_of(root)}
+    assert nudge["thread_ts"] == stored["thread"]["thread"] and f"<@{LENA}>" in nudge["text"]
+
+
+async def test_a_case_thread_that_could_not_start_is_started_by_the_next_scheduler_pass(slack_bot, caplog):
+    intake = await slack_bot.intake_modal()
+    slack_bot.fake.fail_in[CASES_CHANNEL] = "not_in_channel"  # the bot was not invited to the cases channel yet
+    status, _ = await slack_bot.post_json(view_submission(JORDAN, intake, ANSWERS, "VNOROOT"))
+    assert status == 200
+    (told,) = await slack_bot.until(lambda: slack_bot.posts(channel=JORDAN), "the practitioner's confirmation")
+    assert "could not be started in Slack yet" in told["text"] and "the bot is not in the cases channel" in told["text"]
+    ((ref, case),) = await slack_bot.store.scan("cases")
+    assert case["thread"]["thread"] == "" and warnings_about(caplog, "not_in_channel")
+
+    await slack_bot.engine.outbox.flush()  # still refused: kept for the next pass
+    assert (await slack_bot.store.get("cases", ref))["thread"]["thread"] == ""
+    del slack_bot.fake.fail_in[CASES_CHANNEL]
+    await slack_bot.engine.outbox.flush()
+    (root,) = [p for p in slack_bot.posts(channel=CASES_CHANNEL) if slack_bot.fake.ts_of(p)]
+    assert ref in root["text"] and f"<@{LENA}>" in root["text"]
+    thread = (await slack_bot.store.get("cases", ref))["thread"]
+    assert thread["thread"] == slack_bot.fake.ts_of(root)
+    await slack_bot.engine.outbox.flush()  # done: nothing posted again
+    assert len(slack_bot.posts(channel=CASES_CHANNEL)) == 3  # two refusals, one root
+    (sent,) = await slack_bot.tick(TUESDAY_9)
+    assert sent.ref == ref and sent.thread.thread == thread["thread"]
+    assert slack_bot.posts(channel=CASES_CHANNEL)[-1]["thread_ts"] == thread["thread"]
+
+
+async def test_messages_racing_for_a_case_without_a_thread_start_it_once(slack_bot):
+    intake = await slack_bot.intake_modal()
+    slack_bot.fake.fail_in[CASES_CHANNEL] = "channel_not_found"
+    await slack_bot.post_json(view_submission(JORDAN, intake, ANSWERS, "VRACE"))
+    await slack_bot.until(lambda: slack_bot.posts(channel=JORDAN), "the practitioner's confirmation")
+    ((ref, case),) = await slack_bot.store.scan("cases")
+    del slack_bot.fake.fail_in[CASES_CHANNEL]
+    slack_bot.fake.delay["chat.postMessage"] = 0.2  # every post slow: the sends overlap
+    thread = ThreadRef.from_dict(case["thread"])
+    await asyncio.gather(*(slack_bot.engine.outbox.send(thread, Reply(f"Update {n}", case_ref=ref)) for n in range(3)),
+                         slack_bot.engine.outbox.flush())
+    roots = [p for p in slack_bot.posts(channel=CASES_CHANNEL) if "thread_ts" not in p and slack_bot.fake.ts_of(p)]
+    assert len(roots) == 1
+    started = (await slack_bot.store.get("cases", ref))["thread"]["thread"]
+    updates = [p for p in slack_bot.posts(channel=CASES_CHANNEL) if p["text"].startswith("Update")]
+    assert len(updates) == 3 and {p["thread_ts"] for p in updates} == {started}
 
 
 async def test_thread_post_failing_after_an_action_keeps_the_action_and_logs(slack_bot, caplog):

@@ -9,6 +9,7 @@ from slack_server import (  # noqa: F401  (fixtures)
     ANSWERS,
     CASES_CHANNEL,
     JORDAN,
+    LENA,
     slack_bot,
     slack_bot_dm,
 )
@@ -89,7 +90,7 @@ async def test_case_root_in_the_cases_channel_and_confirmation_by_dm(slack_bot):
     assert ref in root["text"]
     assert "Stage 1" in root["text"] and "Internal Discussion" in root["text"]
     assert "25 November 2026" in root["text"]  # two working days from Monday 23 November
-    assert "Lena Okafor" in root["text"]  # who must act at Surrey stage 1
+    assert "Lena Okafor" in root["text"] and f"<@{LENA}>" in root["text"]  # who must act at Surrey stage 1, notified
     (dm,) = slack_bot.posts(channel=JORDAN)
     assert ref in dm["text"] and "What to do:" in dm["text"] and "line manager" in dm["text"]
     assert case["thread"] == {"channel": "slack", "conversation": CASES_CHANNEL, "thread": slack_bot.fake.ts_of(root)}
@@ -102,7 +103,7 @@ async def test_without_a_cases_channel_the_case_thread_is_a_dm_with_the_practiti
     case = await bot.open_case()
     posts = bot.fake.called("chat.postMessage")
     assert all(p["channel"] == JORDAN for p in posts)  # nothing goes to any channel
-    root = next(p for p in posts if p["text"].startswith("Escalation "))
+    root = next(p for p in posts if "Escalation " in p["text"] and "thread_ts" not in p)
     assert case["ref"] in root["text"]
     conversation, ts = case["thread"]["conversation"], case["thread"]["thread"]
     assert conversation == "D" + JORDAN[1:] and ts  # the DM channel Slack answered with, and the root's ts
