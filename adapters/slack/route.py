@@ -72,7 +72,7 @@ def slack_handler(bolt: AsyncApp, signing_secret: str,
             return web.Response(status=401, text="invalid request")
         try:
             text = body.decode("utf-8")
-            event_id = _event_id(text, request.content_type)
+            kind, event_id = _kind(text, request.content_type)
         except (UnicodeDecodeError, ValueError):
             return web.Response(status=400, text="malformed request")
         if not seen.add(f"sig:{signature}", now) or (event_id and not seen.add(f"event:{event_id}", now)):
@@ -80,8 +80,8 @@ def slack_handler(bolt: AsyncApp, signing_secret: str,
             return web.Response(status=200, text="")
         response = await bolt.async_dispatch(AsyncBoltRequest(body=text, query=request.query_string,
                                                               headers=dict(request.headers)))
-        if response.status == 404 and event_id:
-            return web.Response(status=200, text="")  # an event nobody listens to: no retries, please
+        if response.status == 404:
+            return unhandled(kind)
         if response.status >= 500:
             log.error("slack: bolt answered %s", response.status)
             return web.Response(status=503, text="try again")
@@ -90,25 +90,63 @@ def slack_handler(bolt: AsyncApp, signing_secret: str,
     return handle
 
 
-def _event_id(text: str, content_type: str) -> str:
-    """Check the body parses as bolt will parse it; return an Events API event id ("" for commands and clicks).
+# A view nobody handles any more (an old form left open across an upgrade): replace it with a way forward.
+STALE_FORM = {"type": "modal", "title": {"type": "plain_text", "text": "Escalate a disagreement"},
+              "close": {"type": "plain_text", "text": "Close"},
+              "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": (
+                  "Sorry, this form can no longer be sent (the bot has changed since it was opened). Nothing in it "
+                  "was saved. Please close it and start again with /escalate.")}}]}
+UNKNOWN_COMMAND = {"response_type": "ephemeral",
+                   "text": "Sorry, this app only answers /escalate. Type /escalate help to see what it does."}
+# bolt reads any form body containing "payload" as an interactivity payload, so a command whose text has that word
+# reaches no listener at all.
+UNREADABLE_COMMAND = {"response_type": "ephemeral",
+                      "text": "Sorry, that command could not be read: Slack apps cannot take the word \"payload\" in "
+                              "a command. Please try again without it."}
+PAYLOAD_TYPE = re.compile(r"[a-z_]{1,40}")
 
-    Mirrors `slack_bolt.request.internals.parse_body`, so that nothing which passes here can make bolt fail: JSON
-    when the content type says so or the body starts with "{"; a form's `payload` field as JSON; else a plain form
-    (a slash command), checked by one pattern rather than parsed twice (it is /escalate's hot path).
+
+def unhandled(kind: str) -> web.Response:
+    """bolt found no listener (it would answer 404, which Slack shows as an error): acknowledge with a way forward.
+
+    An event is acknowledged so that Slack does not retry it; a slash command gets a private "only /escalate"; a
+    form submission gets a closing view saying to start again; any other click is acknowledged and changes nothing.
+    """
+    log.info("slack: nothing handles this %s; acknowledged", kind)
+    if kind == "command":
+        return web.json_response(UNKNOWN_COMMAND)
+    if kind == "form":
+        return web.json_response(UNREADABLE_COMMAND)
+    if kind == "view_submission":
+        return web.json_response({"response_action": "update", "view": STALE_FORM})
+    return web.Response(status=200, text="")
+
+
+def _kind(text: str, content_type: str) -> tuple[str, str]:
+    """Check the body parses as bolt will parse it; return what it is and its Events API event id (or "").
+
+    The kind is "event" (JSON: the Events API), "command" (a form without a payload: a slash command), "form" (a
+    form that mentions "payload" without one), or an interactivity payload's own type ("block_actions", ...). Mirrors
+    `slack_bolt.request.internals.parse_body`, so that nothing which passes here can make bolt fail: JSON when the
+    content type says so or the body starts with "{"; a form's `payload` field as JSON; else a plain form, checked by
+    one pattern rather than parsed twice (it is /escalate's hot path).
     """
     if not text:
-        return ""
+        return "empty request", ""
     if content_type == "application/json" or text.startswith("{"):
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("not an object")
-        return str(data.get("event_id", ""))
+        return "event", str(data.get("event_id", ""))
     if "payload" in text:
         payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
-        if payload is not None and not isinstance(json.loads(payload), dict):
+        if payload is None:
+            return "form", ""  # (a slash command with the word "payload" in it: see UNREADABLE_COMMAND)
+        data = json.loads(payload)
+        if not isinstance(data, dict):
             raise ValueError("payload is not an object")
-        return ""
+        kind = str(data.get("type", ""))
+        return (kind if PAYLOAD_TYPE.fullmatch(kind) else "interaction"), ""
     if not FORM.fullmatch(text):
         raise ValueError("not a form")
-    return ""
+    return "command", ""

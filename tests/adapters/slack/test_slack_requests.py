@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 from slack_server import CASES_CHANNEL, JORDAN, SlackBot, slack_bot  # noqa: F401
-from slack_support import SECRET, fixture, signed_headers, slash_command, view_submission
+from slack_support import SECRET, button_click, fixture, signed_headers, slash_command, view_submission
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
@@ -146,6 +146,43 @@ async def test_an_event_nobody_listens_to_is_acknowledged_so_slack_does_not_retr
     assert response.status == 200
     await slack_bot.settle()
     assert [c.method for c in slack_bot.fake.calls if c.method != "auth.test"] == []
+
+
+async def test_another_slash_command_gets_a_private_way_forward_not_an_error(slack_bot):
+    body = slash_command(JORDAN).replace("%2Fescalate", "%2Fother")
+    before = slack_bot.snapshot()
+    status, answer = await slack_bot.post_json(body, headers=signed_headers(body, FORM))
+    assert status == 200  # bolt alone answers 404, which Slack shows as "dispatch_failed"
+    assert answer["response_type"] == "ephemeral" and "/escalate help" in answer["text"]
+    await slack_bot.settle()
+    assert slack_bot.snapshot() == before
+
+
+async def test_a_command_with_the_word_payload_is_told_why_it_could_not_be_read(slack_bot):
+    body = slash_command(JORDAN, text="status ESC-2026-0001 payload")  # bolt reads it as an empty interaction
+    status, answer = await slack_bot.post_json(body, headers=signed_headers(body, FORM))
+    assert status == 200 and answer["response_type"] == "ephemeral"
+    assert '"payload"' in answer["text"] and "try again without it" in answer["text"]
+
+
+async def test_a_button_nobody_handles_is_acknowledged_and_changes_nothing(slack_bot):
+    before = slack_bot.snapshot()
+    body = button_click(JORDAN, "retired_button", "{}", CASES_CHANNEL, "1700000000.000001", "An old message")
+    response = await slack_bot.post(body)
+    assert response.status == 200
+    await slack_bot.settle()
+    assert [c.method for c in slack_bot.fake.calls if c.method != "auth.test"] == []
+    assert slack_bot.snapshot() == before
+
+
+async def test_a_form_from_an_older_version_is_replaced_by_a_way_forward(slack_bot):
+    view = {"callback_id": "retired_form", "private_metadata": "{}", "blocks": []}
+    before = slack_bot.snapshot()
+    status, answer = await slack_bot.post_json(view_submission(JORDAN, view, {}, "VOLD"))
+    assert status == 200 and answer["response_action"] == "update"
+    shown = json.dumps(answer["view"])
+    assert "start again with /escalate" in shown and "Nothing in it was saved" in shown and "submit" not in answer["view"]
+    assert slack_bot.snapshot() == before
 
 
 async def test_url_verification_answers_the_challenge(slack_bot):
