@@ -157,22 +157,29 @@ class Engine:
     async def _act(self, event: Event, action: str, ref: str, stage: int | None,
                    answers: Mapping[str, Any]) -> list[Reply]:
         reply = await self.desk.perform(event.user, action, ref, stage, answers)
-        if reply.kind == action:
-            await self._tell_thread(reply, event)
+        if reply.kind == action and not await self._tell_thread(reply, event):
+            return [reply, Reply(f"{reply.case_ref}: this is recorded, but it could not be posted in the case's "
+                                 "thread, so the people involved have not been told there yet: please tell them "
+                                 "directly. Reminders still go to the thread.", kind="not_posted",
+                                 case_ref=reply.case_ref)]
         return [reply]
 
-    async def _tell_thread(self, reply: Reply, event: Event) -> None:
-        """Post a case change into the case's own thread too (so the raiser is told), if it happened elsewhere."""
+    async def _tell_thread(self, reply: Reply, event: Event) -> bool:
+        """Post a case change into the case's own thread too (so the raiser is told), if it happened elsewhere.
+
+        False if that post failed (the caller tells the person who acted)."""
         case = await self.store.get("cases", reply.case_ref)
         if case is None:
-            return
+            return True
         thread = ThreadRef.from_dict(case["thread"])
         if thread == event.thread:
-            return
+            return True
         try:
             await self.outbox.send(thread, reply)
         except SendError as exc:
             log.warning("case %s: update not posted to its thread (%s)", reply.case_ref, exc)
+            return False
+        return True
 
     async def _finish(self, key: str, dialog: Mapping[str, Any], event: Event) -> Reply:
         """Open the case a completed dialog describes (exactly once), then forget the dialog."""
@@ -281,8 +288,7 @@ class Engine:
                          f"{policy.final_stage.description} Record its decision with resolve.",
                          kind="refused", case_ref=case["ref"])
         if action == "extend" and not policy.extension.allows(case["stage"]):
-            return Reply(f"{case['ref']}: this procedure does not allow the timescale to be changed at this stage. "
-                         f"In its own words: \"{policy.extension.wording}\" ({policy.extension.cite})",
+            return Reply(f"{case['ref']}: {workflow.extension_refused(policy, case['stage'])}",
                          kind="refused", case_ref=case["ref"])
         title = f"{action.capitalize()} {case['ref']} ({policy.stage_title(case['stage'])})"
         return Reply(title, form=actions.questions(action, policy, case["stage"]), kind="form",

@@ -59,7 +59,7 @@ def stage_line(policy: Policy, stage: Stage, due: str | None) -> str:
 
 def emergency(policy: Policy, ref: str) -> str:
     return (
-        f"Immediate risk of harm: act now. {policy.immediate_harm.route} ({policy.immediate_harm.cite})\n"
+        f"Immediate risk of harm: act now. {policy.immediate_harm.text}\n"
         f"I have recorded that this route was given, as {ref}. When the child is safe, you can still raise the "
         "professional disagreement: type escalate."
     )

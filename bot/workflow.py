@@ -138,6 +138,19 @@ def escalate(case: Case, policy: Policy, actor: UserRef, reason: str, now: datet
     }
 
 
+def extension_refused(policy: Policy, stage: int) -> str:
+    """Why this stage's timescale cannot be changed, in the procedure's own words where they apply."""
+    ext, label = policy.extension, policy.stage_label
+    if ext.allowed:  # allowed at some stages only: quoting the clause that allows it would mislead
+        numbers = [str(n) for n in ext.stages]
+        where = f"{label}s {', '.join(numbers[:-1])} and {numbers[-1]}" if len(numbers) > 1 else f"{label} {numbers[0]}"
+        found = policy.stage(stage)
+        return (f"This procedure allows an agreed new date only at {where} ({ext.cite}); the timescale of "
+                f"{policy.stage_title(stage)} stands ({found.cite if found else ext.cite}).")
+    return (f"This procedure does not allow the timescale to be changed at this stage. "
+            f"In its own words: \"{ext.wording}\" ({ext.cite})")
+
+
 def extend(
     case: Case, policy: Policy, actor: UserRef, new_due: date, agreed_here: str, agreed_other: str,
     reason: str, now: datetime, expected_stage: int | None,
@@ -146,8 +159,7 @@ def extend(
     check_open(case, policy, expected_stage)
     ext = policy.extension
     if not ext.allows(case["stage"]):
-        raise Refused(f"This procedure does not allow the timescale to be changed at this stage. "
-                      f"In its own words: \"{ext.wording}\" ({ext.cite})")
+        raise Refused(extension_refused(policy, case["stage"]))
     if not (agreed_here.strip() and agreed_other.strip()):
         raise Refused("An extension needs the agreement of both agencies: name who agreed on each side.")
     if not reason.strip():

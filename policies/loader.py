@@ -143,7 +143,7 @@ def _req(r: Reader | None) -> Reader:
 
 
 def _immediate_harm(r: Reader) -> ImmediateHarm:
-    out = ImmediateHarm(route=r.text("route"), cite=r.text("cite"))
+    out = ImmediateHarm(route=r.text("route"), cite=r.text("cite"), guidance=r.text("guidance", required=False))
     r.done()
     return out
 

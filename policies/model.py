@@ -84,10 +84,17 @@ class OverallCap:
 
 @dataclass(frozen=True)
 class ImmediateHarm:
-    """What to do at once when a child is at immediate risk of harm."""
+    """What to do at once when a child is at immediate risk of harm: the procedure's words (`route`, cited) and the
+    product's own advice after them (`guidance`, e.g. the 999 line), never attributed to the procedure."""
 
     route: str
     cite: str
+    guidance: str = ""
+
+    @property
+    def text(self) -> str:
+        """As shown to a practitioner: the procedure's route with its cite, then the product's guidance."""
+        return f"{self.route} ({self.cite})" + (f" {self.guidance}" if self.guidance else "")
 
 
 @dataclass(frozen=True)

@@ -36,12 +36,18 @@ def register(app: AsyncApp, engine: Callable[[], Engine], sender: SlackSender, c
     """Attach every listener to the bolt app; `engine()` gives the running engine."""
 
     async def tell(user: UserRef, channel: str, text: str) -> None:
-        """A private answer: ephemeral in the channel where asked, else a direct message."""
-        try:
-            if channel and not channel.startswith("D"):
+        """A private answer: ephemeral in the channel where asked, else (or if Slack refuses that, e.g. the bot is
+        not in that channel) a direct message."""
+        if not user.id:
+            return  # (another bot, or a payload without a user: nobody to answer)
+        if channel and not channel.startswith("D"):
+            try:
                 await app.client.chat_postEphemeral(channel=channel, user=user.id, text=views.escape(text))
-            else:
-                await app.client.chat_postMessage(channel=user.id, text=views.escape(text))
+                return
+            except FAILURES as exc:
+                log.info("no ephemeral answer in that channel (%s); answering by direct message", error_code(exc))
+        try:
+            await app.client.chat_postMessage(channel=user.id, text=views.escape(text))
         except FAILURES as exc:
             log.warning("could not answer a Slack user privately: %s", error_code(exc))
 
@@ -62,7 +68,11 @@ def register(app: AsyncApp, engine: Callable[[], Engine], sender: SlackSender, c
             modal = views.start_modal_json(engine().policies, channel)
             await open_modal(user, channel, str(body.get("trigger_id", "")), modal)
             return
-        if command in ("resolve", "escalate", "extend") and len(words) > 1:
+        if command in ("resolve", "escalate", "extend", "status", "record") and len(words) < 2:
+            await tell(user, channel, f"Which case? Type /escalate {command} REF, with the case reference "
+                                      "(e.g. ESC-2026-0001).")
+            return
+        if command in ("resolve", "escalate", "extend"):
             reply = await engine().action_form(user, command, words[1], None)
             if reply.kind == "form":
                 meta: dict[str, Any] = {"action": command, "ref": reply.case_ref, "stage": reply.stage,
@@ -114,9 +124,9 @@ def register(app: AsyncApp, engine: Callable[[], Engine], sender: SlackSender, c
         if risk == "yes":
             await ack(response_action="update", view=views.emergency_modal(policy))
             form = {"policy": policy_id, "immediate_risk": "yes"}
-            (reply,) = await engine().handle(Event(user, _thread(meta, user, cases_channel), form=form,
-                                                   event_id=f"slack-view:{view.get('id')}"))
-            await tell(user, "", reply.text)
+            for reply in await engine().handle(Event(user, _thread(meta, user, cases_channel), form=form,
+                                                     event_id=f"slack-view:{view.get('id')}")):
+                await tell(user, "", reply.text)  # (none for a repeat of the same submission)
             return
         found = engine().intake_questions(user, policy_id)
         assert found is not None
@@ -160,7 +170,7 @@ def register(app: AsyncApp, engine: Callable[[], Engine], sender: SlackSender, c
             return
         message = body.get("message") or {}
         meta = {"action": kind, "ref": reply.case_ref, "stage": reply.stage, "channel": channel,
-                "ts": message.get("ts", ""), "text": str(message.get("text", ""))[:1500]}
+                "ts": message.get("ts", ""), "text": views.fit_metadata(str(message.get("text", "")))}
         await open_modal(user, channel, str(body.get("trigger_id", "")), views.action_modal(reply, kind, meta))
 
     for name in views.BUTTONS:
@@ -198,12 +208,15 @@ def register(app: AsyncApp, engine: Callable[[], Engine], sender: SlackSender, c
             return
         event = Event(user, ThreadRef("slack", str(meta.get("channel", ""))), form=views.values(view),
                       action=action, case_ref=ref, stage=meta.get("stage"), event_id=f"slack-view:{view.get('id')}")
-        for result in await engine().handle(event):
+        results = await engine().handle(event)
+        posted = not any(r.kind == "not_posted" for r in results)
+        for result in results:
             if result.kind != action:
                 await tell(user, str(meta.get("channel", "")), result.text)
                 continue
             if meta.get("ts"):
-                note = f"{views.BUTTONS[action]} by <@{user.id}>: see the reply in this thread."
+                note = f"{views.BUTTONS[action]} by <@{user.id}>" + (": see the reply in this thread." if posted
+                                                                       else ".")
                 await sender.update(str(meta["channel"]), str(meta["ts"]), str(meta.get("text", "")), note)
 
     @app.event("app_mention")

@@ -19,6 +19,8 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
@@ -27,6 +29,8 @@ from adapters.http import read_limited
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
 WINDOW = 300  # seconds: Slack's own staleness limit
+STAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds: a longer "number" would only overflow
+SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")  # Slack's format; anything else could never verify
 FORM = re.compile(r"[^&=]*=[^&]*(?:&[^&=]*=[^&]*)*")  # name=value pairs joined by "&", each with its "="
 
 
@@ -38,14 +42,19 @@ class Seen:
         self.limit = limit
         self._keys: OrderedDict[str, float] = OrderedDict()
 
-    def add(self, key: str, now: float) -> bool:
-        """True if new; False if seen within the window."""
+    def add_all(self, keys: list[str], now: float) -> bool:
+        """Add every key if none was seen within the window (True); else add none (False)."""
         while self._keys and (next(iter(self._keys.values())) < now - self.ttl or len(self._keys) > self.limit):
             self._keys.popitem(last=False)
-        if key in self._keys:
+        if any(key in self._keys for key in keys):
             return False
-        self._keys[key] = now
+        self._keys.update(dict.fromkeys(keys, now))
         return True
+
+    def forget(self, keys: list[str]) -> None:
+        """Forget keys, so that a retry of a request that failed is handled."""
+        for key in keys:
+            self._keys.pop(key, None)
 
 
 def slack_handler(bolt: AsyncApp, signing_secret: str,
@@ -60,8 +69,8 @@ def slack_handler(bolt: AsyncApp, signing_secret: str,
         stamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
         now = clock()
-        if not (stamp.isascii() and stamp.isdigit()) or abs(now - int(stamp)) > WINDOW or not signature:
-            log.info("slack: refused a request with a missing or stale signature")
+        if not (STAMP.fullmatch(stamp) and SIGNATURE.fullmatch(signature)) or abs(now - int(stamp)) > WINDOW:
+            log.info("slack: refused a request with a missing, malformed or stale signature")
             return web.Response(status=401, text="invalid request")
         try:
             body.decode("utf-8")
@@ -75,14 +84,19 @@ def slack_handler(bolt: AsyncApp, signing_secret: str,
             kind, event_id = _kind(text, request.content_type)
         except (UnicodeDecodeError, ValueError):
             return web.Response(status=400, text="malformed request")
-        if not seen.add(f"sig:{signature}", now) or (event_id and not seen.add(f"event:{event_id}", now)):
+        keys = [f"sig:{signature}", *([f"event:{event_id}"] if event_id else [])]
+        if not seen.add_all(keys, now):
             log.info("slack: a replayed or retried request was acknowledged without a second effect")
             return web.Response(status=200, text="")
-        response = await bolt.async_dispatch(AsyncBoltRequest(body=text, query=request.query_string,
-                                                              headers=dict(request.headers)))
+        bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=dict(request.headers))
+        if kind == "form":  # bolt's parse_body took a form that merely contains "payload" for an empty interaction
+            bolt_request.body = dict(parse_qsl(text, keep_blank_values=True))
+            bolt_request.context = build_async_context(AsyncBoltContext({}), bolt_request.body)
+        response = await bolt.async_dispatch(bolt_request)
         if response.status == 404:
             return unhandled(kind)
         if response.status >= 500:
+            seen.forget(keys)  # nothing took effect: Slack's retry of this event must be handled, not swallowed
             log.error("slack: bolt answered %s", response.status)
             return web.Response(status=503, text="try again")
         return await to_aiohttp_response(response)
@@ -98,11 +112,6 @@ STALE_FORM = {"type": "modal", "title": {"type": "plain_text", "text": "Escalate
                   "was saved. Please close it and start again with /escalate.")}}]}
 UNKNOWN_COMMAND = {"response_type": "ephemeral",
                    "text": "Sorry, this app only answers /escalate. Type /escalate help to see what it does."}
-# bolt reads any form body containing "payload" as an interactivity payload, so a command whose text has that word
-# reaches no listener at all.
-UNREADABLE_COMMAND = {"response_type": "ephemeral",
-                      "text": "Sorry, that command could not be read: Slack apps cannot take the word \"payload\" in "
-                              "a command. Please try again without it."}
 PAYLOAD_TYPE = re.compile(r"[a-z_]{1,40}")
 
 
@@ -115,8 +124,6 @@ def unhandled(kind: str) -> web.Response:
     log.info("slack: nothing handles this %s; acknowledged", kind)
     if kind == "command":
         return web.json_response(UNKNOWN_COMMAND)
-    if kind == "form":
-        return web.json_response(UNREADABLE_COMMAND)
     if kind == "view_submission":
         return web.json_response({"response_action": "update", "view": STALE_FORM})
     return web.Response(status=200, text="")
@@ -141,7 +148,7 @@ def _kind(text: str, content_type: str) -> tuple[str, str]:
     if "payload" in text:
         payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
         if payload is None:
-            return "form", ""  # (a slash command with the word "payload" in it: see UNREADABLE_COMMAND)
+            return "form", ""  # a slash command with "payload" in it (its text, channel name, ...): fixed for bolt
         data = json.loads(payload)
         if not isinstance(data, dict):
             raise ValueError("payload is not an object")

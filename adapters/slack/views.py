@@ -102,7 +102,7 @@ def intake_modal(policy: Policy, questions: Sequence[Question], metadata: Mappin
 
 
 def emergency_modal(policy: Policy) -> dict[str, Any]:
-    text = f"*Immediate risk of harm: act now.*\n{escape(policy.immediate_harm.route)} ({policy.immediate_harm.cite})"
+    text = f"*Immediate risk of harm: act now.*\n{escape(policy.immediate_harm.text)}"
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}},
               {"type": "context", "elements": [{"type": "mrkdwn", "text": (
                   "This has been recorded; you will get its reference in a message. When the child is safe you can "
@@ -126,6 +126,15 @@ def _modal(callback: str, title: str, blocks: list[dict[str, Any]], submit: str 
     if submit:
         view["submit"] = plain(submit, 24)
     return view
+
+
+def fit_metadata(text: str, budget: int = 1500) -> str:
+    """`text` cut so that, JSON-encoded as private_metadata is (non-ASCII escaped), it takes at most `budget`
+    characters: Slack refuses a modal whose private_metadata is over 3000."""
+    out = text[:budget]
+    while len(encoded := json.dumps(out)) > budget:
+        out = out[: len(out) * budget // len(encoded)]
+    return out
 
 
 def values(view: Mapping[str, Any]) -> dict[str, Any]:

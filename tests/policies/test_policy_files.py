@@ -248,7 +248,8 @@ def test_medway(policies: dict[str, Policy]) -> None:
     ]
     assert p.overall is None
     assert "paramount" in p.immediate_harm.route and "assertively and proactively" in p.immediate_harm.route
-    assert "police" in p.immediate_harm.route
+    assert p.immediate_harm.cite == "MSCB 1"  # the seed has no emergency route: the referral is the product's advice
+    assert "police" in p.immediate_harm.guidance and "CADS" in p.immediate_harm.guidance
     assert p.extension.allowed is False
     assert p.extension.wording == "A response is required within 5 working days."
     assert (p.final_stage.nature, p.final_stage.binding) == ("board_learning_review", False)
@@ -392,3 +393,11 @@ def test_surrey(policies: dict[str, Policy]) -> None:
     assert p.extension.allowed is False
     assert p.final_stage.binding is False
     assert notes(p) == {"sscp_referral": ((5,), "enter", "sscp_standard_form", ())}
+
+
+@pytest.mark.parametrize("policy_id", ["surrey", "bcssp", "lincolnshire", "medway", "gloucestershire"])
+def test_the_emergency_route_cites_only_the_procedures_words(policy_id):
+    """The product's own advice (999, a referral where the seed names none) comes after the cite, never before it."""
+    harm = load_policies(ids=(policy_id,))[policy_id].immediate_harm
+    assert "999" not in harm.route and "999" in harm.guidance
+    assert harm.text == f"{harm.route} ({harm.cite}) {harm.guidance}"

@@ -144,8 +144,9 @@ async def test_gloucestershire_extension_by_agreement_at_stages_1_to_3_but_not_4
     before_case = await world.case(ref)
     (refused,) = await jordan.say(f"extend {ref}")
     assert refused.kind == "refused"
-    assert "does not allow the timescale to be changed at this stage" in refused.text
-    assert policy.extension.wording in refused.text
+    assert "allows an agreed new date only at Stages 1, 2 and 3 (GSCP 2.1 d, 2.2 g, 2.3 h)" in refused.text
+    assert "the timescale of Stage 4: Resolution by GSCP stands (GSCP 2.4" in refused.text
+    assert policy.extension.wording not in refused.text  # its "unless agreed otherwise" does not apply at Stage 4
     assert await world.case(ref) == before_case
 
 

@@ -121,12 +121,16 @@ async def test_messages_racing_for_a_case_without_a_thread_start_it_once(slack_b
 async def test_thread_post_failing_after_an_action_keeps_the_action_and_logs(slack_bot, caplog):
     case, nudge = await nudged(slack_bot)
     modal = await action_modal(slack_bot, LENA, "escalate", nudge)
-    slack_bot.fake.fail["chat.postMessage"] = "channel_not_found"
+    slack_bot.fake.fail_in[CASES_CHANNEL] = "channel_not_found"  # every post there refused, ephemerals too
     slack_bot.fake.fail["chat.update"] = "message_not_found"
     status, ack = await slack_bot.post_json(view_submission(LENA, modal, {"reason": "No reply."}, "VESCFAIL"))
     assert status == 200 and not ack
-    await slack_bot.until(lambda: slack_bot.fake.called("chat.update"), "the update try")
+    (update,) = await slack_bot.until(lambda: slack_bot.fake.called("chat.update"), "the update try")
     await slack_bot.settle()
+    assert "see the reply in this thread" not in update["text"]  # there is no reply to see
+    # Lena is told, by direct message since the channel refuses even an ephemeral answer.
+    told = [p["text"] for p in slack_bot.posts(channel=LENA)]
+    assert any("could not be posted in the case's thread" in t and "tell them directly" in t for t in told)
     stored = await slack_bot.store.get("cases", case["ref"])
     assert stored["stage"] == 2 and stored["status"] == "open"
     assert any(n["stage"] == 2 and n["status"] == "pending" for n in stored["nudges"])

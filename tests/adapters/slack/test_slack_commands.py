@@ -99,3 +99,27 @@ async def test_download_record_button_on_the_root_message_sends_the_file_private
                                              if c["user"] == EMMA], "refusal")
     assert "cannot find a case" in refusal[0]["text"] and len(slack_bot.fake.uploads) == 1
     assert case["ref"] in root["text"]
+
+
+async def test_an_answer_in_a_channel_the_bot_is_not_in_comes_by_direct_message(slack_bot):
+    slack_bot.fake.fail_in["C0OTHER01"] = "not_in_channel"  # Slack refuses ephemerals where the bot is not a member
+    await slack_bot.post(slash_command(JORDAN, "help", channel_id="C0OTHER01"))
+    (dm,) = await slack_bot.until(lambda: slack_bot.posts(channel=JORDAN), "the answer by direct message")
+    assert "/escalate status REF" in dm["text"]
+    assert [c["channel"] for c in slack_bot.fake.called("chat.postEphemeral")] == ["C0OTHER01"]  # tried first
+
+
+async def test_an_action_command_without_a_reference_asks_which_case_and_starts_nothing(slack_bot):
+    for word in ("escalate", "resolve", "extend", "status"):
+        before = slack_bot.snapshot()
+        count = len(slack_bot.fake.called("chat.postEphemeral"))
+        await slack_bot.post(slash_command(JORDAN, word))
+        told = (await slack_bot.until(lambda count=count: slack_bot.fake.called("chat.postEphemeral")[count:], word))[0]
+        assert f"/escalate {word} REF" in told["text"]
+        assert slack_bot.snapshot() == before and await slack_bot.store.keys("dialogs") == []
+    # and a later command is answered as itself, not as an answer to a question
+    case = await slack_bot.open_case()
+    count = len(slack_bot.fake.called("chat.postEphemeral"))
+    await slack_bot.post(slash_command(JORDAN, f"status {case['ref']}"))
+    (status,) = await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral")[count:], "the status")
+    assert case["ref"] in status["text"] and "Stage 1" in status["text"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from adapters.slack import views
+from bot.types import Reply
 from policies.loader import load_policies
 
 
@@ -23,3 +24,14 @@ def test_start_modal_json_follows_a_new_set_of_procedures():
     view = json.loads(views.start_modal_json(several, "C1"))
     assert [b["block_id"] for b in view["blocks"] if b["type"] == "input"] == ["policy", "immediate_risk"]
     assert json.loads(views.start_modal_json(one, "C1")) == views.start_modal(one, {"channel": "C1"})
+
+
+def test_metadata_text_is_cut_to_fit_slacks_limit_however_it_encodes():
+    for text in ("plain " * 600, "👍" * 1000, "名前" * 900, "a\"b\\" * 700, "short"):
+        cut = views.fit_metadata(text)
+        assert text.startswith(cut) and len(json.dumps(cut)) <= 1500
+        meta = {"action": "resolve", "ref": "ESC-2026-0001", "stage": 1, "channel": "C0CASES01",
+                "ts": "1700000000.000001", "text": cut}
+        modal = views.action_modal(Reply("Resolve ESC-2026-0001", case_ref="ESC-2026-0001"), "resolve", meta)
+        assert len(modal["private_metadata"]) <= 3000 and views.metadata(modal)["text"] == cut
+    assert views.fit_metadata("short") == "short"
