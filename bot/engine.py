@@ -71,7 +71,9 @@ class Engine:
                 log.info("duplicate event ignored")
                 return []
             replies = await self._dispatch(event)
-            if event.event_id:
+            if event.event_id and not all(r.errors or r.kind == "refused" for r in replies):
+                # (a refused or invalid submit changed nothing: the same form, corrected or sent by someone
+                # entitled, must still work, so only an event that had an effect is remembered)
                 await self.store.put(EVENTS, event.event_id, {"at": self.clock.now().isoformat()})
             return replies
 

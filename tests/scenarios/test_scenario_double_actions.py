@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from scenario_kit import CHRIS, JORDAN, LENA, PRIYA, World, at, events
+from scenario_kit import CHRIS, EMMA, JORDAN, LENA, PRIYA, World, at, events
 
 
 async def surrey_case_at_stage_3(world: World) -> str:
@@ -140,3 +140,20 @@ async def test_a_typed_escalation_overtaken_by_another_is_refused(store, all_pol
     assert reply.kind == "refused" and "already moved on to Stage 2" in reply.text
     case = await world.case(ref)
     assert case["stage"] == 2 and len(events(case, "escalated")) == 1
+
+
+async def test_a_form_refused_or_sent_with_errors_can_still_be_sent_properly(store, all_policies, clock):
+    """A shared card (Teams: one card id for everyone in the thread) refused for one person, or sent with an
+    error, changed nothing: the same form, sent properly, must still work."""
+    world = World(store, {"bcssp": all_policies["bcssp"]}, clock)
+    ref = (await world.open_case()).case_ref
+    await world.escalate(JORDAN, ref)
+    form = {"outcome": "Managers agreed a strategy discussion.", "follow_up": "Lena checks on Friday."}
+    (stranger,) = await world.click(EMMA, "resolve", ref, 2, form, event_id="teams-card:C1")
+    assert stranger.kind == "refused"
+    (invalid,) = await world.click(LENA, "resolve", ref, 2, {"outcome": ""}, event_id="teams-card:C1")
+    assert invalid.errors and (await world.case(ref))["status"] == "open"
+    (done,) = await world.click(LENA, "resolve", ref, 2, form, event_id="teams-card:C1")
+    assert done.kind == "resolve" and (await world.case(ref))["status"] == "resolved"
+    assert await world.click(LENA, "resolve", ref, 2, form, event_id="teams-card:C1") == []  # now it had an effect
+    assert len(events(await world.case(ref), "resolved")) == 1
