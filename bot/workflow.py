@@ -172,6 +172,11 @@ def extend(
         raise Refused(f"{long_date(new_due)} is not a working day; choose "
                       f"{long_date(calendar.on_or_after(new_due))} or another working day.")
     old = case.get("stage_due")
+    last = (case.get("extensions") or [{}])[-1]
+    if old == new_due.isoformat() and last.get("stage") == case["stage"] and last.get("new_due") == old:
+        # the same extension sent twice (a double click, two forms opened from one reminder): once is enough
+        raise Refused(f"{case['ref']} was already extended to {long_date(new_due)} by {last.get('by', 'someone')}. "
+                      "Nothing was changed.")
     stages = [dict(s) for s in case["stages"]]
     stages[-1]["due"] = new_due.isoformat()
     record = {"stage": case["stage"], "old_due": old, "new_due": new_due.isoformat(),

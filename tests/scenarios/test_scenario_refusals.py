@@ -123,6 +123,12 @@ async def test_gloucestershire_extension_by_agreement_at_stages_1_to_3_but_not_4
                       "agreed_here": "Lena Okafor, Team Manager", "agreed_other": "Priya Nair, DS",
                       "reason": "School input needed."}
     assert len(events(case, "extended")) == 1
+    # The same extension sent again (a second form opened from the same reminder): refused, nothing changes.
+    form = {"new_due": "2026-12-31", "agreed_here": "Lena Okafor, Team Manager", "agreed_other": "Priya Nair, DS",
+            "reason": "School input needed."}
+    (twice,) = await world.click(LENA, "extend", ref, 1, form, event_id="slack-view:V2")
+    assert twice.kind == "refused" and "was already extended to Thursday 31 December 2026" in twice.text
+    assert await world.case(ref) == case
     # The nudges move with the due date: the old ladder is cancelled, the new one is pending.
     assert nudge_status(case) == {
         "1:before:2026-12-23": "cancelled", "1:due:2026-12-24": "cancelled", "1:overdue:2026-12-29": "cancelled",
