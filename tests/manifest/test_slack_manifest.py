@@ -63,7 +63,8 @@ def test_slash_command(manifest):
     (command,) = manifest["features"]["slash_commands"]
     assert command["command"] == "/escalate"
     assert command["should_escape"] is False
-    assert command["usage_hint"] == "[status REF | resolve REF | escalate REF | extend REF | summary | help]"
+    assert command["usage_hint"] == ("[status REF | resolve REF | escalate REF | extend REF | record REF | summary "
+                                     "| help]")
 
 
 def test_http_mode_and_only_handled_events(manifest):
