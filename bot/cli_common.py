@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import NoReturn
@@ -12,6 +14,7 @@ from bot.config import Settings
 from bot.workdays import LONDON
 from policies.loader import load_policies
 from policies.model import Policy
+from storage.base import StoreInUse
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -59,3 +62,12 @@ def policy_named(policy_id: str, settings: Settings) -> Policy:
     if policy_id not in policies:
         raise UsageError(f"unknown policy {policy_id!r}; known policies: {', '.join(sorted(policies))}")
     return policies[policy_id]
+
+
+@contextmanager
+def refused_while_in_use(why: str) -> Iterator[None]:
+    """Add to a "store in use" refusal why this command cannot run beside the bot (it stays a StoreInUse)."""
+    try:
+        yield
+    except StoreInUse as exc:
+        raise StoreInUse(f"{exc} ({why})", holder=exc.holder) from None

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli_common import Parser, UsageError, add_data, policy_named
+from bot.cli_common import Parser, UsageError, add_data, policy_named, refused_while_in_use
 from bot.config import Settings
 from policies.loader import load_policies
 from policies.model import TIER_LABELS
@@ -75,7 +75,9 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
         async with TinyDBStore(data_dir) as store:
             await save_directory(store, directory)
 
-    asyncio.run(save())
+    with refused_while_in_use("the running bot reads the directory only when it starts, so import it while the bot "
+                              "is stopped"):
+        asyncio.run(save())
     print(f"Imported {len(directory)} people from {args.file} ({len(directory.agencies())} agencies).")
     return 0
 

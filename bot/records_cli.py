@@ -9,20 +9,26 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.cli_common import Parser, UsageError, add_data, parse_date
+from bot.cli_common import Parser, UsageError, add_data, parse_date, refused_while_in_use
 from bot.config import ConfigError, Settings, load_dotenv_file, read_settings
 from bot.workdays import LONDON
 from policies.loader import load_policies
 from policies.reader import PolicyError
 
+if TYPE_CHECKING:
+    from storage.tinydb_store import TinyDBStore
+
 # They read the store directly, without the chat's per-person checks: whoever can run them can read every case, so
 # run them only as the service account on the server. Each export and purge is written to the audit log (by
 # "cli:<OS user>"). bot/cli.py lists this module in MODULES; `python -m bot.records_cli ...` runs them on their own.
+# export and audit also run while the bot is serving: they open the store as a guest beside it (`shared_beside_bot`),
+# which reads and adds audit-log entries only. purge refuses then: it deletes what the running bot may be using.
 REF = re.compile(r"^ESC-\d{4}-\d{4,}$", re.IGNORECASE)
 DEFAULT_RETENTION_YEARS = 6
 
@@ -66,6 +72,30 @@ def add_parsers(sub: Any) -> None:
     add_data(purge)
 
 
+@asynccontextmanager
+async def shared_beside_bot(data_dir: Path) -> AsyncIterator[TinyDBStore]:
+    """The store opened exclusively, or, if another process (the running bot) has it, as a guest beside it.
+
+    A guest reads and creates new records only (see TinyDBStore); one line on stderr says it is one, so standard
+    output stays exactly what the command prints.
+    """
+    from storage.base import StoreInUse
+    from storage.tinydb_store import TinyDBStore
+
+    store = TinyDBStore(data_dir)
+    try:
+        await store.open()
+    except StoreInUse as exc:
+        store = TinyDBStore(data_dir, shared=True)
+        await store.open()
+        print(f"note: process {exc.holder} (the running bot?) has {data_dir} open; working beside it in shared "
+              "mode (reads, and new audit-log entries only)", file=sys.stderr)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
 def _write(path: Path, content: bytes) -> None:
     """Write a file only its owner can read (it holds a child's details)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -78,7 +108,6 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from bot.records.files import RecordError, render
     from bot.records.forms import forms_for
     from bot.wiring import directory_for
-    from storage.tinydb_store import TinyDBStore
 
     ref = args.ref.strip().upper()
     if not REF.match(ref):
@@ -95,7 +124,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     policies = load_policies(settings.policy_dir)
 
     async def run() -> int:
-        async with TinyDBStore(data_dir) as store:
+        async with shared_beside_bot(data_dir) as store:
             case = await store.get("cases", ref)
             if case is None:
                 raise UsageError(f"no case {ref}")
@@ -128,7 +157,6 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from bot.records.audit import audit_rows, to_csv, to_json
-    from storage.tinydb_store import TinyDBStore
 
     since = parse_date(args.since, "--since") if args.since else None
     data_dir = args.data or settings.data_dir
@@ -136,7 +164,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     async def run() -> list[dict[str, str]]:
         if not data_dir.is_dir():
             return []
-        async with TinyDBStore(data_dir) as store:
+        async with shared_beside_bot(data_dir) as store:
             return await audit_rows(store, since)
 
     rows = asyncio.run(run())
@@ -159,7 +187,9 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
         async with TinyDBStore(data_dir) as store:
             return await purge(store, now, years, args.dry_run, operator())
 
-    report = asyncio.run(run())
+    with refused_while_in_use("purge deletes cases and records the running bot may be using, so it runs only while "
+                              "the bot is stopped; export and audit work beside it"):
+        report = asyncio.run(run())
     rule = f"closed before {report.cutoff.date()} (retention: {years} years after closure, BOT_RETENTION_YEARS)"
     verb = "Would remove" if args.dry_run else "Removed"
     if not report.cases:

@@ -17,7 +17,12 @@ from storage.base import Doc
 from storage.common import dumps
 
 CrashHook = Callable[[str], None]
+# Where a crash test can stop a write. A replacing write (`atomic_write`, used by put and update) passes the first
+# three points writing its temp file and "before_rename" just before moving it over the target; a creating write
+# (`atomic_create`) passes the same three, then "before_link" just before linking the temp file in (which fails if
+# the target exists) and "after_link" once the record is in place but its temp name is still in tmp/.
 CRASH_POINTS = ("before_write", "half_written", "before_fsync", "before_rename")
+CREATE_CRASH_POINTS = ("before_write", "half_written", "before_fsync", "before_link", "after_link")
 TABLE = "record"
 TMP_SUFFIX = ".tmp"
 
@@ -35,13 +40,12 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, tmp_dir: Path, crash_hook: CrashHook | None = None) -> None:
-    """Replace `path` with `data` so that after a crash it holds the old or the new bytes, nothing else.
+def _write_temp(data: bytes, tmp_dir: Path, hook: CrashHook) -> str:
+    """A new, fully written and fsynced temp file in `tmp_dir` holding `data`; its path.
 
-    Temp file in `tmp_dir` (same filesystem), flush, fsync, rename over the target, fsync its directory.
-    `crash_hook` is called at each of CRASH_POINTS, for crash tests.
+    mkstemp opens the file with O_CREAT | O_EXCL under a random name, so two processes writing into the same
+    tmp/ never share a temp file. If writing fails, the temp file is removed and the error propagates.
     """
-    hook = crash_hook or (lambda _point: None)
     hook("before_write")
     fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix="w-", suffix=TMP_SUFFIX)
     try:
@@ -54,15 +58,59 @@ def atomic_write(path: Path, data: bytes, tmp_dir: Path, crash_hook: CrashHook |
             handle.flush()
             hook("before_fsync")
             os.fsync(handle.fileno())
+    except BaseException:
+        _unlink_quietly(tmp_name)
+        raise
+    return tmp_name
+
+
+def _unlink_quietly(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass  # already gone (an owner's start-up cleaned tmp/) or not removable: tmp/ is cleaned at the next open
+
+
+def atomic_write(path: Path, data: bytes, tmp_dir: Path, crash_hook: CrashHook | None = None) -> None:
+    """Replace `path` with `data` so that after a crash it holds the old or the new bytes, nothing else.
+
+    Temp file in `tmp_dir` (same filesystem), flush, fsync, rename over the target, fsync its directory.
+    `crash_hook` is called at each of CRASH_POINTS, for crash tests.
+    """
+    hook = crash_hook or (lambda _point: None)
+    tmp_name = _write_temp(data, tmp_dir, hook)
+    try:
         hook("before_rename")
         os.replace(tmp_name, path)
     except BaseException:
-        try:
-            os.unlink(tmp_name)
-        except OSError:
-            pass
+        _unlink_quietly(tmp_name)
         raise
     fsync_dir(path.parent)
+
+
+def atomic_create(path: Path, data: bytes, tmp_dir: Path, crash_hook: CrashHook | None = None) -> bool:
+    """Create `path` holding `data` only if no file of that name exists, even across processes; True if created.
+
+    Temp file in `tmp_dir` (same filesystem), flush, fsync, then a hard link from the temp file to the target,
+    which fails if the target exists (a corrupt file or a dangling symlink counts as existing): so of several
+    processes creating the same path exactly one succeeds, and nobody ever sees it half written. Then the temp
+    name is removed and the target's directory fsynced. After a crash the target is absent or complete; a crash
+    after the link leaves a second name for it in `tmp_dir`, which the next exclusive open removes (the record
+    stays). `crash_hook` is called at each of CREATE_CRASH_POINTS, for crash tests.
+    """
+    hook = crash_hook or (lambda _point: None)
+    tmp_name = _write_temp(data, tmp_dir, hook)
+    try:
+        hook("before_link")
+        try:
+            os.link(tmp_name, path)
+        except FileExistsError:
+            return False
+        hook("after_link")
+    finally:
+        _unlink_quietly(tmp_name)
+    fsync_dir(path.parent)
+    return True
 
 
 class AtomicJSONStorage(Storage):
@@ -125,6 +173,14 @@ def write_record(path: Path, tmp_dir: Path, key: str, doc: Doc, crash_hook: Cras
     storage = AtomicJSONStorage(path, tmp_dir=tmp_dir, crash_hook=crash_hook, overwrite=True)
     with TinyDB(storage=lambda: storage) as db:
         db.table(TABLE).insert(Document({"key": key, "doc": doc}, doc_id=1))
+
+
+def create_record(path: Path, tmp_dir: Path, key: str, doc: Doc, crash_hook: CrashHook | None) -> bool:
+    """Create a record file only if none exists (atomically, across processes); True if created.
+
+    The bytes are exactly those `write_record` stores (see `record_bytes`).
+    """
+    return atomic_create(path, record_bytes(key, doc), tmp_dir, crash_hook)
 
 
 def record_bytes(key: str, doc: Doc) -> bytes:

@@ -14,7 +14,11 @@ class StoreError(Exception):
 
 
 class StoreInUse(StoreError):
-    """Another process already has this store open."""
+    """Another process already has this store open (exclusively); `holder` is its pid as the lock file says."""
+
+    def __init__(self, message: str, *, holder: str = "unknown") -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 class Store(Protocol):
@@ -26,7 +30,10 @@ class Store(Protocol):
     """
 
     async def open(self) -> None:
-        """Acquire the store (one process at a time), check the schema version, clean stale temp files."""
+        """Acquire the store (one owner at a time), check the schema version, clean stale temp files.
+
+        A backend may also offer a shared (guest) mode beside a running owner, as TinyDBStore(shared=True) does.
+        """
 
     async def close(self) -> None:
         """Flush and release the store. Safe to call twice."""

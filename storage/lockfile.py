@@ -1,4 +1,10 @@
-"""The one-process-at-a-time lock on a data directory: an flock on DATA/.lock holding the owner's pid."""
+"""The owner's lock on a data directory: an exclusive flock on DATA/.lock holding the owner's pid.
+
+One process at a time owns a data directory (the server, or a command run while it is stopped) and holds the lock
+for as long as its store is open. The flock belongs to the open file description, so even a second open in the
+same process is refused. Guests (TinyDBStore(shared=True): export and audit beside the running server) do not
+take or touch the lock at all.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,8 @@ def acquire_lock(root: Path) -> int:
         os.close(fd)
         who = "this process" if holder == str(os.getpid()) else "another process"
         raise StoreInUse(
-            f"store in use: {who} (pid {holder}) has {root} open; stop it or use another --data directory"
+            f"store in use: {who} (pid {holder}) has {root} open; stop it or use another --data directory",
+            holder=holder,
         ) from None
     except OSError as exc:
         os.close(fd)

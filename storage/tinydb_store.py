@@ -13,7 +13,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from storage.atomic import CorruptRecord, CrashHook, atomic_write, fsync_dir, read_record, write_record
+from storage.atomic import (
+    CorruptRecord,
+    CrashHook,
+    atomic_write,
+    create_record,
+    fsync_dir,
+    read_record,
+    write_record,
+)
 from storage.base import Doc, StoreError, Updater
 from storage.common import SEQUENCES, check_collection, check_key, dumps, json_copy, next_sequence_doc
 from storage.layout import SUFFIX, collection_files, decode_key, record_path
@@ -25,17 +33,31 @@ T = TypeVar("T")
 
 
 class TinyDBStore:
-    """The `Store` protocol over files in one data directory; one process at a time.
+    """The `Store` protocol over files in one data directory: one owner process, and guests beside it.
 
-    Layout: DATA/.lock (holder's pid), DATA/meta.json (schema version), DATA/tmp/ (temp files of writes
+    Layout: DATA/.lock (owner's pid), DATA/meta.json (schema version), DATA/tmp/ (temp files of writes
     in progress), DATA/<collection>/<2 hex digits>/<encoded key>.json (one TinyDB file per record, see
     storage.layout). Writes run one at a time on a private thread, reads on worker threads, so the event
-    loop only waits. `create` counts an unreadable record file as existing. `crash_hook(point)` is called
-    at each crash point of every file write (see storage.atomic.CRASH_POINTS), for tests.
+    loop only waits. `create` counts an unreadable record file as existing, and is atomic across processes
+    (a hard link that fails if the record exists, see storage.atomic.atomic_create). `crash_hook(point)` is
+    called at each crash point of every file write (storage.atomic.CRASH_POINTS for put and update,
+    CREATE_CRASH_POINTS for create), for tests.
+
+    By default the store is opened exclusively, as its owner (the server, or a command run while it is
+    stopped): `open` takes the flock on DATA/.lock (StoreInUse if another process holds it), creates the
+    directory and meta.json if missing, and removes stale temp files from DATA/tmp/.
+
+    With `shared=True` it is opened as a guest beside a running owner (an operator's export or audit): no
+    lock, nothing created or cleaned at open (the temp files in DATA/tmp/ may be the owner's writes in
+    flight), meta.json must exist and is only read. A guest may read (get, keys, scan) and `create` new
+    records; put, update, delete and next_sequence raise StoreError, because the owner's read-modify-writes
+    are serialised only within its own process. A guest's temp files have unique names; if it dies, a stale
+    one stays in DATA/tmp/ until the owner's next start removes it.
     """
 
-    def __init__(self, path: Path, *, crash_hook: CrashHook | None = None) -> None:
+    def __init__(self, path: Path, *, crash_hook: CrashHook | None = None, shared: bool = False) -> None:
         self.path = Path(path)
+        self.shared = shared
         self._tmp = self.path / "tmp"
         self._crash_hook = crash_hook
         self._lock_fd: int | None = None
@@ -54,9 +76,12 @@ class TinyDBStore:
         await self.close()
 
     async def open(self) -> None:
-        if self._lock_fd is not None:
+        if self._writer is not None:
             raise StoreError(f"the store at {self.path} is already open")
-        self._lock_fd = await asyncio.to_thread(self._open_sync)
+        if self.shared:
+            await asyncio.to_thread(self._open_shared_sync)
+        else:
+            self._lock_fd = await asyncio.to_thread(self._open_sync)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-writer")
 
     async def close(self) -> None:
@@ -74,6 +99,7 @@ class TinyDBStore:
 
     async def put(self, collection: str, key: str, doc: Doc) -> None:
         self._check(collection, key)
+        self._refuse_if_shared("put")
         snapshot = json_copy(doc)
         async with self._key_lock(collection, key):
             await self._in_writer(self._put_sync, collection, key, snapshot)
@@ -86,6 +112,7 @@ class TinyDBStore:
 
     async def update(self, collection: str, key: str, fn: Updater) -> Doc:
         self._check(collection, key)
+        self._refuse_if_shared("update")
         async with self._key_lock(collection, key):
             # Read on the writer thread too, so it comes after any write still queued for this key.
             current = await self._in_writer(self._get_sync, collection, key)
@@ -95,6 +122,7 @@ class TinyDBStore:
 
     async def delete(self, collection: str, key: str) -> bool:
         self._check(collection, key)
+        self._refuse_if_shared("delete")
         async with self._key_lock(collection, key):
             return await self._in_writer(self._delete_sync, collection, key)
 
@@ -107,6 +135,8 @@ class TinyDBStore:
         return await asyncio.to_thread(self._scan_sync, collection)
 
     async def next_sequence(self, name: str) -> int:
+        self._check(SEQUENCES, name)
+        self._refuse_if_shared("next_sequence")
         value: int = (await self.update(SEQUENCES, name, next_sequence_doc))["value"]
         return value
 
@@ -118,6 +148,13 @@ class TinyDBStore:
             check_key(key)
         if self._writer is None:
             raise StoreError(f"the store at {self.path} is not open")
+
+    def _refuse_if_shared(self, operation: str) -> None:
+        if self.shared:
+            raise StoreError(
+                f"the store at {self.path} is open in shared mode beside the process that owns it (the running "
+                f"bot), so it is read-only apart from creating new records; {operation} needs the bot stopped"
+            )
 
     def _key_lock(self, collection: str, key: str) -> asyncio.Lock:
         lock = self._locks.get((collection, key))
@@ -147,6 +184,14 @@ class TinyDBStore:
             raise
         return fd
 
+    def _open_shared_sync(self) -> None:
+        """Check a store another process owns, changing nothing: no lock, no clean-up, no meta.json written."""
+        if not self.path.is_dir():
+            raise StoreError(f"there is no store at {self.path} to open in shared mode")
+        if not self._tmp.is_dir():
+            raise StoreError(f"{self.path} has no tmp/ folder; only a store its owner has opened can be shared")
+        self._check_schema()
+
     def _clean_tmp(self) -> None:
         stale = [p for p in self._tmp.iterdir() if p.is_file()]
         for path in stale:
@@ -159,6 +204,10 @@ class TinyDBStore:
         try:
             raw = meta.read_bytes()
         except FileNotFoundError:
+            if self.shared:
+                raise StoreError(
+                    f"{meta} is missing; only a store its owner has opened can be opened in shared mode"
+                ) from None
             data = dumps({"schema_version": SCHEMA_VERSION}).encode("utf-8")
             atomic_write(meta, data, self._tmp, self._crash_hook)
             return
@@ -214,10 +263,14 @@ class TinyDBStore:
             raise StoreError(f"cannot write {collection}/{key}: {exc.strerror}") from exc
 
     def _create_sync(self, collection: str, key: str, doc: Doc) -> bool:
-        if os.path.lexists(record_path(self.path, collection, key)):
+        path = record_path(self.path, collection, key)
+        if os.path.lexists(path):  # the common "already there" answer, without writing a temp file
             return False
-        self._put_sync(collection, key, doc)
-        return True
+        try:
+            self._ensure_dir(path.parent)
+            return create_record(path, self._tmp, key, doc, self._crash_hook)  # False if another process won
+        except OSError as exc:
+            raise StoreError(f"cannot write {collection}/{key}: {exc.strerror}") from exc
 
     def _delete_sync(self, collection: str, key: str) -> bool:
         path = record_path(self.path, collection, key)
