@@ -14,7 +14,7 @@ from tinydb.storages import Storage
 from tinydb.table import Document
 
 from storage.base import Doc
-from storage.common import dumps
+from storage.common import encode
 
 CrashHook = Callable[[str], None]
 # Where a crash test can stop a write. A replacing write (`atomic_write`, used by put and update) passes the first
@@ -147,7 +147,7 @@ class AtomicJSONStorage(Storage):
         return data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
-        atomic_write(self.path, dumps(data).encode("utf-8"), self.tmp_dir, self.crash_hook)
+        atomic_write(self.path, encode(data), self.tmp_dir, self.crash_hook)
 
 
 def read_record(path: Path, tmp_dir: Path) -> tuple[str, Doc] | None:
@@ -185,4 +185,4 @@ def create_record(path: Path, tmp_dir: Path, key: str, doc: Doc, crash_hook: Cra
 
 def record_bytes(key: str, doc: Doc) -> bytes:
     """Exactly the bytes `write_record` stores, for bulk loading."""
-    return dumps({TABLE: {"1": {"key": key, "doc": doc}}}).encode("utf-8")
+    return encode({TABLE: {"1": {"key": key, "doc": doc}}})

@@ -38,6 +38,16 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
+def encode(value: Any) -> bytes:
+    """A record file's bytes: UTF-8 JSON. Text with a lone surrogate (which UTF-8 cannot hold, e.g. a display name
+    from a client that cut an emoji in half) is written with JSON's \\u escapes instead, and reads back the same."""
+    text = dumps(value)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def json_copy(doc: Doc) -> Doc:
     """A deep copy of a document through JSON, raising TypeError/ValueError if it is not a JSON object."""
     if not isinstance(doc, dict):

@@ -44,6 +44,18 @@ async def test_put_get_round_trips_unicode_and_nesting(store: Store) -> None:
     assert await store.get("cases", "ESC-2026-0001") == NESTED
 
 
+async def test_text_with_a_lone_surrogate_is_kept_as_given(store: Store) -> None:
+    """A client may send half an emoji (a lone surrogate) in a display name: every backend keeps it, so that
+    person's every turn does not fail."""
+    doc = {"name": "Jo \ud83d", "also": "\udc00 ok", "normal": "Zoë 👍"}
+    await store.put("people", "p1", doc)
+    assert await store.get("people", "p1") == doc
+    assert await store.create("people", "p2", doc) is True
+    assert await store.get("people", "p2") == doc
+    assert (await store.update("people", "p1", lambda d: {**(d or {}), "n": 1}))["name"] == "Jo \ud83d"
+    assert await store.get("people", "p1") == {**doc, "n": 1}
+
+
 async def test_put_replaces(store: Store) -> None:
     await store.put("cases", "k", {"v": 1, "old": True})
     await store.put("cases", "k", {"v": 2})
