@@ -10,11 +10,11 @@ from typing import Any
 from bot import messages, workflow
 from bot.cases import emergency_record, make_ref, new_case
 from bot.clock import Clock
-from bot.directory import Counterparts, Directory, Person, counterparts
+from bot.directory import Counterparts, Directory, Person, counterparts, named_professional
 from bot.scheduler import Scheduler
 from bot.types import Reply, ThreadRef, UserRef
 from bot.workdays import london_today
-from policies.model import TIERS, Policy
+from policies.model import Policy
 from storage.base import Store
 
 log = logging.getLogger(__name__)
@@ -76,12 +76,16 @@ class CaseDesk:
             return True
         if me in (sides.raiser_side, sides.other_side):
             return True
+        # In the other agency: the professional the raiser named and their line of management (whom the stages
+        # climb); if they are not in the directory, the counterpart the bot named and their line. Never anyone
+        # else in that agency merely for being senior enough: they have no part in this child's case.
         stage = policy.stage(number)
-        other_tier = stage.other_tier if stage else "none"
-        return bool(
-            sides.other_agency and me.agency == sides.other_agency and other_tier not in ("none", "partnership")
-            and TIERS.index(me.tier) >= TIERS.index(other_tier)
-        )
+        if stage is None or stage.other_tier == "none" or not sides.other_agency or me.agency != sides.other_agency:
+            return False  # (an internal stage: the other agency has no part in it yet)
+        named = named_professional(self.directory, policy, sides.other_agency,
+                                   case["details"].get("other_professional", ""))
+        line = named or sides.other_side
+        return line is not None and me in self.directory.chain(line)
 
     async def addressees(self, policy: Policy, case: Case) -> tuple[str, tuple[str, ...], str]:
         """Names (and emails to mention) of whoever must act now, and the next tier's counterpart sentence."""

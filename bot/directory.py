@@ -186,6 +186,13 @@ def _duty(policy: Policy, raiser_agency: str) -> str:
     return f"{duty} (in {raiser_agency} the SLO is the {role})" if role else duty
 
 
+def named_professional(directory: Directory, policy: Policy, agency: str, professional: str) -> Person | None:
+    """The other professional the raiser named (by name or email), if they are in the directory in that agency."""
+    wanted = professional.strip().lower()
+    people = directory.in_agency(agency, policy.id) if wanted else ()
+    return next((p for p in people if wanted in (p.name.lower(), p.email)), None)
+
+
 def _in_agency(directory: Directory, policy: Policy, agency: str, tier: str, professional: str) -> Person | None:
     people = directory.in_agency(agency, policy.id)
     if policy.liaison_officers and tier == "senior_manager":
@@ -193,8 +200,7 @@ def _in_agency(directory: Directory, policy: Policy, agency: str, tier: str, pro
         liaison = [p for p in people if "slo" in p.contact_for]
         if liaison:
             return liaison[0]
-    wanted = professional.strip().lower()
-    named = next((p for p in people if wanted and wanted in (p.name.lower(), p.email)), None)
+    named = named_professional(directory, policy, agency, professional)
     if named is not None and (found := _reaching(directory.chain(named), tier)) is not None:
         return found
     ranked = sorted(

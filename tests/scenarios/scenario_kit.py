@@ -39,6 +39,7 @@ PRIYA = "priya.nair@northshire-police.example.org"
 SAM = "sam.patel@northshire-police.example.org"
 HELEN = "helen.brooks@northshire-police.example.org"
 KIM = "business.unit@northshire-partnership.example.org"
+LUCY = "lucy.bennett@northshire-police.example.org"  # a DC in another police team, not part of the case
 EMMA = "emma.clarke@northshire-primary.example.net"  # a teacher with nothing to do with the case
 OLIVIA = "olivia.grant@northshire-primary.example.net"  # her line manager, a line manager in another agency
 STRANGER = "someone@elsewhere.example.com"  # not in the directory at all

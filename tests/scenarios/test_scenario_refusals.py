@@ -10,6 +10,7 @@ from scenario_kit import (
     JORDAN,
     KIM,
     LENA,
+    LUCY,
     OLIVIA,
     POLICY_IDS,
     PRIYA,
@@ -235,3 +236,20 @@ async def test_an_unknown_form_action_is_refused_and_changes_nothing(store, all_
     (reply,) = await world.click(JORDAN, "delete", ref, 1, form)
     assert reply.kind == "refused", reply.text
     assert await world.case(ref) == before
+
+
+async def test_someone_else_in_the_other_agency_has_no_part_in_the_case(store, all_policies, clock):
+    """Seniority in the other agency is not enough: only the named professional's own line may see or act."""
+    world = World(store, {"bcssp": all_policies["bcssp"]}, clock)
+    ref = (await world.open_case()).case_ref  # the disagreement is with Chris Walker (police DC)
+    before = await world.case(ref)
+    lucy = world.person(LUCY)  # a DC in another police team, with her own line manager
+    for command in (f"status {ref}", f"resolve {ref}", f"record {ref}"):
+        (reply,) = await lucy.say(command)
+        assert reply.kind == "refused" and reply.attachment is None, command
+        assert "Northshire Police" not in reply.text and "Stage" not in reply.text
+    (refused,) = await world.click(LUCY, "resolve", ref, 1, {"outcome": "x", "follow_up": "y"})
+    assert refused.kind == "refused"
+    assert await world.case(ref) == before
+    (mine,) = await world.person(CHRIS).say(f"status {ref}")  # the named professional still may
+    assert "Stage 1" in mine.text
