@@ -26,6 +26,7 @@ from storage.base import Store
 log = logging.getLogger(__name__)
 REF_PATTERN = re.compile(r"^ESC-\d{4}-\d{4,}$", re.IGNORECASE)
 CASE_COMMANDS = ("status", "resolve", "escalate", "extend", "harm", "done", "contact", "record")
+ONE_SHOT_COMMANDS = ("status", "record", "harm", "done", "contact")  # answered at once, no questions of their own
 
 
 class Engine:
@@ -97,6 +98,8 @@ class Engine:
             return list(outcome.replies)
         if command == "escalate" and not REF_PATTERN.match(rest.split(" ")[0]):
             command, rest = split_command(rest)  # Slack's "/escalate status REF"
+        if dialog is not None and command in CASE_COMMANDS and REF_PATTERN.match(rest.split(" ")[0]):
+            return await self._command_mid_dialog(key, dialog, command, rest, event)
         if dialog is not None:
             return await self._answer(key, dialog, event)
         if command in ("help", "?", ""):
@@ -108,6 +111,19 @@ class Engine:
         if command in intake.CANCEL_WORDS:
             return [Reply("There is nothing to cancel. Type escalate to start.")]
         return [Reply("Sorry, I did not understand that. Type escalate to start, or help to see what I can do.")]
+
+    async def _command_mid_dialog(self, key: str, dialog: dict[str, Any], command: str, rest: str,
+                                  event: Event) -> list[Reply]:
+        """A case command typed while questions are being asked is never taken as an answer. One that answers at
+        once (status, record, harm, done, contact) is done, and the question asked again; one that asks its own
+        questions (resolve, escalate, extend) waits until these are finished or cancelled."""
+        question = current_question(dialog, self.policies)
+        if command in ONE_SHOT_COMMANDS:
+            replies = await self._case_command(key, command, rest, event)
+            return [*replies, Reply("Your answers so far are kept. The question was:", question)]
+        return [Reply(f"You are in the middle of answering questions, so \"{command} {rest.split(' ')[0]}\" was not "
+                      "taken as an answer. Answer the question below, or type cancel and then send it again.",
+                      question, kind="invalid")]
 
     async def _case_command(self, key: str, command: str, rest: str, event: Event) -> list[Reply]:
         ref, _, arg = rest.partition(" ")

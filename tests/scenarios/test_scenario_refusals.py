@@ -253,3 +253,21 @@ async def test_someone_else_in_the_other_agency_has_no_part_in_the_case(store, a
     assert await world.case(ref) == before
     (mine,) = await world.person(CHRIS).say(f"status {ref}")  # the named professional still may
     assert "Stage 1" in mine.text
+
+
+async def test_a_command_typed_mid_dialog_is_never_taken_as_an_answer(store, all_policies, clock):
+    world = World(store, {"surrey": all_policies["surrey"]}, clock)
+    ref = (await world.open_case()).case_ref
+    lena = world.person(LENA)
+    (asked,) = await lena.say(f"escalate {ref}")
+    assert asked.question.id == "reason"
+    # a command that answers at once is done, and the question asked again
+    status, again = await lena.say(f"status {ref}")
+    assert "Stage 1" in status.text and again.question.id == "reason"
+    # one with questions of its own waits: nothing is escalated with it as the reason
+    (held,) = await lena.say(f"resolve {ref}")
+    assert held.kind == "invalid" and "type cancel" in held.text and held.question.id == "reason"
+    case = await world.case(ref)
+    assert case["stage"] == 1 and not events(case, "escalated")
+    (done,) = await lena.say("No reply from the police after two days.")
+    assert done.kind == "escalate" and (await world.case(ref))["stages"][0]["reason"].startswith("No reply")
