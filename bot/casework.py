@@ -123,8 +123,9 @@ class CaseDesk:
             if me is not None:  # who raised it, as the directory has them now (for the record and the summary)
                 answers = {**answers, "raiser_agency": me.agency, "raiser_role": me.role}
             case = new_case(ref, policy, answers, user, thread, now)
-            case["nudges"] = await self.scheduler.plan(policy, case, london_today(now))
-            await self.store.create("cases", ref, case)
+            async with self.scheduler.holding(ref):  # agenda dates, then the case, with no pass in between
+                case["nudges"] = await self.scheduler.plan(policy, case, london_today(now))
+                await self.store.create("cases", ref, case)
             case = await self.store.get("cases", ref)
             assert case is not None
             log.info("case opened: %s (%s)", ref, policy.id)
@@ -189,7 +190,6 @@ class CaseDesk:
 
         try:
             preview = change(case)  # refuses early, and tells the agenda about the new stage's nudges first
-            planned = await self.scheduler.plan(policy, preview, today) if preview["status"] == "open" else []
 
             def apply(current: Case | None) -> Case:
                 assert current is not None
@@ -197,7 +197,9 @@ class CaseDesk:
                 ids = {n["id"] for n in updated["nudges"] if n["status"] in ("pending", "sending", "sent")}
                 return {**updated, "nudges": updated["nudges"] + [n for n in planned if n["id"] not in ids]}
 
-            updated = await self.store.update("cases", case["ref"], apply)
+            async with self.scheduler.holding(case["ref"]):  # agenda dates, then the case, with no pass between
+                planned = await self.scheduler.plan(policy, preview, today) if preview["status"] == "open" else []
+                updated = await self.store.update("cases", case["ref"], apply)
         except workflow.Refused as refused:
             return Reply(str(refused), kind="refused", case_ref=case["ref"])
         log.info("case %s: %s by %s", case["ref"], action, user.channel)

@@ -9,7 +9,9 @@ is sent again once its lease expires: delivery after a crash is at-least-once, n
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -70,6 +72,16 @@ class Scheduler:
         self.send_time = send_time
         self.review_days = review_days
         self.lease = lease
+        self._cases: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def holding(self, ref: str) -> asyncio.Lock:
+        """The lock a pass holds while it reads a case's agenda day and nudges, and that whoever plans nudges and
+        then writes the case holds across both: without it a pass could run between the agenda date being added
+        and the case being written, find no nudge for that day and take the date off the agenda for good."""
+        lock = self._cases.get(ref)
+        if lock is None:
+            lock = self._cases[ref] = asyncio.Lock()
+        return lock
 
     async def plan(self, policy: Policy, case: Case, today: date) -> list[dict[str, Any]]:
         """Plan the current stage's nudges and put them on the agenda (before the caller writes the case)."""
@@ -84,7 +96,8 @@ class Scheduler:
         for day in await self.agenda.dates_up_to(now.date().isoformat()):
             for ref in await self.agenda.refs_on(day):
                 try:
-                    sent += await self._process(ref, day, now)
+                    async with self.holding(ref):
+                        sent += await self._process(ref, day, now)
                 except Exception:
                     log.exception("nudge pass failed for %s; it will be retried", ref)
         return sent
@@ -94,10 +107,12 @@ class Scheduler:
 
     async def _process(self, ref: str, day: str, now: datetime) -> list[SentNudge]:
         case = await self.store.get("cases", ref)
-        policy = self.policies.get(case["policy"]) if case else None
-        if case is None or policy is None:
+        if case is None:  # purged, or a crash came between adding the date and writing the case
             await self.agenda.remove(ref, day)
             return []
+        policy = self.policies.get(case["policy"])
+        if policy is None:
+            return []  # a procedure not enabled in this process: its dates stay for when it is
         if not self._sending_now(policy, now):
             return []
         claimed: list[dict[str, Any]] = []

@@ -271,3 +271,35 @@ async def test_nudges_follow_an_extension_back_to_the_original_date(store, all_p
     assert pending == ["1:before:2026-11-27", "1:due:2026-11-30", "1:overdue:2026-12-01"], nudge_status(case)
     sent = [s.kind for day in (27, 30) for s in await world.tick(at(2026, 11, day, 9))]
     assert sent == ["before", "due"]
+
+
+async def test_a_pass_running_while_a_case_opens_never_loses_that_days_nudge(store, all_policies, clock):
+    """The agenda date is added before the case is written; a pass that runs in between must wait, not find no
+    nudge and take the date off the agenda."""
+    world = World(store, {"bcssp": all_policies["bcssp"]}, clock)
+    world.set_time(at(2026, 11, 24, 10))  # Tuesday 10:00; it arose yesterday, so Stage 1 is due Wednesday
+    scheduler = world.engine.scheduler
+    add, passes = scheduler.agenda.add, []
+
+    async def add_then_a_pass_starts(ref, dates):
+        await add(ref, dates)
+        passes.append(asyncio.create_task(scheduler.tick(world.clock.now())))
+        await asyncio.sleep(0.01)  # the pass runs now, as far as it can
+
+    scheduler.agenda.add = add_then_a_pass_starts
+    ref = (await world.open_case(arose_on="2026-11-23")).case_ref
+    scheduler.agenda.add = add
+    (concurrent,) = await asyncio.gather(*passes)
+    assert [(s.ref, s.kind) for s in concurrent] == [(ref, "before")]  # it waited for the case, then sent
+    assert await world.tick(at(2026, 11, 24, 10, 5)) == []
+    assert nudge_status(await world.case(ref))["1:before:2026-11-24"] == "sent"
+
+
+async def test_a_procedure_not_enabled_here_keeps_its_agenda_dates(store, all_policies, clock):
+    world = World(store, {"bcssp": all_policies["bcssp"]}, clock)
+    world.set_time(at(2026, 11, 23, 10))
+    ref = (await world.open_case()).case_ref
+    surrey_only = World(store, {"surrey": all_policies["surrey"]}, clock)
+    assert await surrey_only.tick(at(2026, 11, 24, 9)) == []  # not its procedure: left alone
+    (sent,) = await world.tick(at(2026, 11, 24, 9, 5))  # BCSSP enabled again: the nudge still goes
+    assert sent.ref == ref
