@@ -37,13 +37,15 @@ def plan(policy: Policy, case: Case, today: date, review_days: int) -> list[dict
     if cap and case.get("overall_due") and stage < cap.until_stage:
         overall = date.fromisoformat(case["overall_due"])
         dates.append(("overall", calendar.previous_working_day(overall)))
-    sent = {n["id"] for n in case.get("nudges", []) if n["status"] in ("pending", "sending", "sent")}
+    live = [n for n in case.get("nudges", []) if n["status"] in ("pending", "sending", "sent")]
+    sent = {n["id"] for n in live}
+    overall_days = {n["date"] for n in live if n["kind"] == "overall"}  # one cap: one nudge, whatever the stage
     out = []
     for kind, day in dates:
         if day < today:
             continue  # a stage opened late: no "due tomorrow" for a date already past
         nid = f"{stage}:{kind}:{day.isoformat()}"
-        if nid in sent:
+        if nid in sent or (kind == "overall" and day.isoformat() in overall_days):
             continue
         out.append({"id": nid, "stage": stage, "kind": kind, "date": day.isoformat(), "status": "pending",
                     "attempts": 0})
@@ -57,14 +59,18 @@ def next_review(policy: Policy, case: Case, after: date, review_days: int) -> di
             "date": day.isoformat(), "status": "pending", "attempts": 0}
 
 
-def text(policy: Policy, case: Case, kind: str, addressees: str, next_contact: str) -> str:
-    """The nudge's words. `addressees` names whoever must act; `next_contact` the next tier's counterpart."""
+def text(policy: Policy, case: Case, kind: str, addressees: str, next_contact: str, today: date | None = None) -> str:
+    """The nudge's words. `addressees` names whoever must act; `next_contact` the next tier's counterpart; `today`
+    (the day it is sent) says whether the next working day is tomorrow."""
     ref = case["ref"]
     title = policy.stage_title(case["stage"])
     due = long_date(case.get("stage_due"))
     head = f"{addressees}: " if addressees else ""
     if kind == "before":
-        body = f"{ref} is due tomorrow, {due}, at {title}."
+        stage_due = date.fromisoformat(case["stage_due"]) if case.get("stage_due") else None
+        tomorrow = today is None or stage_due is None or (stage_due - today).days == 1
+        when = "tomorrow" if tomorrow else "on the next working day"
+        body = f"{ref} is due {when}, {due}, at {title}."
     elif kind == "due":
         body = f"{ref} is due today at {title}."
     elif kind == "overdue":

@@ -140,7 +140,8 @@ class Scheduler:
 
     async def _send(self, policy: Policy, case: Case, nudge: dict[str, Any], now: datetime) -> SentNudge | None:
         names, mentions, next_contact = await self.addresser(policy, case)
-        text = "\n".join([nudges.text(policy, case, nudge["kind"], names, next_contact), *duty_lines(case)])
+        text = "\n".join([nudges.text(policy, case, nudge["kind"], names, next_contact, now.date()),
+                          *duty_lines(case)])
         thread = ThreadRef.from_dict(case["thread"])
         reply = Reply(text, kind="nudge", case_ref=case["ref"], actions=available_actions(policy, case),
                       stage=case["stage"], mentions=mentions)
@@ -206,14 +207,17 @@ def _claim(case: Case, now: datetime, lease: timedelta) -> tuple[Case, list[dict
         return {**case, "nudges": result}, []
     stage_due = [n for n in due if n["kind"] != "overall"]
     latest = max(stage_due, key=lambda n: (n["date"], KIND_ORDER[n["kind"]])) if stage_due else None
-    overall = [n for n in due if n["kind"] == "overall"]
+    # An overall-cap nudge says "one working day left": once the cap itself has passed (the bot was down), it would
+    # be wrong, so it is superseded; the stage's own overdue nudge still goes.
+    cap_passed = bool(case.get("overall_due")) and case["overall_due"] < today
+    overall = [n for n in due if n["kind"] == "overall" and not cap_passed]
     chosen_ids = {id(n) for n in overall} | ({id(latest)} if latest is not None else set())
     final, chosen = [], []
     for n in result:
         if id(n) in chosen_ids:
             n = {**n, "status": "sending", "claimed_at": now.isoformat()}
             chosen.append(n)
-        elif any(n is d for d in stage_due):
+        elif any(n is d for d in due):
             n = {**n, "status": "superseded"}
         final.append(n)
     return {**case, "nudges": final}, chosen

@@ -303,3 +303,43 @@ async def test_a_procedure_not_enabled_here_keeps_its_agenda_dates(store, all_po
     assert await surrey_only.tick(at(2026, 11, 24, 9)) == []  # not its procedure: left alone
     (sent,) = await world.tick(at(2026, 11, 24, 9, 5))  # BCSSP enabled again: the nudge still goes
     assert sent.ref == ref
+
+
+async def test_bcssps_overall_cap_nudge_goes_once_even_if_the_case_moves_that_day(store, all_policies, clock):
+    world = World(store, {"bcssp": all_policies["bcssp"]}, clock)
+    world.set_time(at(2026, 11, 23, 10))
+    ref = (await world.open_case()).case_ref
+    world.set_time(at(2026, 12, 2, 10))
+    await world.escalate(JORDAN, ref)
+    sent = await world.tick(at(2026, 12, 4, 9))
+    assert "overall" in [s.kind for s in sent]
+    world.set_time(at(2026, 12, 4, 11))
+    assert (await world.escalate(JORDAN, ref)).kind == "escalate"  # the same day, after the cap's nudge went
+    assert "overall" not in [s.kind for s in await world.tick(at(2026, 12, 4, 11, 5))]
+    assert "overall" not in [s.kind for s in await world.tick(at(2026, 12, 7, 9))]
+
+
+async def test_an_overall_cap_nudge_is_not_sent_once_the_cap_has_passed(store, all_policies, clock):
+    world = World(store, {"bcssp": all_policies["bcssp"]}, clock)
+    world.set_time(at(2026, 11, 23, 10))
+    ref = (await world.open_case()).case_ref
+    world.set_time(at(2026, 11, 25, 10))
+    await world.escalate(JORDAN, ref)
+    overall_due = (await world.case(ref))["overall_due"]
+    sent = await world.tick(at(2026, 12, 10, 9))  # the bot was down from 27 November to 10 December
+    assert overall_due < "2026-12-10" and "overall" not in [s.kind for s in sent]
+    assert [s.kind for s in sent] == ["overdue"]  # the stage's own overdue nudge still goes
+    assert all("one working day left" not in s.text for s in sent)
+
+
+async def test_the_day_before_nudge_says_tomorrow_only_when_it_is(store, all_policies, clock):
+    world = World(store, {"surrey": all_policies["surrey"]}, clock)
+    world.set_time(at(2026, 11, 26, 10))  # Thursday: Stage 1 due Monday 30 November
+    ref = (await world.open_case(arose_on="2026-11-26")).case_ref
+    (friday,) = await world.tick(at(2026, 11, 27, 9))
+    assert f"{ref} is due on the next working day, Monday 30 November 2026" in friday.text
+    world2 = World(store, {"surrey": all_policies["surrey"]}, clock)
+    world2.set_time(at(2026, 12, 7, 10))  # Monday: due Wednesday
+    ref2 = (await world2.open_case(arose_on="2026-12-07")).case_ref
+    (tuesday,) = [s for s in await world2.tick(at(2026, 12, 8, 9)) if s.ref == ref2]
+    assert f"{ref2} is due tomorrow, Wednesday 9 December 2026" in tuesday.text
