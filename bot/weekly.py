@@ -65,7 +65,7 @@ class WeeklyPoster:
         await self.store.update("summaries", key, claim)
         if not claimed:
             return None
-        monday = summary.last_full_week(now.date())
+        monday = summary.last_full_week(due.date())  # the week before this week's slot, however late it runs
         reply, _ = await compose(self.store, self.policies, monday)
         try:
             await self.outbox.send(self.target, reply)

@@ -102,3 +102,17 @@ async def test_scheduled_summary_is_posted_once_a_week_across_a_restart(tmp_path
         assert await world.engine.weekly.tick(at(2027, 1, 4, 10, 0)) == "2027-W01"
         posted = [r for t, r in world.sender.sent if t == leads]
         assert len(posted) == 1 and "2026-W53" in posted[0].text
+
+
+async def test_a_summary_posted_late_in_the_week_is_still_last_weeks_and_the_next_is_not_skipped(
+        store, all_policies, clock):
+    world = World(store, {"surrey": all_policies["surrey"]}, clock)
+    leads = ThreadRef("console", "leads-channel")
+    world.engine.weekly.target = leads
+    assert await world.engine.weekly.tick(at(2026, 11, 16, 9, 5)) == "2026-W47"  # Monday's slot: W46's summary
+    # the bot is down from Monday 23 to Friday 27 November, and back on Saturday 28 November
+    assert await world.engine.weekly.tick(at(2026, 11, 28, 10)) == "2026-W48"
+    assert await world.engine.weekly.tick(at(2026, 11, 30, 9, 5)) == "2026-W49"
+    weeks = [r.text for t, r in world.sender.sent if t == leads]
+    assert ["2026-W46" in weeks[0], "2026-W47" in weeks[1], "2026-W48" in weeks[2]] == [True, True, True]
+    assert "2026-W48" not in weeks[1]  # Saturday's late post is not the week still ending
