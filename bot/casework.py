@@ -123,6 +123,9 @@ class CaseDesk:
             if me is not None:  # who raised it, as the directory has them now (for the record and the summary)
                 answers = {**answers, "raiser_agency": me.agency, "raiser_role": me.role}
             case = new_case(ref, policy, answers, user, thread, now)
+            sides = self.counterparts(policy, case)
+            # The two agencies as the directory names them (None if not in it): the summary shows only these.
+            case["agencies"] = {"raiser": me.agency if me is not None else None, "other": sides.other_agency}
             async with self.scheduler.holding(ref):  # agenda dates, then the case, with no pass in between
                 case["nudges"] = await self.scheduler.plan(policy, case, london_today(now))
                 await self.store.create("cases", ref, case)

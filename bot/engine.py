@@ -262,8 +262,8 @@ class Engine:
             monday = summary.parse_week(args) if args.strip() else summary.last_full_week(today)
         except ValueError as exc:
             return Reply(f"Sorry, {exc}. Type summary for last week's.")
-        policy_id = None if len(served) == len(self.policies) else served[0]
-        reply, _ = await weekly.compose(self.store, self.policies, monday, policy_id)
+        mine = {pid: self.policies[pid] for pid in served}  # every partnership this lead serves, and only those
+        reply, _ = await weekly.compose(self.store, mine, monday, None, some=len(mine) < len(self.policies))
         return reply
 
     # --- for form-based channels (Slack modals, Teams cards) ---------------------------------------------------

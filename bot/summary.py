@@ -126,9 +126,13 @@ def _category(case: Mapping[str, Any], policies: Mapping[str, Policy]) -> str:
     return option.label if option else (value or "not given")
 
 
+UNLISTED = "an agency not in the directory"
+
+
 def _pair(case: Mapping[str, Any]) -> str:
-    details = case["details"]
-    return f"{details.get('raiser_agency') or 'unknown agency'} -> {details.get('other_agency') or 'unknown agency'}"
+    """Directory agency names only: an agency typed in free text could carry anything, a child's name included."""
+    agencies = case.get("agencies") or {}
+    return f"{agencies.get('raiser') or UNLISTED} -> {agencies.get('other') or UNLISTED}"
 
 
 def _week_counts(cases: list[Mapping[str, Any]], monday: date) -> dict[str, Any]:
@@ -143,7 +147,12 @@ def _week_counts(cases: list[Mapping[str, Any]], monday: date) -> dict[str, Any]
 def text(figs: Mapping[str, Any], policies: Mapping[str, Policy]) -> str:
     """The summary as a message that makes sense without the chart."""
     monday, sunday = date.fromisoformat(figs["from"]), date.fromisoformat(figs["to"])
-    scope = policies[figs["policy"]].name if figs["policy"] in policies else "all partnerships"
+    if figs["policy"] in policies:
+        scope = policies[figs["policy"]].name
+    elif len(policies) == 1:
+        scope = next(iter(policies.values())).name
+    else:
+        scope = " and ".join(p.name for p in policies.values()) if figs.get("scope") == "some" else "all partnerships"
     staged = lambda counts: ", ".join(f"Stage {k}: {v}" for k, v in counts.items()) or "none"  # noqa: E731
     listed = lambda counts: "; ".join(f"{k}: {v}" for k, v in counts.items()) or "none"  # noqa: E731
     medians = ", ".join(f"Stage {k}: {v:g}" for k, v in figs["median_working_days_by_stage"].items()) or "none"

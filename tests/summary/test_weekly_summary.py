@@ -116,3 +116,38 @@ async def test_a_summary_posted_late_in_the_week_is_still_last_weeks_and_the_nex
     weeks = [r.text for t, r in world.sender.sent if t == leads]
     assert ["2026-W46" in weeks[0], "2026-W47" in weeks[1], "2026-W48" in weeks[2]] == [True, True, True]
     assert "2026-W48" not in weeks[1]  # Saturday's late post is not the week still ending
+
+
+async def test_a_lead_for_some_partnerships_sees_all_of_theirs_and_no_others(store, all_policies, clock):
+    from bot.directory import Directory, Person
+    from bot.engine import Engine
+    from bot.types import UserRef
+
+    lead = Person("lead@northshire-police.example.org", "Lee Lead", "Northshire Police", "DI", "senior_manager",
+                  contact_for=("safeguarding_lead",), partnerships=("bcssp", "medway"))
+    policies = {pid: all_policies[pid] for pid in ("surrey", "bcssp", "medway")}
+    for minute, pid in enumerate(("surrey", "bcssp", "medway", "medway")):  # cases opened in week 48
+        clock.set(at(2026, 11, 24, 10, minute))
+        await World(store, {pid: all_policies[pid]}, clock).open_case()
+    clock.set(at(2026, 11, 30, 10))
+    engine = Engine(store, policies, clock, directory=Directory([lead]))
+    reply = await engine.summary(UserRef("console", lead.email, email=lead.email), "2026-W48")
+    head = reply.text.splitlines()[0]
+    assert all_policies["bcssp"].name in head and all_policies["medway"].name in head
+    assert all_policies["surrey"].name not in head
+    assert "New escalations: 3" in reply.text  # BCSSP's one and Medway's two; not Surrey's
+
+
+async def test_the_summary_names_only_directory_agencies_never_typed_text(store, all_policies, clock):
+    from scenario_kit import OPENING, STRANGER
+
+    world = World(store, {"surrey": all_policies["surrey"]}, clock)
+    clock.set(at(2026, 11, 24, 10))
+    typed = "Oak School (pupil Tallulah Quenby-Marsh)"
+    reply = await world.person(STRANGER).escalate(**{**OPENING, "raiser_agency": typed, "raiser_role": "Teacher",
+                                                     "raiser_manager": "Head", "other_agency": "Northshire Police"})
+    assert reply.kind == "case_opened"
+    clock.set(at(2026, 11, 30, 10))
+    (text,) = [r.text for r in await world.person(SAM).say("summary 2026-W48")]
+    assert "Tallulah" not in text and "Oak School" not in text
+    assert "an agency not in the directory -> Northshire Police: 1" in text
