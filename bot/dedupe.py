@@ -2,7 +2,8 @@
 
 The "events" collection holds one small record per event already handled. `Engine.handle` stores {"at": ISO time}
 under the event id it was given; the Teams adapter (adapters/teams/bot.py) stores {"seen": true, "at": ISO time}
-under "teams:<conversation>:<activity id>" (markers from before it stored the time have none). A platform only
+under "teams:<conversation>:<activity id>" (markers from before it stored the time have none), and its forms keep
+{"at": ISO time} under "teams-click:<user>:..." so that a double click on a card has one effect. A platform only
 retries or replays an event within minutes, so a record older than RETENTION can never match again; `sweep`
 removes such records:
 

@@ -1,4 +1,8 @@
-"""Parses and validates one answer to a question; an invalid answer gets a clear sentence saying why."""
+"""Parses and validates one answer to a question; an invalid answer gets a clear sentence saying why.
+
+An error sentence never repeats what was typed for a `sensitive` question (a child's details): errors are shown back
+in chat messages and cards, where those details must never appear.
+"""
 
 from __future__ import annotations
 
@@ -87,6 +91,8 @@ def _date(question: Question, text: str, today: date) -> Parsed:
             try:
                 value = date(*parts)
             except ValueError:
+                if question.sensitive:
+                    return Parsed(error="That is not a real date; please check the day and month.")
                 return Parsed(error=f"{text} is not a real date.")
     if value is None:
         return Parsed(error="Please give a date as YYYY-MM-DD (e.g. 2026-11-23), DD/MM/YYYY, today or yesterday.")

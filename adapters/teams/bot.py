@@ -1,4 +1,8 @@
-"""The Teams bot's turn: dedupe, remember the conversation, then typed commands, card submits or installs."""
+"""The Teams bot's turn: dedupe, remember the conversation, then typed commands, card submits or installs.
+
+A message or invoke that names no sender is ignored (an invoke still gets its 200); a repeated activity has no second
+effect, and a repeated invoke gets the same answer as the first.
+"""
 
 from __future__ import annotations
 
@@ -45,16 +49,22 @@ class TeamsBot:
         self.sender = sender
         self.refs = refs
         self.forms = Forms(engine, sender, cases_channel)
+        self.consent = files.Consent()  # (tests replace it with one that also allows their fake upload server)
 
     async def on_turn(self, context: TurnContext) -> None:
         activity = context.activity
         if activity.conversation is None or not activity.conversation.id:
             return
         turn = Turn(context)
+        if activity.type in (ActivityTypes.message, ActivityTypes.invoke) and not turn.user.id:
+            log.info("teams: a %s that names no sender was ignored", activity.type)
+            await self._answer_invoke(context)
+            return
         engine = self.engine()
         seen = {"seen": True, "at": engine.clock.now().isoformat()}  # the time lets bot.dedupe expire it
         if activity.id and not await engine.store.create("events", f"teams:{turn.key}", seen):
             log.info("teams: a repeated activity was ignored")
+            await self._answer_invoke(context)  # a retried invoke gets the answer the first one got, and no effect
             return
         await self.refs.remember(activity)
         if activity.type == ActivityTypes.message:
@@ -121,7 +131,15 @@ class TeamsBot:
     async def _invoked(self, context: TurnContext) -> None:
         """Action.Execute and other invokes: a 200 with a short answer (never botbuilder's 501 or 500)."""
         if context.activity.name == files.INVOKE:
-            await files.on_consent(Turn(context), self.engine())
+            await self.consent.answered(Turn(context), self.engine())
+        await self._answer_invoke(context)
+
+    @staticmethod
+    async def _answer_invoke(context: TurnContext) -> None:
+        """An invoke's HTTP answer, always the same for the same invoke: 200, with EXECUTE for Action.Execute (any
+        other activity needs none)."""
+        if context.activity.type != ActivityTypes.invoke:
+            return
         body = EXECUTE if context.activity.name == "adaptiveCard/action" else {}
         await context.send_activity(Activity(type=ActivityTypes.invoke_response,
                                              value=InvokeResponse(status=200, body=body)))

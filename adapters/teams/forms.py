@@ -1,7 +1,11 @@
 """Card submits: the two-step Stage 1 form, the case thread it opens, and Resolve / Escalate / Extend on a case.
 
 Every form carries its own id (`_card`); the engine sees it as the event id, so a second submit of the same card
-(a double click, or Teams delivering it twice) never opens a second case or acts twice.
+(a double click, or Teams delivering it twice) never opens a second case or acts twice. Two kinds of click are also
+claimed here, once per person, in the "events" dedupe collection ("teams-click:..." with the time, so bot.dedupe expires
+them): "Next" on a start card (per card id) and a button on a case message (per message, i.e. its reply_to_id, and
+action), so a double click posts one Stage 1 form or one action card. A click that was refused or had invalid answers
+claims nothing, so it can be made again.
 """
 
 from __future__ import annotations
@@ -58,8 +62,10 @@ class Forms:
         event_id = f"teams-card:{card if CARD_ID.match(card) else turn.key}"
         action = value.get("_action")
         if isinstance(action, str) and action in cards.BUTTONS:
-            await self.offer(turn, action, str(value.get("ref", "")), stage_of(value.get("stage")),
-                             nudge=turn.activity.reply_to_id or "")
+            nudge = str(turn.activity.reply_to_id or "")
+            claim = f"{turn.thread.conversation}|{nudge}:{action}" if nudge else ""
+            await self.offer(turn, action, str(value.get("ref", "")), stage_of(value.get("stage")), nudge=nudge,
+                             claim=claim)
         elif value.get("_form") == "start":
             await self._start_sent(turn, value, event_id)
         elif value.get("_form") == "intake":
@@ -83,6 +89,9 @@ class Forms:
         if errors:
             card = str(value.get("_card", "")) or new_card_id()
             await turn.show(cards.start_card(engine.policies, card, answers, errors), "Some answers need another look")
+            return
+        if not await self._claim(turn, event_id.removeprefix("teams-card:")):
+            await turn.say(ALREADY_SENT)
             return
         if risk == "yes":
             form = {"policy": policy_id, "immediate_risk": "yes"}
@@ -150,14 +159,26 @@ class Forms:
         await engine.set_thread(ref, turn.thread)
         return "Updates and reminders about it will come to this chat."
 
+    async def _claim(self, turn: Turn, click: str) -> bool:
+        """True the first time this person makes this click (atomically, so two at once cannot both have it)."""
+        engine = self.engine()
+        # kept with the other dedupe records, which bot.dedupe expires by their time
+        return await engine.store.create("events", f"teams-click:{turn.user.id}:{click}",
+                                         {"at": engine.clock.now().isoformat()})
+
     # --- acting on a case -------------------------------------------------------------------------------------
     async def offer(self, turn: Turn, action: str, ref: str, stage: int | None, nudge: str = "",
                     card: str = "", answers: Mapping[str, str] | None = None,
-                    errors: Mapping[str, str] | None = None) -> None:
-        """The action's questions as a card in this conversation, or a refusal saying why not."""
+                    errors: Mapping[str, str] | None = None, claim: str = "") -> None:
+        """The action's questions as a card in this conversation, or a refusal saying why not. With `claim` (a
+        button click), once: a repeat of the click by the same person is told the card is already there."""
         reply = await self.engine().action_form(turn.user, action, ref, stage)
         if reply.kind != "form":
             await turn.say(reply.text)
+            return
+        if claim and not await self._claim(turn, claim):
+            await turn.say(f"The {cards.BUTTONS[action]} form for {reply.case_ref} is already in this conversation, "
+                           "above.")
             return
         meta = {"_card": card or new_card_id(), "_act": action, "_ref": reply.case_ref, "_stage": reply.stage,
                 "_nudge": nudge}

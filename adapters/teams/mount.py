@@ -17,6 +17,7 @@ from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 
 from adapters.teams.activities import connector_problem
+from adapters.teams.auth import TokenChecker
 from adapters.teams.bot import TeamsBot
 from adapters.teams.references import References
 from adapters.teams.route import teams_handler
@@ -28,6 +29,7 @@ from bot.notify import Outbox
 log = logging.getLogger(__name__)
 ROUTE = "/api/messages"
 CHANNEL_ID = re.compile(r"^19:[A-Za-z0-9_.\-]+@thread\.[a-z0-9]+$")
+TEAMS_BOT = web.AppKey("teams_bot", TeamsBot)
 SORRY = "Sorry, something went wrong on my side and your last message may not have been handled. Please try again."
 
 
@@ -71,4 +73,11 @@ def mount_teams(app: web.Application, settings: Settings, engine: Callable[[], E
     sender = TeamsSender(adapter, settings.teams_app_id, refs, engine)
     outbox.register("teams", sender)
     bot = TeamsBot(engine, sender, refs, settings.teams_cases_channel)
-    app.router.add_post(ROUTE, teams_handler(adapter, bot.on_turn, settings.teams_app_id))
+    app[TEAMS_BOT] = bot
+    tokens = TokenChecker(adapter)
+
+    async def stop_checking(_: web.Application) -> None:
+        tokens.close()
+
+    app.on_cleanup.append(stop_checking)
+    app.router.add_post(ROUTE, teams_handler(adapter, bot.on_turn, settings.teams_app_id, tokens))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -13,13 +13,43 @@ from storage.base import Store
 REFS = "teams_refs"  # key: conversation id -> a serialised ConversationReference
 USERS = "teams_users"  # key: Teams user id -> {"conversation": the personal chat's id}
 THREAD_MARK = ";messageid="
+KINDS = ("personal", "channel", "groupChat")
 
 
 def conversation_type(activity: Activity) -> str:
-    """"personal", "channel" or "groupChat" (the Emulator sends none: a personal chat)."""
-    conversation = activity.conversation
-    kind = getattr(conversation, "conversation_type", None) if conversation else None
-    return str(kind or "personal")
+    """"personal", "channel" or "groupChat": the activity's own conversationType when it gives one Teams uses, else
+    judged from where it came from (see `kind_of`)."""
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    return kind_of(activity.conversation, data, str(activity.channel_id or ""))
+
+
+def kind_of(conversation: ConversationAccount | None, channel_data: Mapping[str, Any] | None = None,
+            channel_id: str = "") -> str:
+    """A conversation's type. Teams leaves conversationType out of some payloads (both channel examples in Microsoft's
+    docs have none), so without it: a channel if the channel data names a channel or team, or the id is a channel
+    thread (`19:...;messageid=...`); a personal chat only for a Teams personal chat id (`a:...`) that is not a group,
+    or a one-to-one Bot Framework Emulator chat; anything else (`19:...@thread...` group chats among them) is shared,
+    so never "personal". A `19:` id is never a personal chat, whatever the payload claims."""
+    declared = getattr(conversation, "conversation_type", None) if conversation is not None else None
+    conversation_id = str(getattr(conversation, "id", "") or "")
+    shared = conversation_id.startswith("19:") or "@thread" in conversation_id or THREAD_MARK in conversation_id
+    if declared in KINDS and not (declared == "personal" and shared):
+        return str(declared)
+    data = channel_data or {}
+    if any(isinstance(data.get(k), dict) for k in ("channel", "team")) or data.get("teamsChannelId") \
+            or THREAD_MARK in conversation_id:
+        return "channel"
+    if getattr(conversation, "is_group", None) is True:
+        return "groupChat"
+    if not shared and (conversation_id.startswith("a:") or channel_id == "emulator"):
+        return "personal"
+    return "groupChat"
+
+
+def is_personal(reference: ConversationReference) -> bool:
+    """Whether a stored reference is a personal chat (references stored before conversationType was judged from the
+    id may say nothing, or be wrong)."""
+    return kind_of(reference.conversation, None, str(reference.channel_id or "")) == "personal"
 
 
 def tenant_of(activity: Activity) -> str | None:
@@ -74,9 +104,11 @@ class References:
         return reference
 
     async def personal(self, user_id: str) -> ConversationReference | None:
-        """The personal chat the bot has with this user, if it has met them there."""
+        """The personal chat the bot has with this user, if it has met them there (never a channel or group chat,
+        whatever an older record says)."""
         mine = await self._store().get(USERS, user_id)
-        return await self.get(str(mine["conversation"])) if mine else None
+        reference = await self.get(str(mine["conversation"])) if mine else None
+        return reference if reference is not None and is_personal(reference) else None
 
 
 def _load(data: dict[str, Any]) -> ConversationReference:

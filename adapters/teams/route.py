@@ -2,14 +2,14 @@
 
 botbuilder's `CloudAdapter.process` answers most bad requests with a 500 (an expired or forged token, `alg: none`, a
 garbage bearer, a missing Content-Type, invalid JSON): only one exception type becomes a 401. So here, in order: a size
-limit (413), Content-Type and JSON syntax and the activity's shape (400), then the bearer token (401), checked by
-botbuilder's own validation but off the event loop (it fetches Microsoft's signing keys with a blocking call and no
-timeout), and only then the turn, through `process_activity`. Nothing logged here carries a token or a body.
+limit (413), Content-Type, JSON syntax, nesting depth and the activity's shape (400), then the bearer token (401),
+checked by botbuilder's own validation on a thread pool of its own (adapters/teams/auth.py: its key fetch blocks), and
+only then the turn, through `process_activity`. A token that could not be checked in time (Microsoft's signing keys
+unreachable) gets 503: the sender did nothing wrong, and may retry. Nothing logged here carries a token or a body.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -20,13 +20,14 @@ from aiohttp import web
 from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
-from botframework.connector.auth import AuthenticateRequestResult
 
 from adapters.http import read_limited
+from adapters.teams import auth
+from adapters.teams.auth import TokenChecker
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
-AUTH_SECONDS = 20.0
+MAX_DEPTH = 64  # a Teams activity nests about 6 deep (one carrying a card, 20 or so); deeper is refused
 SERVICE_URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -47,19 +48,22 @@ def shape_problem(data: Any) -> str:
     return ""
 
 
-async def authenticate(adapter: CloudAdapter, activity: Activity, header: str) -> AuthenticateRequestResult:
-    """botbuilder's JWT validation (or, with no app id and no header, the Emulator's anonymous identity)."""
-    auth = adapter.bot_framework_authentication
-    if not header:
-        return await auth.authenticate_request(activity, "")
+def too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether a parsed body nests objects or arrays more than `limit` deep (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
-    def validate() -> AuthenticateRequestResult:
-        return asyncio.run(auth.authenticate_request(activity, header))
 
-    return await asyncio.wait_for(asyncio.to_thread(validate), AUTH_SECONDS)
-
-
-def teams_handler(adapter: CloudAdapter, on_turn: Callable[[TurnContext], Awaitable[None]], app_id: str) -> Handler:
+def teams_handler(adapter: CloudAdapter, on_turn: Callable[[TurnContext], Awaitable[None]], app_id: str,
+                  tokens: TokenChecker) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         body = await read_limited(request, MAX_BODY)
         if isinstance(body, web.Response):
@@ -69,10 +73,10 @@ def teams_handler(adapter: CloudAdapter, on_turn: Callable[[TurnContext], Awaita
             return web.Response(status=400, text="expected application/json")
         try:
             data = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # (RecursionError: nested past the parser's limit)
             log.info("teams: refused a request whose body is not JSON")
             return web.Response(status=400, text="malformed request")
-        problem = shape_problem(data)
+        problem = "nested too deeply" if too_deep(data) else shape_problem(data)
         try:
             activity = None if problem else Activity().deserialize(data)
         except Exception:
@@ -85,11 +89,11 @@ def teams_handler(adapter: CloudAdapter, on_turn: Callable[[TurnContext], Awaita
             log.info("teams: refused a request without a bearer token")
             return web.Response(status=401, text="unauthorized")
         try:
-            authenticated = await authenticate(adapter, activity, header)
+            authenticated = await tokens.check(activity, header)
         except TimeoutError:
             log.warning("teams: could not check a token within %s s (are Microsoft's signing keys reachable?)",
-                        AUTH_SECONDS)
-            return web.Response(status=401, text="unauthorized")
+                        auth.AUTH_SECONDS)
+            return web.Response(status=503, text="try again", headers={"Retry-After": "30"})
         except Exception as exc:
             log.info("teams: refused a request whose token did not validate (%s)", type(exc).__name__)
             return web.Response(status=401, text="unauthorized")

@@ -23,7 +23,7 @@ from botbuilder.schema import (
 )
 
 from adapters.teams.activities import connector_problem, http_status, reply_activity
-from adapters.teams.references import THREAD_MARK, References, tenant_of
+from adapters.teams.references import THREAD_MARK, References, is_personal, tenant_of
 from bot.engine import Engine
 from bot.notify import SendError
 from bot.types import Reply, ThreadRef
@@ -49,7 +49,7 @@ class TeamsSender:
 
     async def post(self, reference: ConversationReference, reply: Reply) -> str:
         """Send a case message into a conversation; returns the new activity id. Raises SendError."""
-        group = getattr(reference.conversation, "conversation_type", None) in ("channel", "groupChat")
+        group = not is_personal(reference)
         activity = reply_activity(reply, await self.mentions(reply) if group else ())
         sent = await self.post_activity(reference, activity)
         await self.remember(str(reference.conversation.id), sent, reply)
@@ -90,8 +90,11 @@ class TeamsSender:
         return thread
 
     async def open_personal(self, origin: Activity) -> ConversationReference:
-        """The personal chat with the sender of `origin`: the stored one, else a new one (app must be installed)."""
+        """The personal chat with the sender of `origin`: the stored one, else a new one (app must be installed).
+        Raises SendError if `origin` names no sender."""
         user = origin.from_property
+        if user is None or not user.id:
+            raise SendError("the message did not say who sent it")
         held = await self.refs.personal(str(user.id))
         if held is not None:
             return held

@@ -15,8 +15,19 @@ from adapters.teams.references import conversation_type
 from bot.types import ThreadRef, UserRef
 
 log = logging.getLogger(__name__)
-MENTION = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
-TAG = re.compile(r"<[^>]+>")
+MAX_TEXT = 28 * 1024  # Teams' own limit on a message (about 28 KB): anything longer is not something a person typed
+# Neither pattern can cross a "<" it did not start with, so a failed match from one "<" stops at the next one and the
+# whole text is scanned a bounded number of times (`.*?</at>` and `<[^>]+>` rescanned the rest of the text from every
+# "<": a message of repeated "<at>" held the event loop for seconds). A mention's name never holds a raw "<".
+MENTION = re.compile(r"<at\b[^<>]*>[^<]*</at\s*>", re.IGNORECASE)
+TAG = re.compile(r"<[^<>]*>")
+
+
+def plain_text(raw: str) -> str:
+    """What a person typed: Teams' markup without @mentions or tags, entities decoded, spaces collapsed (at most
+    MAX_TEXT characters of it are read)."""
+    text = MENTION.sub(" ", raw[:MAX_TEXT])
+    return " ".join(html.unescape(TAG.sub(" ", text)).split())
 
 
 class Turn:
@@ -38,8 +49,7 @@ class Turn:
 
     def text(self) -> str:
         """What the user typed, without @mentions or markup."""
-        text = MENTION.sub(" ", str(self.activity.text or ""))
-        return " ".join(html.unescape(TAG.sub(" ", text)).split())
+        return plain_text(str(self.activity.text or ""))
 
     async def say(self, message: str | Activity) -> str | None:
         """Reply in this conversation; returns the new message's id (None if Teams refused, which is logged)."""

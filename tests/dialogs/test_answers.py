@@ -63,3 +63,29 @@ def test_text_length_and_optional_skip():
 def test_show_answer():
     assert show_answer(YES_NO, True) == "Yes" and show_answer(CHOICE, "cp") == "Child protection plan"
     assert show_answer(OPTIONAL, None) == "(not given)"
+
+
+SENSITIVE = {
+    "date": Question("dob", "date", "Child's date of birth", required=False, sensitive=True, not_future=True),
+    "text": Question("name", "text", "Child's name", required=False, sensitive=True, max_length=10),
+    "choice": Question("sc", "choice", "Status", sensitive=True, options=(Option("a", "A"), Option("b", "B"))),
+    "yes_no": Question("sy", "yes_no", "Known?", sensitive=True),
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw"),
+    [("date", "30/02/2015"), ("date", "2015-02-30"), ("date", "31.04.2015"), ("date", "3rd Feb 2015"),
+     ("date", "03/02/2099"), ("date", "01/01/1850"), ("text", "Tallulah Quenby-Marsh"), ("choice", "Tallulah"),
+     ("yes_no", "Tallulah")],
+)
+def test_an_error_for_a_sensitive_question_never_repeats_what_was_typed(kind, raw):
+    error = parse_answer(SENSITIVE[kind], raw, TODAY).error
+    assert error and raw not in error
+    assert "2015" not in error and "Tallulah" not in error
+
+
+def test_an_impossible_date_is_still_called_one_without_repeating_it():
+    assert parse_answer(SENSITIVE["date"], "30/02/2015", TODAY).error == (
+        "That is not a real date; please check the day and month.")
+    assert parse_answer(DATE, "30/02/2026", TODAY).error == "30/02/2026 is not a real date."  # not sensitive

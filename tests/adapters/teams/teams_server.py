@@ -26,6 +26,8 @@ from teams_support import (
     personal_message,
 )
 
+from adapters.teams.files import Consent
+from adapters.teams.mount import TEAMS_BOT
 from bot.app import RUNTIME, build_app
 from bot.clock import FixedClock
 from bot.config import read_settings
@@ -143,6 +145,8 @@ async def start_bot(aiohttp_server: Any, monkeypatch: Any, cases_channel: str = 
     clock = FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=LONDON))
     store = MemoryStore()
     app = build_app(store, load_policies(ids=("surrey",)), settings, clock, run_scheduler=False)
+    # The one upload place allowed besides OneDrive / SharePoint: the fake's, for the file-consent tests.
+    app[TEAMS_BOT].consent = Consent((f"http://127.0.0.1:{fake_server.port}/upload/",))
     server = await aiohttp_server(app, host="127.0.0.1")
     return TeamsHarness(f"http://127.0.0.1:{server.port}", fake, f"http://127.0.0.1:{fake_server.port}/", app,
                         clock, store)

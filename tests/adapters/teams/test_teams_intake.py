@@ -101,6 +101,19 @@ async def test_invalid_answers_come_back_on_the_card_with_each_problem_marked(te
     no_child_identifiers(teams_bot.fake)
 
 
+async def test_an_impossible_date_of_birth_is_marked_on_the_card_without_repeating_it(teams_bot: TeamsHarness):
+    intake = await teams_bot.intake_card()
+    assert intake.card is not None
+    calls = await teams_bot.submit(JORDAN, personal_chat(JORDAN), intake,
+                                   {**submit_data(intake.card), **ANSWERS, "child_dob": "30/02/2015"})
+    (again,) = calls
+    problem = error_under(again.card or {}, "child_dob")
+    assert "not a real date" in problem
+    assert "30/02/2015" not in teams_bot.fake.everything() and "2015" not in problem
+    assert await teams_bot.store.scan("cases") == []
+    no_child_identifiers(teams_bot.fake)
+
+
 async def test_a_valid_form_opens_the_case_with_a_thread_in_the_cases_channel(teams_bot: TeamsHarness):
     intake = await teams_bot.intake_card()
     assert intake.card is not None

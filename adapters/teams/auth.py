@@ -1,0 +1,62 @@
+"""Bot Framework token checks: botbuilder's own validation, on a small thread pool of its own, within time limits.
+
+botbuilder validates a token with `requests.get` calls to Microsoft's OpenID endpoints (to fetch the signing keys) that
+block and have no timeout. So each check runs on a pool of WORKERS threads used for nothing else: a hanging key fetch
+can hold those threads, never the default executor that store reads and everything else use. The key fetch gets a
+timeout (KEY_FETCH_SECONDS per connect or read) and the whole check a deadline (AUTH_SECONDS): past it, `check` raises
+TimeoutError and the caller answers at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import requests
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity
+from botframework.connector.auth import AuthenticateRequestResult, jwt_token_extractor
+
+WORKERS = 4
+AUTH_SECONDS = 20.0  # a whole check, queueing for a worker included
+KEY_FETCH_SECONDS = 10.0  # one connect or read while fetching Microsoft's signing keys
+
+
+class TimedRequests:
+    """What botbuilder's key fetch uses of `requests` (only `get`), with a timeout on every call."""
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        timeout = kwargs.pop("timeout", KEY_FETCH_SECONDS)
+        return requests.get(url, timeout=timeout, **kwargs)
+
+
+def time_key_fetches() -> None:
+    """Give botbuilder's signing-key fetch (`_OpenIdMetadata._refresh`, in an archived SDK whose last release is
+    4.17.1) a timeout, by handing its module a `requests` whose `get` always has one."""
+    if not isinstance(jwt_token_extractor.requests, TimedRequests):
+        jwt_token_extractor.requests = TimedRequests()
+
+
+class TokenChecker:
+    def __init__(self, adapter: CloudAdapter, workers: int = WORKERS) -> None:
+        self._auth = adapter.bot_framework_authentication
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="teams-token")
+        time_key_fetches()
+
+    async def check(self, activity: Activity, header: str) -> AuthenticateRequestResult:
+        """botbuilder's JWT validation (or, with no app id and no header, the Emulator's anonymous identity).
+        Raises TimeoutError past AUTH_SECONDS, and whatever botbuilder raises for a token it refuses."""
+        if not header:
+            return await self._auth.authenticate_request(activity, "")
+
+        def validate() -> AuthenticateRequestResult:
+            return asyncio.run(self._auth.authenticate_request(activity, header))
+
+        # On timeout wait_for cancels the job: one still queued never runs; one running finishes on its own thread.
+        job = asyncio.get_running_loop().run_in_executor(self._pool, validate)
+        return await asyncio.wait_for(job, AUTH_SECONDS)
+
+    def close(self) -> None:
+        """Stop taking checks (one still running ends within KEY_FETCH_SECONDS of its last read)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)

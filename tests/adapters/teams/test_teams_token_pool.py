@@ -1,0 +1,68 @@
+"""Token checks that cannot finish (Microsoft's signing keys unreachable) are answered 503 at their deadline, run only
+on the checks' own few threads, and never hold up store reads or anything else on the default executor; botbuilder's
+key fetch itself has a timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+import requests
+from aiohttp import web
+from botframework.connector.auth import jwt_token_extractor
+from botframework.connector.auth.jwt_token_extractor import _OpenIdMetadata
+from teams_server import start_bot
+from teams_support import APP_ID, LocalMetadata, SigningKeys, patch_openid, team_update
+
+from adapters.teams import auth
+
+
+async def test_hanging_key_fetches_get_503_and_hold_only_the_token_checks_own_threads(aiohttp_server, monkeypatch):
+    keys = SigningKeys()
+    patch_openid(monkeypatch, keys)
+    release, hung = threading.Event(), []
+
+    async def hang(self: LocalMetadata) -> None:  # a blocking fetch that does not come back (until released)
+        hung.append(threading.current_thread().name)
+        release.wait(30)
+
+    monkeypatch.setattr(LocalMetadata, "_refresh", hang)
+    monkeypatch.setattr(auth, "AUTH_SECONDS", 0.5)
+    bot = await start_bot(aiohttp_server, monkeypatch, app_id=APP_ID)
+    try:
+        headers = {"Authorization": f"Bearer {keys.token(bot.connector)}"}
+        answers = await asyncio.gather(*(bot.post(team_update(bot.connector), headers=headers) for _ in range(12)))
+        assert [status for status, _ in answers] == [503] * 12
+        # The default executor is free: a thread job and a store read are answered while the checks still hang.
+        assert await asyncio.wait_for(asyncio.to_thread(lambda: "free"), 5) == "free"
+        assert await asyncio.wait_for(bot.store.scan("teams_refs"), 5) == []
+        assert hung and len(hung) <= auth.WORKERS
+        assert all(name.startswith("teams-token") for name in hung)
+    finally:
+        release.set()
+        await bot.session.close()
+    assert bot.fake.calls == []
+
+
+async def test_the_signing_key_fetch_gives_up_when_the_endpoint_does_not_answer(aiohttp_server, monkeypatch):
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+    done = asyncio.Event()
+
+    async def never(request: web.Request) -> web.Response:
+        await done.wait()
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_get("/metadata", never)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    auth.time_key_fetches()  # as mounting Teams does
+    monkeypatch.setattr(auth, "KEY_FETCH_SECONDS", 0.2)
+    metadata = _OpenIdMetadata(f"http://127.0.0.1:{server.port}/metadata")
+    assert isinstance(jwt_token_extractor.requests, auth.TimedRequests)
+    try:
+        with pytest.raises(requests.Timeout):
+            await asyncio.wait_for(asyncio.to_thread(asyncio.run, metadata._refresh()), 10)
+    finally:
+        done.set()
