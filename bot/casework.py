@@ -228,7 +228,7 @@ class CaseDesk:
                                                                                               user, now))
                 return Reply(messages.emergency(policy, case["ref"]), kind="emergency", case_ref=case["ref"])
             if what == "done":
-                if not arg.isdigit():
+                if not (arg.isascii() and arg.isdigit()):
                     return Reply(f"Which duty? For example: done {case['ref']} 1 (numbers as listed in status).")
                 updated = await self.store.update("cases", case["ref"],
                                                   lambda c: workflow.duty_done(c or case, int(arg), user, now))

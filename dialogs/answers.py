@@ -64,7 +64,7 @@ def _yes_no(text: str) -> Parsed:
 
 def _choice(question: Question, text: str) -> Parsed:
     low = text.lower().rstrip(".")
-    if low.isdigit() and 1 <= int(low) <= len(question.options):
+    if low.isascii() and low.isdigit() and 1 <= int(low) <= len(question.options):
         return Parsed(question.options[int(low) - 1].id)
     for option in question.options:
         if low in (option.id.lower(), option.label.lower()):

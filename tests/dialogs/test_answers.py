@@ -89,3 +89,13 @@ def test_an_impossible_date_is_still_called_one_without_repeating_it():
     assert parse_answer(SENSITIVE["date"], "30/02/2015", TODAY).error == (
         "That is not a real date; please check the day and month.")
     assert parse_answer(DATE, "30/02/2026", TODAY).error == "30/02/2026 is not a real date."  # not sensitive
+
+
+def test_a_superscript_or_other_unicode_digit_is_an_invalid_choice_not_an_error():
+    from dialogs.answers import parse_answer
+    from policies.model import Option, Question
+
+    question = Question("category", "choice", "Which?", options=(Option("a", "A"), Option("b", "B")))
+    for typed in ("²", "١", "①", "1²"):
+        result = parse_answer(question, typed, date(2026, 11, 24))
+        assert result.error and result.value is None

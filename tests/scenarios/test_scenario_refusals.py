@@ -271,3 +271,10 @@ async def test_a_command_typed_mid_dialog_is_never_taken_as_an_answer(store, all
     assert case["stage"] == 1 and not events(case, "escalated")
     (done,) = await lena.say("No reply from the police after two days.")
     assert done.kind == "escalate" and (await world.case(ref))["stages"][0]["reason"].startswith("No reply")
+
+
+async def test_a_duty_number_in_unicode_digits_is_asked_again_not_an_error(store, all_policies, clock):
+    world = World(store, {"bcssp": all_policies["bcssp"]}, clock)
+    ref = (await world.open_case()).case_ref
+    (reply,) = await world.person(JORDAN).say(f"done {ref} ²")
+    assert "Which duty?" in reply.text
