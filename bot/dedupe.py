@@ -105,9 +105,51 @@ async def _stamp(store: Store, key: str, now: datetime) -> None:
         pass
 
 
+# Unfinished dialogs (a Stage 1 form or an action's questions left part-way) hold what was typed, a child's name
+# among it. Nobody finishes a form a fortnight later, so one untouched for DIALOG_RETENTION is removed: the child's
+# details must not outlive the case that was never opened.
+DIALOGS = "dialogs"
+DIALOG_RETENTION = timedelta(days=14)
+
+
+async def sweep_dialogs(store: Store, now: datetime, dry_run: bool = False) -> int:
+    """Remove dialogs untouched for DIALOG_RETENTION (by `touched_at`, else `started_at`); how many went.
+
+    A dialog with neither time is stamped `touched_at` = `now` and so goes a full period later. The removal is
+    conditional (`Store.delete_if`), so a dialog answered meanwhile is never removed.
+    """
+    cutoff = now - DIALOG_RETENTION
+
+    def stale(doc: Doc) -> bool:
+        when = _instant(doc.get("touched_at")) or _instant(doc.get("started_at"))
+        return when is not None and when < cutoff
+
+    removed = 0
+    for key, doc in await store.scan(DIALOGS):
+        if _instant(doc.get("touched_at")) is None and _instant(doc.get("started_at")) is None:
+            if not dry_run:
+                await _stamp_dialog(store, key, now)
+        elif stale(doc) and (dry_run or await store.delete_if(DIALOGS, key, stale)):
+            removed += 1
+    return removed
+
+
+async def _stamp_dialog(store: Store, key: str, now: datetime) -> None:
+    def stamp(current: Doc | None) -> Doc:
+        if current is None or _instant(current.get("touched_at")) or _instant(current.get("started_at")):
+            raise _Unchanged
+        return {**current, "touched_at": now.isoformat()}
+
+    try:
+        await store.update(DIALOGS, key, stamp)
+    except _Unchanged:
+        pass
+
+
 @dataclass
 class DailySweep:
-    """The server's expiry of dedupe records: `tick` sweeps at most once per London day in this process.
+    """The server's expiry of dedupe records and unfinished dialogs: `tick` sweeps at most once per London day in
+    this process.
 
     The day is taken before sweeping, so a failing sweep is tried again the next day, not at every scheduler pass.
     A failing sweep never raises out of `tick`: it is logged as one line naming the kind of error only (never keys
@@ -123,6 +165,12 @@ class DailySweep:
         if self.last_day is not None and today <= self.last_day:
             return None
         self.last_day = today
+        try:
+            dialogs = await sweep_dialogs(self.store, now)
+            if dialogs:
+                log.info("removed %d unfinished dialog(s) untouched for %d days", dialogs, DIALOG_RETENTION.days)
+        except Exception as exc:
+            log.warning("expiry of unfinished dialogs failed (%s); it runs again tomorrow", type(exc).__name__)
         try:
             removed = await sweep(self.store, now)
         except Exception as exc:

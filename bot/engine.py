@@ -94,7 +94,7 @@ class Engine:
                 return [Reply("You are already answering questions. Answer below, or type cancel.", question)]
             unknown = self.desk.person(event.user) is None and len(self.directory) > 0
             outcome = intake.start(self.policies, self.clock.now().isoformat(), ask_raiser=unknown)
-            await self.store.put("dialogs", key, outcome.state or {})
+            await self._save_dialog(key, outcome.state or {})
             return list(outcome.replies)
         if command == "escalate" and not REF_PATTERN.match(rest.split(" ")[0]):
             command, rest = split_command(rest)  # Slack's "/escalate status REF"
@@ -111,6 +111,10 @@ class Engine:
         if command in intake.CANCEL_WORDS:
             return [Reply("There is nothing to cancel. Type escalate to start.")]
         return [Reply("Sorry, I did not understand that. Type escalate to start, or help to see what I can do.")]
+
+    async def _save_dialog(self, key: str, state: Mapping[str, Any]) -> None:
+        """Keep a dialog's state, stamped with when it was last touched (bot.dedupe expires abandoned ones)."""
+        await self.store.put("dialogs", key, {**state, "touched_at": self.clock.now().isoformat()})
 
     async def _command_mid_dialog(self, key: str, dialog: dict[str, Any], command: str, rest: str,
                                   event: Event) -> list[Reply]:
@@ -144,7 +148,7 @@ class Engine:
         assert form.stage is not None
         intro = f"{form.text}. Type cancel to stop."
         outcome = actions.start(command, form.case_ref, policy, form.stage, intro)
-        await self.store.put("dialogs", key, outcome.state or {})
+        await self._save_dialog(key, outcome.state or {})
         return list(outcome.replies)
 
     async def _answer(self, key: str, dialog: dict[str, Any], event: Event) -> list[Reply]:
@@ -159,7 +163,7 @@ class Engine:
             outcome = intake.handle_text(dialog, event.text, self.policies, today)
             if outcome.effect == "open_case":
                 assert outcome.state is not None
-                await self.store.put("dialogs", key, outcome.state)
+                await self._save_dialog(key, outcome.state)
                 return [await self._finish(key, outcome.state, event)]
             if outcome.effect == "immediate_harm":
                 policy = self.policies[outcome.policy_id]
@@ -169,7 +173,7 @@ class Engine:
         if outcome.state is None:
             await self.store.delete("dialogs", key)
         else:
-            await self.store.put("dialogs", key, outcome.state)
+            await self._save_dialog(key, outcome.state)
         return list(outcome.replies)
 
     async def _act(self, event: Event, action: str, ref: str, stage: int | None,

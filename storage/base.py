@@ -58,6 +58,10 @@ class Store(Protocol):
     async def delete(self, collection: str, key: str) -> bool:
         """Remove a document; True if it existed."""
 
+    async def delete_if(self, collection: str, key: str, check: Callable[[Doc], bool]) -> bool:
+        """Remove a document only if `check(current document)` is true, atomically with respect to updates of the
+        same key (nothing written meanwhile is removed); True if removed."""
+
     async def keys(self, collection: str) -> list[str]:
         """Every key in a collection (unordered)."""
 

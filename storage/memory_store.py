@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from types import TracebackType
 
 from storage.base import Doc, StoreError, Updater
@@ -69,6 +70,14 @@ class MemoryStore:
 
     async def delete(self, collection: str, key: str) -> bool:
         return self._check(collection, key).pop(key, None) is not None
+
+    async def delete_if(self, collection: str, key: str, check: Callable[[Doc], bool]) -> bool:
+        docs = self._check(collection, key)  # (no await between the check and the removal)
+        current = docs.get(key)
+        if current is None or not check(copy.deepcopy(current)):
+            return False
+        del docs[key]
+        return True
 
     async def keys(self, collection: str) -> list[str]:
         return list(self._check(collection))

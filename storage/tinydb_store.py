@@ -126,6 +126,15 @@ class TinyDBStore:
         async with self._key_lock(collection, key):
             return await self._in_writer(self._delete_sync, collection, key)
 
+    async def delete_if(self, collection: str, key: str, check: Callable[[Doc], bool]) -> bool:
+        self._check(collection, key)
+        self._refuse_if_shared("delete")
+        async with self._key_lock(collection, key):  # updates of this key wait, so the check still holds
+            current = await self._in_writer(self._get_sync, collection, key)
+            if current is None or not check(current):
+                return False
+            return await self._in_writer(self._delete_sync, collection, key)
+
     async def keys(self, collection: str) -> list[str]:
         self._check(collection)
         return await asyncio.to_thread(self._keys_sync, collection)

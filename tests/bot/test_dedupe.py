@@ -154,3 +154,38 @@ async def test_a_failing_sweep_logs_one_line_without_keys_and_waits_for_the_next
         assert "\n" not in line and caplog.records[0].exc_info is None
         store.fail = False
         assert await daily.tick(NOW + timedelta(days=1)) == 0
+
+
+async def test_an_abandoned_form_with_a_childs_name_goes_after_a_fortnight(all_policies, clock):
+    from conftest import CHILD_NAME
+
+    from bot.dedupe import DIALOG_RETENTION, DIALOGS, sweep_dialogs
+
+    async with MemoryStore() as store:
+        engine = Engine(store, {"surrey": all_policies["surrey"]}, clock)
+        chat = Chat(engine, "practitioner@example.org")
+        await chat.say("escalate")
+        for answer in ("no", "2026-11-23", "Northshire Police", "Chris Walker", "DC", "1", "Closed referral",
+                       "Risk continues", "Strategy discussion", "yes", "yes", "none", CHILD_NAME):
+            await chat.say(answer)
+        ((key, dialog),) = await store.scan(DIALOGS)
+        assert CHILD_NAME in str(dialog) and dialog["touched_at"] == clock.now().isoformat()
+        assert await sweep_dialogs(store, clock.now() + DIALOG_RETENTION - timedelta(minutes=1)) == 0
+        assert await sweep_dialogs(store, clock.now() + DIALOG_RETENTION, dry_run=True) == 0  # (not yet older)
+        later = clock.now() + DIALOG_RETENTION + timedelta(minutes=1)
+        assert await sweep_dialogs(store, later, dry_run=True) == 1 and await store.get(DIALOGS, key) is not None
+        assert await sweep_dialogs(store, later) == 1
+        assert await store.scan(DIALOGS) == []
+
+
+async def test_a_form_answered_again_is_kept_and_one_with_no_time_is_stamped(clock):
+    from bot.dedupe import DIALOG_RETENTION, DIALOGS, sweep_dialogs
+
+    async with MemoryStore() as store:
+        old = (clock.now() - DIALOG_RETENTION * 2).isoformat()
+        await store.put(DIALOGS, "answered", {"started_at": old, "touched_at": clock.now().isoformat()})
+        await store.put(DIALOGS, "timeless", {"step": "arose_on"})
+        assert await sweep_dialogs(store, clock.now()) == 0
+        assert (await store.get(DIALOGS, "timeless"))["touched_at"] == clock.now().isoformat()
+        assert await store.get(DIALOGS, "answered") is not None
+        assert await sweep_dialogs(store, clock.now() + DIALOG_RETENTION + timedelta(hours=1)) == 2

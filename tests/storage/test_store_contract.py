@@ -56,6 +56,23 @@ async def test_text_with_a_lone_surrogate_is_kept_as_given(store: Store) -> None
     assert await store.get("people", "p1") == {**doc, "n": 1}
 
 
+async def test_delete_if_removes_only_when_the_check_holds(store: Store) -> None:
+    await store.put("dialogs", "d1", {"touched_at": "2026-01-01"})
+    assert await store.delete_if("dialogs", "d1", lambda d: d["touched_at"] < "2025-01-01") is False
+    assert await store.get("dialogs", "d1") == {"touched_at": "2026-01-01"}
+    assert await store.delete_if("dialogs", "d1", lambda d: d["touched_at"] < "2027-01-01") is True
+    assert await store.get("dialogs", "d1") is None
+    assert await store.delete_if("dialogs", "d1", lambda d: True) is False  # absent
+
+
+async def test_delete_if_never_removes_what_an_update_wrote_meanwhile(store: Store) -> None:
+    await store.put("dialogs", "d2", {"touched_at": "2020-01-01"})
+    stale = lambda d: d["touched_at"] < "2025-01-01"  # noqa: E731
+    fresh = store.update("dialogs", "d2", lambda d: {**(d or {}), "touched_at": "2026-11-24"})
+    await asyncio.gather(store.delete_if("dialogs", "d2", stale), fresh)
+    assert await store.get("dialogs", "d2") == {"touched_at": "2026-11-24"}  # whichever ran first
+
+
 async def test_put_replaces(store: Store) -> None:
     await store.put("cases", "k", {"v": 1, "old": True})
     await store.put("cases", "k", {"v": 2})
