@@ -15,7 +15,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m bot serve
+	BOT_TEAMS_EMULATOR=$${BOT_TEAMS_EMULATOR:-1} $(PY) -m bot serve
 
 chat: $(STAMP)
 	$(PY) -m bot chat --user $${BOT_CHAT_USER:-practitioner@example.org}

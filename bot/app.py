@@ -73,7 +73,7 @@ def build_app(
         from adapters.slack.mount import mount_slack
 
         mount_slack(app, settings, lambda: _engine(runtime), runtime.outbox)
-    if teams:
+    if teams and (settings.teams_app_id or settings.teams_emulator):
         from adapters.teams.mount import mount_teams
 
         mount_teams(app, settings, lambda: _engine(runtime), runtime.outbox)
@@ -122,10 +122,14 @@ def channel_lines(host: str, port: int, data_dir: Path, settings: Settings) -> l
     else:
         slack = "  Slack:   off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to serve POST /slack/events)"
     teams_where = settings.teams_cases_channel or "the personal chat (TEAMS_CASES_CHANNEL not set)"
-    teams = (f"  Teams:   live at POST {base}/api/messages (escalate); case threads in {teams_where}"
-             if settings.teams_app_id else
-             f"  Teams:   Bot Framework Emulator mode at POST {base}/api/messages (no MICROSOFT_APP_ID: "
-             f"unauthenticated, loopback only); case threads in {teams_where}")
+    if settings.teams_app_id:
+        teams = f"  Teams:   live at POST {base}/api/messages (escalate); case threads in {teams_where}"
+    elif settings.teams_emulator:
+        teams = (f"  Teams:   Bot Framework Emulator mode at POST {base}/api/messages (BOT_TEAMS_EMULATOR=1: "
+                 f"unauthenticated, loopback only); case threads in {teams_where}")
+    else:
+        teams = ("  Teams:   off (set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD, or BOT_TEAMS_EMULATOR=1 for the "
+                 "local Bot Framework Emulator)")
     return [
         f"Escalation bot listening on {base} (data: {data_dir})",
         f"  health:  GET {base}/healthz",
@@ -157,11 +161,11 @@ def serve(
         except ValueError:
             return False
 
-    if not settings.teams_app_id and not loopback(host.strip()):
+    if settings.teams_emulator and not loopback(host.strip()):
         raise ConfigError(
-            f"refusing to listen on {host}: MICROSOFT_APP_ID is not set, so Teams requests would not be "
-            "authenticated (the Bot Framework Emulator's local mode). Set MICROSOFT_APP_ID and "
-            "MICROSOFT_APP_PASSWORD, or listen on a loopback address such as 127.0.0.1"
+            f"refusing to listen on {host}: BOT_TEAMS_EMULATOR is set and MICROSOFT_APP_ID is not, so Teams "
+            "requests would not be authenticated (the Bot Framework Emulator's local mode). Set MICROSOFT_APP_ID "
+            "and MICROSOFT_APP_PASSWORD, or listen on a loopback address such as 127.0.0.1"
         )
     app = build_app(TinyDBStore(data), policies, settings)
     names = ", ".join(policies)

@@ -43,6 +43,7 @@ class Settings:
     teams_app_type: str = "MultiTenant"
     teams_tenant_id: str = ""
     teams_cases_channel: str = ""
+    teams_emulator: bool = False  # BOT_TEAMS_EMULATOR: serve /api/messages unauthenticated, loopback only
 
     @property
     def slack_enabled(self) -> bool:
@@ -97,6 +98,10 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"{missing} is missing: Slack needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
     if token and not token.startswith("xoxb-"):
         raise ConfigError("SLACK_BOT_TOKEN must be a bot token (it starts with xoxb-)")
+    emulator_text = env.get("BOT_TEAMS_EMULATOR", "").strip().lower()
+    if emulator_text not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise ConfigError(f"BOT_TEAMS_EMULATOR must be 1 or 0 (found {emulator_text!r})")
+    emulator = emulator_text in ("1", "true", "yes")
     api_url = env.get("SLACK_API_URL", "").strip()
     if api_url and not re.match(r"https?://", api_url):
         raise ConfigError(f"SLACK_API_URL must be an http(s) URL (found {api_url!r})")
@@ -142,6 +147,7 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
         teams_app_type=app_type,
         teams_tenant_id=tenant,
         teams_cases_channel=teams_channel,
+        teams_emulator=emulator and not app_id,
         slack_token=token,
         slack_signing_secret=secret,
         slack_cases_channel=channel,

@@ -136,7 +136,7 @@ async def start_bot(aiohttp_server: Any, monkeypatch: Any, cases_channel: str = 
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     fake = FakeConnector()
     fake_server = await aiohttp_server(fake.app(), host="127.0.0.1")
-    env = {"BOT_POLICY": "surrey"}
+    env = {"BOT_POLICY": "surrey", "BOT_TEAMS_EMULATOR": "1"}
     if cases_channel:
         env["TEAMS_CASES_CHANNEL"] = cases_channel
     if app_id:
