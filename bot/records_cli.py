@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import getpass
 import logging
 import os
+import pwd
 import re
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from storage.tinydb_store import TinyDBStore
 
 # They read the store directly, without the chat's per-person checks: whoever can run them can read every case, so
-# run them only as the service account on the server. Each export and purge is written to the audit log (by
+# run them only as the service account on the server. Each export, audit and purge is written to the audit log (by
 # "cli:<OS user>"). bot/cli.py lists this module in MODULES; `python -m bot.records_cli ...` runs them on their own.
 # export and audit also run while the bot is serving: they open the store as a guest beside it (`shared_beside_bot`),
 # which reads and adds audit-log entries only. purge refuses then: it deletes what the running bot may be using.
@@ -34,11 +35,13 @@ DEFAULT_RETENTION_YEARS = 6
 
 
 def operator() -> str:
-    """Who ran the command, as audit entries name people: "cli:<OS user>" (or "cli" if the system cannot say)."""
+    """Who ran the command, as audit entries name people: "cli:<OS user>", the process's effective user from the
+    password database (never LOGNAME or USER, which anyone can set), or "cli:<uid>" if it has no entry there."""
+    uid = os.geteuid()
     try:
-        return f"cli:{getpass.getuser()}"
-    except (OSError, KeyError):
-        return "cli"
+        return f"cli:{pwd.getpwuid(uid).pw_name}"
+    except KeyError:
+        return f"cli:{uid}"
 
 
 def retention_years(env: dict[str, str] | None = None) -> int:
@@ -97,10 +100,21 @@ async def shared_beside_bot(data_dir: Path) -> AsyncIterator[TinyDBStore]:
 
 
 def _write(path: Path, content: bytes) -> None:
-    """Write a file only its owner can read (it holds a child's details)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(content)
+    """Write a file only its owner can read (it holds a child's details): a new 0600 file in the target's folder,
+    then renamed over the target, so an existing file's permissions are never kept and a symlink at `path` is
+    replaced, never written through."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), 0o600)
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
@@ -142,7 +156,11 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             if target is None:
                 sys.stdout.write(record.content.decode("utf-8"))
             else:
-                _write(target, record.content)
+                try:
+                    _write(target, record.content)
+                except OSError as exc:
+                    raise UsageError(f"cannot write {target}: {exc.strerror or exc} (it is written as a new file in "
+                                     "its folder, so the folder must be writable)") from None
             await log_event(store, {"at": now.isoformat(), "by": operator(), "action": "record_exported",
                                     "ref": ref, "policy": policy.id, "detail": record.filename})
             if target is not None:
@@ -156,7 +174,10 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.records.audit import audit_rows, to_csv, to_json
+    """Print the audit trail. The run is itself written to the audit log (who, when, format, --since, how many rows)
+    after its rows are read and before they are printed: so its own entry is not in its output (which is the trail
+    as it stood when the run began), it is in the next run's. With no data folder there is nothing to read or log."""
+    from bot.records.audit import audit_rows, log_event, to_csv, to_json
 
     since = parse_date(args.since, "--since") if args.since else None
     data_dir = args.data or settings.data_dir
@@ -165,7 +186,12 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
         if not data_dir.is_dir():
             return []
         async with shared_beside_bot(data_dir) as store:
-            return await audit_rows(store, since)
+            rows = await audit_rows(store, since)
+            scope = f"since {since.isoformat()}" if since else "all dates"
+            await log_event(store, {"at": datetime.now(LONDON).isoformat(), "by": operator(),
+                                    "action": "audit_exported",
+                                    "detail": f"format {args.format}; {scope}; {len(rows)} row(s)"})
+            return rows
 
     rows = asyncio.run(run())
     sys.stdout.write(to_csv(rows) if args.format == "csv" else to_json(rows))

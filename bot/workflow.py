@@ -107,7 +107,10 @@ def resolve(
 
 def escalate(case: Case, policy: Policy, actor: UserRef, reason: str, now: datetime,
              expected_stage: int | None) -> Case:
-    """Move to the next stage: record why, start its clock per the policy, add its notification duties."""
+    """Move to the next stage: record why, start its clock per the policy, add its notification duties.
+
+    The stage's `actors` (such as the contact the other agency gave) move onto its entry in `stages`.
+    """
     check_open(case, policy, expected_stage)
     current = policy.stage(case["stage"])
     assert current is not None
@@ -122,6 +125,8 @@ def escalate(case: Case, policy: Policy, actor: UserRef, reason: str, now: datet
     start = arose if following.counts_from == "disagreement" else today
     due = stage_due(policy, following, start)
     stages = _close_stage(case, today, "escalated", reason.strip())
+    if case.get("actors"):  # kept on the stage they were recorded at: `actors` starts afresh for the next stage
+        stages[-1]["actors"] = dict(case["actors"])
     stages.append({"stage": following.number, "started_on": today.isoformat(),
                    "due": due.isoformat() if due else None, "ended_on": None, "outcome": None})
     return {

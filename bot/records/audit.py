@@ -15,7 +15,8 @@ from storage.base import Store
 
 # Rows carry the case reference, policy, time, who (the "channel:id" that acted, "bot" or "cli:USER") and what
 # was done. Details are built by the bot from stage titles, dates and citations, never from answers, so an export
-# carries no child identifiers. Record exports and purges go to the "audit_log" collection, which is never purged.
+# carries no child identifiers. Record exports and downloads, audit runs (`audit_exported`: format, --since and how
+# many rows, with no case) and purges go to the "audit_log" collection, which is never purged.
 AUDIT_LOG = "audit_log"
 COLUMNS = ("at", "case", "policy", "who", "action", "detail")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

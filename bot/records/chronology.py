@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.directory import Directory
+from bot.records.clean import clean
 from bot.records.people import day, instant, moment, raiser, who
 from dialogs.answers import show_answer
 from policies.model import Policy
@@ -127,10 +128,14 @@ def summary(case: Case, policy: Policy, directory: Directory | None = None) -> l
     return [(label, value) for label, value in pairs if value]
 
 
+MD_ESCAPED = re.compile(r"([\\`\[\]()!|])")
+
+
 def md_cell(text: str) -> str:
-    """Text safe in a Markdown table cell: backslashes, pipes and HTML tags escaped; line breaks kept as <br>."""
-    escaped = text.replace("\\", "\\\\").replace("<", "&lt;").replace(">", "&gt;")
-    escaped = escaped.replace("|", "\\|")
+    """Text safe in a Markdown table cell, cleaned as every record's text is (bot/records/clean.py): backslashes,
+    pipes, backticks and link and image syntax ([ ] ( ) !) backslash-escaped, & < > as HTML entities, so nothing
+    typed becomes a tag, a live link or a remote image; line breaks kept as <br>."""
+    escaped = MD_ESCAPED.sub(r"\\\1", clean(text)).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return "<br>".join(line.strip() for line in escaped.replace("\r\n", "\n").replace("\r", "\n").split("\n"))
 
 

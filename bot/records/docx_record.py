@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from io import BytesIO
 from typing import Any
 
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.shared import Pt
+from docx.text.paragraph import Paragraph
 
 from bot.directory import Directory
 from bot.records.chronology import chronology, summary
+from bot.records.clean import clean
 from bot.records.forms import form_values, forms_for
-from bot.records.people import day, moment, who
+from bot.records.people import day, moment, stage_contacts, who
 from bot.workdays import LONDON
 from dialogs.answers import show_answer
 from policies.model import Form, Policy
@@ -36,24 +38,38 @@ DETAIL_LABELS = {
 }
 
 
+# Every string written into a document goes through `clean` (bot/records/clean.py), here: in the metadata, header
+# and footer, the form's note, and in `_para`, `_heading`, `_pairs` and `_grid`, the other ways text enters the body.
+def _para(doc: DocxDocument, text: str, style: str | None = None) -> Paragraph:
+    return doc.add_paragraph(clean(text), style=style)
+
+
+def _heading(doc: DocxDocument, text: str, level: int) -> Paragraph:
+    return doc.add_heading(clean(text), level=level)
+
+
 def _new(title: str, case: Case, policy: Policy, now: datetime | None) -> DocxDocument:
-    """A document with the marking in its header and footer; metadata carries no child identifiers."""
+    """A document with the marking in its header and footer; metadata carries no child identifiers.
+
+    Its created and modified times are the true UTC time (the format has no zone: readers take them as UTC).
+    """
     doc = Document()
     made = (now or datetime.now(LONDON)).astimezone(LONDON)
     props = doc.core_properties
-    props.title, props.subject = f"{title} - {case.get('ref', '')}", f"{policy.short_name} escalation record"
+    props.title = clean(f"{title} - {case.get('ref', '')}")
+    props.subject = clean(f"{policy.short_name} escalation record")
     props.author = props.last_modified_by = "Escalation bot"
     props.comments, props.keywords, props.category = "", "OFFICIAL-SENSITIVE", "OFFICIAL-SENSITIVE"
-    props.created = props.modified = made.replace(tzinfo=None)
+    props.created = props.modified = made.astimezone(UTC).replace(tzinfo=None)
     section = doc.sections[0]
     section.header.paragraphs[0].text = MARKING
-    section.footer.paragraphs[0].text = (f"{case.get('ref', '')} - {policy.short_name} - produced by the escalation "
-                                         f"bot on {moment(made.isoformat())}. {MARKING}")
+    section.footer.paragraphs[0].text = clean(f"{case.get('ref', '')} - {policy.short_name} - produced by the "
+                                              f"escalation bot on {moment(made.isoformat())}. {MARKING}")
     for part in (section.header.paragraphs[0], section.footer.paragraphs[0]):
         for run in part.runs:
             run.font.size = Pt(8)
             run.font.bold = True
-    doc.add_heading(title, level=0)
+    _heading(doc, title, 0)
     return doc
 
 
@@ -69,50 +85,55 @@ def _pairs(doc: DocxDocument, pairs: Iterable[tuple[str, str]]) -> None:
     table.style = "Table Grid"
     for label, value in pairs:
         cells = table.add_row().cells
-        cells[0].text = label
+        cells[0].text = clean(label)
         for run in cells[0].paragraphs[0].runs:
             run.font.bold = True
-        cells[1].text = value
+        cells[1].text = clean(value)
 
 
 def _grid(doc: DocxDocument, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, header, strict=True):
-        cell.text = text
+        cell.text = clean(text)
         for run in cell.paragraphs[0].runs:
             run.font.bold = True
     for row in rows:
         for cell, text in zip(table.add_row().cells, row, strict=True):
-            cell.text = text
+            cell.text = clean(text)
 
 
 def _procedure_line(doc: DocxDocument, case: Case, policy: Policy) -> None:
     opened = case.get("policy_version") or policy.version
-    doc.add_paragraph(f"Procedure: {policy.name} ({policy.short_name}). {policy.source}.")
+    _para(doc, f"Procedure: {policy.name} ({policy.short_name}). {policy.source}.")
     if opened != policy.version:
-        doc.add_paragraph(f"The case was opened under version {opened}; this document uses version {policy.version}.")
-    doc.add_paragraph(f"Case reference: {case.get('ref', '')}")
+        _para(doc, f"The case was opened under version {opened}; this document uses version {policy.version}.")
+    _para(doc, f"Case reference: {case.get('ref', '')}")
 
 
 def form_docx(case: Case, policy: Policy, form: Form, directory: Directory | None = None,
               now: datetime | None = None) -> bytes:
-    """One of the procedure's forms filled from the case: each section's fields as a two-column table."""
+    """One of the procedure's forms filled from the case, its fields in the policy file's order: each run of fields
+    of one section is a two-column table under that section's heading (fields with no section have none)."""
     doc = _new(form.name, case, policy, now)
     _procedure_line(doc, case, policy)
-    doc.add_paragraph(f"Send to: {form.send_to} ({form.cite})")
+    _para(doc, f"Send to: {form.send_to} ({form.cite})")
     if form.note:
         note = doc.add_paragraph()
-        note.add_run(f"Note: {form.note}").italic = True
-    sections: dict[str, list[tuple[str, str]]] = {}
+        note.add_run(clean(f"Note: {form.note}")).italic = True
+    runs: list[tuple[str, list[tuple[str, str]]]] = []
     for field, value in form_values(case, policy, form, directory):
-        sections.setdefault(field.section, []).append((field.label, value))
-    for name, pairs in sections.items():
+        if not runs or runs[-1][0] != field.section:
+            runs.append((field.section, []))
+        runs[-1][1].append((field.label, value))
+    for index, (name, pairs) in enumerate(runs):
         if name:
-            doc.add_heading(name, level=2)
+            _heading(doc, name, 2)
+        elif index:
+            _para(doc, "")  # fields with no section after a section's table: their own table, not joined to it
         _pairs(doc, pairs)
-    doc.add_paragraph("Filled from the case record held by the escalation bot. Check it before sending; "
-                      "anything left blank was not recorded by the bot.")
+    _para(doc, "Filled from the case record held by the escalation bot. Check it before sending; "
+               "anything left blank was not recorded by the bot.")
     return _bytes(doc)
 
 
@@ -136,28 +157,33 @@ def _chronology_table(doc: DocxDocument, case: Case, directory: Directory | None
 
 
 def record_docx(case: Case, policy: Policy, directory: Directory | None = None, now: datetime | None = None) -> bytes:
-    """The full case record: summary, details, child, stages, extensions, outcome, duties, forms and chronology."""
+    """The full case record: summary, details, child, stages (with the contacts the other agency gave at each),
+    extensions, outcome, duties, forms and chronology."""
     doc = _new(f"Escalation case record {case.get('ref', '')}", case, policy, now)
     _procedure_line(doc, case, policy)
-    doc.add_heading("Summary", level=1)
+    _heading(doc, "Summary", 1)
     _pairs(doc, summary(case, policy, directory))
-    doc.add_heading("The disagreement", level=1)
+    _heading(doc, "The disagreement", 1)
     _pairs(doc, _answer_rows(policy, case.get("details") or {}))
-    doc.add_heading("The child", level=1)
+    _heading(doc, "The child", 1)
     child = case.get("child") or {}
     if child:
         _pairs(doc, _answer_rows(policy, child))
     else:
-        doc.add_paragraph("No child details were recorded.")
+        _para(doc, "No child details were recorded.")
     stages = case.get("stages") or []
     if stages:
-        doc.add_heading("Stages", level=1)
+        _heading(doc, "Stages", 1)
         _grid(doc, ("Stage", "Started", "Due", "Ended", "Outcome", "Reason or outcome"), (
             (policy.stage_title(s["stage"]), day(s.get("started_on")), day(s.get("due")), day(s.get("ended_on")),
              s.get("outcome") or "in progress", str(s.get("reason") or "")) for s in stages))
+        contacts = stage_contacts(case)
+        if contacts:
+            _heading(doc, "Contacts given by the other agency", 2)
+            _grid(doc, ("Stage", "Contact, as given"), ((policy.stage_title(n), c) for n, c in contacts))
     extensions = case.get("extensions") or []
     if extensions:
-        doc.add_heading("Timescales extended by agreement", level=1)
+        _heading(doc, "Timescales extended by agreement", 1)
         _grid(doc, ("Stage", "From", "To", "Agreed by (raising agency)", "Agreed by (other agency)", "Reason",
                     "Recorded by"), (
             (policy.stage_title(e["stage"]), day(e.get("old_due")), day(e.get("new_due")), e.get("agreed_here", ""),
@@ -165,7 +191,7 @@ def record_docx(case: Case, policy: Policy, directory: Directory | None = None, 
             for e in extensions))
     outcome = case.get("outcome")
     if outcome:
-        doc.add_heading("Outcome", level=1)
+        _heading(doc, "Outcome", 1)
         _pairs(doc, [
             ("Resolved at", policy.stage_title(outcome["stage"]) if outcome.get("stage") else ""),
             ("Written outcome agreed between the parties", outcome.get("text", "")),
@@ -177,20 +203,19 @@ def record_docx(case: Case, policy: Policy, directory: Directory | None = None, 
         ])
     duties = case.get("duties") or []
     if duties:
-        doc.add_heading("Notification duties", level=1)
+        _heading(doc, "Notification duties", 1)
         _grid(doc, ("Stage", "Notify", "What to do", "Status"), (
             (str(d.get("stage", "")), d.get("notify", ""), f"{d.get('text', '')} ({d.get('cite', '')})",
              f"done {moment(d['done_at'])} by {who(case, d.get('done_by', ''), directory)}"
              if d.get("status") == "done" and d.get("done_at") else str(d.get("status", ""))) for d in duties))
     forms = forms_for(case, policy)
-    doc.add_heading("Forms", level=1)
+    _heading(doc, "Forms", 1)
     if forms:
         for form in forms:
-            doc.add_paragraph(f"{form.name} (form id {form.id}; send to {form.send_to}; {form.cite})",
-                              style="List Bullet")
+            _para(doc, f"{form.name} (form id {form.id}; send to {form.send_to}; {form.cite})", "List Bullet")
     else:
-        doc.add_paragraph("The procedure names no form for this case at its stage: this case record is the record.")
-    doc.add_heading("Chronology", level=1)
+        _para(doc, "The procedure names no form for this case at its stage: this case record is the record.")
+    _heading(doc, "Chronology", 1)
     _chronology_table(doc, case, directory)
     return _bytes(doc)
 
@@ -201,6 +226,6 @@ def chronology_docx(case: Case, policy: Policy, directory: Directory | None = No
     doc = _new(f"Chronology of {case.get('ref', '')}", case, policy, now)
     _procedure_line(doc, case, policy)
     _pairs(doc, summary(case, policy, directory))
-    doc.add_heading("Chronology", level=1)
+    _heading(doc, "Chronology", 1)
     _chronology_table(doc, case, directory)
     return _bytes(doc)

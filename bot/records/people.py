@@ -130,7 +130,8 @@ def other_professional(case: Case, directory: Directory | None) -> Worker | None
 
 
 def workers(case: Case, directory: Directory | None) -> list[Worker]:
-    """Everyone involved: the raiser, the other professional, each other person who acted, the contact given."""
+    """Everyone involved: the raiser, the other professional, each other person who acted, and each contact the
+    other agency gave (once, with the stages it was given at)."""
     out = [raiser(case, directory)]
     other = other_professional(case, directory)
     if other is not None:
@@ -145,11 +146,32 @@ def workers(case: Case, directory: Directory | None) -> list[Worker]:
         worker = Worker(person.name, person.role, person.agency, person.email) if person else Worker(by, "", "", "")
         if all(w.name != worker.name for w in out):
             out.append(worker)
-    contact = (case.get("actors") or {}).get("other_recorded")
-    if contact:
-        agency = str((case.get("details") or {}).get("other_agency", ""))
-        stage = case.get("stage")
-        out.append(Worker(contact, f"contact given by the other agency at stage {stage}", agency, "as given"))
+    agency = str((case.get("details") or {}).get("other_agency", ""))
+    given: dict[str, list[int]] = {}
+    for number, contact in stage_contacts(case):
+        given.setdefault(contact, []).append(number)
+    for contact, numbers in given.items():
+        listed = ", ".join(map(str, numbers[:-1]))
+        stages = f"stages {listed} and {numbers[-1]}" if listed else f"stage {numbers[0]}"
+        out.append(Worker(contact, f"contact given by the other agency at {stages}", agency, "as given"))
+    return out
+
+
+def stage_contacts(case: Case) -> list[tuple[int, str]]:
+    """(stage, contact) for each stage at which the other agency's contact was recorded, in stage order.
+
+    A stage's `actors` move onto its entry in `stages` when the case escalates (bot/workflow.py); the current stage's
+    are still the case's `actors`.
+    """
+    stages = case.get("stages") or []
+    out: list[tuple[int, str]] = []
+    for index, entry in enumerate(stages):
+        actors = entry.get("actors")
+        if actors is None and index == len(stages) - 1 and entry.get("stage") == case.get("stage"):
+            actors = case.get("actors")
+        contact = str((actors or {}).get("other_recorded") or "").strip()
+        if contact:
+            out.append((entry["stage"], contact))
     return out
 
 

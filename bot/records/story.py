@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.directory import Directory
-from bot.records.people import day, stage_people
+from bot.records.people import day, stage_contacts, stage_people
 from policies.model import Form, Policy
 
 Case = Mapping[str, Any]
@@ -86,11 +86,14 @@ def referral_date(ctx: FormContext, number: int) -> str:
 
 
 def stage_history(ctx: FormContext) -> str:
+    """Each stage: its dates, who acted, the contact the other agency gave (if recorded) and its outcome."""
     lines = []
+    contacts = dict(stage_contacts(ctx.case))
     for entry in ctx.case.get("stages") or []:
         number = entry["stage"]
         people = ", ".join(stage_people(ctx.case, number, ctx.directory)) or "not recorded"
-        lines.append(f"{ctx.title(number)}: {stage_dates(ctx, number)}. Involved: {people}. "
+        contact = f"Contact given by the other agency: {contacts[number]}. " if number in contacts else ""
+        lines.append(f"{ctx.title(number)}: {stage_dates(ctx, number)}. Involved: {people}. {contact}"
                      f"Outcome: {stage_outcome(ctx, number)}")
     return "\n".join(lines)
 

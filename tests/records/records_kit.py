@@ -18,6 +18,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from bot.clock import FixedClock
+from bot.directory import Directory
 from bot.directory_csv import demo_directory
 from bot.engine import Engine
 from bot.workdays import LONDON
@@ -46,10 +47,11 @@ def at(year: int, month: int, day: int, hour: int = 10) -> datetime:
 class Desk:
     """One engine over some procedures and the demo directory; people talk to it through console chats."""
 
-    def __init__(self, store: Store, policies: dict[str, Policy], when: datetime) -> None:
+    def __init__(self, store: Store, policies: dict[str, Policy], when: datetime,
+                 directory: Directory = DIRECTORY) -> None:
         self.store = store
         self.clock = FixedClock(when)
-        self.engine = Engine(store, policies, self.clock, directory=DIRECTORY)
+        self.engine = Engine(store, policies, self.clock, directory=directory)
         self.chats: dict[str, Chat] = {}
 
     def chat(self, email: str) -> Chat:
@@ -98,7 +100,8 @@ def opened(content: bytes) -> Any:
 
 
 def fields(content: bytes) -> dict[tuple[str, str], str]:
-    """Every two-column table row as (section heading, label) -> value, in a form document."""
+    """Every two-column table row as (section heading, label) -> value, in a form document: a heading names the
+    table straight after it; a table with no heading of its own has the section ""."""
     doc = opened(content)
     section, found = "", {}
     for block in doc.iter_inner_content():
@@ -109,6 +112,7 @@ def fields(content: bytes) -> dict[tuple[str, str], str]:
                 cells = row.cells
                 if len(cells) == 2:
                     found[(section, cells[0].text)] = cells[1].text
+            section = ""
     return found
 
 

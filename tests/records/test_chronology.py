@@ -75,3 +75,20 @@ def test_md_cell_escapes_pipes_html_and_line_breaks():
     assert md_cell("a|b\\c") == "a\\|b\\\\c"
     assert md_cell("x\r\ny\nz") == "x<br>y<br>z"
     assert md_cell("<script>") == "&lt;script&gt;"
+
+
+def test_md_cell_escapes_link_image_and_code_syntax():
+    assert md_cell("[click](https://evil.example)") == "\\[click\\]\\(https://evil.example\\)"
+    assert md_cell("![x](https://evil.example/p.png)") == "\\!\\[x\\]\\(https://evil.example/p.png\\)"
+    assert md_cell("`code` <https://evil.example>") == "\\`code\\` &lt;https://evil.example&gt;"
+    assert md_cell("[a][1] & &lt;b&gt;") == "\\[a\\]\\[1\\] &amp; &amp;lt;b&amp;gt;"  # shown as typed
+
+
+async def test_a_typed_link_or_image_is_never_live_in_the_markdown(store, all_policies):
+    desk = Desk(store, {"gloucestershire": all_policies["gloucestershire"]}, at(2026, 11, 23))
+    ref = await desk.open_case()
+    await desk.act(LENA, "escalate", ref, "See [this](https://evil.example) ![t](https://evil.example/t.png)",
+                   when=at(2026, 11, 24))
+    text = chronology_markdown(await desk.case(ref), all_policies["gloucestershire"], DIRECTORY)
+    assert "Reason: See \\[this\\]\\(https://evil.example\\) \\!\\[t\\]\\(https://evil.example/t.png\\)" in text
+    assert "](" not in text.replace("\\](", "")

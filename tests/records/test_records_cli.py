@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import pwd
 import shutil
 import stat
 import subprocess
@@ -135,8 +136,8 @@ def test_audit_csv_and_json_with_since(tmp_path, data, recent):
     assert CHILD_NAME not in done.stdout
     since = (datetime.now(LONDON) - timedelta(days=30)).date().isoformat()
     later = json.loads(run(tmp_path, "audit", "--since", since, "--format", "json", "--data", data).stdout)
-    assert {r["case"] for r in later} == {recent}
-    assert later == [r for r in rows if r["case"] == recent]
+    assert later[:-1] == [r for r in rows if r["case"] == recent]
+    assert later[-1]["action"] == "audit_exported" and later[-1]["case"] == ""  # the CSV run, logged
 
 
 def test_purge_dry_run_then_for_real(tmp_path, data, recent):
@@ -221,3 +222,87 @@ def test_wired_into_python_m_bot(tmp_path, data, recent):
     done = run(tmp_path, "export", recent, "--format", "md", "--data", data, module="bot")
     assert done.returncode == 0 and done.stdout.startswith(f"# Chronology of {recent}")
     assert run(tmp_path, "purge", "--data", data, module="bot").returncode == 2
+
+
+def real_user() -> str:
+    return pwd.getpwuid(os.geteuid()).pw_name
+
+
+def test_the_operator_is_the_process_user_whatever_logname_says(tmp_path, data, recent):
+    forged = dict.fromkeys(("LOGNAME", "USER", "LNAME", "USERNAME"), "someone-else")
+    assert run(tmp_path, "export", recent, "--format", "md", "--data", data, **forged).returncode == 0
+    rows = json.loads(run(tmp_path, "audit", "--format", "json", "--data", data, **forged).stdout)
+    assert rows[-1]["action"] == "record_exported" and rows[-1]["who"] == f"cli:{real_user()}"
+
+
+def test_an_operator_with_no_passwd_entry_is_named_by_uid(monkeypatch):
+    from bot import records_cli
+
+    def no_entry(uid: int) -> pwd.struct_passwd:
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.setattr(records_cli.pwd, "getpwuid", no_entry)
+    monkeypatch.setenv("LOGNAME", "someone-else")
+    assert records_cli.operator() == f"cli:{os.geteuid()}"
+
+
+def test_each_audit_run_is_logged_and_shows_from_the_next_run_on(tmp_path, data):
+    first = run(tmp_path, "audit", "--format", "csv", "--data", data)
+    assert first.returncode == 0, first.stderr
+    rows = list(csv.DictReader(io.StringIO(first.stdout)))
+    assert "audit_exported" not in {r["action"] for r in rows}  # a run's own entry is not in its own output
+    second = json.loads(run(tmp_path, "audit", "--since", "2016-01-01", "--format", "json", "--data", data).stdout)
+    assert second[:-1] == rows
+    logged = second[-1]
+    assert datetime.fromisoformat(logged.pop("at")) > datetime.now(LONDON) - timedelta(minutes=5)
+    assert logged == {"case": "", "policy": "", "who": f"cli:{real_user()}", "action": "audit_exported",
+                      "detail": f"format csv; all dates; {len(rows)} row(s)"}
+    third = json.loads(run(tmp_path, "audit", "--format", "json", "--data", data).stdout)
+    assert [r["detail"] for r in third if r["action"] == "audit_exported"] == [
+        f"format csv; all dates; {len(rows)} row(s)", f"format json; since 2016-01-01; {len(second)} row(s)"]
+
+
+def test_export_replaces_an_existing_file_or_symlink_with_a_new_0600_file(tmp_path, data, recent):
+    out = tmp_path / "record.docx"
+    out.write_bytes(b"an older export")
+    out.chmod(0o644)
+    assert run(tmp_path, "export", recent, "--format", "docx", "--out", out, "--data", data).returncode == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert fields(out.read_bytes())[("The child", "Name")] == CHILD_NAME
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("someone else's file")
+    victim.chmod(0o644)
+    link = tmp_path / "chronology.md"
+    link.symlink_to(victim)
+    assert run(tmp_path, "export", recent, "--format", "md", "--out", link, "--data", data).returncode == 0
+    assert not link.is_symlink() and stat.S_IMODE(link.stat().st_mode) == 0o600
+    assert link.read_text(encoding="utf-8").startswith(f"# Chronology of {recent}")
+    assert victim.read_text() == "someone else's file" and stat.S_IMODE(victim.stat().st_mode) == 0o644
+
+    dangling = tmp_path / "dangling.docx"
+    dangling.symlink_to(tmp_path / "elsewhere.docx")
+    assert run(tmp_path, "export", recent, "--format", "docx", "--out", dangling, "--data", data).returncode == 0
+    assert not dangling.is_symlink() and not (tmp_path / "elsewhere.docx").exists()
+    assert stat.S_IMODE(dangling.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chronology.md", "dangling.docx", "data", "record.docx",
+                                                          "victim.txt"]  # no temporary file left behind
+
+
+def test_export_a_case_whose_answers_carry_control_characters(tmp_path, data, recent):
+    async def paste() -> None:
+        async with TinyDBStore(data) as store:
+            case = await store.get("cases", recent)
+            assert case is not None
+            case["details"]["disputed"] = "line1\x0bline2\x00"
+            case["stages"][0]["reason"] = "Pasted\x0creason\x1b"
+            await store.put("cases", recent, case)
+
+    asyncio.run(paste())
+    docx = run(tmp_path, "export", recent, "--format", "docx", "--data", data)
+    assert docx.returncode == 0, docx.stderr
+    assert fields((tmp_path / f"{recent}-record.docx").read_bytes())[
+        ("The disagreement", "The decision in dispute")] == "line1\nline2"
+    md = run(tmp_path, "export", recent, "--format", "md", "--data", data)
+    assert md.returncode == 0, md.stderr
+    assert "Reason: Pasted<br>reason" in md.stdout and "\x0c" not in md.stdout

@@ -139,7 +139,10 @@ def test_export_and_audit_work_while_the_server_runs(tmp_path: Path, case: tuple
     as_json = bot(tmp_path, "audit", "--format", "json", "--data", data)
     assert as_json.returncode == 0, as_json.stderr
     note_line(as_json, server, data)
-    assert json.loads(as_json.stdout) == rows
+    listed = json.loads(as_json.stdout)
+    assert listed[:-1] == rows  # each audit run is logged, and shows from the next run on
+    assert (listed[-1]["action"], listed[-1]["detail"]) == ("audit_exported",
+                                                            f"format csv; all dates; {len(rows)} row(s)")
 
     assert server.proc.poll() is None  # the server ran throughout, still owning its store and its temp file
     assert (data / ".lock").read_text() == f"{server.proc.pid}\n"
@@ -147,7 +150,10 @@ def test_export_and_audit_work_while_the_server_runs(tmp_path: Path, case: tuple
     assert server.stop() == 0, server.output
     after = bot(tmp_path, "audit", "--format", "json", "--data", data)  # the owner's store kept every entry
     assert after.returncode == 0 and "note:" not in after.stderr  # opened exclusively: no note
-    assert json.loads(after.stdout) == rows
+    kept = json.loads(after.stdout)
+    assert kept[:-1] == listed
+    assert (kept[-1]["action"], kept[-1]["detail"]) == ("audit_exported",
+                                                        f"format json; all dates; {len(listed)} row(s)")
     assert not in_flight.exists()  # the exclusive open cleans tmp/ (and logs it), as the server's next start would
 
 
