@@ -199,7 +199,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.dedupe import RETENTION
+    from bot.dedupe import DIALOG_RETENTION, RETENTION
     from bot.records.retention import PurgeReport, purge, years_before
     from storage.tinydb_store import TinyDBStore
 
@@ -226,7 +226,9 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{case.ref}\t{case.policy}\tclosed {case.closed_at[:10]}")
         print("Dry run: nothing was changed; run with --yes to remove them." if args.dry_run
               else f"Recorded in the audit log as {report.log_key}.")
-    # Always the last line; these records hold no case data, so they are not in the audit log.
+    # Always the last lines; these records are not cases, so they are not in the audit log.
+    print(f"{verb} {report.dialogs} unfinished form(s) untouched for {DIALOG_RETENTION.days} days "
+          "(never opened as cases; they may hold a child's details).")
     print(f"{verb} {report.dedupe_records} dedupe record(s) of chat events older than {RETENTION.days} days "
           "(kept only to ignore platform retries).")
     return 0

@@ -1,6 +1,6 @@
 """Retention: closed cases older than the retention period are purged, and each purge is written to the audit log.
 
-A purge also expires old dedupe records (bot/dedupe.py), as the server does once a day.
+A purge also expires old dedupe records and abandoned dialogs (bot/dedupe.py), as the server does once a day.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class PurgeReport:
     dry_run: bool
     log_key: str = ""
     dedupe_records: int = 0  # expired dedupe records removed (or that would be)
+    dialogs: int = 0  # unfinished dialogs untouched for bot.dedupe.DIALOG_RETENTION, removed (or that would be)
 
     @property
     def refs(self) -> tuple[str, ...]:
@@ -92,7 +93,8 @@ async def purge(store: Store, now: datetime, years: int, dry_run: bool, by: str 
     cases = await expired(store, cutoff)
     if dry_run:
         counted = await dedupe.sweep(store, now, dry_run=True)
-        return PurgeReport(tuple(cases), cutoff, years, True, dedupe_records=counted)
+        return PurgeReport(tuple(cases), cutoff, years, True, dedupe_records=counted,
+                           dialogs=await dedupe.sweep_dialogs(store, now, dry_run=True))
     refs = {c.ref for c in cases}
     # The audit entry first: a crash part-way leaves a record of the purge, never removals with no record.
     key = await log_event(store, {
@@ -109,5 +111,6 @@ async def purge(store: Store, now: datetime, years: int, dry_run: bool, by: str 
         for ref in refs.intersection(doc.get("refs") or []):
             await agenda.remove(ref, day)
     log.info("purged %d closed case(s) closed before %s", len(refs), cutoff.date())
-    return PurgeReport(tuple(cases), cutoff, years, False, key, await dedupe.sweep(store, now))
+    return PurgeReport(tuple(cases), cutoff, years, False, key, await dedupe.sweep(store, now),
+                       await dedupe.sweep_dialogs(store, now))
 

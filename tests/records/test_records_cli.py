@@ -27,6 +27,7 @@ from storage.tinydb_store import TinyDBStore
 REPO = Path(__file__).resolve().parents[2]
 OLD = "ESC-2016-0001"
 DEDUPE_LINE = "dedupe record(s) of chat events older than 7 days (kept only to ignore platform retries)."
+DIALOG_LINE = "unfinished form(s) untouched for 14 days (never opened as cases; they may hold a child's details)."
 
 
 async def build(data: Path) -> str:
@@ -147,14 +148,14 @@ def test_purge_dry_run_then_for_real(tmp_path, data, recent):
     assert lines[0].startswith("Would remove 1 case(s) closed before ")
     assert "(retention: 6 years after closure, BOT_RETENTION_YEARS)" in lines[0]
     assert lines[1:] == [f"{OLD}\tbcssp\tclosed 2016-03-02", "Dry run: nothing was changed; run with --yes to remove "
-                         "them.", f"Would remove 0 {DEDUPE_LINE}"]
+                         "them.", f"Would remove 0 {DIALOG_LINE}", f"Would remove 0 {DEDUPE_LINE}"]
     assert run(tmp_path, "export", OLD, "--format", "md", "--data", data).returncode == 0  # still there
 
     real = run(tmp_path, "purge", "--yes", "--data", data)
     assert real.returncode == 0, real.stderr
     assert real.stdout.splitlines()[0].startswith("Removed 1 case(s) closed before ")
-    assert real.stdout.splitlines()[-2].startswith("Recorded in the audit log as purged:")
-    assert real.stdout.splitlines()[-1] == f"Removed 0 {DEDUPE_LINE}"
+    assert real.stdout.splitlines()[-3].startswith("Recorded in the audit log as purged:")
+    assert real.stdout.splitlines()[-2:] == [f"Removed 0 {DIALOG_LINE}", f"Removed 0 {DEDUPE_LINE}"]
     gone = run(tmp_path, "export", OLD, "--format", "md", "--data", data)
     assert gone.returncode == 2 and gone.stderr == f"error: no case {OLD}\n"
     assert run(tmp_path, "export", recent, "--format", "md", "--data", data).returncode == 0  # open: kept
@@ -171,23 +172,32 @@ def test_purge_counts_expired_dedupe_records_in_a_dry_run_and_removes_them_for_r
     records = {"slack-event:Ev-old": {"at": (now - timedelta(days=10)).isoformat()},
                "slack-view:V-corrupt": {},
                "slack-event:Ev-fresh": {"at": (now - timedelta(minutes=3)).isoformat()}}
+    dialogs = {"abandoned": {"touched_at": (now - timedelta(days=15)).isoformat(), "answers": {"child_name": "X"}},
+               "in-progress": {"touched_at": (now - timedelta(hours=1)).isoformat()}}
 
     async def put_and_list(records: dict[str, dict[str, str]]) -> list[str]:
         async with TinyDBStore(data) as store:
             for key, doc in records.items():
                 await store.put("events", key, doc)
+            for key, doc in dialogs.items():
+                await store.put("dialogs", key, doc)
             return sorted(await store.keys("events"))
+
+    async def dialog_keys() -> list[str]:
+        async with TinyDBStore(data) as store:
+            return sorted(await store.keys("dialogs"))
 
     assert len(asyncio.run(put_and_list(records))) == 3
     dry = run(tmp_path, "purge", "--dry-run", "--data", data, BOT_RETENTION_YEARS="20")
     assert dry.returncode == 0, dry.stderr
     first, *rest = dry.stdout.splitlines()
     assert first.startswith("Nothing to remove: no case was closed before ")  # the cases' line is unchanged
-    assert rest == [f"Would remove 2 {DEDUPE_LINE}"]
+    assert rest == [f"Would remove 1 {DIALOG_LINE}", f"Would remove 2 {DEDUPE_LINE}"]
     assert len(asyncio.run(put_and_list({}))) == 3
     real = run(tmp_path, "purge", "--yes", "--data", data, BOT_RETENTION_YEARS="20")
     assert real.returncode == 0, real.stderr
-    assert real.stdout.splitlines()[1:] == [f"Removed 2 {DEDUPE_LINE}"]
+    assert real.stdout.splitlines()[1:] == [f"Removed 1 {DIALOG_LINE}", f"Removed 2 {DEDUPE_LINE}"]
+    assert asyncio.run(dialog_keys()) == ["abandoned", "in-progress"][1:]
     assert asyncio.run(put_and_list({})) == ["slack-event:Ev-fresh"]
     assert run(tmp_path, "export", OLD, "--format", "md", "--data", data).returncode == 0  # no case went
 
