@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from bot.types import Reply
@@ -103,7 +103,7 @@ def handle_text(state: dict[str, Any], text: str, policies: Mapping[str, Policy]
         return Outcome(None, (Reply("Cancelled. Nothing was recorded. Type escalate to start again."),), "cancelled")
     question = current_question(state, policies)
     if question is None:
-        return _restart(policies, "The procedure changed since you started, so let's begin again.")
+        return _restart(policies, "The procedure changed since you started, so let's begin again.", state)
     if word in HELP_WORDS:
         extra = question.help or "Answer the question, or type cancel to stop or back to go back."
         return Outcome(state, (Reply(extra, question=question),))
@@ -174,7 +174,9 @@ def _back(state: dict[str, Any], policies: Mapping[str, Policy]) -> Outcome:
     return Outcome({**state, "step": previous.id, "answers": answers}, (Reply("", question=previous),))
 
 
-def _restart(policies: Mapping[str, Policy], why: str) -> Outcome:
-    fresh = start(policies, datetime.now(UTC).isoformat())
+def _restart(policies: Mapping[str, Policy], why: str, state: Mapping[str, Any]) -> Outcome:
+    """Begin again (the procedure changed under the dialog), as the same person: the dialog keeps its start time
+    (its case, once opened, is opened once) and whether the raiser's own questions are asked."""
+    fresh = start(policies, str(state.get("started_at", "")), bool(state.get("ask_raiser", False)))
     assert fresh.state is not None
     return Outcome(fresh.state, (Reply(why), *fresh.replies))

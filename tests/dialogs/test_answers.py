@@ -99,3 +99,16 @@ def test_a_superscript_or_other_unicode_digit_is_an_invalid_choice_not_an_error(
     for typed in ("²", "١", "①", "1²"):
         result = parse_answer(question, typed, date(2026, 11, 24))
         assert result.error and result.value is None
+
+
+def test_a_dialog_begun_again_after_its_procedure_changed_keeps_who_is_asked_and_its_start():
+    from dialogs import intake
+    from policies.loader import load_policies
+
+    policies = load_policies(ids=("surrey",))
+    state = {"dialog": intake.DIALOG, "policy": "surrey", "answers": {}, "started_at": "2026-11-23T10:00:00+00:00",
+             "ask_raiser": True, "step": "a_question_the_procedure_no_longer_has"}
+    outcome = intake.handle_text(state, "yes", policies, date(2026, 11, 24))
+    assert "begin again" in outcome.replies[0].text
+    assert outcome.state["started_at"] == "2026-11-23T10:00:00+00:00" and outcome.state["ask_raiser"] is True
+    assert outcome.replies[-1].question.id == intake.ordered_questions(policies["surrey"], True)[0].id
