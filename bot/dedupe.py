@@ -18,18 +18,19 @@ left for an operator. The server runs the sweep from its scheduler loop through 
 London day per process); the `purge` command runs it too (bot/records/retention.py). `tick` does not: its `--now`
 is any time an operator chooses, and a sweep at a future time would remove records that are still fresh.
 
-Concurrency: the sweep deletes a record only if the copy of it that the sweep read was expired, never by key alone.
-Every writer here writes a key only when it finds the key absent (`Engine.handle` after `get` returned None, under
-its per-user lock; the Teams adapter with `Store.create`), and only the sweep deletes. So a record the sweep read as
-expired cannot be replaced by a fresh one before the sweep deletes it, and a record written after the sweep read the
-collection is not in what it read. The `noticed_at` stamp is an atomic `Store.update` that writes nothing if the
-record has gone or has gained a time meanwhile.
+Concurrency: the sweep deletes a record only if it is still expired at the moment of deletion (`Store.delete_if`,
+atomic with respect to writes of that key), never by key alone. Writers write a key when they find it absent
+(`Engine.handle` after `get` returned None, under its per-user lock; the Teams adapter with `Store.create`); the Teams
+forms also give back a click claim whose card could not be posted, or replace one older than their click window. So
+a record re-made after the sweep read the collection is never removed by it. The `noticed_at` stamp is an atomic
+`Store.update` that writes nothing if the record has gone or has gained a time meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -86,7 +87,8 @@ async def sweep(store: Store, now: datetime, dry_run: bool = False) -> int:
     removed = 0
     for key, doc in await store.scan(EVENTS):
         if expired(key, doc, cutoff):
-            if dry_run or await store.delete(EVENTS, key):
+            # conditional: a record re-made meanwhile (a Teams click claimed again after its window) stays
+            if dry_run or await store.delete_if(EVENTS, key, partial(expired, key, cutoff=cutoff)):
                 removed += 1
         elif _unstamped_marker(key, doc) and not dry_run:
             await _stamp(store, key, now)

@@ -38,6 +38,19 @@ def time_key_fetches() -> None:
         jwt_token_extractor.requests = TimedRequests()
 
 
+def keys_unreachable(exc: BaseException) -> bool:
+    """Whether a failed check failed for want of Microsoft's signing keys (our deadline, or the fetch's own timeout
+    or connection error, however botbuilder wrapped it), not because of the token."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, (TimeoutError, requests.RequestException)):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
 class TokenChecker:
     def __init__(self, adapter: CloudAdapter, workers: int = WORKERS) -> None:
         self._auth = adapter.bot_framework_authentication

@@ -10,11 +10,13 @@ claims nothing, so it can be made again.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from adapters.teams import cards
@@ -44,7 +46,14 @@ def answers_of(value: Mapping[str, Any]) -> dict[str, str]:
 def stage_of(raw: Any) -> int | None:
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
-    return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) < 4 else None
+    return int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) < 4 else None
+
+
+CLICK_WINDOW = timedelta(minutes=2)  # a double click comes within seconds; the same click later is a new intention
+
+
+class _NotPosted(Exception):
+    """The card a claimed click asked for could not be posted (Teams refused; already logged)."""
 
 
 class Forms:
@@ -90,26 +99,30 @@ class Forms:
             card = str(value.get("_card", "")) or new_card_id()
             await turn.show(cards.start_card(engine.policies, card, answers, errors), "Some answers need another look")
             return
-        if not await self._claim(turn, event_id.removeprefix("teams-card:")):
-            await turn.say(ALREADY_SENT)
-            return
-        if risk == "yes":
+        if risk == "yes":  # never held back by a claim: every click shows the emergency route (recorded once)
             form = {"policy": policy_id, "immediate_risk": "yes"}
             replies = await engine.handle(Event(turn.user, turn.thread, form=form, event_id=event_id))
             await turn.replace(turn.activity.reply_to_id, cards.sent_card(
                 "Immediate risk of harm", "The procedure's emergency route is in the next message."))
-            for reply in replies:
+            for reply in replies or [Reply(f"Immediate risk of harm: act now. "
+                                           f"{engine.policies[policy_id].immediate_harm.text}")]:
                 await turn.say(reply_activity(reply))
             return
-        found = engine.intake_questions(turn.user, policy_id)
-        if found is None:
-            await turn.say(OUT_OF_DATE)
+        claim = await self._claim(turn, event_id.removeprefix("teams-card:"))
+        if claim is None:
+            await turn.say(ALREADY_SENT)
             return
-        policy, questions = found
-        await turn.replace(turn.activity.reply_to_id, cards.sent_card(
-            "Escalate a professional disagreement", "No immediate risk. The questions are in the next message."))
-        content = cards.intake_card(policy, questions, new_card_id())
-        await turn.say(card_activity(content, "The Stage 1 questions"))
+        async with self._released_on_failure(claim):
+            found = engine.intake_questions(turn.user, policy_id)
+            if found is None:
+                await turn.say(OUT_OF_DATE)
+                return
+            policy, questions = found
+            await turn.replace(turn.activity.reply_to_id, cards.sent_card(
+                "Escalate a professional disagreement", "No immediate risk. The questions are in the next message."))
+            content = cards.intake_card(policy, questions, new_card_id())
+            if await turn.say(card_activity(content, "The Stage 1 questions")) is None:
+                raise _NotPosted
 
     async def _intake_sent(self, turn: Turn, value: Mapping[str, Any], event_id: str) -> None:
         engine = self.engine()
@@ -159,12 +172,37 @@ class Forms:
         await engine.set_thread(ref, turn.thread)
         return "Updates and reminders about it will come to this chat."
 
-    async def _claim(self, turn: Turn, click: str) -> bool:
-        """True the first time this person makes this click (atomically, so two at once cannot both have it)."""
+    async def _claim(self, turn: Turn, click: str) -> str | None:
+        """The claim's key the first time this person makes this click within CLICK_WINDOW (atomically, so two at
+        once cannot both have it); None for a repeat inside it (a double click)."""
         engine = self.engine()
+        now = engine.clock.now()
+        key = f"teams-click:{turn.user.id}:{click}"
         # kept with the other dedupe records, which bot.dedupe expires by their time
-        return await engine.store.create("events", f"teams-click:{turn.user.id}:{click}",
-                                         {"at": engine.clock.now().isoformat()})
+        if await engine.store.create("events", key, {"at": now.isoformat()}):
+            return key
+
+        def stale(doc: dict[str, Any]) -> bool:  # the same click again later: a new intention, not a double click
+            try:
+                return datetime.fromisoformat(str(doc.get("at"))) < now - CLICK_WINDOW
+            except ValueError:
+                return True
+
+        if await engine.store.delete_if("events", key, stale) and await engine.store.create(
+                "events", key, {"at": now.isoformat()}):
+            return key
+        return None
+
+    @contextlib.asynccontextmanager
+    async def _released_on_failure(self, claim: str) -> AsyncIterator[None]:
+        """Give a claimed click back if its card could not be posted (or anything failed), so clicking again works."""
+        try:
+            yield
+        except _NotPosted:
+            await self.engine().store.delete("events", claim)
+        except BaseException:
+            await self.engine().store.delete("events", claim)
+            raise
 
     # --- acting on a case -------------------------------------------------------------------------------------
     async def offer(self, turn: Turn, action: str, ref: str, stage: int | None, nudge: str = "",
@@ -176,7 +214,8 @@ class Forms:
         if reply.kind != "form":
             await turn.say(reply.text)
             return
-        if claim and not await self._claim(turn, claim):
+        claimed = await self._claim(turn, claim) if claim else None
+        if claim and claimed is None:
             await turn.say(f"The {cards.BUTTONS[action]} form for {reply.case_ref} is already in this conversation, "
                            "above.")
             return
@@ -185,8 +224,12 @@ class Forms:
         content = cards.action_card(reply, action, meta, answers, errors)
         if errors:
             await turn.show(content, "Some answers need another look")
-        else:
+        elif claimed is None:
             await turn.say(card_activity(content, reply.text))
+        else:
+            async with self._released_on_failure(claimed):
+                if await turn.say(card_activity(content, reply.text)) is None:
+                    raise _NotPosted
 
     async def _action_sent(self, turn: Turn, value: Mapping[str, Any], event_id: str) -> None:
         action, ref, stage = str(value.get("_act", "")), str(value.get("_ref", "")), stage_of(value.get("_stage"))

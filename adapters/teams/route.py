@@ -90,11 +90,11 @@ def teams_handler(adapter: CloudAdapter, on_turn: Callable[[TurnContext], Awaita
             return web.Response(status=401, text="unauthorized")
         try:
             authenticated = await tokens.check(activity, header)
-        except TimeoutError:
-            log.warning("teams: could not check a token within %s s (are Microsoft's signing keys reachable?)",
-                        auth.AUTH_SECONDS)
-            return web.Response(status=503, text="try again", headers={"Retry-After": "30"})
         except Exception as exc:
+            if auth.keys_unreachable(exc):  # Microsoft's outage is not the sender's fault: let them retry
+                log.warning("teams: could not check a token (%s; are Microsoft's signing keys reachable?)",
+                            type(exc).__name__)
+                return web.Response(status=503, text="try again", headers={"Retry-After": "30"})
             log.info("teams: refused a request whose token did not validate (%s)", type(exc).__name__)
             return web.Response(status=401, text="unauthorized")
         try:

@@ -7,7 +7,7 @@ import asyncio
 
 from teams_server import TeamsHarness, inputs, submit_data, teams_bot  # noqa: F401
 from teams_support import BEN, JORDAN, LENA, SAM, card_submit, execute_invoke, personal_chat, personal_message
-from test_teams_case_thread import RESOLVE, action_card, buttons, nudged
+from test_teams_case_thread import RESOLVE, action_card, buttons, click, nudged
 
 
 async def test_an_action_card_sent_back_with_a_problem_can_then_be_sent_corrected(teams_bot: TeamsHarness):
@@ -114,3 +114,55 @@ async def test_a_double_click_on_a_nudge_button_posts_one_action_card_per_person
     (sams,) = await teams_bot.submit(SAM, thread, nudge, resolve)
     (escalate,) = await teams_bot.submit(LENA, thread, nudge, {**resolve, "_action": "escalate"})
     assert inputs(sams.card or {}) and inputs(escalate.card or {})
+
+
+async def test_the_emergency_route_is_shown_on_every_click_even_after_a_failed_turn(teams_bot: TeamsHarness,
+                                                                                     monkeypatch):
+    start = await teams_bot.start_card(JORDAN)
+    chat = personal_chat(JORDAN)
+    real, calls = teams_bot.engine.handle, {"n": 0}
+
+    async def fails_once(event):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError("disk full")
+        return await real(event)
+
+    monkeypatch.setattr(teams_bot.engine, "handle", fails_once)
+    await teams_bot.submit(JORDAN, chat, start, {**submit_data(start.card), "immediate_risk": "yes"})
+    retry = await teams_bot.submit(JORDAN, chat, start, {**submit_data(start.card), "immediate_risk": "yes"})
+    assert any("Immediate risk of harm: act now" in c.text for c in retry)
+    again = await teams_bot.submit(JORDAN, chat, start, {**submit_data(start.card), "immediate_risk": "yes"})
+    assert any("Immediate risk of harm: act now" in c.text for c in again)  # never "already sent"
+    assert len(await teams_bot.store.keys("cases")) == 1  # recorded once
+
+
+async def test_a_click_whose_card_could_not_be_posted_can_be_made_again(teams_bot: TeamsHarness):
+    start = await teams_bot.start_card(JORDAN)
+    chat = personal_chat(JORDAN)
+    teams_bot.fake.fail[chat] = 502  # Teams refuses the Stage 1 card, once
+    await teams_bot.submit(JORDAN, chat, start, {**submit_data(start.card), "immediate_risk": "no"})
+    teams_bot.fake.fail.clear()
+    retry = await teams_bot.submit(JORDAN, chat, start, {**submit_data(start.card), "immediate_risk": "no"})
+    assert any(c.card and inputs(c.card) for c in retry), [c.text for c in retry]
+
+    case, nudge = await nudged(teams_bot)
+    thread = case["thread"]["conversation"]
+    teams_bot.fake.fail[thread] = 502  # the action card is refused
+    await click(teams_bot, LENA, "resolve", nudge, thread)
+    teams_bot.fake.fail.clear()
+    again = await click(teams_bot, LENA, "resolve", nudge, thread)
+    assert any(c.card and inputs(c.card) for c in again), [c.text for c in again]
+
+
+async def test_the_same_button_later_is_a_new_click_not_a_double_one(teams_bot: TeamsHarness):
+    from datetime import timedelta
+
+    case, nudge = await nudged(teams_bot)
+    thread = case["thread"]["conversation"]
+    await action_card(teams_bot, LENA, "resolve", nudge, thread)
+    double = await click(teams_bot, LENA, "resolve", nudge, thread)
+    assert any("already in this conversation" in c.text for c in double)
+    teams_bot.clock.set(teams_bot.clock.now() + timedelta(hours=2))
+    later = await click(teams_bot, LENA, "resolve", nudge, thread)
+    assert any(c.card and inputs(c.card) for c in later), [c.text for c in later]

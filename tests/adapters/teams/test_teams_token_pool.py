@@ -66,3 +66,40 @@ async def test_the_signing_key_fetch_gives_up_when_the_endpoint_does_not_answer(
             await asyncio.wait_for(asyncio.to_thread(asyncio.run, metadata._refresh()), 10)
     finally:
         done.set()
+
+
+async def test_signing_keys_that_cannot_be_fetched_give_503_not_401(aiohttp_server, monkeypatch):
+    """A Microsoft outage is not the sender's fault: a refused or timed-out key fetch asks Teams to retry."""
+    from botframework.connector.auth import AuthenticationConstants
+    from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
+
+    done = asyncio.Event()
+
+    async def never(_: web.Request) -> web.Response:
+        await done.wait()
+        return web.json_response({})
+
+    hang_app = web.Application()
+    hang_app.router.add_get("/metadata", never)
+    hang = await aiohttp_server(hang_app, host="127.0.0.1")
+    monkeypatch.setattr(auth, "KEY_FETCH_SECONDS", 0.3)
+    keys = SigningKeys()
+    bot = await start_bot(aiohttp_server, monkeypatch, app_id=APP_ID)
+    try:
+        headers = {"Authorization": f"Bearer {keys.token(bot.connector)}"}
+        for where in (f"http://127.0.0.1:{hang.port}/metadata", "http://127.0.0.1:9/metadata"):  # hangs; refused
+            for url in (AuthenticationConstants.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL,
+                        AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL):
+                monkeypatch.setitem(JwtTokenExtractor.metadataCache, url, _OpenIdMetadata(where))
+            status, _ = await bot.post(team_update(bot.connector), headers=headers)
+            assert status == 503, where
+    finally:
+        done.set()
+        await bot.session.close()
+
+
+def test_only_a_missing_key_fetch_counts_as_unreachable():
+    wrapped = PermissionError("bad token")
+    wrapped.__cause__ = requests.ConnectionError("refused")
+    assert auth.keys_unreachable(wrapped) and auth.keys_unreachable(TimeoutError())
+    assert not auth.keys_unreachable(PermissionError("Unauthorized. Invalid signature."))
