@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from functools import partial
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.workdays import LONDON, london_today

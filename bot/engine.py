@@ -326,6 +326,15 @@ class Engine:
 
         await self.store.update("cases", ref, change)
 
+    async def threads_not_started(self, channel: str) -> list[tuple[str, ThreadRef]]:
+        """Open cases on `channel` whose thread has no root message yet (its post failed): (ref, thread) pairs."""
+        out = []
+        for ref, case in await self.store.scan("cases"):
+            thread = ThreadRef.from_dict(case["thread"]) if case.get("thread") else None
+            if case.get("status") == "open" and thread is not None and thread.channel == channel and not thread.thread:
+                out.append((ref, thread))
+        return out
+
     async def case_thread(self, ref: str) -> ThreadRef | None:
         """Where a case's messages go now (None if there is no such case)."""
         case = await self.store.get("cases", ref)

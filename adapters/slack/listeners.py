@@ -20,6 +20,7 @@ from bot.notify import SendError
 from bot.types import Event, Reply, ThreadRef, UserRef
 
 log = logging.getLogger(__name__)
+NEEDS_REF = ("resolve", "escalate", "extend", "status", "record", "harm", "done", "contact")  # "/escalate CMD REF"
 HELP = ("Use /escalate to start an escalation. Also: /escalate status REF, /escalate resolve REF, "
         "/escalate escalate REF, /escalate extend REF, /escalate record REF (your private copy of the written "
         "record), /escalate summary (safeguarding leads), /escalate help.")
@@ -68,7 +69,7 @@ def register(app: AsyncApp, engine: Callable[[], Engine], sender: SlackSender, c
             modal = views.start_modal_json(engine().policies, channel)
             await open_modal(user, channel, str(body.get("trigger_id", "")), modal)
             return
-        if command in ("resolve", "escalate", "extend", "status", "record") and len(words) < 2:
+        if command in NEEDS_REF and len(words) < 2:
             await tell(user, channel, f"Which case? Type /escalate {command} REF, with the case reference "
                                       "(e.g. ESC-2026-0001).")
             return

@@ -10,6 +10,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import views
 from adapters.slack.listeners import register
 from adapters.slack.route import slack_handler
 from adapters.slack.sender import SlackSender
@@ -35,11 +36,13 @@ def mount_slack(app: web.Application, settings: Settings, engine: Callable[[], E
     sender = SlackSender(client, lambda: engine().directory, engine)
     outbox.register("slack", sender)
     register(bolt, engine, sender, settings.slack_cases_channel)
-    app.router.add_post(ROUTE, slack_handler(bolt, settings.slack_signing_secret))
+    handled = frozenset({"/escalate", views.START, views.INTAKE, views.ACTION})
+    app.router.add_post(ROUTE, slack_handler(bolt, settings.slack_signing_secret, handled=handled))
 
     async def shared_session(_: web.Application) -> AsyncIterator[None]:
         # One HTTP session for every Web API call (slack_sdk otherwise opens a new one per call).
-        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        # trust_env: HTTPS_PROXY / NO_PROXY apply to every call on it, views.open included (as the SDK's own do)
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30), trust_env=True)
         client.session = session
         yield
         client.session = None

@@ -14,7 +14,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -57,21 +57,23 @@ class Seen:
             self._keys.pop(key, None)
 
 
-def slack_handler(bolt: AsyncApp, signing_secret: str,
-                  clock: Callable[[], float] = time.time) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+def slack_handler(bolt: AsyncApp, signing_secret: str, clock: Callable[[], float] = time.time,
+                  handled: frozenset[str] = frozenset()) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The route. `handled`: the slash commands and view callback ids our listeners answer, so that one acknowledged
+    too late for bolt (which then answers 404) is not mistaken for a request nobody handles."""
     verifier = SignatureVerifier(signing_secret)
     seen = Seen()
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        body = await read_limited(request, MAX_BODY)
-        if isinstance(body, web.Response):
-            return body
         stamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
         now = clock()
         if not (STAMP.fullmatch(stamp) and SIGNATURE.fullmatch(signature)) or abs(now - int(stamp)) > WINDOW:
             log.info("slack: refused a request with a missing, malformed or stale signature")
-            return web.Response(status=401, text="invalid request")
+            return web.Response(status=401, text="invalid request")  # before reading a byte of the body
+        body = await read_limited(request, MAX_BODY)
+        if isinstance(body, web.Response):
+            return body
         try:
             body.decode("utf-8")
         except UnicodeDecodeError:
@@ -81,8 +83,8 @@ def slack_handler(bolt: AsyncApp, signing_secret: str,
             return web.Response(status=401, text="invalid request")
         try:
             text = body.decode("utf-8")
-            kind, event_id = _kind(text, request.content_type)
-        except (UnicodeDecodeError, ValueError):
+            kind, event_id, name = _kind(text, request.content_type)
+        except (UnicodeDecodeError, ValueError, RecursionError):
             return web.Response(status=400, text="malformed request")
         keys = [f"sig:{signature}", *([f"event:{event_id}"] if event_id else [])]
         if not seen.add_all(keys, now):
@@ -94,6 +96,9 @@ def slack_handler(bolt: AsyncApp, signing_secret: str,
             bolt_request.context = build_async_context(AsyncBoltContext({}), bolt_request.body)
         response = await bolt.async_dispatch(bolt_request)
         if response.status == 404:
+            if name in handled:  # ours, but its listener did not ack within bolt's 3 s: the work goes on
+                log.warning("slack: a %s listener acknowledged late; its work continues", kind)
+                return web.Response(status=200, text="")
             return unhandled(kind)
         if response.status >= 500:
             seen.forget(keys)  # nothing took effect: Slack's retry of this event must be handled, not swallowed
@@ -122,15 +127,16 @@ def unhandled(kind: str) -> web.Response:
     form submission gets a closing view saying to start again; any other click is acknowledged and changes nothing.
     """
     log.info("slack: nothing handles this %s; acknowledged", kind)
-    if kind == "command":
+    if kind in ("command", "form"):
         return web.json_response(UNKNOWN_COMMAND)
     if kind == "view_submission":
         return web.json_response({"response_action": "update", "view": STALE_FORM})
     return web.Response(status=200, text="")
 
 
-def _kind(text: str, content_type: str) -> tuple[str, str]:
-    """Check the body parses as bolt will parse it; return what it is and its Events API event id (or "").
+def _kind(text: str, content_type: str) -> tuple[str, str, str]:
+    """Check the body parses as bolt will parse it; return what it is, its Events API event id (or ""), and its name
+    (a slash command, or a view's callback id; else "").
 
     The kind is "event" (JSON: the Events API), "command" (a form without a payload: a slash command), "form" (a
     form that mentions "payload" without one), or an interactivity payload's own type ("block_actions", ...). Mirrors
@@ -139,21 +145,35 @@ def _kind(text: str, content_type: str) -> tuple[str, str]:
     one pattern rather than parsed twice (it is /escalate's hot path).
     """
     if not text:
-        return "empty request", ""
+        return "empty request", "", ""
     if content_type == "application/json" or text.startswith("{"):
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ValueError("not an object")
-        return "event", str(data.get("event_id", ""))
+        return "event", str(data.get("event_id", "")), ""
+    if not FORM.fullmatch(text):
+        raise ValueError("not a form")
     if "payload" in text:
-        payload = dict(parse_qsl(text, keep_blank_values=True)).get("payload")
-        if payload is None:
-            return "form", ""  # a slash command with "payload" in it (its text, channel name, ...): fixed for bolt
+        fields = dict(parse_qsl(text, keep_blank_values=True))
+        payload = fields.get("payload")
+        if payload is None:  # a slash command with "payload" in it (its text, channel name, ...): fixed for bolt
+            return "form", "", fields.get("command", "")
         data = json.loads(payload)
         if not isinstance(data, dict):
             raise ValueError("payload is not an object")
         kind = str(data.get("type", ""))
-        return (kind if PAYLOAD_TYPE.fullmatch(kind) else "interaction"), ""
-    if not FORM.fullmatch(text):
-        raise ValueError("not a form")
-    return "command", ""
+        view = data.get("view")
+        name = str(view.get("callback_id", "")) if isinstance(view, dict) else ""
+        return (kind if PAYLOAD_TYPE.fullmatch(kind) else "interaction"), "", name
+    return "command", "", _command(text)
+
+
+def _command(text: str) -> str:
+    """A slash command's name from its form body, without parsing the rest ("" if it has none)."""
+    start = text.find("command=")
+    while start > 0 and text[start - 1] != "&":
+        start = text.find("command=", start + 1)
+    if start < 0:
+        return ""
+    end = text.find("&", start)
+    return unquote_plus(text[start + 8: end if end >= 0 else len(text)])

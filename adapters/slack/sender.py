@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -19,7 +20,7 @@ from bot.types import Reply, ThreadRef
 
 log = logging.getLogger(__name__)
 PLAIN_WORDS = {
-    "ratelimited": "Slack is limiting how fast the bot can post; it will try again shortly",
+    "ratelimited": "Slack is limiting how fast the bot can post just now",
     "channel_not_found": "the cases channel was not found (check SLACK_CASES_CHANNEL and that the bot is in it)",
     "not_in_channel": "the bot is not in the cases channel: invite it",
     "invalid_auth": "the Slack token is not valid (check SLACK_BOT_TOKEN)",
@@ -58,6 +59,8 @@ class CaseThreads(Protocol):
 
     async def set_thread(self, ref: str, thread: ThreadRef) -> None: ...
 
+    async def threads_not_started(self, channel: str) -> list[tuple[str, ThreadRef]]: ...
+
 
 class SlackSender:
     """Web API calls for the bot: case messages (each in its case's thread), modals, private files, updates.
@@ -73,8 +76,9 @@ class SlackSender:
         self.directory = directory
         self.cases = cases
         self._ids: dict[str, str] = {}
-        self._rooting: dict[str, asyncio.Lock] = {}
+        self._rooting: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._unrooted: dict[str, ThreadRef] = {}  # case ref -> the thread its root failed to start
+        self._looked = False  # whether the store was asked once for threads left unstarted before a restart
 
     async def rooted(self, ref: str, thread: ThreadRef) -> ThreadRef:
         """The case's thread, its root message posted first if that has not reached Slack yet. Raises SendError.
@@ -83,7 +87,9 @@ class SlackSender:
         """
         if self.cases is None:
             return thread
-        lock = self._rooting.setdefault(ref, asyncio.Lock())
+        lock = self._rooting.get(ref)
+        if lock is None:
+            lock = self._rooting[ref] = asyncio.Lock()
         async with lock:
             cases = self.cases()
             current = await cases.case_thread(ref) or thread
@@ -101,12 +107,18 @@ class SlackSender:
         return started
 
     async def flush(self) -> None:
-        """Try again to start the threads whose root message failed (called by each scheduler pass)."""
+        """Try again to start the threads whose root message failed (called by each scheduler pass); the first pass
+        after a start also finds those a restart forgot. It stops at the first failure: Slack is likely down, and
+        the pass's nudges must not wait behind one timeout per case."""
+        if not self._looked and self.cases is not None:
+            self._looked = True
+            for ref, thread in await self.cases().threads_not_started("slack"):
+                self._unrooted.setdefault(ref, thread)
         for ref, thread in list(self._unrooted.items()):
             try:
                 await self.rooted(ref, thread)
             except SendError:
-                continue  # logged by post; tried again at the next pass
+                break  # logged by post; tried again at the next pass
             except KeyError:
                 self._unrooted.pop(ref, None)  # the case is gone (purged)
                 continue

@@ -131,10 +131,16 @@ def _modal(callback: str, title: str, blocks: list[dict[str, Any]], submit: str 
 def fit_metadata(text: str, budget: int = 1500) -> str:
     """`text` cut so that, JSON-encoded as private_metadata is (non-ASCII escaped), it takes at most `budget`
     characters: Slack refuses a modal whose private_metadata is over 3000."""
-    out = text[:budget]
-    while len(encoded := json.dumps(out)) > budget:
-        out = out[: len(out) * budget // len(encoded)]
-    return out
+    if len(json.dumps(text)) <= budget:
+        return text
+    low, high = 0, min(len(text), budget)  # the longest prefix that fits: at least `low` characters, fewer than high+1
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(json.dumps(text[:middle])) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low]
 
 
 def values(view: Mapping[str, Any]) -> dict[str, Any]:

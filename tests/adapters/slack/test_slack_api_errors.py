@@ -168,3 +168,31 @@ async def test_slack_that_cannot_be_reached_is_a_connection_error_in_plain_words
             await sender.post(ThreadRef("slack", CASES_CHANNEL), Reply("A nudge"))
         await sender.update(CASES_CHANNEL, "1.2", "A nudge", "Resolved by Lena")  # logged, not raised
     assert len(warnings_about(caplog, "connection_error")) == 3
+
+
+async def test_after_a_restart_the_first_pass_starts_the_threads_left_unstarted(slack_bot):
+    intake = await slack_bot.intake_modal()
+    slack_bot.fake.fail_in[CASES_CHANNEL] = "not_in_channel"
+    await slack_bot.post_json(view_submission(JORDAN, intake, ANSWERS, "VRESTART"))
+    await slack_bot.until(lambda: slack_bot.posts(channel=JORDAN), "the practitioner's confirmation")
+    ((ref, _),) = await slack_bot.store.scan("cases")
+    sender = slack_bot.engine.outbox._senders["slack"]
+    sender._unrooted.clear()  # what a restart forgets
+    sender._looked = False
+    del slack_bot.fake.fail_in[CASES_CHANNEL]
+    await slack_bot.engine.outbox.flush()
+    assert (await slack_bot.store.get("cases", ref))["thread"]["thread"]  # started from what the store says
+
+
+async def test_a_pass_stops_retrying_threads_at_the_first_failure(slack_bot):
+    refs = []
+    slack_bot.fake.fail_in[CASES_CHANNEL] = "channel_not_found"
+    for n in range(3):
+        intake = await slack_bot.intake_modal()
+        await slack_bot.post_json(view_submission(JORDAN, intake, ANSWERS, f"VSTOP{n}"))
+        await slack_bot.until(lambda n=n: len(slack_bot.posts(channel=JORDAN)) > n, "a confirmation")
+    refs = [ref for ref, _ in await slack_bot.store.scan("cases")]
+    assert len(refs) == 3
+    before = len(slack_bot.posts(channel=CASES_CHANNEL))
+    await slack_bot.engine.outbox.flush()
+    assert len(slack_bot.posts(channel=CASES_CHANNEL)) == before + 1  # one try, not one timeout per case

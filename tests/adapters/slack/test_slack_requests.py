@@ -94,7 +94,7 @@ async def test_malformed_form_body_is_4xx(slack_bot):
 
 async def test_body_over_256_kib_is_413(slack_bot):
     big = urlencode({"payload": json.dumps({"type": "view_submission", "pad": "x" * (256 * 1024)})})
-    await refused(slack_bot, big, unsigned(), 413)
+    await refused(slack_bot, big, unsigned(), 401)  # unsigned: refused on its headers, before the body is read
     await refused(slack_bot, big, signed_headers(big, FORM), 413)
 
     async def chunks():  # no Content-Length: the limit must hold on what is read
@@ -255,3 +255,58 @@ async def test_an_event_bolt_failed_on_is_handled_when_slack_retries_it(aiohttp_
         async with session.post(url, data=body, headers={**retry, "X-Slack-Retry-Num": "2"}) as third:
             assert third.status == 200  # acknowledged: handled once already
     assert FailsOnce.calls == 2
+
+
+async def test_a_body_that_stalls_is_refused_in_time_and_an_unsigned_one_before_it_is_read(slack_bot, monkeypatch):
+    from adapters import http
+
+    monkeypatch.setattr(http, "READ_SECONDS", 0.3)
+
+    async def stalls():
+        yield b"command=%2Fescalate"
+        await asyncio.sleep(5)
+        yield b"&text="
+
+    body = "command=%2Fescalate&text="
+    async with slack_bot.session.post(slack_bot.url + "/slack/events", data=stalls(), headers=unsigned()) as r:
+        assert r.status == 401  # no signature: answered at once, nothing read
+    async with slack_bot.session.post(slack_bot.url + "/slack/events", data=stalls(),
+                                      headers=signed_headers(body, FORM)) as r:
+        assert r.status == 408  # signed but stalling: refused when the read's time is up
+
+
+async def test_a_body_that_cannot_be_decoded_is_400_not_500(slack_bot):
+    for encoding, data in (("gzip", b"\x1f\x8b\x08\x00" + b"garbage" * 10), ("deflate", b"not deflate at all")):
+        headers = {**signed_headers("x=1", FORM), "Content-Encoding": encoding}
+        await refused(slack_bot, data, headers, 400)
+
+
+async def test_a_signed_body_nested_too_deep_is_400(slack_bot):
+    body = "[" * 50_000 + "]" * 50_000
+    await refused(slack_bot, body, signed_headers(body, JSON), 400)
+
+
+async def test_our_own_form_acknowledged_late_is_not_called_stale(aiohttp_server):
+    """bolt answers 404 when a listener acks after 3 s, though the listener goes on (and may open the case): that
+    must not tell the practitioner "nothing was saved, start again"."""
+
+    class AcksLate:
+        async def async_dispatch(self, request):
+            return BoltResponse(status=404, body="")
+
+    app = web.Application()
+    handled = frozenset({"/escalate", "escalate_submit"})
+    app.router.add_post("/slack/events", slack_handler(AcksLate(), SECRET, handled=handled))  # type: ignore[arg-type]
+    server = await aiohttp_server(app)
+    url = f"http://127.0.0.1:{server.port}/slack/events"
+    ours = view_submission(JORDAN, {"callback_id": "escalate_submit", "private_metadata": "{}", "blocks": []}, {}, "V1")
+    stale = view_submission(JORDAN, {"callback_id": "retired_form", "private_metadata": "{}", "blocks": []}, {}, "V2")
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url, data=ours, headers=signed_headers(ours, FORM)) as r:
+            assert r.status == 200 and await r.text() == ""
+        async with session.post(url, data=stale, headers=signed_headers(stale, FORM)) as r:
+            assert (await r.json())["response_action"] == "update"
+        for body, expected in ((slash_command(JORDAN), ""), (slash_command(JORDAN).replace("%2Fescalate", "%2Fother"),
+                                                             "only answers /escalate")):
+            async with session.post(url, data=body, headers=signed_headers(body, FORM)) as r:
+                assert r.status == 200 and expected in await r.text()

@@ -35,3 +35,9 @@ def test_metadata_text_is_cut_to_fit_slacks_limit_however_it_encodes():
         modal = views.action_modal(Reply("Resolve ESC-2026-0001", case_ref="ESC-2026-0001"), "resolve", meta)
         assert len(modal["private_metadata"]) <= 3000 and views.metadata(modal)["text"] == cut
     assert views.fit_metadata("short") == "short"
+
+
+def test_metadata_text_keeps_the_longest_prefix_that_fits():
+    text = "a" * 1400 + "👍" * 100
+    cut = views.fit_metadata(text)
+    assert len(json.dumps(cut)) <= 1500 < len(json.dumps(text[: len(cut) + 1]))
