@@ -65,6 +65,9 @@ def too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
 def teams_handler(adapter: CloudAdapter, on_turn: Callable[[TurnContext], Awaitable[None]], app_id: str,
                   tokens: TokenChecker) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
+        if app_id and not request.headers.get("Authorization", "").startswith("Bearer "):
+            log.info("teams: refused a request without a bearer token")
+            return web.Response(status=401, text="unauthorized")  # before reading a byte of the body
         body = await read_limited(request, MAX_BODY)
         if isinstance(body, web.Response):
             return body

@@ -48,9 +48,9 @@ async def test_malformed_requests_get_400_without_an_app_id(teams_bot: TeamsHarn
     await nothing_ran(teams_bot)
 
 
-async def test_malformed_requests_get_400_with_an_app_id_too(teams_jwt: TeamsHarness):
+async def test_with_an_app_id_requests_without_a_token_get_401_before_their_body_is_read(teams_jwt: TeamsHarness):
     statuses = await post_each(teams_jwt, malformed(teams_jwt))
-    assert statuses == {what: 400 for what in statuses}
+    assert statuses == {what: 401 for what in statuses}  # malformed or not: no bearer token, nothing read
     await nothing_ran(teams_jwt)
 
 
