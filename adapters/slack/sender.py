@@ -157,7 +157,8 @@ class SlackSender:
         headers = {"Authorization": f"Bearer {self.client.token}", "Content-Type": "application/json; charset=utf-8"}
         try:
             async with session.post(f"{self.client.base_url}views.open", data=body.encode(), headers=headers,
-                                    timeout=aiohttp.ClientTimeout(total=10)) as response:
+                                    timeout=aiohttp.ClientTimeout(total=10), proxy=self.client.proxy or None,
+                                    ssl=self.client.ssl if self.client.ssl is not None else True) as response:
                 answer = await response.json(content_type=None)
         except (TimeoutError, aiohttp.ClientError):
             return self._failed("views.open", "connection_error")

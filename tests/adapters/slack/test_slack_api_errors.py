@@ -196,3 +196,19 @@ async def test_a_pass_stops_retrying_threads_at_the_first_failure(slack_bot):
     before = len(slack_bot.posts(channel=CASES_CHANNEL))
     await slack_bot.engine.outbox.flush()
     assert len(slack_bot.posts(channel=CASES_CHANNEL)) == before + 1  # one try, not one timeout per case
+
+
+async def test_views_open_goes_through_the_proxy_the_sdk_was_given(aiohttp_server, monkeypatch):
+    """Behind an outbound proxy (HTTPS_PROXY, read by the SDK at start-up), the form must still open."""
+    from fakes.slack_api import FakeSlack
+
+    proxy = FakeSlack()  # answers like Slack, so it stands in for the proxy that would forward there
+    server = await aiohttp_server(proxy.app())
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{server.port}")
+    async with aiohttp.ClientSession() as session:
+        client = AsyncWebClient(token=TOKEN, base_url="http://slack.invalid/api/", session=session)
+        assert client.proxy == f"http://127.0.0.1:{server.port}"
+        sender = SlackSender(client, lambda: Directory([]))
+        assert await sender.open_view("1.2.3", '{"type":"modal"}') is None
+    (opened,) = proxy.called("views.open")
+    assert opened["trigger_id"] == "1.2.3"
