@@ -10,14 +10,16 @@ TimeoutError and the caller answers at once.
 from __future__ import annotations
 
 import asyncio
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
-from botframework.connector.auth import AuthenticateRequestResult, jwt_token_extractor
+from botframework.connector.auth import AuthenticateRequestResult, ServiceClientCredentialsFactory, jwt_token_extractor
 
+log = logging.getLogger(__name__)
 WORKERS = 4
 AUTH_SECONDS = 20.0  # a whole check, queueing for a worker included
 KEY_FETCH_SECONDS = 10.0  # one connect or read while fetching Microsoft's signing keys
@@ -73,3 +75,41 @@ class TokenChecker:
     def close(self) -> None:
         """Stop taking checks (one still running ends within KEY_FETCH_SECONDS of its last read)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+class OutgoingTokens(ServiceClientCredentialsFactory):
+    """botbuilder's credentials for the bot's own calls to Teams, kept and warmed off the event loop.
+
+    As shipped (4.17.1), botbuilder makes new credentials, with a new msal app and so an empty token cache, for every
+    connector it creates (each turn's replies, each proactive message), and msrest asks them for a token
+    synchronously, on the event loop: a blocking call to Microsoft's login endpoint, with no timeout, per message.
+    Here one set of credentials is kept per (app, audience, login endpoint), and before botbuilder uses them their
+    token is fetched (or found in msal's cache) on this checker's own threads, within AUTH_SECONDS; the call botbuilder
+    then makes on the event loop is answered from the cache.
+    """
+
+    def __init__(self, inner: ServiceClientCredentialsFactory, pool: ThreadPoolExecutor) -> None:
+        self._inner = inner
+        self._pool = pool
+        self._kept: dict[tuple[str, str, str, bool], Any] = {}
+
+    async def is_valid_app_id(self, app_id: str) -> bool:
+        return await self._inner.is_valid_app_id(app_id)
+
+    async def is_authentication_disabled(self) -> bool:
+        return await self._inner.is_authentication_disabled()
+
+    async def create_credentials(self, app_id: str, oauth_scope: str, login_endpoint: str,
+                                 validate_authority: bool) -> Any:
+        key = (app_id, oauth_scope, login_endpoint, validate_authority)
+        credentials = self._kept.get(key)
+        if credentials is None:
+            credentials = self._kept[key] = await self._inner.create_credentials(
+                app_id, oauth_scope, login_endpoint, validate_authority)
+        if getattr(credentials, "microsoft_app_id", "") and hasattr(credentials, "get_access_token"):
+            job = asyncio.get_running_loop().run_in_executor(self._pool, credentials.get_access_token)
+            try:
+                await asyncio.wait_for(job, AUTH_SECONDS)
+            except Exception as exc:  # the turn goes on; a reply then fails (and is logged) as it would have anyway
+                log.warning("teams: could not fetch the bot's token for Teams (%s)", type(exc).__name__)
+        return credentials

@@ -10,14 +10,19 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from aiohttp import web
 from botbuilder.core import TurnContext
-from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.integration.aiohttp import (
+    CloudAdapter,
+    ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
+)
 
 from adapters.teams.activities import connector_problem
-from adapters.teams.auth import TokenChecker
+from adapters.teams.auth import OutgoingTokens, TokenChecker
 from adapters.teams.bot import TeamsBot
 from adapters.teams.references import References
 from adapters.teams.route import teams_handler
@@ -43,11 +48,15 @@ class BotConfig:
     APP_TENANTID: str
 
 
-def make_adapter(settings: Settings) -> CloudAdapter:
+def make_adapter(settings: Settings, token_pool: ThreadPoolExecutor | None = None) -> CloudAdapter:
+    """botbuilder's CloudAdapter for these settings; the bot's own tokens are fetched on `token_pool` (see
+    auth.OutgoingTokens), else on a pool of its own."""
     config = BotConfig(settings.teams_app_id, settings.teams_app_password, settings.teams_app_type,
                        settings.teams_tenant_id)
+    pool = token_pool or ThreadPoolExecutor(max_workers=2, thread_name_prefix="teams-outgoing-token")
     try:
-        adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config))
+        outgoing = OutgoingTokens(ConfigurationServiceClientCredentialFactory(config), pool)
+        adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config, credentials_factory=outgoing))
     except Exception as exc:  # botbuilder's own check, e.g. a managed identity without a tenant
         raise ConfigError(f"the Microsoft app settings are incomplete: {exc}") from None
     adapter.on_turn_error = turn_failed
@@ -68,7 +77,8 @@ def mount_teams(app: web.Application, settings: Settings, engine: Callable[[], E
     if channel and not CHANNEL_ID.match(channel):
         raise ConfigError(f"TEAMS_CASES_CHANNEL must be a Teams channel id such as 19:abc123@thread.tacv2 "
                           f"(found {channel!r}; in a channel link it is the part after /channel/, URL-decoded)")
-    adapter = make_adapter(settings)
+    token_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="teams-outgoing-token")
+    adapter = make_adapter(settings, token_pool)
     refs = References(lambda: engine().store)
     sender = TeamsSender(adapter, settings.teams_app_id, refs, engine)
     outbox.register("teams", sender)
@@ -78,6 +88,7 @@ def mount_teams(app: web.Application, settings: Settings, engine: Callable[[], E
 
     async def stop_checking(_: web.Application) -> None:
         tokens.close()
+        token_pool.shutdown(wait=False, cancel_futures=True)
 
     app.on_cleanup.append(stop_checking)
     app.router.add_post(ROUTE, teams_handler(adapter, bot.on_turn, settings.teams_app_id, tokens))

@@ -103,3 +103,49 @@ def test_only_a_missing_key_fetch_counts_as_unreachable():
     wrapped.__cause__ = requests.ConnectionError("refused")
     assert auth.keys_unreachable(wrapped) and auth.keys_unreachable(TimeoutError())
     assert not auth.keys_unreachable(PermissionError("Unauthorized. Invalid signature."))
+
+
+async def test_the_bots_own_credentials_are_kept_and_their_token_fetched_off_the_event_loop(caplog):
+    """botbuilder would make new credentials (an empty token cache) per message and fetch on the event loop."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    class Credentials:
+        microsoft_app_id = APP_ID
+
+        def __init__(self) -> None:
+            self.threads: list[str] = []
+            self.fail = False
+
+        def get_access_token(self) -> str:
+            self.threads.append(threading.current_thread().name)
+            if self.fail:
+                raise requests.ConnectionError("login.microsoftonline.com unreachable")
+            return "token"
+
+    made: list[Credentials] = []
+
+    class Inner:
+        async def is_valid_app_id(self, app_id: str) -> bool:
+            return app_id == APP_ID
+
+        async def is_authentication_disabled(self) -> bool:
+            return False
+
+        async def create_credentials(self, *key: object) -> Credentials:
+            made.append(Credentials())
+            return made[-1]
+
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="teams-outgoing-token")
+    try:
+        tokens = auth.OutgoingTokens(Inner(), pool)  # type: ignore[arg-type]
+        key = (APP_ID, "https://api.botframework.com", "https://login.microsoftonline.com/botframework.com", True)
+        got = await asyncio.gather(*(tokens.create_credentials(*key) for _ in range(5)))
+        assert len(made) == 1 and all(c is made[0] for c in got)  # one set, so msal's cache is kept
+        assert len(made[0].threads) == 5
+        assert all(name.startswith("teams-outgoing-token") for name in made[0].threads)  # never the loop's
+        assert await tokens.is_valid_app_id(APP_ID) and not await tokens.is_authentication_disabled()
+        made[0].fail = True
+        assert await tokens.create_credentials(*key) is made[0]  # a failed fetch does not fail the turn
+        assert "could not fetch the bot's token for Teams (ConnectionError)" in caplog.text
+    finally:
+        pool.shutdown()
