@@ -14,16 +14,15 @@ CHUNK = 64 * 1024
 READ_SECONDS = 10.0  # a whole body; Slack and Teams send theirs at once, so only a stalling client takes longer
 
 
-async def read_limited(request: web.Request, limit: int = MAX_BODY,
-                       seconds: float | None = None) -> bytes | web.Response:
+async def read_limited(request: web.Request, limit: int = MAX_BODY) -> bytes | web.Response:
     """The request body; else 413 if it is larger than `limit` (checked before and while reading), 408 if it does not
-    arrive within `seconds`, 400 if it cannot be decoded (bad chunking, gzip or deflate)."""
+    arrive within READ_SECONDS, 400 if it cannot be decoded (bad chunking, gzip or deflate)."""
     if request.content_length is not None and request.content_length > limit:
         return web.Response(status=413, text="request too large")
     chunks: list[bytes] = []
     size = 0
     try:
-        async with asyncio.timeout(READ_SECONDS if seconds is None else seconds):
+        async with asyncio.timeout(READ_SECONDS):
             while chunk := await request.content.read(CHUNK):  # (what has arrived so far; b"" only at the end)
                 size += len(chunk)
                 if size > limit:

@@ -91,7 +91,7 @@ async def scheduler_loop(engine: Engine, every: int) -> None:
 
     A pass lets the channels retry what they keep for later (a case thread that could not be started), sends due
     nudges, then posts the weekly summary if due, then (at the first pass of each London day) expires old dedupe
-    records; that last step logs its own failure and never stops the loop or a nudge.
+    records and unfinished forms; that last step logs its own failure and never stops the loop or a nudge.
     """
     while True:
         try:

@@ -1,4 +1,4 @@
-"""Dedupe records: what makes a platform's retry of an event have no second effect, and their expiry.
+"""Expiry of chat state: dedupe records (what makes a platform's retry have no second effect) and unfinished forms.
 
 The "events" collection holds one small record per event already handled. `Engine.handle` stores {"at": ISO time}
 under the event id it was given; the Teams adapter (adapters/teams/bot.py) stores {"seen": true, "at": ISO time}
@@ -13,10 +13,10 @@ removes such records:
   RETENTION after it was made. (Treating it as corrupt would remove such a marker made seconds before a sweep.)
 - any other record without a readable `at` is corrupt (it can never have been written so) and goes at once.
 
-Nothing else is removed: no other collection is touched, and unreadable record files, which `Store.scan` skips, are
-left for an operator. The server runs the sweep from its scheduler loop through a `DailySweep` (at most once per
-London day per process); the `purge` command runs it too (bot/records/retention.py). `tick` does not: its `--now`
-is any time an operator chooses, and a sweep at a future time would remove records that are still fresh.
+Nothing else is removed (unfinished forms: see `sweep_dialogs`), and unreadable record files, which `Store.scan`
+skips, are left for an operator. The server runs the sweep from its scheduler loop through a `DailySweep` (at most
+once per London day per process); the `purge` command runs it too (bot/records/retention.py). `tick` does not: its
+`--now` is any time an operator chooses, and a sweep at a future time would remove records that are still fresh.
 
 Concurrency: the sweep deletes a record only if it is still expired at the moment of deletion (`Store.delete_if`,
 atomic with respect to writes of that key), never by key alone. Writers write a key when they find it absent

@@ -55,7 +55,7 @@ class Engine:
                                    send_time=send_time, review_days=review_days)
         self.desk = CaseDesk(store, self.policies, clock, self.scheduler, lambda: self.directory)
         self.weekly = weekly.WeeklyPoster(store, self.policies, self.outbox, None)
-        self.dedupe = DailySweep(store)  # the server's scheduler loop expires old dedupe records through this
+        self.dedupe = DailySweep(store)  # the scheduler loop expires old dedupe records and unfinished forms here
         self._locks: dict[str, asyncio.Lock] = {}
 
     def _lock(self, key: str) -> asyncio.Lock:
@@ -267,7 +267,8 @@ class Engine:
         except ValueError as exc:
             return Reply(f"Sorry, {exc}. Type summary for last week's.")
         mine = {pid: self.policies[pid] for pid in served}  # every partnership this lead serves, and only those
-        reply, _ = await weekly.compose(self.store, mine, monday, None, some=len(mine) < len(self.policies))
+        scope = " and ".join(p.name for p in mine.values()) if len(mine) < len(self.policies) else ""
+        reply, _ = await weekly.compose(self.store, mine, monday, scope=scope)
         return reply
 
     # --- for form-based channels (Slack modals, Teams cards) ---------------------------------------------------

@@ -57,9 +57,14 @@ def stage_line(policy: Policy, stage: Stage, due: str | None) -> str:
     return f"{policy.stage_title(stage.number)}, {when} ({timescale(policy, stage)}; {stage.cite})."
 
 
+def emergency_route(policy: Policy) -> str:
+    """The procedure's emergency route as it is told: at once, before anything else."""
+    return f"Immediate risk of harm: act now. {policy.immediate_harm.text}"
+
+
 def emergency(policy: Policy, ref: str) -> str:
     return (
-        f"Immediate risk of harm: act now. {policy.immediate_harm.text}\n"
+        f"{emergency_route(policy)}\n"
         f"I have recorded that this route was given, as {ref}. When the child is safe, you can still raise the "
         "professional disagreement: type escalate."
     )

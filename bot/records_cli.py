@@ -68,7 +68,8 @@ def add_parsers(sub: Any) -> None:
     audit.add_argument("--format", required=True, choices=("csv", "json"))
     add_data(audit)
     purge = sub.add_parser("purge", help="remove closed cases older than BOT_RETENTION_YEARS (default 6) years, "
-                           "and dedupe records of chat events older than 7 days")
+                           "dedupe records of chat events older than 7 days, and unfinished forms untouched for "
+                           "14 days")
     mode = purge.add_mutually_exclusive_group(required=True)
     mode.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     mode.add_argument("--yes", action="store_true", help="remove them, and write the purge to the audit log")

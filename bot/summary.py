@@ -152,7 +152,7 @@ def text(figs: Mapping[str, Any], policies: Mapping[str, Policy]) -> str:
     elif len(policies) == 1:
         scope = next(iter(policies.values())).name
     else:
-        scope = " and ".join(p.name for p in policies.values()) if figs.get("scope") == "some" else "all partnerships"
+        scope = figs.get("scope") or "all partnerships"
     staged = lambda counts: ", ".join(f"Stage {k}: {v}" for k, v in counts.items()) or "none"  # noqa: E731
     listed = lambda counts: "; ".join(f"{k}: {v}" for k, v in counts.items()) or "none"  # noqa: E731
     medians = ", ".join(f"Stage {k}: {v:g}" for k, v in figs["median_working_days_by_stage"].items()) or "none"

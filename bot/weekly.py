@@ -19,14 +19,14 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
 
 
-async def compose(store: Store, policies: Mapping[str, Policy], monday: date, policy_id: str | None = None,
-                  chart: bool = True, some: bool = False) -> tuple[Reply, dict[str, Any]]:
-    """The summary reply for one week (with its chart as an attachment) and the figures behind it: cases of
-    `policy_id`, else of every procedure in `policies` (`some`: a lead's subset of those the bot runs, named)."""
+async def compose(store: Store, policies: Mapping[str, Policy], monday: date, chart: bool = True,
+                  scope: str = "") -> tuple[Reply, dict[str, Any]]:
+    """The summary reply for one week (with its chart as an attachment) and the figures behind it, for the cases of
+    every procedure in `policies`; `scope` names them in the heading when they are a lead's subset."""
     cases = [doc for _, doc in await store.scan("cases")]
-    figs = summary.figures(cases, policies, monday, policy_id)
-    if some:
-        figs["scope"] = "some"
+    figs = summary.figures(cases, policies, monday)
+    if scope:
+        figs["scope"] = scope
     attachment = Attachment(f"escalations-{figs['week']}.png", summary_png(figs), "image/png") if chart else None
     return Reply(summary.text(figs, policies), kind="summary", attachment=attachment), figs
 

@@ -9,10 +9,9 @@ from storage.memory_store import MemoryStore
 from storage.tinydb_store import SCHEMA_VERSION, TinyDBStore
 
 
-async def open_store(path: Path, *, shared: bool = False) -> TinyDBStore:
-    """Open the default (TinyDB) store in `path` (as a guest beside its owner if `shared`); close it with
-    `await store.close()`."""
-    store = TinyDBStore(path, shared=shared)
+async def open_store(path: Path) -> TinyDBStore:
+    """Open the default (TinyDB) store in `path`; close it with `await store.close()`."""
+    store = TinyDBStore(path)
     await store.open()
     return store
 

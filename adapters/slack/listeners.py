@@ -15,12 +15,11 @@ from slack_bolt.async_app import AsyncApp
 
 from adapters.slack import views
 from adapters.slack.sender import FAILURES, SlackSender, error_code, plain_error
-from bot.engine import Engine
+from bot.engine import CASE_COMMANDS, Engine
 from bot.notify import SendError
 from bot.types import Event, Reply, ThreadRef, UserRef
 
 log = logging.getLogger(__name__)
-NEEDS_REF = ("resolve", "escalate", "extend", "status", "record", "harm", "done", "contact")  # "/escalate CMD REF"
 HELP = ("Use /escalate to start an escalation. Also: /escalate status REF, /escalate resolve REF, "
         "/escalate escalate REF, /escalate extend REF, /escalate record REF (your private copy of the written "
         "record), /escalate summary (safeguarding leads), /escalate help.")
@@ -69,7 +68,7 @@ def register(app: AsyncApp, engine: Callable[[], Engine], sender: SlackSender, c
             modal = views.start_modal_json(engine().policies, channel)
             await open_modal(user, channel, str(body.get("trigger_id", "")), modal)
             return
-        if command in NEEDS_REF and len(words) < 2:
+        if command in CASE_COMMANDS and len(words) < 2:  # ("/escalate escalate" alone would start a new dialog)
             await tell(user, channel, f"Which case? Type /escalate {command} REF, with the case reference "
                                       "(e.g. ESC-2026-0001).")
             return

@@ -1,9 +1,10 @@
 """`POST /slack/events`: checks every request before bolt sees it, then hands it to bolt.
 
 bolt parses before it verifies (an unsigned request with a bad timestamp or bad JSON gets a 500), processes a
-validly signed replay again, and logs a rejected body at INFO. So here, in order: a size limit (413), the signature
-and its freshness (401), a replay or retry of a request already handled (200, no second effect), the body's syntax
-(400), then bolt. Nothing logged here carries a body or a token.
+validly signed replay again, and logs a rejected body at INFO. So here, in order: the signature headers' form and
+freshness (401, before the body is read), a size and time limit on the body (413, 408), the signature itself (401),
+a replay or retry of a request already handled (200, no second effect), the body's syntax (400), then bolt. Nothing
+logged here carries a body or a token.
 """
 
 from __future__ import annotations

@@ -84,8 +84,8 @@ class OutgoingTokens(ServiceClientCredentialsFactory):
     connector it creates (each turn's replies, each proactive message), and msrest asks them for a token
     synchronously, on the event loop: a blocking call to Microsoft's login endpoint, with no timeout, per message.
     Here one set of credentials is kept per (app, audience, login endpoint), and before botbuilder uses them their
-    token is fetched (or found in msal's cache) on this checker's own threads, within AUTH_SECONDS; the call botbuilder
-    then makes on the event loop is answered from the cache.
+    token is fetched (or found in msal's cache) on a small pool of threads of its own, within AUTH_SECONDS; the call
+    botbuilder then makes on the event loop is answered from the cache.
     """
 
     def __init__(self, inner: ServiceClientCredentialsFactory, pool: ThreadPoolExecutor) -> None:

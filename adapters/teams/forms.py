@@ -23,6 +23,7 @@ from adapters.teams import cards
 from adapters.teams.activities import card_activity, reply_activity
 from adapters.teams.sender import TeamsSender
 from adapters.teams.turn import Turn
+from bot import messages
 from bot.engine import Engine
 from bot.notify import SendError
 from bot.types import Event, Reply, ThreadRef
@@ -104,8 +105,7 @@ class Forms:
             replies = await engine.handle(Event(turn.user, turn.thread, form=form, event_id=event_id))
             await turn.replace(turn.activity.reply_to_id, cards.sent_card(
                 "Immediate risk of harm", "The procedure's emergency route is in the next message."))
-            for reply in replies or [Reply(f"Immediate risk of harm: act now. "
-                                           f"{engine.policies[policy_id].immediate_harm.text}")]:
+            for reply in replies or [Reply(messages.emergency_route(engine.policies[policy_id]))]:
                 await turn.say(reply_activity(reply))
             return
         claim = await self._claim(turn, event_id.removeprefix("teams-card:"))
@@ -154,7 +154,7 @@ class Forms:
     async def _case_thread(self, turn: Turn, ref: str) -> str:
         """Post the case's root message where its thread will be; returns a sentence saying where that is."""
         engine = self.engine()
-        root = Reply(await engine.root_text(ref), kind="root", case_ref=ref)
+        root = await engine.root(ref)
         if self.cases_channel:
             try:
                 thread = await self.sender.start_thread(turn.activity, self.cases_channel, root)

@@ -48,14 +48,13 @@ class BotConfig:
     APP_TENANTID: str
 
 
-def make_adapter(settings: Settings, token_pool: ThreadPoolExecutor | None = None) -> CloudAdapter:
+def make_adapter(settings: Settings, token_pool: ThreadPoolExecutor) -> CloudAdapter:
     """botbuilder's CloudAdapter for these settings; the bot's own tokens are fetched on `token_pool` (see
-    auth.OutgoingTokens), else on a pool of its own."""
+    auth.OutgoingTokens), which the caller shuts down."""
     config = BotConfig(settings.teams_app_id, settings.teams_app_password, settings.teams_app_type,
                        settings.teams_tenant_id)
-    pool = token_pool or ThreadPoolExecutor(max_workers=2, thread_name_prefix="teams-outgoing-token")
     try:
-        outgoing = OutgoingTokens(ConfigurationServiceClientCredentialFactory(config), pool)
+        outgoing = OutgoingTokens(ConfigurationServiceClientCredentialFactory(config), token_pool)
         adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config, credentials_factory=outgoing))
     except Exception as exc:  # botbuilder's own check, e.g. a managed identity without a tenant
         raise ConfigError(f"the Microsoft app settings are incomplete: {exc}") from None

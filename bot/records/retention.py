@@ -19,8 +19,8 @@ from storage.base import Store
 # A case is closed when it is resolved (its `closed_at`) or is an immediate-harm record (its `raised_at`); open
 # cases are never purged, whatever their age. With a case go the records that point at it ("openings" entries and
 # agenda dates). The audit-log entry outlives the case. A dry run reads the same list and changes nothing.
-# Expired dedupe records (platform-retry guards, no case data) are removed after the cases and only counted in the
-# report, not in the audit log.
+# Expired dedupe records (platform-retry guards, no case data) and unfinished forms untouched for 14 days are removed
+# after the cases and only counted in the report, not in the audit log.
 log = logging.getLogger(__name__)
 
 
@@ -85,8 +85,8 @@ async def expired(store: Store, cutoff: datetime) -> list[Purged]:
 
 
 async def purge(store: Store, now: datetime, years: int, dry_run: bool, by: str = "cli") -> PurgeReport:
-    """Remove closed cases older than `years` years before `now`, and expired dedupe records (or, in a dry run, only
-    say which cases and how many records)."""
+    """Remove closed cases older than `years` years before `now`, expired dedupe records and unfinished forms (or, in
+    a dry run, only say which cases and how many records and forms)."""
     if years < 1:
         raise ValueError("the retention period must be at least one year")
     cutoff = years_before(now, years)
