@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -28,6 +27,7 @@ from bot.workdays import LONDON, calendar_for
 from bot.workflow import available_actions
 from policies.model import Policy
 from storage.base import Store
+from storage.common import KeyedLocks
 
 log = logging.getLogger(__name__)
 Case = dict[str, Any]
@@ -72,16 +72,13 @@ class Scheduler:
         self.send_time = send_time
         self.review_days = review_days
         self.lease = lease
-        self._cases: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._cases = KeyedLocks()
 
     def holding(self, ref: str) -> asyncio.Lock:
         """The lock a pass holds while it reads a case's agenda day and nudges, and that whoever plans nudges and
         then writes the case holds across both: without it a pass could run between the agenda date being added
         and the case being written, find no nudge for that day and take the date off the agenda for good."""
-        lock = self._cases.get(ref)
-        if lock is None:
-            lock = self._cases[ref] = asyncio.Lock()
-        return lock
+        return self._cases(ref)
 
     async def plan(self, policy: Policy, case: Case, today: date) -> list[dict[str, Any]]:
         """Plan the current stage's nudges and put them on the agenda (before the caller writes the case)."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import weakref
+from collections.abc import Hashable
 from typing import Any
 
 from storage.base import Doc
@@ -62,3 +65,16 @@ def next_sequence_doc(doc: Doc | None) -> Doc:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValueError("stored sequence is not a non-negative integer")
     return {"value": value + 1}
+
+
+class KeyedLocks:
+    """One asyncio.Lock per key, kept only while someone holds or awaits it (so the table never grows)."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakValueDictionary[Hashable, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def __call__(self, key: Hashable) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock

@@ -6,7 +6,6 @@ import asyncio
 import json
 import logging
 import os
-import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +22,7 @@ from storage.atomic import (
     write_record,
 )
 from storage.base import Doc, StoreError, Updater
-from storage.common import SEQUENCES, check_collection, check_key, dumps, json_copy, next_sequence_doc
+from storage.common import SEQUENCES, KeyedLocks, check_collection, check_key, dumps, json_copy, next_sequence_doc
 from storage.layout import SUFFIX, collection_files, decode_key, record_path
 from storage.lockfile import acquire_lock, release_lock
 
@@ -62,8 +61,7 @@ class TinyDBStore:
         self._crash_hook = crash_hook
         self._lock_fd: int | None = None
         self._writer: ThreadPoolExecutor | None = None
-        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock]
-        self._locks = weakref.WeakValueDictionary()  # a key's lock lives while someone holds or awaits it
+        self._locks = KeyedLocks()  # one per (collection, key), while someone holds or awaits it
         self._dirs: set[Path] = set()
 
     async def __aenter__(self) -> TinyDBStore:
@@ -166,10 +164,7 @@ class TinyDBStore:
             )
 
     def _key_lock(self, collection: str, key: str) -> asyncio.Lock:
-        lock = self._locks.get((collection, key))
-        if lock is None:
-            lock = self._locks[(collection, key)] = asyncio.Lock()
-        return lock
+        return self._locks((collection, key))
 
     async def _in_writer(self, func: Callable[..., T], *args: Any) -> T:
         if self._writer is None:

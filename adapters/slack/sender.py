@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -17,6 +16,7 @@ from adapters.slack import views
 from bot.directory import Directory
 from bot.notify import SendError
 from bot.types import Reply, ThreadRef
+from storage.common import KeyedLocks
 
 log = logging.getLogger(__name__)
 PLAIN_WORDS = {
@@ -76,7 +76,7 @@ class SlackSender:
         self.directory = directory
         self.cases = cases
         self._ids: dict[str, str] = {}
-        self._rooting: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._rooting = KeyedLocks()  # one per case while a root is being started
         self._unrooted: dict[str, ThreadRef] = {}  # case ref -> the thread its root failed to start
         self._looked = False  # whether the store was asked once for threads left unstarted before a restart
 
@@ -87,10 +87,7 @@ class SlackSender:
         """
         if self.cases is None:
             return thread
-        lock = self._rooting.get(ref)
-        if lock is None:
-            lock = self._rooting[ref] = asyncio.Lock()
-        async with lock:
+        async with self._rooting(ref):
             cases = self.cases()
             current = await cases.case_thread(ref) or thread
             if current.thread or current.channel != "slack":

@@ -177,21 +177,23 @@ class Forms:
         once cannot both have it); None for a repeat inside it (a double click)."""
         engine = self.engine()
         now = engine.clock.now()
-        key = f"teams-click:{turn.user.id}:{click}"
-        # kept with the other dedupe records, which bot.dedupe expires by their time
-        if await engine.store.create("events", key, {"at": now.isoformat()}):
-            return key
+        key = f"teams-click:{turn.user.id}:{click}"  # with the other dedupe records, which bot.dedupe expires
+        claimed = False
 
-        def stale(doc: dict[str, Any]) -> bool:  # the same click again later: a new intention, not a double click
-            try:
-                return datetime.fromisoformat(str(doc.get("at"))) < now - CLICK_WINDOW
+        def take(current: dict[str, Any] | None) -> dict[str, Any]:
+            nonlocal claimed
+            try:  # the same click again later is a new intention, not a double click
+                held = current is not None and datetime.fromisoformat(str(current.get("at"))) >= now - CLICK_WINDOW
             except ValueError:
-                return True
+                held = False
+            if held:
+                assert current is not None
+                return current
+            claimed = True
+            return {"at": now.isoformat()}
 
-        if await engine.store.delete_if("events", key, stale) and await engine.store.create(
-                "events", key, {"at": now.isoformat()}):
-            return key
-        return None
+        await engine.store.update("events", key, take)
+        return key if claimed else None
 
     @contextlib.asynccontextmanager
     async def _released_on_failure(self, claim: str) -> AsyncIterator[None]:
