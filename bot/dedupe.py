@@ -29,6 +29,7 @@ a record re-made after the sweep read the collection is never removed by it. The
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -91,18 +92,21 @@ async def sweep(store: Store, now: datetime, dry_run: bool = False) -> int:
             if dry_run or await store.delete_if(EVENTS, key, partial(expired, key, cutoff=cutoff)):
                 removed += 1
         elif _unstamped_marker(key, doc) and not dry_run:
-            await _stamp(store, key, now)
+            await _stamp(store, EVENTS, key, "noticed_at", now, partial(_unstamped_marker, key))
     return removed
 
 
-async def _stamp(store: Store, key: str, now: datetime) -> None:
+async def _stamp(store: Store, collection: str, key: str, field: str, now: datetime,
+                 untimed: Callable[[Doc], bool]) -> None:
+    """Set `field` = `now` on a record that is still `untimed` (atomically: nothing is written if it has gone or has
+    gained a time meanwhile)."""
     def stamp(current: Doc | None) -> Doc:
-        if current is None or not _unstamped_marker(key, current):
+        if current is None or not untimed(current):
             raise _Unchanged
-        return {**current, "noticed_at": now.isoformat()}
+        return {**current, field: now.isoformat()}
 
     try:
-        await store.update(EVENTS, key, stamp)
+        await store.update(collection, key, stamp)
     except _Unchanged:
         pass
 
@@ -112,6 +116,10 @@ async def _stamp(store: Store, key: str, now: datetime) -> None:
 # details must not outlive the case that was never opened.
 DIALOGS = "dialogs"
 DIALOG_RETENTION = timedelta(days=14)
+
+
+def _untimed_dialog(doc: Doc) -> bool:
+    return _instant(doc.get("touched_at")) is None and _instant(doc.get("started_at")) is None
 
 
 async def sweep_dialogs(store: Store, now: datetime, dry_run: bool = False) -> int:
@@ -128,24 +136,12 @@ async def sweep_dialogs(store: Store, now: datetime, dry_run: bool = False) -> i
 
     removed = 0
     for key, doc in await store.scan(DIALOGS):
-        if _instant(doc.get("touched_at")) is None and _instant(doc.get("started_at")) is None:
+        if _untimed_dialog(doc):
             if not dry_run:
-                await _stamp_dialog(store, key, now)
+                await _stamp(store, DIALOGS, key, "touched_at", now, _untimed_dialog)
         elif stale(doc) and (dry_run or await store.delete_if(DIALOGS, key, stale)):
             removed += 1
     return removed
-
-
-async def _stamp_dialog(store: Store, key: str, now: datetime) -> None:
-    def stamp(current: Doc | None) -> Doc:
-        if current is None or _instant(current.get("touched_at")) or _instant(current.get("started_at")):
-            raise _Unchanged
-        return {**current, "touched_at": now.isoformat()}
-
-    try:
-        await store.update(DIALOGS, key, stamp)
-    except _Unchanged:
-        pass
 
 
 @dataclass
