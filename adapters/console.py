@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.engine import Engine
+from bot.conversation.engine import Engine
 from bot.types import Event, Reply, ThreadRef, UserRef
 from policies.model import Question
 

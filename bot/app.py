@@ -11,10 +11,10 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.clock import Clock, SystemClock
 from bot.config import Settings, read_settings
-from bot.engine import Engine
-from bot.notify import Outbox
+from bot.conversation.engine import Engine
+from bot.dates.clock import Clock, SystemClock
+from bot.jobs.outbox import Outbox
 from bot.wiring import make_engine
 from policies.model import Policy
 from storage.base import Store

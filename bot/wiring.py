@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.clock import Clock
 from bot.config import Settings
-from bot.directory import Directory, load_directory
-from bot.directory_csv import demo_directory
-from bot.engine import Engine
-from bot.notify import Outbox
+from bot.conversation.engine import Engine
+from bot.dates.clock import Clock
+from bot.jobs.outbox import Outbox
+from bot.people.directory import Directory, load_directory
+from bot.people.directory_csv import demo_directory
 from bot.types import ThreadRef
 from policies.loader import load_policies
 from policies.model import Policy

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.clock import FixedClock
-from bot.engine import Engine
+from bot.conversation.engine import Engine
+from bot.dates.clock import FixedClock
+from bot.dates.workdays import LONDON
 from bot.types import Event, Reply, ThreadRef, UserRef
-from bot.workdays import LONDON
 from policies.loader import load_policies
 from policies.model import Policy, Question
 from storage.memory_store import MemoryStore

@@ -92,7 +92,7 @@ def test_the_scan_finds_the_core_modules() -> None:
     found = {p.relative_to(REPO).parts[0] for p in core_files()}
     assert found == set(CORE_DIRS)
     names = {p.relative_to(REPO).as_posix() for p in core_files()}
-    assert "bot/cli.py" in names
+    assert "bot/cli/main.py" in names
     assert "bot/app.py" not in names
 
 

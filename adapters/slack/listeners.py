@@ -15,8 +15,8 @@ from slack_bolt.async_app import AsyncApp
 
 from adapters.slack import views
 from adapters.slack.sender import FAILURES, SlackSender, error_code, plain_error
-from bot.engine import CASE_COMMANDS, Engine
-from bot.notify import SendError
+from bot.conversation.engine import CASE_COMMANDS, Engine
+from bot.jobs.outbox import SendError
 from bot.types import Event, Reply, ThreadRef, UserRef
 
 log = logging.getLogger(__name__)
@@ -240,6 +240,6 @@ def _thread(meta: dict[str, Any], user: UserRef, cases_channel: str) -> ThreadRe
 
 
 def _today(engine: Engine) -> Any:
-    from bot.workdays import london_today
+    from bot.dates.workdays import london_today
 
     return london_today(engine.clock.now())

@@ -15,8 +15,8 @@ from adapters.slack.listeners import register
 from adapters.slack.route import slack_handler
 from adapters.slack.sender import SlackSender
 from bot.config import Settings
-from bot.engine import Engine
-from bot.notify import Outbox
+from bot.conversation.engine import Engine
+from bot.jobs.outbox import Outbox
 
 ROUTE = "/slack/events"
 

@@ -13,8 +13,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import views
-from bot.directory import Directory
-from bot.notify import SendError
+from bot.jobs.outbox import SendError
+from bot.people.directory import Directory
 from bot.types import Reply, ThreadRef
 from storage.common import KeyedLocks
 
@@ -51,7 +51,7 @@ def plain_error(exc: BaseException | str) -> str:
 
 
 class CaseThreads(Protocol):
-    """What the sender needs of the engine to start a case's thread (bot.engine.Engine is one)."""
+    """What the sender needs of the engine to start a case's thread (bot.conversation.engine.Engine is one)."""
 
     async def case_thread(self, ref: str) -> ThreadRef | None: ...
 

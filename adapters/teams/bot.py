@@ -19,8 +19,8 @@ from adapters.teams.forms import Forms, new_card_id
 from adapters.teams.references import References
 from adapters.teams.sender import TeamsSender
 from adapters.teams.turn import Turn
-from bot.engine import Engine
-from bot.notify import SendError
+from bot.conversation.engine import Engine
+from bot.jobs.outbox import SendError
 from bot.types import Event, Reply
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class TeamsBot:
             await self._answer_invoke(context)
             return
         engine = self.engine()
-        seen = {"seen": True, "at": engine.clock.now().isoformat()}  # the time lets bot.dedupe expire it
+        seen = {"seen": True, "at": engine.clock.now().isoformat()}  # the time lets bot.jobs.expiry expire it
         if activity.id and not await engine.store.create("events", f"teams:{turn.key}", seen):
             log.info("teams: a repeated activity was ignored")
             await self._answer_invoke(context)  # a retried invoke gets the answer the first one got, and no effect

@@ -19,7 +19,7 @@ import aiohttp
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
 from adapters.teams.turn import Turn
-from bot.engine import Engine
+from bot.conversation.engine import Engine
 from bot.types import Reply
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 Every form carries its own id (`_card`); the engine sees it as the event id, so a second submit of the same card
 (a double click, or Teams delivering it twice) never opens a second case or acts twice. Two kinds of click are also
-claimed here, once per person, in the "events" dedupe collection ("teams-click:..." with the time, so bot.dedupe expires
+claimed here, once per person, in the "events" dedupe collection ("teams-click:..." with the time, so bot.jobs.expiry expires
 them): "Next" on a start card (per card id) and a button on a case message (per message, i.e. its reply_to_id, and
 action), so a double click posts one Stage 1 form or one action card. A click that was refused or had invalid answers
 claims nothing, so it can be made again.
@@ -23,9 +23,9 @@ from adapters.teams import cards
 from adapters.teams.activities import card_activity, reply_activity
 from adapters.teams.sender import TeamsSender
 from adapters.teams.turn import Turn
-from bot import messages
-from bot.engine import Engine
-from bot.notify import SendError
+from bot.cases import messages
+from bot.conversation.engine import Engine
+from bot.jobs.outbox import SendError
 from bot.types import Event, Reply, ThreadRef
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ class Forms:
         once cannot both have it); None for a repeat inside it (a double click)."""
         engine = self.engine()
         now = engine.clock.now()
-        key = f"teams-click:{turn.user.id}:{click}"  # with the other dedupe records, which bot.dedupe expires
+        key = f"teams-click:{turn.user.id}:{click}"  # with the other dedupe records, which bot.jobs.expiry expires
         claimed = False
 
         def take(current: dict[str, Any] | None) -> dict[str, Any]:

@@ -28,8 +28,8 @@ from adapters.teams.references import References
 from adapters.teams.route import teams_handler
 from adapters.teams.sender import TeamsSender
 from bot.config import ConfigError, Settings
-from bot.engine import Engine
-from bot.notify import Outbox
+from bot.conversation.engine import Engine
+from bot.jobs.outbox import Outbox
 
 log = logging.getLogger(__name__)
 ROUTE = "/api/messages"

@@ -24,8 +24,8 @@ from botbuilder.schema import (
 
 from adapters.teams.activities import connector_problem, http_status, reply_activity
 from adapters.teams.references import THREAD_MARK, References, is_personal, tenant_of
-from bot.engine import Engine
-from bot.notify import SendError
+from bot.conversation.engine import Engine
+from bot.jobs.outbox import SendError
 from bot.types import Reply, ThreadRef
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
+from bot.dates.workdays import LONDON
 from bot.records.people import instant
-from bot.workdays import LONDON
 from storage.base import Store
 
 # Rows carry the case reference, policy, time, who (the "channel:id" that acted, "bot" or "cli:USER") and what

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.directory import Directory
+from bot.people.directory import Directory
 from bot.records.clean import clean
 from bot.records.people import day, instant, moment, raiser, who
 from dialogs.answers import show_answer

@@ -12,12 +12,12 @@ from docx.document import Document as DocxDocument
 from docx.shared import Pt
 from docx.text.paragraph import Paragraph
 
-from bot.directory import Directory
+from bot.dates.workdays import LONDON
+from bot.people.directory import Directory
 from bot.records.chronology import chronology, summary
 from bot.records.clean import clean
 from bot.records.forms import form_values, forms_for
 from bot.records.people import day, moment, stage_contacts, who
-from bot.workdays import LONDON
 from dialogs.answers import show_answer
 from policies.model import Form, Policy
 

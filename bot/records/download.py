@@ -9,7 +9,7 @@ from bot.records.files import RecordError, RecordFile, render
 from bot.types import Reply, UserRef
 
 if TYPE_CHECKING:
-    from bot.engine import Engine
+    from bot.conversation.engine import Engine
 
 
 # The adapter sends the file only in a private conversation with the person who asked (a Slack DM file upload, a

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.directory import Directory
+from bot.people.directory import Directory
 from bot.records.chronology import chronology_markdown
 from bot.records.docx_record import chronology_docx, form_docx, record_docx
 from policies.model import Policy

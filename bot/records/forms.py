@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.directory import Directory, counterparts
+from bot.people.directory import Directory, counterparts
 from bot.records.people import day, line_manager, person_for, raiser, raiser_key, stage_events, who, workers
 from bot.records.story import (
     FormContext,

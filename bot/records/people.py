@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from bot.directory import Directory, Person
-from bot.workdays import LONDON
+from bot.dates.workdays import LONDON
+from bot.people.directory import Directory, Person
 
 Case = Mapping[str, Any]
 EARLIEST = datetime(1, 1, 1, tzinfo=LONDON)

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot import dedupe
-from bot.agenda import Agenda
+from bot.dates.workdays import LONDON
+from bot.jobs import expiry as dedupe
+from bot.jobs.agenda import Agenda
 from bot.records.audit import log_event
-from bot.workdays import LONDON
 from storage.base import Store
 
 # A case is closed when it is resolved (its `closed_at`) or is an immediate-harm record (its `raised_at`); open
@@ -43,7 +43,7 @@ class PurgeReport:
     dry_run: bool
     log_key: str = ""
     dedupe_records: int = 0  # expired dedupe records removed (or that would be)
-    dialogs: int = 0  # unfinished dialogs untouched for bot.dedupe.DIALOG_RETENTION, removed (or that would be)
+    dialogs: int = 0  # unfinished dialogs untouched for bot.jobs.expiry.DIALOG_RETENTION, removed (or that would be)
 
     @property
     def refs(self) -> tuple[str, ...]:

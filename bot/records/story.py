@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.directory import Directory
+from bot.people.directory import Directory
 from bot.records.people import day, stage_contacts, stage_people
 from policies.model import Form, Policy
 

@@ -17,11 +17,11 @@ from aiohttp import web
 from conftest import Chat
 
 from bot.app import build_app, scheduler_loop
-from bot.directory_csv import demo_directory
-from bot.engine import Engine
-from bot.notify import Outbox
+from bot.conversation.engine import Engine
+from bot.dates.workdays import LONDON
+from bot.jobs.outbox import Outbox
+from bot.people.directory_csv import demo_directory
 from bot.types import Reply, ThreadRef
-from bot.workdays import LONDON
 from storage.base import StoreError
 from storage.memory_store import MemoryStore
 from storage.tinydb_store import TinyDBStore

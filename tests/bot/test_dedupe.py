@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 
 from conftest import Chat
 
-from bot.dedupe import EVENTS, RETENTION, DailySweep, sweep
-from bot.engine import Engine
-from bot.workdays import LONDON
+from bot.conversation.engine import Engine
+from bot.dates.workdays import LONDON
+from bot.jobs.expiry import EVENTS, RETENTION, DailySweep, sweep
 from storage.base import StoreError
 from storage.memory_store import MemoryStore
 from storage.tinydb_store import TinyDBStore
@@ -145,11 +145,11 @@ async def test_a_failing_sweep_logs_one_line_without_keys_and_waits_for_the_next
     async with CountingStore() as store:
         store.fail = True
         daily = DailySweep(store)
-        with caplog.at_level(logging.INFO, logger="bot.dedupe"):
+        with caplog.at_level(logging.INFO, logger="bot.jobs.expiry"):
             assert await daily.tick(NOW) is None
             assert await daily.tick(NOW + timedelta(hours=2)) is None
         assert store.event_scans == 1  # not tried at every pass
-        (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.dedupe"]
+        (line,) = [r.getMessage() for r in caplog.records if r.name == "bot.jobs.expiry"]
         assert line == "expiry of dedupe records failed (StoreError); it runs again tomorrow"
         assert "\n" not in line and caplog.records[0].exc_info is None
         store.fail = False
@@ -159,7 +159,7 @@ async def test_a_failing_sweep_logs_one_line_without_keys_and_waits_for_the_next
 async def test_an_abandoned_form_with_a_childs_name_goes_after_a_fortnight(all_policies, clock):
     from conftest import CHILD_NAME
 
-    from bot.dedupe import DIALOG_RETENTION, DIALOGS, sweep_dialogs
+    from bot.jobs.expiry import DIALOG_RETENTION, DIALOGS, sweep_dialogs
 
     async with MemoryStore() as store:
         engine = Engine(store, {"surrey": all_policies["surrey"]}, clock)
@@ -179,7 +179,7 @@ async def test_an_abandoned_form_with_a_childs_name_goes_after_a_fortnight(all_p
 
 
 async def test_a_form_answered_again_is_kept_and_one_with_no_time_is_stamped(clock):
-    from bot.dedupe import DIALOG_RETENTION, DIALOGS, sweep_dialogs
+    from bot.jobs.expiry import DIALOG_RETENTION, DIALOGS, sweep_dialogs
 
     async with MemoryStore() as store:
         old = (clock.now() - DIALOG_RETENTION * 2).isoformat()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.directory import (
+from bot.people.directory import (
     CONTACT_KINDS,
     Directory,
     Person,
@@ -17,7 +17,7 @@ from bot.directory import (
     normalise_agency,
     save_directory,
 )
-from bot.directory_csv import (
+from bot.people.directory_csv import (
     COLUMNS,
     DirectoryCsvError,
     demo_directory,

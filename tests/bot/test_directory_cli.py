@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEMO = REPO_ROOT / "bot" / "demo" / "directory.csv"
+DEMO = REPO_ROOT / "bot" / "people" / "demo" / "directory.csv"
 HEADER = "email,name,agency,role,tier,line_manager,slack_id,teams_id,contact_for,partnerships"
 SMALL = f"""{HEADER}
 ann@agency-a.example.org,Ann Lee,Agency A,Team Manager,line_manager,,UANN,,safeguarding_lead,

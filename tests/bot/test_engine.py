@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from conftest import CHILD_DOB, CHILD_NAME, Chat
 
-from bot.engine import Engine, dialog_key
+from bot.conversation.engine import Engine, dialog_key
 from storage.memory_store import MemoryStore
 from storage.tinydb_store import TinyDBStore
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.workdays import WorkingCalendar, calendar_for, london_today
+from bot.dates.workdays import WorkingCalendar, calendar_for, london_today
 
 
 @pytest.fixture(scope="module")

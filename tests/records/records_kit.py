@@ -1,7 +1,7 @@
 """Cases for the records tests, driven through the real engine over the demo directory, and a DOCX reader.
 
-The people are the fictional ones in bot/demo/directory.csv: Jordan Ellis (a Northshire Children's Services social
-worker) raises each case about a decision of Chris Walker (Northshire Police); Lena Okafor (Jordan's team manager)
+The people are the fictional ones in bot/people/demo/directory.csv: Jordan Ellis (a Northshire Children's Services
+social worker) raises each case about a decision of Chris Walker (Northshire Police); Lena Okafor (Jordan's team manager)
 and David Hughes (service manager) escalate and resolve.
 """
 
@@ -17,11 +17,11 @@ from docx import Document
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from bot.clock import FixedClock
-from bot.directory import Directory
-from bot.directory_csv import demo_directory
-from bot.engine import Engine
-from bot.workdays import LONDON
+from bot.conversation.engine import Engine
+from bot.dates.clock import FixedClock
+from bot.dates.workdays import LONDON
+from bot.people.directory import Directory
+from bot.people.directory_csv import demo_directory
 from policies.model import Policy
 from storage.base import Store
 

@@ -11,8 +11,8 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from records_kit import DAVID, DIRECTORY, Desk, at, opened, walk
 
+from bot.dates.workdays import LONDON
 from bot.records.docx_record import chronology_docx, form_docx, record_docx
-from bot.workdays import LONDON
 
 SHIPPED_FORMS = [("bcssp", "appendix2"), ("medway", "stage3_alert"), ("medway", "mscb_notification"),
                  ("gloucestershire", "monitoring"), ("surrey", "sscp_standard_form")]

@@ -1,4 +1,4 @@
-"""form_values and forms_for as pure functions over case dicts built with bot.cases and bot.workflow."""
+"""form_values and forms_for as pure functions over case dicts built with bot.cases.case and bot.cases.workflow."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from conftest import CHILD_NAME
 from records_kit import DIRECTORY, at
 
-from bot import workflow
-from bot.cases import emergency_record, new_case
+from bot.cases import workflow
+from bot.cases.case import emergency_record, new_case
 from bot.records.forms import first_stage, form_values, forms_for
 from bot.types import ThreadRef, UserRef
 from policies.model import Form, FormField

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from records_kit import DAVID, DIRECTORY, JORDAN, LENA, POLICY_IDS, Desk, at, fields, grid, opened, walk
 
-from bot.directory import Directory
+from bot.people.directory import Directory
 from bot.records.chronology import chronology_markdown
 from bot.records.clean import clean
 from bot.records.download import download

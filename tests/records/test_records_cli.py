@@ -1,4 +1,4 @@
-"""The records commands run as subprocesses (`python -m bot.records_cli`, and `python -m bot` once wired):
+"""The records commands run as subprocesses (`python -m bot.cli.records`, and `python -m bot` once wired):
 export, audit and purge, including their usage errors (exit 2, one line on stderr)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 from conftest import CHILD_NAME
 from records_kit import DAVID, LENA, Desk, at, fields
 
-from bot.workdays import LONDON
+from bot.dates.workdays import LONDON
 from policies.loader import load_policies
 from storage.tinydb_store import TinyDBStore
 
@@ -60,7 +60,7 @@ def recent(template: tuple[Path, str]) -> str:
     return template[1]
 
 
-def run(cwd: Path, *args: str | Path, module: str = "bot.records_cli", **env: str) -> subprocess.CompletedProcess[str]:
+def run(cwd: Path, *args: str | Path, module: str = "bot.cli.records", **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     return subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=cwd, capture_output=True, text=True,
                           env={**clean, "PYTHONPATH": str(REPO), **env}, timeout=60, check=False)
@@ -246,7 +246,7 @@ def test_the_operator_is_the_process_user_whatever_logname_says(tmp_path, data, 
 
 
 def test_an_operator_with_no_passwd_entry_is_named_by_uid(monkeypatch):
-    from bot import records_cli
+    from bot.cli import records as records_cli
 
     def no_entry(uid: int) -> pwd.struct_passwd:
         raise KeyError(f"getpwuid(): uid not found: {uid}")

@@ -24,8 +24,8 @@ import pytest
 from conftest import CHILD_NAME
 from records_kit import LENA, Desk
 
-from bot.directory_csv import demo_directory, export_directory_csv
-from bot.workdays import LONDON
+from bot.dates.workdays import LONDON
+from bot.people.directory_csv import demo_directory, export_directory_csv
 from policies.loader import load_policies
 from storage.tinydb_store import TinyDBStore
 

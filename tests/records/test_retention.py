@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from records_kit import LENA, Desk, at
 
-from bot.dedupe import EVENTS
+from bot.jobs.expiry import EVENTS
 from bot.records.audit import AUDIT_LOG, audit_rows
 from bot.records.retention import purge, years_before
 from storage.base import Store

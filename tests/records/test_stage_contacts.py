@@ -7,8 +7,8 @@ from typing import Any
 
 from records_kit import DAVID, DIRECTORY, LENA, Desk, at, fields, grid, walk
 
-from bot import workflow
-from bot.cases import new_case
+from bot.cases import workflow
+from bot.cases.case import new_case
 from bot.records.docx_record import form_docx, record_docx
 from bot.records.people import stage_contacts, workers
 from bot.types import ThreadRef, UserRef

@@ -1,7 +1,7 @@
 """A small world for scenario tests: one engine over the demo directory, a recording console sender, named people.
 
-The people are the fictional ones in bot/demo/directory.csv. Jordan Ellis (a Northshire Children's Services social
-worker) raises every case, about a decision of Chris Walker (a detective constable in Northshire Police):
+The people are the fictional ones in bot/people/demo/directory.csv. Jordan Ellis (a Northshire Children's Services
+social worker) raises every case, about a decision of Chris Walker (a detective constable in Northshire Police):
 
     Northshire Children's Services: Jordan Ellis -> Lena Okafor (team manager) -> David Hughes (service manager)
                                     -> Ruth Adeyemi (head of service)
@@ -18,13 +18,13 @@ from typing import Any
 
 from conftest import Chat
 
-from bot.clock import FixedClock
-from bot.directory_csv import demo_directory
-from bot.engine import Engine
-from bot.notify import Outbox, SendError
-from bot.scheduler import SentNudge
+from bot.conversation.engine import Engine
+from bot.dates.clock import FixedClock
+from bot.dates.workdays import LONDON
+from bot.jobs.outbox import Outbox, SendError
+from bot.jobs.scheduler import SentNudge
+from bot.people.directory_csv import demo_directory
 from bot.types import Event, Reply, ThreadRef
-from bot.workdays import LONDON
 from policies.model import Policy
 from storage.base import Store
 

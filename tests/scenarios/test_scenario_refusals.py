@@ -22,7 +22,7 @@ from scenario_kit import (
     nudge_status,
 )
 
-from bot.engine import dialog_key
+from bot.conversation.engine import dialog_key
 
 
 @pytest.mark.parametrize("outsider", [EMMA, OLIVIA, STRANGER])

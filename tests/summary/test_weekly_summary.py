@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scenarios"))
 
 from scenario_kit import CHRIS, JORDAN, LENA, SAM, World, at
 
-from bot import summary
+from bot.summary import figures as summary
 from bot.types import ThreadRef
 from storage.tinydb_store import TinyDBStore
 
@@ -119,8 +119,8 @@ async def test_a_summary_posted_late_in_the_week_is_still_last_weeks_and_the_nex
 
 
 async def test_a_lead_for_some_partnerships_sees_all_of_theirs_and_no_others(store, all_policies, clock):
-    from bot.directory import Directory, Person
-    from bot.engine import Engine
+    from bot.conversation.engine import Engine
+    from bot.people.directory import Directory, Person
     from bot.types import UserRef
 
     lead = Person("lead@northshire-police.example.org", "Lee Lead", "Northshire Police", "DI", "senior_manager",

@@ -19,9 +19,9 @@ from fakes.slack_api import FakeSlack
 from slack_support import SECRET, TOKEN, signed_headers, slash_command, view_submission
 
 from bot.app import RUNTIME, build_app
-from bot.clock import FixedClock
 from bot.config import read_settings
-from bot.workdays import LONDON
+from bot.dates.clock import FixedClock
+from bot.dates.workdays import LONDON
 from storage.memory_store import MemoryStore
 
 CASES_CHANNEL = "C0CASES01"

@@ -15,10 +15,10 @@ from slack_support import TOKEN, slash_command, view_submission
 from test_slack_case_thread import TUESDAY_9, action_modal, nudged
 
 from adapters.slack.sender import SlackSender
-from bot.directory import Directory
-from bot.notify import SendError
+from bot.dates.workdays import LONDON
+from bot.jobs.outbox import SendError
+from bot.people.directory import Directory
 from bot.types import Reply, ThreadRef
-from bot.workdays import LONDON
 
 ERRORS = ("channel_not_found", "ratelimited", "token_revoked")
 

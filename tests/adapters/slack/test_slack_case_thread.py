@@ -11,7 +11,7 @@ import pytest
 from slack_server import CASES_CHANNEL, EMMA, JORDAN, LENA, SAM, SlackBot, slack_bot  # noqa: F401
 from slack_support import button_click, view_submission
 
-from bot.workdays import LONDON
+from bot.dates.workdays import LONDON
 
 TUESDAY_9 = datetime(2026, 11, 24, 9, 0, tzinfo=LONDON)  # one working day before the stage 1 due date
 RESOLVE = {"outcome": "Strategy discussion agreed for Thursday.", "follow_up": "Lena Okafor will check on Friday."}

@@ -8,7 +8,7 @@ from slack_server import CASES_CHANNEL, JORDAN, answers_for, start_bot
 from slack_support import view_submission
 from test_slack_case_thread import action_modal, buttons
 
-from bot.workdays import LONDON, calendar_for
+from bot.dates.workdays import LONDON, calendar_for
 
 
 async def test_extend_offered_and_applied_where_the_procedure_allows_it(aiohttp_server):

@@ -15,7 +15,7 @@ from slack_server import (  # noqa: F401  (fixtures)
 )
 from slack_support import slash_command, view_submission
 
-from bot.workdays import LONDON
+from bot.dates.workdays import LONDON
 
 
 def _no_child_details(bot) -> None:

@@ -29,9 +29,9 @@ from teams_support import (
 from adapters.teams.files import Consent
 from adapters.teams.mount import TEAMS_BOT
 from bot.app import RUNTIME, build_app
-from bot.clock import FixedClock
 from bot.config import read_settings
-from bot.workdays import LONDON
+from bot.dates.clock import FixedClock
+from bot.dates.workdays import LONDON
 from policies.loader import load_policies
 from storage.memory_store import MemoryStore
 

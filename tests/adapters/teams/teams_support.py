@@ -27,7 +27,7 @@ CASES_CHANNEL = "19:cases0001@thread.tacv2"
 TEAM = "19:team0001@thread.tacv2"
 TALK_CHANNEL = "19:general0001@thread.tacv2"  # where people @mention the bot, not the cases channel
 
-# Demo directory people (bot/demo/directory.csv): Teams id and name.
+# Demo directory people (bot/people/demo/directory.csv): Teams id and name.
 JORDAN = ("29:demo-jordan-ellis", "Jordan Ellis")  # the practitioner
 LENA = ("29:demo-lena-okafor", "Lena Okafor")  # his line manager: acts at Surrey stage 1
 SAM = ("29:demo-sam-patel", "Sam Patel")  # police DI and safeguarding lead

@@ -54,7 +54,7 @@ def test_a_cases_channel_that_is_not_a_channel_id_stops_start_up(all_policies):
     from aiohttp import web
 
     from adapters.teams.mount import mount_teams
-    from bot.notify import Outbox
+    from bot.jobs.outbox import Outbox
 
     link = "https://teams.microsoft.com/l/channel/19%3aabc%40thread.tacv2/Cases"
     with pytest.raises(ConfigError, match="TEAMS_CASES_CHANNEL"):

@@ -11,7 +11,7 @@ from teams_server import ANSWERS, TUESDAY_9, TeamsHarness, submit_data, teams_bo
 from teams_support import CASES_CHANNEL, JORDAN, LENA, card_submit, personal_chat
 from test_teams_case_thread import RESOLVE, action_card, nudged
 
-from bot.workdays import LONDON
+from bot.dates.workdays import LONDON
 
 STATUSES = (403, 404, 429)
 

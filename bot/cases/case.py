@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from bot.timeline import overall_due, stage_clock_start, stage_due
+from bot.dates.timeline import overall_due, stage_clock_start, stage_due
+from bot.dates.workdays import calendar_for, london_today
 from bot.types import ThreadRef, UserRef
-from bot.workdays import calendar_for, london_today
 from policies.model import Policy, Stage
 
 SCHEMA = 1

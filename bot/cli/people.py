@@ -9,13 +9,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli_common import Parser, UsageError, add_data, policy_named, refused_while_in_use
+from bot.cli.common import Parser, UsageError, add_data, policy_named, refused_while_in_use
 from bot.config import Settings
 from policies.loader import load_policies
 from policies.model import TIER_LABELS
 
 if TYPE_CHECKING:
-    from bot.directory import Directory
+    from bot.people.directory import Directory
 
 
 def add_parsers(sub: Any) -> None:
@@ -36,8 +36,8 @@ def add_parsers(sub: Any) -> None:
 
 def stored_directory(data_dir: Path, policy_ids: list[str]) -> tuple[Directory, bool]:
     """The imported directory and True, else the demo directory and False (a missing data folder is not created)."""
-    from bot.directory import load_directory
-    from bot.directory_csv import demo_directory
+    from bot.people.directory import load_directory
+    from bot.people.directory_csv import demo_directory
     from storage.tinydb_store import TinyDBStore
 
     async def load() -> Directory | None:
@@ -49,8 +49,8 @@ def stored_directory(data_dir: Path, policy_ids: list[str]) -> tuple[Directory, 
 
 
 def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.directory import save_directory
-    from bot.directory_csv import DirectoryCsvError, export_directory_csv, read_directory_csv
+    from bot.people.directory import save_directory
+    from bot.people.directory_csv import DirectoryCsvError, export_directory_csv, read_directory_csv
     from storage.tinydb_store import TinyDBStore
 
     policy_ids = list(load_policies(settings.policy_dir))
@@ -83,7 +83,7 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_counterpart(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.directory import counterparts
+    from bot.people.directory import counterparts
 
     policy = policy_named(args.policy, settings)
     stage = policy.stage(args.stage)

@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from bot import nudges
-from bot.agenda import Agenda
-from bot.cases import audit
-from bot.clock import Clock
-from bot.messages import duty_lines
-from bot.notify import Outbox, SendError
+from bot.cases.case import audit
+from bot.cases.messages import duty_lines
+from bot.cases.workflow import available_actions
+from bot.dates.clock import Clock
+from bot.dates.workdays import LONDON, calendar_for
+from bot.jobs import nudges
+from bot.jobs.agenda import Agenda
+from bot.jobs.outbox import Outbox, SendError
 from bot.types import Reply, ThreadRef
-from bot.workdays import LONDON, calendar_for
-from bot.workflow import available_actions
 from policies.model import Policy
 from storage.base import Store
 from storage.common import KeyedLocks

@@ -9,16 +9,18 @@ from collections.abc import Mapping
 from datetime import time
 from typing import Any
 
-from bot import messages, summary, weekly, workflow
-from bot.agenda import Agenda
-from bot.casework import CaseDesk
-from bot.clock import Clock
-from bot.dedupe import EVENTS, DailySweep
-from bot.directory import Directory
-from bot.notify import Outbox, SendError
-from bot.scheduler import Scheduler
+from bot.cases import messages, workflow
+from bot.cases.desk import CaseDesk
+from bot.dates.clock import Clock
+from bot.dates.workdays import london_today
+from bot.jobs import weekly
+from bot.jobs.agenda import Agenda
+from bot.jobs.expiry import EVENTS, DailySweep
+from bot.jobs.outbox import Outbox, SendError
+from bot.jobs.scheduler import Scheduler
+from bot.people.directory import Directory
+from bot.summary import figures as summary
 from bot.types import Attachment, Event, Reply, ThreadRef, UserRef
-from bot.workdays import london_today
 from dialogs import actions, intake
 from policies.model import Policy
 from storage.base import Store
@@ -64,7 +66,7 @@ class Engine:
     async def handle(self, event: Event) -> list[Reply]:
         """Answer one event. A repeated event id (a platform retry) has no second effect.
 
-        The dedupe record is kept for bot.dedupe.RETENTION, far longer than any platform retries. It is written
+        The dedupe record is kept for bot.jobs.expiry.RETENTION, far longer than any platform retries. It is written
         only when none was found, which the expiry sweep relies on (see bot/dedupe.py).
         """
         async with self._lock(event.user.key):
@@ -113,7 +115,7 @@ class Engine:
         return [Reply("Sorry, I did not understand that. Type escalate to start, or help to see what I can do.")]
 
     async def _save_dialog(self, key: str, state: Mapping[str, Any]) -> None:
-        """Keep a dialog's state, stamped with when it was last touched (bot.dedupe expires abandoned ones)."""
+        """Keep a dialog's state, stamped with when it was last touched (bot.jobs.expiry expires abandoned ones)."""
         await self.store.put("dialogs", key, {**state, "touched_at": self.clock.now().isoformat()})
 
     async def _command_mid_dialog(self, key: str, dialog: dict[str, Any], command: str, rest: str,

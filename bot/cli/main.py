@@ -9,8 +9,10 @@ import os
 import sys
 from collections.abc import Callable
 
-from bot import cli_people, cli_run, records_cli
-from bot.cli_common import Parser, UsageError, parse_date, policy_named
+from bot.cli import people as cli_people
+from bot.cli import records as records_cli
+from bot.cli import run as cli_run
+from bot.cli.common import Parser, UsageError, parse_date, policy_named
 from bot.config import ConfigError, Settings, load_dotenv_file, read_settings
 from policies.loader import load_policies
 from policies.reader import PolicyError
@@ -43,7 +45,7 @@ def cmd_policies(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_due(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.timeline import stage_due
+    from bot.dates.timeline import stage_due
 
     policy = policy_named(args.policy, settings)
     start = parse_date(args.start, "--start")
@@ -57,7 +59,7 @@ def cmd_due(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.timeline import overall_due, worst_case
+    from bot.dates.timeline import overall_due, worst_case
 
     policy = policy_named(args.policy, settings)
     raised = parse_date(args.raised, "--raised")

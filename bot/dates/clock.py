@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.workdays import LONDON
+from bot.dates.workdays import LONDON
 
 
 class Clock(Protocol):

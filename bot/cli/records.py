@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli_common import Parser, UsageError, add_data, parse_date, refused_while_in_use
+from bot.cli.common import Parser, UsageError, add_data, parse_date, refused_while_in_use
 from bot.config import ConfigError, Settings, load_dotenv_file, read_settings
-from bot.workdays import LONDON
+from bot.dates.workdays import LONDON
 from policies.loader import load_policies
 from policies.reader import PolicyError
 
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 # They read the store directly, without the chat's per-person checks: whoever can run them can read every case, so
 # run them only as the service account on the server. Each export, audit and purge is written to the audit log (by
-# "cli:<OS user>"). bot/cli.py lists this module in MODULES; `python -m bot.records_cli ...` runs them on their own.
+# "cli:<OS user>"). bot/cli.py lists this module in MODULES; `python -m bot.cli.records ...` runs them on their own.
 # export and audit also run while the bot is serving: they open the store as a guest beside it (`shared_beside_bot`),
 # which reads and adds audit-log entries only. purge refuses then: it deletes what the running bot may be using.
 REF = re.compile(r"^ESC-\d{4}-\d{4,}$", re.IGNORECASE)
@@ -200,7 +200,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.dedupe import DIALOG_RETENTION, RETENTION
+    from bot.jobs.expiry import DIALOG_RETENTION, RETENTION
     from bot.records.retention import PurgeReport, purge, years_before
     from storage.tinydb_store import TinyDBStore
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from bot.config import Settings
-from bot.workdays import LONDON
+from bot.dates.workdays import LONDON
 from policies.loader import load_policies
 from policies.model import Policy
 from storage.base import StoreInUse

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.cli_common import EMAIL, UsageError, add_data, parse_instant, policy_named
+from bot.cli.common import EMAIL, UsageError, add_data, parse_instant, policy_named
 from bot.config import Settings
 from policies.loader import load_policies
 
@@ -37,7 +37,7 @@ def add_parsers(sub: Any) -> None:
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.console import Console
-    from bot.clock import SystemClock
+    from bot.dates.clock import SystemClock
     from bot.wiring import make_engine
     from storage.tinydb_store import TinyDBStore
 
@@ -57,8 +57,8 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.console import render
-    from bot.clock import FixedClock
-    from bot.notify import Outbox, PrintSender
+    from bot.dates.clock import FixedClock
+    from bot.jobs.outbox import Outbox, PrintSender
     from bot.wiring import make_engine
     from storage.tinydb_store import TinyDBStore
 
@@ -83,8 +83,8 @@ def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import summary
-    from bot.chart import summary_png
+    from bot.summary import figures as summary
+    from bot.summary.chart import summary_png
     from storage.tinydb_store import TinyDBStore
 
     policies = load_policies(settings.policy_dir)

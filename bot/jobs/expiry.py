@@ -35,7 +35,7 @@ from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from bot.workdays import LONDON, london_today
+from bot.dates.workdays import LONDON, london_today
 from storage.base import Doc, Store
 
 log = logging.getLogger(__name__)

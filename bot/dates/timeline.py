@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bot.workdays import calendar_for
+from bot.dates.workdays import calendar_for
 from policies.model import Policy, Stage
 
 

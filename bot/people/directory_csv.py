@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
-from bot.directory import CONTACT_KINDS, DIRECTORY_TIERS, Directory, Person
+from bot.people.directory import CONTACT_KINDS, DIRECTORY_TIERS, Directory, Person
 
 COLUMNS: tuple[str, ...] = (
     "email",
@@ -184,6 +184,6 @@ def export_directory_csv(directory: Directory) -> str:
 
 
 def demo_directory(policy_ids: Iterable[str]) -> Directory:
-    """The small fictional directory shipped in bot/demo/directory.csv, used when none has been imported."""
-    text = resources.files("bot.demo").joinpath("directory.csv").read_text(encoding="utf-8-sig")
+    """The small fictional directory shipped in bot/people/demo/directory.csv, used when none has been imported."""
+    text = resources.files("bot.people.demo").joinpath("directory.csv").read_text(encoding="utf-8-sig")
     return parse_directory_csv(text, policy_ids)

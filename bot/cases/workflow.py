@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from bot.cases import audit, stage_duties
-from bot.messages import long_date
-from bot.timeline import stage_due
+from bot.cases.case import audit, stage_duties
+from bot.cases.messages import long_date
+from bot.dates.timeline import stage_due
+from bot.dates.workdays import calendar_for, london_today
 from bot.types import UserRef
-from bot.workdays import calendar_for, london_today
 from policies.model import Policy
 
 Case = dict[str, Any]

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bot.messages import long_date
-from bot.workdays import calendar_for
+from bot.cases.messages import long_date
+from bot.dates.workdays import calendar_for
 from policies.model import TIER_LABELS, Policy
 
 Case = dict[str, Any]

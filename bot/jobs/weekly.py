@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from bot import summary
-from bot.chart import summary_png
-from bot.notify import Outbox, SendError
+from bot.dates.workdays import LONDON
+from bot.jobs.outbox import Outbox, SendError
+from bot.summary import figures as summary
+from bot.summary.chart import summary_png
 from bot.types import Attachment, Reply, ThreadRef
-from bot.workdays import LONDON
 from policies.model import Policy
 from storage.base import Store
 

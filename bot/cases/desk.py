@@ -7,13 +7,13 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from bot import messages, workflow
-from bot.cases import emergency_record, make_ref, new_case
-from bot.clock import Clock
-from bot.directory import Counterparts, Directory, Person, counterparts, named_professional
-from bot.scheduler import Scheduler
+from bot.cases import messages, workflow
+from bot.cases.case import emergency_record, make_ref, new_case
+from bot.dates.clock import Clock
+from bot.dates.workdays import london_today
+from bot.jobs.scheduler import Scheduler
+from bot.people.directory import Counterparts, Directory, Person, counterparts, named_professional
 from bot.types import Reply, ThreadRef, UserRef
-from bot.workdays import london_today
 from policies.model import Policy
 from storage.base import Store
 

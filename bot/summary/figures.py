@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from bot.workdays import calendar_for
+from bot.dates.workdays import calendar_for
 from policies.model import Policy
 
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
