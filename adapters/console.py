@@ -8,9 +8,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.conversation.engine import Engine
-from bot.types import Event, Reply, ThreadRef, UserRef
-from policies.model import Question
+from bot.door import Door, Event, Question, Reply, ThreadRef, UserRef
 
 QUIT_WORDS = {"quit", "exit", ":q"}
 
@@ -36,17 +34,17 @@ def render(reply: Reply) -> str:
     parts = [reply.text] if reply.text else []
     if reply.question is not None:
         parts.append(render_question(reply.question))
-    for question in reply.form:
+    for question in reply.form.questions if reply.form is not None else ():
         if question.id in reply.errors:
             parts.append(f"- {question.prompt}: {reply.errors[question.id]}")
     return "\n".join(parts)
 
 
 class Console:
-    """Reads lines, hands each to the engine as one user's message, prints the replies."""
+    """Reads lines, hands each to the core as one user's message, prints the replies."""
 
-    def __init__(self, engine: Engine, email: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
-        self.engine = engine
+    def __init__(self, door: Door, email: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+        self.door = door
         self.user = UserRef("console", email, email=email)
         self.thread = ThreadRef("console", email)
         self.stdin = stdin
@@ -70,7 +68,7 @@ class Console:
         return f"Saved the written record to {path} (readable by you only). Keep it on the child's record."
 
     async def run(self) -> int:
-        names = ", ".join(p.short_name for p in self.engine.policies.values())
+        names = ", ".join(p.short_name for p in self.door.procedures.values())
         self.say(f"Escalation bot (console) for {self.user.email}. Procedures: {names}.")
         self.say("Type escalate to start, help for help, quit to leave.")
         loop = asyncio.get_running_loop()
@@ -88,7 +86,7 @@ class Console:
             if not self.interactive:
                 self.stdout.write(f"you> {'(withheld)' if sensitive and text.strip() else text}\n")
             sensitive = False
-            for reply in await self.engine.handle(Event(self.user, self.thread, text=text)):
+            for reply in await self.door.handle(Event(self.user, self.thread, text=text)):
                 self.say(render(reply) if not reply.attachment else self.keep(reply))
                 sensitive = bool(reply.question and reply.question.sensitive)
         self.say("Goodbye. Anything you were answering is kept: type escalate next time to carry on.")

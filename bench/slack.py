@@ -115,7 +115,8 @@ def _bare_app(api_url: str, *, route: bool = False, open_modal: str = "") -> web
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from adapters.slack.views import start_modal
+    from adapters.slack.views import modal as form_modal
+    from bot.conversation.forms import Forms
     from policies.loader import load_policies
 
     quiet = logging.getLogger("bench.bare.bolt")
@@ -123,7 +124,7 @@ def _bare_app(api_url: str, *, route: bool = False, open_modal: str = "") -> web
     session = aiohttp.ClientSession()  # (called with the event loop running) one for every Web API call
     bolt = AsyncApp(client=AsyncWebClient(token=TOKEN, base_url=api_url, logger=quiet, session=session),
                     signing_secret=SECRET, logger=quiet)
-    modal = start_modal(load_policies(ids=("surrey",)), {"channel": CHANNEL})  # the same view ours opens
+    modal = form_modal(Forms(load_policies(ids=("surrey",))).start, {"channel": CHANNEL})  # the same view ours opens
 
     @bolt.command("/escalate")
     async def escalate(ack: Any, body: dict[str, Any], client: Any) -> None:

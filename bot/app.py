@@ -1,64 +1,136 @@
-"""The wiring module: builds the aiohttp application, the store, the engine and the channels, explicitly."""
+"""The composition root: builds the core (store, people, cases, jobs, conversation, door) and the channels, up front
+and explicitly, for every process: the web server, the console, and one scheduler pass. Nothing else wires things.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from aiohttp import web
 
-from bot.config import Settings, read_settings
+from bot.cases.book import CaseBook
+from bot.cases.desk import CaseDesk
+from bot.cases.roles import Roles
+from bot.config import ConfigError, Settings, read_settings
 from bot.conversation.engine import Engine
-from bot.dates.clock import Clock, SystemClock
-from bot.jobs.outbox import Outbox
-from bot.wiring import make_engine
+from bot.dates.clock import Clock, FixedClock, SystemClock
+from bot.door import Door
+from bot.jobs.agenda import Agenda
+from bot.jobs.expiry import DailySweep
+from bot.jobs.outbox import ChannelInfo, Outbox, PrintSender
+from bot.jobs.runner import Jobs, PassReport
+from bot.jobs.scheduler import Scheduler
+from bot.jobs.threads import Threads
+from bot.jobs.weekly import WeeklyPoster
+from bot.people.directory import Directory, People, load_directory
+from bot.people.directory_csv import demo_directory
+from bot.types import ThreadRef
 from policies.model import Policy
 from storage.base import Store
+from storage.collections import EVENTS, channel_collection
+from storage.common import KeyedLocks
 from storage.tinydb_store import TinyDBStore
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
+CHAT_CHANNELS = ("slack", "teams")  # channels with state of their own (their markers are expired with the core's)
+DEDUPE = (EVENTS, *(channel_collection(c, "marks") for c in CHAT_CHANNELS))
 
 
 @dataclass
-class Runtime:
-    """What the running app holds: filled in on start-up, once the store is open."""
+class Core:
+    """Everything the core is made of, built once per process."""
 
     store: Store
     policies: Mapping[str, Policy]
-    outbox: Outbox = field(default_factory=Outbox)
-    engine: Engine | None = None
+    clock: Clock
+    people: People
+    book: CaseBook
+    roles: Roles
+    outbox: Outbox
+    threads: Threads
+    scheduler: Scheduler
+    desk: CaseDesk
+    engine: Engine
+    weekly: WeeklyPoster
+    sweep: DailySweep
+    jobs: Jobs
+    door: Door
+
+    async def load_directory(self, settings: Settings | None = None) -> bool:
+        """Put the imported directory in use (else the shipped fictional one); True if one was imported."""
+        directory, imported = await directory_for(self.store, settings)
+        self.people.directory = directory
+        return imported
+
+    async def tick(self, now: datetime | None = None, *, expire: bool = True) -> PassReport:
+        return await self.jobs.run_pass(now, expire=expire)
 
 
-RUNTIME = web.AppKey("runtime", Runtime)
-
-
-def build_app(
-    store: Store,
-    policies: Mapping[str, Policy],
-    settings: Settings | None = None,
-    clock: Clock | None = None,
-    *,
-    manage_store: bool = True,
-    run_scheduler: bool = True,
-    teams: bool = True,
-) -> web.Application:
-    """The bot's web app. On start-up: open the store, load the directory, build the engine, start the scheduler."""
+def build_core(store: Store, policies: Mapping[str, Policy], clock: Clock | None = None, *,
+               directory: Directory | None = None, settings: Settings | None = None) -> Core:
+    """The core over `store` (which need not be open yet). With no `directory`, none until `load_directory`."""
     settings = settings or read_settings({})
     clock = clock or SystemClock()
+    policies = dict(policies)
+    people = People(directory or Directory([]))
+    book, roles, outbox = CaseBook(store), Roles(people), Outbox()
+    threads = Threads(book, outbox, roles, policies)
+    scheduler = Scheduler(book, policies, clock, threads, Agenda(store), roles, KeyedLocks(),
+                          send_time=settings.nudge_time, review_days=settings.review_days)
+    desk = CaseDesk(book, store, policies, clock, roles, scheduler)
+    engine = Engine(store, book, desk, roles, threads, outbox, policies, clock)
+    weekly = WeeklyPoster(book, store, policies, outbox, summary_place(settings), settings.summary_weekday,
+                          settings.summary_time)
+    sweep = DailySweep(store, list(DEDUPE))
+    return Core(store, policies, clock, people, book, roles, outbox, threads, scheduler, desk, engine, weekly, sweep,
+                Jobs(threads, scheduler, weekly, sweep, clock), Door(engine, outbox, store, clock, sweep))
+
+
+def summary_place(settings: Settings) -> ThreadRef | None:
+    """Where the weekly summary is posted (BOT_SUMMARY_CHANNEL), if anywhere."""
+    if not settings.summary_target:
+        return None
+    channel, _, conversation = settings.summary_target.partition(":")
+    return ThreadRef(channel, conversation)
+
+
+async def directory_for(store: Store, settings: Settings | None = None) -> tuple[Directory, bool]:
+    """The imported directory and True, or the shipped fictional example and False when none has been imported."""
+    stored = await load_directory(store)
+    if stored is not None:
+        return stored, True
+    from policies.loader import POLICY_DIR, load_policies
+
+    return demo_directory(load_policies(settings.policy_dir if settings else POLICY_DIR)), False
+
+
+# --- the web server ---------------------------------------------------------------------------------------------
+CORE = web.AppKey("core", Core)
+
+
+def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings | None = None,
+              clock: Clock | None = None, *, manage_store: bool = True, run_scheduler: bool = True,
+              teams: bool = True) -> web.Application:
+    """The bot's web app with its channels mounted. On start-up: open the store, load the directory, start the
+    scheduler; on clean-up, the reverse."""
+    settings = settings or read_settings({})
+    core = build_core(store, policies, clock, settings=settings)
     app = web.Application(client_max_size=MAX_BODY)
-    runtime = Runtime(store, policies)
-    app[RUNTIME] = runtime
+    app[CORE] = core
 
     async def lifecycle(_: web.Application) -> AsyncIterator[None]:
         if manage_store:
             await store.open()
-        runtime.engine = await make_engine(store, policies, settings, clock, runtime.outbox)
-        task = asyncio.create_task(scheduler_loop(runtime.engine, settings.tick_seconds)) if run_scheduler else None
+        await core.load_directory(settings)
+        task = asyncio.create_task(scheduler_loop(core, settings.tick_seconds)) if run_scheduler else None
         yield
         if task is not None:
             task.cancel()
@@ -72,45 +144,26 @@ def build_app(
     if settings.slack_enabled:
         from adapters.slack.mount import mount_slack
 
-        mount_slack(app, settings, lambda: _engine(runtime), runtime.outbox)
+        mount_slack(app, settings, core.door)
     if teams and (settings.teams_app_id or settings.teams_emulator):
         from adapters.teams.mount import mount_teams
 
-        mount_teams(app, settings, lambda: _engine(runtime), runtime.outbox)
+        mount_teams(app, settings, core.door)
     return app
 
 
-def _engine(runtime: Runtime) -> Engine:
-    if runtime.engine is None:
-        raise RuntimeError("the engine is not started yet")
-    return runtime.engine
-
-
-async def scheduler_loop(engine: Engine, every: int) -> None:
-    """Run a scheduler pass now and then every `every` seconds; a failing pass is logged, never fatal.
-
-    A pass lets the channels retry what they keep for later (a case thread that could not be started), sends due
-    nudges, then posts the weekly summary if due, then (at the first pass of each London day) expires old dedupe
-    records and unfinished forms; that last step logs its own failure and never stops the loop or a nudge.
-    """
+async def scheduler_loop(core: Core, every: int) -> None:
+    """Run a scheduler pass now and then every `every` seconds; a failing pass is logged, never fatal."""
     while True:
         try:
-            await engine.outbox.flush()
-            sent = await engine.scheduler.tick()
-            if sent:
-                log.info("scheduler: %d nudge(s) sent", len(sent))
-            posted = await engine.weekly.tick(engine.clock.now())
-            if posted:
-                log.info("weekly summary posted for %s", posted)
-            await engine.dedupe.tick(engine.clock.now())
+            await core.tick()
         except Exception:
             log.exception("scheduler pass failed; trying again in %s s", every)
         await asyncio.sleep(every)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    return web.json_response({"status": "ok", "policies": sorted(runtime.policies)})
+    return web.json_response({"status": "ok", "policies": sorted(request.app[CORE].policies)})
 
 
 def channel_lines(host: str, port: int, data_dir: Path, settings: Settings) -> list[str]:
@@ -140,28 +193,19 @@ def channel_lines(host: str, port: int, data_dir: Path, settings: Settings) -> l
     ]
 
 
-def serve(
-    settings: Settings,
-    policies: Mapping[str, Policy],
-    *,
-    host: str | None = None,
-    port: int | None = None,
-    data_dir: Path | None = None,
-) -> int:
+def _loopback(name: str) -> bool:
+    try:
+        return name.lower() in ("localhost", "localhost.") or ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(settings: Settings, policies: Mapping[str, Policy], *, host: str | None = None, port: int | None = None,
+          data_dir: Path | None = None) -> int:
     host = host or settings.host
     port = port or settings.port
     data = data_dir or settings.data_dir
-    import ipaddress
-
-    from bot.config import ConfigError
-
-    def loopback(name: str) -> bool:
-        try:
-            return name.lower() in ("localhost", "localhost.") or ipaddress.ip_address(name.strip("[]")).is_loopback
-        except ValueError:
-            return False
-
-    if settings.teams_emulator and not loopback(host.strip()):
+    if settings.teams_emulator and not _loopback(host.strip()):
         raise ConfigError(
             f"refusing to listen on {host}: BOT_TEAMS_EMULATOR is set and MICROSOFT_APP_ID is not, so Teams "
             "requests would not be authenticated (the Bot Framework Emulator's local mode). Set MICROSOFT_APP_ID "
@@ -176,3 +220,27 @@ def serve(
 
     web.run_app(app, host=host, port=port, print=announce, access_log=None)
     return 0
+
+
+# --- the console and one scheduler pass -------------------------------------------------------------------------
+async def run_console(data_dir: Path, policies: Mapping[str, Policy], settings: Settings, email: str) -> int:
+    """The console channel over the data folder, for one person, until standard input ends."""
+    from adapters.console import Console
+
+    async with TinyDBStore(data_dir) as store:
+        core = build_core(store, policies, SystemClock(), settings=settings)
+        await core.load_directory(settings)
+        return await Console(core.door, email).run()
+
+
+async def tick_once(data_dir: Path, policies: Mapping[str, Policy], settings: Settings,
+                    now: datetime) -> PassReport:
+    """One scheduler pass at `now` (no expiry: `now` is any time an operator chooses). Console threads' messages are
+    delivered by being listed (the caller prints them)."""
+    from adapters.console import render
+
+    async with TinyDBStore(data_dir) as store:
+        core = build_core(store, policies, FixedClock(now), settings=settings)
+        await core.load_directory(settings)
+        core.outbox.register(ChannelInfo("console", roots=False), PrintSender(lambda _: None, render))
+        return await core.tick(now, expire=False)

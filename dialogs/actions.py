@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from bot.types import Reply
 from dialogs.answers import parse_answer
-from dialogs.intake import BACK_WORDS, CANCEL_WORDS, HELP_WORDS, Outcome
+from dialogs.intake import BACK_WORDS, CANCEL_WORDS, HELP_WORDS
+from dialogs.outcome import Outcome, Say
 from policies.model import Policy, Question
 
 DIALOG = "action"
@@ -44,31 +44,31 @@ def start(action: str, ref: str, policy: Policy, stage: int, intro: str) -> Outc
     first = questions(action, policy, stage)[0]
     state = {"dialog": DIALOG, "action": action, "ref": ref, "policy": policy.id, "expected_stage": stage,
              "step": first.id, "answers": {}}
-    return Outcome(state, (Reply(intro, question=first, case_ref=ref),))
+    return Outcome(state, (Say(intro, question=first),))
 
 
 def handle_text(state: dict[str, Any], text: str, policies: Mapping[str, Policy], today: date) -> Outcome:
     """One typed answer; when the last is given the effect is "apply" with all answers."""
     word = text.strip().lower()
     if word in CANCEL_WORDS:
-        return Outcome(None, (Reply(f"Cancelled. {state['ref']} was not changed."),), "cancelled")
+        return Outcome(None, (Say(f"Cancelled. {state['ref']} was not changed."),), "cancelled")
     asked = questions(state["action"], policies[state["policy"]], state["expected_stage"])
     ids = [q.id for q in asked]
     index = ids.index(state["step"])
     question = asked[index]
     if word in HELP_WORDS:
-        return Outcome(state, (Reply("Answer the question, or type cancel to leave the case unchanged.",
+        return Outcome(state, (Say("Answer the question, or type cancel to leave the case unchanged.",
                                      question=question),))
     if word in BACK_WORDS:
         previous = asked[max(0, index - 1)]
-        return Outcome({**state, "step": previous.id}, (Reply("", question=previous),))
+        return Outcome({**state, "step": previous.id}, (Say("", question=previous),))
     parsed = parse_answer(question, text, today)
     if not parsed.ok:
-        return Outcome(state, (Reply(parsed.error, question=question, kind="invalid"),))
+        return Outcome(state, (Say(parsed.error, question=question, invalid=True),))
     answers = {**state["answers"], question.id: parsed.value}
     if index + 1 < len(asked):
         return Outcome({**state, "answers": answers, "step": asked[index + 1].id},
-                       (Reply("", question=asked[index + 1]),))
+                       (Say("", question=asked[index + 1]),))
     return Outcome(None, (), "apply", state["policy"], answers)
 
 
@@ -84,5 +84,5 @@ def check_form(action: str, policy: Policy, stage: int, values: Mapping[str, Any
         else:
             errors[question.id] = parsed.error
     if errors:
-        return Outcome(None, (Reply("Some answers need another look.", form=asked, errors=errors),), "invalid")
+        return Outcome(None, (Say("Some answers need another look.", questions=asked, errors=errors),), "invalid")
     return Outcome(None, (), "apply", policy.id, answers)

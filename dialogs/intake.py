@@ -8,12 +8,11 @@ by position, so a stored dialog survives a policy file adding or reordering ques
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from bot.types import Reply
 from dialogs.answers import parse_answer
+from dialogs.outcome import Outcome, Say
 from policies.model import Option, Policy, Question
 
 DIALOG = "intake"
@@ -26,17 +25,6 @@ SENSITIVE_INTRO = (
     "Last, optional details for the written record only. They are stored securely for authorised people and "
     "never shown in chat. Type skip to leave one out."
 )
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What the dialog decided: the next state (None when it is over), replies, and an effect."""
-
-    state: dict[str, Any] | None
-    replies: tuple[Reply, ...]
-    effect: str = ""
-    policy_id: str = ""
-    answers: Mapping[str, Any] = field(default_factory=dict)
 
 
 # Asked only when the practitioner is not in the directory, so the bot can still name who acts on their side.
@@ -80,9 +68,9 @@ def start(policies: Mapping[str, Policy], now_iso: str, ask_raiser: bool = False
         state["policy"] = policy.id
         first = ordered_questions(policy, ask_raiser)[0]
         state["step"] = first.id
-        return Outcome(state, (Reply(f"{intro}\nProcedure: {policy.name}.", question=first),))
+        return Outcome(state, (Say(f"{intro}\nProcedure: {policy.name}.", question=first),))
     state["step"] = POLICY_STEP
-    return Outcome(state, (Reply(intro, question=policy_question(policies)),))
+    return Outcome(state, (Say(intro, question=policy_question(policies)),))
 
 
 def current_question(state: Mapping[str, Any], policies: Mapping[str, Policy]) -> Question | None:
@@ -100,18 +88,18 @@ def handle_text(state: dict[str, Any], text: str, policies: Mapping[str, Policy]
     """One typed answer (or cancel / back / help) in the one-by-one dialog."""
     word = text.strip().lower()
     if word in CANCEL_WORDS:
-        return Outcome(None, (Reply("Cancelled. Nothing was recorded. Type escalate to start again."),), "cancelled")
+        return Outcome(None, (Say("Cancelled. Nothing was recorded. Type escalate to start again."),), "cancelled")
     question = current_question(state, policies)
     if question is None:
         return _restart(policies, "The procedure changed since you started, so let's begin again.", state)
     if word in HELP_WORDS:
         extra = question.help or "Answer the question, or type cancel to stop or back to go back."
-        return Outcome(state, (Reply(extra, question=question),))
+        return Outcome(state, (Say(extra, question=question),))
     if word in BACK_WORDS:
         return _back(state, policies)
     parsed = parse_answer(question, text, today)
     if not parsed.ok:
-        return Outcome(state, (Reply(parsed.error, question=question, kind="invalid"),))
+        return Outcome(state, (Say(parsed.error, question=question, invalid=True),))
     if question.id == POLICY_STEP:
         return _choose_policy(state, policies[str(parsed.value)])
     policy = policies[state["policy"]]
@@ -122,7 +110,7 @@ def handle_text(state: dict[str, Any], text: str, policies: Mapping[str, Policy]
     if following is None:
         return Outcome({**state, "step": "done"}, (), "open_case", policy.id, state["answers"])
     preface = SENSITIVE_INTRO if following.sensitive and not question.sensitive else ""
-    return Outcome({**state, "step": following.id}, (Reply(preface, question=following),))
+    return Outcome({**state, "step": following.id}, (Say(preface, question=following),))
 
 
 def submit_form(policy: Policy, values: Mapping[str, Any], today: date, ask_raiser: bool = False) -> Outcome:
@@ -139,15 +127,15 @@ def submit_form(policy: Policy, values: Mapping[str, Any], today: date, ask_rais
         if question.id == "immediate_risk" and parsed.value is True:
             return Outcome(None, (), "immediate_harm", policy.id, answers)
     if errors:
-        reply = Reply("Some answers need another look.", form=tuple(asked), errors=errors)
-        return Outcome(None, (reply,), "invalid")
+        return Outcome(None, (Say("Some answers need another look.", questions=tuple(asked), errors=errors),),
+                       "invalid")
     return Outcome(None, (), "open_case", policy.id, answers)
 
 
 def _choose_policy(state: dict[str, Any], policy: Policy) -> Outcome:
     first = ordered_questions(policy, state.get("ask_raiser", False))[0]
     new_state = {**state, "policy": policy.id, "step": first.id, "answers": {}}
-    return Outcome(new_state, (Reply(f"Procedure: {policy.name}.", question=first),))
+    return Outcome(new_state, (Say(f"Procedure: {policy.name}.", question=first),))
 
 
 def _after(policy: Policy, question_id: str, ask_raiser: bool) -> Question | None:
@@ -159,7 +147,7 @@ def _after(policy: Policy, question_id: str, ask_raiser: bool) -> Question | Non
 
 def _back(state: dict[str, Any], policies: Mapping[str, Policy]) -> Outcome:
     if state.get("step") == POLICY_STEP:
-        return Outcome(state, (Reply("This is the first question.", question=policy_question(policies)),))
+        return Outcome(state, (Say("This is the first question.", question=policy_question(policies)),))
     policy = policies[state["policy"]]
     order = ordered_questions(policy, state.get("ask_raiser", False))
     ids = [q.id for q in order]
@@ -167,11 +155,11 @@ def _back(state: dict[str, Any], policies: Mapping[str, Policy]) -> Outcome:
     if index == 0:
         if len(policies) > 1:
             back = {**state, "step": POLICY_STEP, "policy": None, "answers": {}}
-            return Outcome(back, (Reply("", question=policy_question(policies)),))
-        return Outcome(state, (Reply("This is the first question.", question=order[0]),))
+            return Outcome(back, (Say("", question=policy_question(policies)),))
+        return Outcome(state, (Say("This is the first question.", question=order[0]),))
     previous = order[index - 1]
     answers = {k: v for k, v in state["answers"].items() if k != previous.id}
-    return Outcome({**state, "step": previous.id, "answers": answers}, (Reply("", question=previous),))
+    return Outcome({**state, "step": previous.id, "answers": answers}, (Say("", question=previous),))
 
 
 def _restart(policies: Mapping[str, Policy], why: str, state: Mapping[str, Any]) -> Outcome:
@@ -179,4 +167,4 @@ def _restart(policies: Mapping[str, Policy], why: str, state: Mapping[str, Any])
     (its case, once opened, is opened once) and whether the raiser's own questions are asked."""
     fresh = start(policies, str(state.get("started_at", "")), bool(state.get("ask_raiser", False)))
     assert fresh.state is not None
-    return Outcome(fresh.state, (Reply(why), *fresh.replies))
+    return Outcome(fresh.state, (Say(why), *fresh.says))

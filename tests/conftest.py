@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.conversation.engine import Engine
+from bot.app import Core, build_core
 from bot.dates.clock import FixedClock
 from bot.dates.workdays import LONDON
 from bot.types import Event, Reply, ThreadRef, UserRef
@@ -68,22 +68,27 @@ def answer_for(question: Question, answers: Mapping[str, str]) -> str:
     return "skip" if not question.required else "Some details."
 
 
-class Chat:
-    """One user talking to the engine, as a scenario test reads: say, then look at the replies."""
+def core_for(store, policies: Mapping[str, Policy], clock, **options: Any) -> Core:
+    """The core as the composition root builds it (options: `directory`, `settings`)."""
+    return build_core(store, policies, clock, **options)
 
-    def __init__(self, engine: Engine, email: str = "pat@example.org") -> None:
-        self.engine = engine
+
+class Chat:
+    """One user talking to the core through its door, as a scenario test reads: say, then look at the replies."""
+
+    def __init__(self, core: Core, email: str = "pat@example.org") -> None:
+        self.core = core
         self.user = UserRef("console", email, email=email)
         self.thread = ThreadRef("console", email)
         self.transcript: list[Reply] = []
 
     async def say(self, text: str, event_id: str = "") -> list[Reply]:
-        replies = await self.engine.handle(Event(self.user, self.thread, text=text, event_id=event_id))
+        replies = await self.core.door.handle(Event(self.user, self.thread, text=text, event_id=event_id))
         self.transcript += replies
         return replies
 
     async def submit(self, form: Mapping[str, Any], event_id: str = "") -> list[Reply]:
-        replies = await self.engine.handle(Event(self.user, self.thread, form=form, event_id=event_id))
+        replies = await self.core.door.handle(Event(self.user, self.thread, form=form, event_id=event_id))
         self.transcript += replies
         return replies
 

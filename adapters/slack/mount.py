@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
@@ -11,12 +11,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import views
+from adapters.slack.answers import Answers
 from adapters.slack.listeners import register
+from adapters.slack.payloads import COMMAND
 from adapters.slack.route import slack_handler
 from adapters.slack.sender import SlackSender
-from bot.config import Settings
-from bot.conversation.engine import Engine
-from bot.jobs.outbox import Outbox
+from bot.door import ChannelInfo, Door, Settings
 
 ROUTE = "/slack/events"
 
@@ -28,15 +28,15 @@ def quiet_logger() -> logging.Logger:
     return logger
 
 
-def mount_slack(app: web.Application, settings: Settings, engine: Callable[[], Engine], outbox: Outbox) -> None:
+def mount_slack(app: web.Application, settings: Settings, door: Door) -> None:
     client = AsyncWebClient(token=settings.slack_token, base_url=settings.slack_api_url or "https://slack.com/api/",
                             logger=quiet_logger())
     bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret,
                     logger=quiet_logger(), request_verification_enabled=True)
-    sender = SlackSender(client, lambda: engine().directory, engine)
-    outbox.register("slack", sender)
-    register(bolt, engine, sender, settings.slack_cases_channel)
-    handled = frozenset({"/escalate", views.START, views.INTAKE, views.ACTION})
+    sender = SlackSender(client)
+    door.connect(ChannelInfo("slack", forms=True, command=COMMAND, cases_place=settings.slack_cases_channel), sender)
+    register(bolt, Answers(door, sender))
+    handled = frozenset({COMMAND, *views.CALLBACKS.values()})
     app.router.add_post(ROUTE, slack_handler(bolt, settings.slack_signing_secret, handled=handled))
 
     async def shared_session(_: web.Application) -> AsyncIterator[None]:

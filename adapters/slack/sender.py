@@ -1,22 +1,20 @@
-"""Posts into Slack threads for the outbox (nudges, case updates), mentioning whoever must act."""
+"""Web API calls for the bot: posting into threads for the core (case threads, reminders, the weekly summary),
+answering a person privately, opening modals, private files and updating a message after someone acted on it."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections import OrderedDict
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import views
-from bot.jobs.outbox import SendError
-from bot.people.directory import Directory
-from bot.types import Reply, ThreadRef
-from storage.common import KeyedLocks
+from bot.door import Mention, Reply, SendError, ThreadRef
 
 log = logging.getLogger(__name__)
 PLAIN_WORDS = {
@@ -29,10 +27,9 @@ PLAIN_WORDS = {
     "expired_trigger_id": "the form took too long to open",
     "connection_error": "Slack could not be reached",
 }
-
-
 # What a Web API call can raise: Slack's own refusal, or no answer at all (network down, DNS, timeout).
 FAILURES = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError)
+KNOWN_IDS = 10_000  # emails looked up by users.lookupByEmail, kept (most recent first)
 
 
 def error_code(exc: BaseException | str) -> str:
@@ -50,89 +47,59 @@ def plain_error(exc: BaseException | str) -> str:
     return PLAIN_WORDS.get(code, f"Slack refused the message ({code})")
 
 
-class CaseThreads(Protocol):
-    """What the sender needs of the engine to start a case's thread (bot.conversation.engine.Engine is one)."""
-
-    async def case_thread(self, ref: str) -> ThreadRef | None: ...
-
-    async def root(self, ref: str) -> Reply: ...
-
-    async def set_thread(self, ref: str, thread: ThreadRef) -> None: ...
-
-    async def threads_not_started(self, channel: str) -> list[tuple[str, ThreadRef]]: ...
-
-
 class SlackSender:
-    """Web API calls for the bot: case messages (each in its case's thread), modals, private files, updates.
+    """The channel's Sender for the core (`post`), and the other Web API calls its listeners make."""
 
-    A case's thread starts with its root message. If that post fails when the case opens, the case keeps its channel
-    without a thread; `rooted` posts the root before the next message about the case, and `flush` (each scheduler
-    pass) tries again for the roots that failed in this process, so nudges never land at the channel's top level.
-    """
-
-    def __init__(self, client: AsyncWebClient, directory: Callable[[], Directory],
-                 cases: Callable[[], CaseThreads] | None = None) -> None:
+    def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
-        self.directory = directory
-        self.cases = cases
-        self._ids: dict[str, str] = {}
-        self._rooting = KeyedLocks()  # one per case while a root is being started
-        self._unrooted: dict[str, ThreadRef] = {}  # case ref -> the thread its root failed to start
-        self._looked = False  # whether the store was asked once for threads left unstarted before a restart
+        self._ids: OrderedDict[str, str] = OrderedDict()
 
-    async def rooted(self, ref: str, thread: ThreadRef) -> ThreadRef:
-        """The case's thread, its root message posted first if that has not reached Slack yet. Raises SendError.
-
-        One root per case: concurrent callers wait for each other and read the case's thread again first.
-        """
-        if self.cases is None:
+    async def post(self, thread: ThreadRef, reply: Reply, via: ThreadRef | None = None) -> ThreadRef:
+        """Post into the thread (or at the top of its conversation, starting a thread); where replies go next."""
+        if reply.attachment is not None and not reply.private:
+            await self.upload(thread.conversation, reply, thread.thread)
             return thread
-        async with self._rooting(ref):
-            cases = self.cases()
-            current = await cases.case_thread(ref) or thread
-            if current.thread or current.channel != "slack":
-                self._unrooted.pop(ref, None)
-                return current
-            try:
-                ts, channel = await self.post(ThreadRef("slack", current.conversation), await cases.root(ref))
-            except SendError:
-                self._unrooted[ref] = current
-                raise
-            started = ThreadRef("slack", channel, ts)
-            await cases.set_thread(ref, started)
-            self._unrooted.pop(ref, None)
-        return started
+        mentions = [uid for uid in [await self.user_id(m) for m in reply.mentions] if uid]
+        text, blocks = views.message_blocks(reply, mentions)
+        try:
+            result = await self.client.chat_postMessage(channel=thread.conversation, text=text, blocks=blocks,
+                                                        thread_ts=thread.thread or None, unfurl_links=False)
+        except FAILURES as exc:
+            log.warning("Slack post failed: %s", error_code(exc))
+            raise SendError(plain_error(exc)) from None
+        channel = str(result.get("channel") or thread.conversation)
+        return ThreadRef("slack", channel, thread.thread or str(result.get("ts", "")))
 
-    async def flush(self) -> None:
-        """Try again to start the threads whose root message failed (called by each scheduler pass); the first pass
-        after a start also finds those a restart forgot. It stops at the first failure: Slack is likely down, and
-        the pass's nudges must not wait behind one timeout per case."""
-        if not self._looked and self.cases is not None:
-            self._looked = True
-            for ref, thread in await self.cases().threads_not_started("slack"):
-                self._unrooted.setdefault(ref, thread)
-        for ref, thread in list(self._unrooted.items()):
+    async def user_id(self, person: Mention) -> str | None:
+        """A person's Slack user id: from the directory, else users.lookupByEmail (kept for the next time)."""
+        if person.on("slack"):
+            return person.on("slack")
+        if person.email not in self._ids:
             try:
-                await self.rooted(ref, thread)
-            except SendError:
-                break  # logged by post; tried again at the next pass
-            except KeyError:
-                self._unrooted.pop(ref, None)  # the case is gone (purged)
-                continue
-            log.info("case %s: its Slack thread is started", ref)
-
-    async def user_id(self, email: str) -> str | None:
-        """A directory email's Slack user id: from the directory, else users.lookupByEmail (cached)."""
-        person = self.directory().find(email)
-        if person is not None and person.slack_id:
-            return person.slack_id
-        if email not in self._ids:
-            try:
-                found = await self.client.users_lookupByEmail(email=email)
+                found = await self.client.users_lookupByEmail(email=person.email)
             except FAILURES:
                 return None
-            self._ids[email] = str((found.get("user") or {}).get("id", ""))
-        return self._ids[email] or None
+            self._ids[person.email] = str((found.get("user") or {}).get("id", ""))
+            while len(self._ids) > KNOWN_IDS:
+                self._ids.popitem(last=False)
+        self._ids.move_to_end(person.email)
+        return self._ids[person.email] or None
+
+    async def tell(self, user_id: str, channel: str, text: str) -> None:
+        """A private answer: ephemeral in the channel where asked, else (or if Slack refuses that, e.g. the bot is
+        not in that channel) a direct message."""
+        if not user_id:
+            return  # (another bot, or a payload without a user: nobody to answer)
+        if channel and not channel.startswith("D"):
+            try:
+                await self.client.chat_postEphemeral(channel=channel, user=user_id, text=views.escape(text))
+                return
+            except FAILURES as exc:
+                log.info("no ephemeral answer in that channel (%s); answering by direct message", error_code(exc))
+        try:
+            await self.client.chat_postMessage(channel=user_id, text=views.escape(text))
+        except FAILURES as exc:
+            log.warning("could not answer a Slack user privately: %s", error_code(exc))
 
     async def open_view(self, trigger_id: str, view: dict[str, Any] | str) -> str | None:
         """views.open of a view (a dict, or already JSON); None once opened, else Slack's error code (logged here).
@@ -170,27 +137,6 @@ class SlackSender:
     def _failed(method: str, code: str) -> str:
         log.warning("Slack %s failed: %s", method, code)
         return code
-
-    async def post(self, thread: ThreadRef, reply: Reply) -> tuple[str, str]:
-        """Post a message (into the thread when it has one); returns (ts, channel). Raises SendError."""
-        mentions = [uid for uid in [await self.user_id(e) for e in reply.mentions] if uid]
-        text, blocks = views.message_blocks(reply, mentions)
-        try:
-            result = await self.client.chat_postMessage(channel=thread.conversation, text=text, blocks=blocks,
-                                                        thread_ts=thread.thread or None, unfurl_links=False)
-        except FAILURES as exc:
-            log.warning("Slack post failed: %s", error_code(exc))
-            raise SendError(plain_error(exc)) from None
-        return str(result.get("ts", "")), str(result.get("channel", thread.conversation))
-
-    async def send(self, thread: ThreadRef, reply: Reply) -> None:
-        """The outbox's delivery: a case message goes into its case's thread (started first if need be)."""
-        if reply.case_ref and not thread.thread:
-            thread = await self.rooted(reply.case_ref, thread)
-        if reply.attachment is not None and not reply.private:
-            await self.upload(thread.conversation, reply, thread.thread)
-        else:
-            await self.post(thread, reply)
 
     async def upload(self, channel: str, reply: Reply, thread_ts: str = "") -> None:
         """A reply with its file (the summary chart) into a channel; the text alone if the upload fails."""

@@ -10,7 +10,7 @@ from botbuilder.schema import Activity, ActivityTypes, Attachment, ChannelAccoun
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from adapters.teams import cards
-from bot.types import Reply
+from bot.door import Reply
 
 CARD = "application/vnd.microsoft.card.adaptive"
 PLAIN_WORDS = {

@@ -1,8 +1,9 @@
-"""Adaptive Cards (plain dicts): the Stage 1 form, action forms, and case messages with Resolve / Escalate / Extend.
+"""Adaptive Cards (plain dicts): the core's forms, and case messages with Resolve / Escalate / Extend.
 
 Every button is an `Action.Submit` (botbuilder 4.17 answers `Action.Execute` invokes with a 500). A submit arrives as
 a message activity whose `value` is the button's data merged with the inputs, keyed by question id; the data's own
-keys start with "_" so they never collide with a question id.
+keys start with "_" so they never collide with a question id (`context_of` reads them back, cards sent by earlier
+versions included).
 """
 
 from __future__ import annotations
@@ -10,16 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from bot.types import Reply
-from dialogs.intake import SAFETY_LINE, policy_question
-from policies.model import Policy, Question
+from bot.door import ACTION_LABELS, Form, Question, Reply
 
 VERSION = "1.4"  # what Teams renders on desktop, web and mobile
-BUTTONS = {"resolve": "Resolve", "escalate": "Escalate", "extend": "Extend"}
-SENSITIVE_HEADING = "For the written record only — never shown in chat"
-SENSITIVE_NOTE = "Optional. Stored securely for authorised people; never repeated in any chat message."
 NOT_REPEATED = "Child details are never sent back in a message, so enter them again if you gave them."
 YES_NO = ({"title": "Yes", "value": "yes"}, {"title": "No", "value": "no"})
+CONTEXT = {"step": "_form", "policy": "_policy", "action": "_act", "ref": "_ref", "stage": "_stage"}
 
 
 def card(body: list[dict[str, Any]], actions: Sequence[dict[str, Any]] = (),
@@ -74,49 +71,46 @@ def _inputs(questions: Iterable[Question], values: Mapping[str, Any],
     return [block for q in questions for block in question_input(q, values.get(q.id), errors.get(q.id, ""))]
 
 
-def start_card(policies: Mapping[str, Policy], card_id: str, values: Mapping[str, Any] | None = None,
-               errors: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Card 1: which partnership (if several) and whether a child is at immediate risk of harm."""
+def form_card(form: Form, card_id: str, values: Mapping[str, Any] | None = None,
+              errors: Mapping[str, str] | None = None, nudge: str = "") -> dict[str, Any]:
+    """A form as a card: its words, its questions (a child's details in their own container, never prefilled), and
+    the button that sends it back with the form's context (`nudge`: the case message it was opened from)."""
     values, errors = values or {}, errors or {}
-    body = [text_block("Escalate a professional disagreement", weight="Bolder", size="Medium"),
-            text_block(SAFETY_LINE, weight="Bolder", color="Attention")]
-    asked: list[Question] = [policy_question(policies)] if len(policies) > 1 else []
-    first = next(iter(policies.values()))
-    asked += [q for q in first.questions if q.id == "immediate_risk"]
-    body += _inputs(asked, values, errors)
-    return card(body, [submit("Next", {"_form": "start", "_card": card_id})])
-
-
-def intake_card(policy: Policy, questions: Sequence[Question], card_id: str,
-                values: Mapping[str, Any] | None = None, errors: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Card 2: the rest of the Stage 1 questions; the child's details in their own container, never prefilled."""
-    values, errors = values or {}, errors or {}
-    body = [text_block("Escalate a professional disagreement", weight="Bolder", size="Medium"),
-            text_block(f"{policy.name} ({policy.source})", isSubtle=True)]
+    body = [text_block(form.intro if form.step == "action" else "Escalate a professional disagreement",
+                       weight="Bolder", size="Medium" if form.step != "action" else "Default")]
+    if form.step == "start":
+        body.append(text_block(form.intro, weight="Bolder", color="Attention"))
+    elif form.step == "intake":
+        body.append(text_block(form.intro, isSubtle=True))
     if errors:
         body.append(text_block("Some answers need another look: each problem is marked below.", color="Attention",
                                weight="Bolder"))
-    asked = [q for q in questions if q.id not in ("immediate_risk", "policy")]
-    body += _inputs([q for q in asked if not q.sensitive], values, errors)
-    sensitive = [q for q in asked if q.sensitive]
+    body += _inputs([q for q in form.questions if not q.sensitive], values, errors)
+    sensitive = [q for q in form.questions if q.sensitive]
     if sensitive:
-        items = [text_block(SENSITIVE_HEADING, weight="Bolder"), text_block(SENSITIVE_NOTE, isSubtle=True)]
+        items = [text_block(form.sensitive_heading, weight="Bolder"), text_block(form.sensitive_note, isSubtle=True)]
         if errors:
             items.append(text_block(NOT_REPEATED, isSubtle=True))
         items += _inputs(sensitive, {}, errors)
         body.append({"type": "Container", "style": "emphasis", "separator": True, "items": items})
-    return card(body, [submit("Open the case", {"_form": "intake", "_card": card_id, "policy": policy.id})])
+    data = {CONTEXT[k]: v for k, v in form.context().items()}
+    data["_card"] = card_id
+    if nudge:
+        data["_nudge"] = nudge
+    return card(body, [submit(form.submit, data)])
 
 
-def action_card(reply: Reply, action: str, meta: Mapping[str, Any], values: Mapping[str, Any] | None = None,
-                errors: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The questions for resolve / escalate / extend on one case (meta keys start with "_")."""
-    values, errors = values or {}, errors or {}
-    body = [text_block(reply.text, weight="Bolder")]
-    if errors:
-        body.append(text_block("Some answers need another look: each problem is marked below.", color="Attention"))
-    body += _inputs(reply.form, values, errors)
-    return card(body, [submit(BUTTONS[action], {"_form": "action", **meta})])
+def context_of(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A form's context from a submit's data (a card of an earlier version named the procedure "policy")."""
+    out = {name: value[key] for name, key in CONTEXT.items() if key in value}
+    if "policy" not in out and isinstance(value.get("policy"), str):
+        out["policy"] = value["policy"]
+    return out
+
+
+def answers_of(value: Mapping[str, Any]) -> dict[str, str]:
+    """A submit's inputs by question id (the card's own data keys start with "_")."""
+    return {k: v for k, v in value.items() if isinstance(k, str) and not k.startswith("_") and isinstance(v, str)}
 
 
 def message_card(reply: Reply, mentions: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
@@ -129,8 +123,8 @@ def message_card(reply: Reply, mentions: Sequence[tuple[str, str]] = ()) -> dict
     body += lines(reply.text)
     actions = []
     if reply.case_ref and reply.actions:
-        actions = [submit(BUTTONS[a], {"_action": a, "ref": reply.case_ref, "stage": reply.stage})
-                   for a in reply.actions if a in BUTTONS]
+        actions = [submit(ACTION_LABELS[a], {"_action": a, "ref": reply.case_ref, "stage": reply.stage})
+                   for a in reply.actions if a in ACTION_LABELS]
     return card(body, actions, entities)
 
 

@@ -19,8 +19,7 @@ import aiohttp
 from botbuilder.schema import Activity, ActivityTypes, Attachment
 
 from adapters.teams.turn import Turn
-from bot.conversation.engine import Engine
-from bot.types import Reply
+from bot.door import Door, Event, Kind, Reply
 
 log = logging.getLogger(__name__)
 CONSENT = "application/vnd.microsoft.teams.card.file.consent"
@@ -66,7 +65,7 @@ class Consent:
     def __init__(self, test_origins: Sequence[str] = ()) -> None:
         self.test_origins = tuple(test_origins)
 
-    async def answered(self, turn: Turn, engine: Engine) -> None:
+    async def answered(self, turn: Turn, door: Door) -> None:
         """The person accepted (upload, then show the file) or declined the file; any other answer, or an upload URL
         that is not allowed, is refused before the record is even made."""
         value = turn.activity.value if isinstance(turn.activity.value, dict) else {}
@@ -88,9 +87,11 @@ class Consent:
                 log.info("teams: a file-consent answer of an unknown shape was refused")
             await turn.say(UNUSABLE)
             return
-        reply = await engine.record(turn.user, context["ref"])  # (checked again, and written to the audit log)
-        if reply.attachment is None:
-            await turn.say(reply.text)
+        # (who may have it is checked again, and the download written to the audit log)
+        replies = await door.handle(Event(turn.user, turn.thread, text=f"record {context['ref']}"))
+        reply = next((r for r in replies if r.kind == Kind.RECORD and r.attachment is not None), None)
+        if reply is None or reply.attachment is None:
+            await turn.say(replies[0].text if replies else UNUSABLE)
             return
         data = reply.attachment.data
         headers = {"Content-Length": str(len(data)), "Content-Range": f"bytes 0-{len(data) - 1}/{len(data)}"}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -22,19 +21,19 @@ from botbuilder.integration.aiohttp import (
 )
 
 from adapters.teams.activities import connector_problem
+from adapters.teams.answers import TeamsAnswers
 from adapters.teams.auth import OutgoingTokens, TokenChecker
 from adapters.teams.bot import TeamsBot
 from adapters.teams.references import References
 from adapters.teams.route import teams_handler
 from adapters.teams.sender import TeamsSender
-from bot.config import ConfigError, Settings
-from bot.conversation.engine import Engine
-from bot.jobs.outbox import Outbox
+from bot.door import ChannelInfo, ConfigError, Door, Settings
 
 log = logging.getLogger(__name__)
 ROUTE = "/api/messages"
 CHANNEL_ID = re.compile(r"^19:[A-Za-z0-9_.\-]+@thread\.[a-z0-9]+$")
 TEAMS_BOT = web.AppKey("teams_bot", TeamsBot)
+HELP_NOTE = "In a channel, @mention me first."
 SORRY = "Sorry, something went wrong on my side and your last message may not have been handled. Please try again."
 
 
@@ -71,17 +70,18 @@ async def turn_failed(context: TurnContext, error: Exception) -> None:
         log.warning("teams: could not say sorry either (%s)", connector_problem(exc) or type(exc).__name__)
 
 
-def mount_teams(app: web.Application, settings: Settings, engine: Callable[[], Engine], outbox: Outbox) -> None:
+def mount_teams(app: web.Application, settings: Settings, door: Door) -> None:
     channel = settings.teams_cases_channel
     if channel and not CHANNEL_ID.match(channel):
         raise ConfigError(f"TEAMS_CASES_CHANNEL must be a Teams channel id such as 19:abc123@thread.tacv2 "
                           f"(found {channel!r}; in a channel link it is the part after /channel/, URL-decoded)")
     token_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="teams-outgoing-token")
     adapter = make_adapter(settings, token_pool)
-    refs = References(lambda: engine().store)
-    sender = TeamsSender(adapter, settings.teams_app_id, refs, engine)
-    outbox.register("teams", sender)
-    bot = TeamsBot(engine, sender, refs, settings.teams_cases_channel)
+    state = door.state("teams")
+    refs = References(state)
+    sender = TeamsSender(adapter, settings.teams_app_id, refs, state)
+    door.connect(ChannelInfo("teams", forms=True, help_note=HELP_NOTE, cases_place=channel), sender)
+    bot = TeamsBot(TeamsAnswers(door, sender), refs, state)
     app[TEAMS_BOT] = bot
     tokens = TokenChecker(adapter)
 

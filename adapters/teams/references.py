@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ConversationAccount, ConversationReference
 
-from storage.base import Store
+from bot.door import ChannelState
 
-REFS = "teams_refs"  # key: conversation id -> a serialised ConversationReference
-USERS = "teams_users"  # key: Teams user id -> {"conversation": the personal chat's id}
+REFS = "refs"  # key: conversation id -> a serialised ConversationReference
+USERS = "users"  # key: Teams user id -> {"conversation": the personal chat's id}
 THREAD_MARK = ";messageid="
 KINDS = ("personal", "channel", "groupChat")
 
@@ -62,8 +62,10 @@ def tenant_of(activity: Activity) -> str | None:
 
 
 class References:
-    def __init__(self, store: Callable[[], Store]) -> None:
-        self._store = store
+    """Kept in the channel's own state (bot.door.ChannelState), never in the core's collections."""
+
+    def __init__(self, state: ChannelState) -> None:
+        self._state = state
 
     async def remember(self, activity: Activity) -> None:
         """Store the reference of the activity's conversation when it is new (or its serviceUrl moved)."""
@@ -72,30 +74,30 @@ class References:
         reference = TurnContext.get_conversation_reference(activity)
         reference.activity_id = None
         key = str(activity.conversation.id)
-        held = await self._store().get(REFS, key)
+        held = await self._state.get(REFS, key)
         if held is None or held.get("serviceUrl") != activity.service_url:
-            await self._store().put(REFS, key, reference.serialize())
+            await self._state.put(REFS, key, reference.serialize())
         channel, mark, _root = key.partition(THREAD_MARK)
-        if mark and await self._store().get(REFS, channel) is None:  # a thread: its channel too, for new threads
+        if mark and await self._state.get(REFS, channel) is None:  # a thread: its channel too, for new threads
             reference.conversation = ConversationAccount(id=channel, is_group=True, conversation_type="channel",
                                                          tenant_id=reference.conversation.tenant_id)
-            await self._store().put(REFS, channel, reference.serialize())
+            await self._state.put(REFS, channel, reference.serialize())
         user = activity.from_property
         if conversation_type(activity) == "personal" and user is not None and user.id:
-            mine = await self._store().get(USERS, str(user.id))
+            mine = await self._state.get(USERS, str(user.id))
             if mine is None or mine.get("conversation") != key:
-                await self._store().put(USERS, str(user.id), {"conversation": key})
+                await self._state.put(USERS, str(user.id), {"conversation": key})
 
     async def save(self, reference: ConversationReference) -> None:
-        await self._store().put(REFS, str(reference.conversation.id), reference.serialize())
+        await self._state.put(REFS, str(reference.conversation.id), reference.serialize())
 
     async def get(self, conversation_id: str) -> ConversationReference | None:
         """The reference for a conversation; for a channel thread never met, the channel's, re-addressed."""
-        held = await self._store().get(REFS, conversation_id)
+        held = await self._state.get(REFS, conversation_id)
         if held is not None:
             return _load(held)
         channel, mark, _root = conversation_id.partition(THREAD_MARK)
-        base = await self._store().get(REFS, channel) if mark else None
+        base = await self._state.get(REFS, channel) if mark else None
         if base is None:
             return None
         reference = _load(base)
@@ -106,7 +108,7 @@ class References:
     async def personal(self, user_id: str) -> ConversationReference | None:
         """The personal chat the bot has with this user, if it has met them there (never a channel or group chat,
         whatever an older record says)."""
-        mine = await self._store().get(USERS, user_id)
+        mine = await self._state.get(USERS, user_id)
         reference = await self.get(str(mine["conversation"])) if mine else None
         return reference if reference is not None and is_personal(reference) else None
 

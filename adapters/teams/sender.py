@@ -1,15 +1,14 @@
-"""Posts into Teams proactively (nudges, case updates, new case threads), mentioning whoever must act.
+"""Posts into Teams proactively for the core (case threads, reminders, case changes), mentioning whoever must act.
 
 Every post goes through `continue_conversation` (or `create_conversation` for a new thread or chat) on a stored
 ConversationReference, to that conversation's serviceUrl. botbuilder hands an exception raised inside the callback to
-`on_turn_error` and carries on, so the callback keeps the outcome and it is raised here, as SendError, for the
-scheduler to retry.
+`on_turn_error` and carries on, so the callback keeps the outcome and it is raised here, as SendError, for the core to
+try again later.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -24,33 +23,39 @@ from botbuilder.schema import (
 
 from adapters.teams.activities import connector_problem, http_status, reply_activity
 from adapters.teams.references import THREAD_MARK, References, is_personal, tenant_of
-from bot.conversation.engine import Engine
-from bot.jobs.outbox import SendError
-from bot.types import Reply, ThreadRef
+from bot.door import ChannelState, Reply, SendError, ThreadRef
 
 log = logging.getLogger(__name__)
-MESSAGES = "teams_messages"  # key: "<conversation>|<activity id>" -> a sent case message with buttons
-MENTION_KINDS = ("root", "escalate", "extend")  # case messages that name who must act next
+MESSAGES = "messages"  # key: "<conversation>|<activity id>" -> a sent case message with buttons
+
+
+def is_channel(conversation: str) -> bool:
+    """A Teams channel itself (a new thread starts there), not a thread in it nor a chat."""
+    return conversation.startswith("19:") and "@thread" in conversation and THREAD_MARK not in conversation
 
 
 class TeamsSender:
-    def __init__(self, adapter: CloudAdapter, app_id: str, refs: References, engine: Callable[[], Engine]) -> None:
+    def __init__(self, adapter: CloudAdapter, app_id: str, refs: References, state: ChannelState) -> None:
         self.adapter = adapter
         self.app_id = app_id
         self.refs = refs
-        self.engine = engine
+        self.state = state
 
-    # --- the outbox's Sender ----------------------------------------------------------------------------------
-    async def send(self, thread: ThreadRef, reply: Reply) -> None:
+    # --- the core's Sender ------------------------------------------------------------------------------------
+    async def post(self, thread: ThreadRef, reply: Reply, via: ThreadRef | None = None) -> ThreadRef:
+        """Into a conversation (a new thread when it is a channel); where replies go next."""
+        if is_channel(thread.conversation):
+            return ThreadRef("teams", await self.start_thread(thread.conversation, reply, via))
         reference = await self.refs.get(thread.conversation)
         if reference is None:
             raise SendError("the bot has no stored Teams conversation for this thread (add the bot there first)")
-        await self.post(reference, reply)
+        await self.post_reply(reference, reply)
+        return ThreadRef("teams", thread.conversation)
 
-    async def post(self, reference: ConversationReference, reply: Reply) -> str:
-        """Send a case message into a conversation; returns the new activity id. Raises SendError."""
-        group = not is_personal(reference)
-        activity = reply_activity(reply, await self.mentions(reply) if group else ())
+    async def post_reply(self, reference: ConversationReference, reply: Reply) -> str:
+        """Send a message into a conversation (mentioning whoever must act, where it is shared); the new activity's id.
+        Raises SendError."""
+        activity = reply_activity(reply, () if is_personal(reference) else self.mentions(reply))
         sent = await self.post_activity(reference, activity)
         await self.remember(str(reference.conversation.id), sent, reply)
         return sent
@@ -73,18 +78,24 @@ class TeamsSender:
         return str(outcome.get("id", ""))
 
     # --- new conversations ------------------------------------------------------------------------------------
-    async def start_thread(self, origin: Activity, channel_id: str, reply: Reply) -> str:
-        """Post `reply` as a new thread in a Teams channel; returns the thread's id `<channel>;messageid=<root>`."""
-        activity = reply_activity(reply, await self.mentions(reply))
-        params = ConversationParameters(is_group=True, bot=_bot(origin), tenant_id=tenant_of(origin),
-                                        channel_data={"channel": {"id": channel_id}}, activity=activity)
-        created = await self._create(origin, params)
+    async def start_thread(self, channel_id: str, reply: Reply, via: ThreadRef | None) -> str:
+        """Post `reply` as a new thread in a Teams channel; the thread's id `<channel>;messageid=<root>`. The
+        connection details (service URL, tenant, the bot's account) come from the channel's stored reference, else
+        from the conversation `via` (where the case was opened)."""
+        base = await self.refs.get(channel_id) or (await self.refs.get(via.conversation) if via else None)
+        if base is None:
+            raise SendError("the bot has not been in the cases channel or the case's conversation yet")
+        tenant = base.conversation.tenant_id if base.conversation is not None else None
+        params = ConversationParameters(is_group=True, bot=base.bot, tenant_id=tenant,
+                                        channel_data={"channel": {"id": channel_id}},
+                                        activity=reply_activity(reply, self.mentions(reply)))
+        created = await self._create(base.service_url, params)
         root = str(created.activity.id or "")
         made = str(created.activity.conversation.id or "")
         thread = made if THREAD_MARK in made else f"{channel_id}{THREAD_MARK}{root}"
-        reference = _reference(created, origin)
+        reference = _reference(created, base)
         reference.conversation = ConversationAccount(id=thread, is_group=True, conversation_type="channel",
-                                                     tenant_id=tenant_of(origin))
+                                                     tenant_id=tenant)
         await self.refs.save(reference)
         await self.remember(thread, root, reply)
         return thread
@@ -98,25 +109,26 @@ class TeamsSender:
         held = await self.refs.personal(str(user.id))
         if held is not None:
             return held
+        base = TurnContext.get_conversation_reference(origin)
         tenant = tenant_of(origin)
-        params = ConversationParameters(is_group=False, bot=_bot(origin), members=[ChannelAccount(id=user.id)],
+        params = ConversationParameters(is_group=False, bot=base.bot, members=[ChannelAccount(id=user.id)],
                                         tenant_id=tenant, channel_data={"tenant": {"id": tenant}} if tenant else None)
-        created = await self._create(origin, params)
-        reference = _reference(created, origin)
+        created = await self._create(origin.service_url, params)
+        reference = _reference(created, base)
         reference.user = ChannelAccount(id=user.id, name=user.name)
         reference.conversation = ConversationAccount(id=str(created.activity.conversation.id),
                                                      conversation_type="personal", tenant_id=tenant)
         await self.refs.save(reference)
         return reference
 
-    async def _create(self, origin: Activity, params: ConversationParameters) -> TurnContext:
+    async def _create(self, service_url: str, params: ConversationParameters) -> TurnContext:
         made: dict[str, Any] = {}
 
         async def keep(context: TurnContext) -> None:
             made["context"] = context
 
         try:
-            await self.adapter.create_conversation(self.app_id, keep, params, "msteams", origin.service_url)
+            await self.adapter.create_conversation(self.app_id, keep, params, "msteams", service_url)
         except Exception as exc:
             self._raise({"error": exc}, "create")
         if "context" not in made:
@@ -125,32 +137,18 @@ class TeamsSender:
         return context
 
     # --- helpers ----------------------------------------------------------------------------------------------
-    async def mentions(self, reply: Reply) -> list[tuple[str, str]]:
-        """(Teams id, name) of each person to mention: the reply's, or whoever must act after a case change."""
-        emails = reply.mentions or await self._addressees(reply)
-        engine = self.engine()
-        people = [engine.directory.find(e) for e in emails]
-        return [(p.teams_id, p.name) for p in people if p is not None and p.teams_id]
-
-    async def _addressees(self, reply: Reply) -> tuple[str, ...]:
-        if reply.kind not in MENTION_KINDS or not reply.case_ref:
-            return ()
-        engine = self.engine()
-        case = await engine.store.get("cases", reply.case_ref)
-        policy = engine.policies.get(case["policy"]) if case else None
-        if case is None or policy is None or case.get("status") != "open":
-            return ()
-        _names, emails, _next = await engine.desk.addressees(policy, case)
-        return tuple(emails)
+    @staticmethod
+    def mentions(reply: Reply) -> list[tuple[str, str]]:
+        """(Teams id, name) of each person the reply addresses, where the directory gives their Teams id."""
+        return [(m.on("teams"), m.name) for m in reply.mentions if m.on("teams")]
 
     async def remember(self, conversation: str, activity_id: str, reply: Reply) -> None:
         """Keep a case message with buttons, to show on it later who acted (its card is rebuilt from this)."""
         if reply.actions and reply.case_ref and activity_id:
-            await self.engine().store.put(MESSAGES, f"{conversation}|{activity_id}",
-                                          {"text": reply.text, "ref": reply.case_ref})
+            await self.state.put(MESSAGES, f"{conversation}|{activity_id}", {"text": reply.text, "ref": reply.case_ref})
 
     async def sent_text(self, conversation: str, activity_id: str) -> str | None:
-        held = await self.engine().store.get(MESSAGES, f"{conversation}|{activity_id}")
+        held = await self.state.get(MESSAGES, f"{conversation}|{activity_id}")
         return str(held["text"]) if held else None
 
     def _raise(self, outcome: dict[str, Any], what: str) -> None:
@@ -164,16 +162,11 @@ class TeamsSender:
         raise SendError(problem) from None
 
 
-def _bot(origin: Activity) -> ChannelAccount:
-    bot = origin.recipient
-    return ChannelAccount(id=bot.id, name=bot.name) if bot is not None else ChannelAccount()
-
-
-def _reference(created: TurnContext, origin: Activity) -> ConversationReference:
+def _reference(created: TurnContext, base: ConversationReference) -> ConversationReference:
     """A reference to a conversation the bot just created (its conversation is set by the caller)."""
     reference = TurnContext.get_conversation_reference(created.activity)
     reference.activity_id = None
-    reference.bot = _bot(origin)
-    reference.service_url = origin.service_url
+    reference.bot = base.bot
+    reference.service_url = base.service_url
     reference.channel_id = "msteams"
     return reference

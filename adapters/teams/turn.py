@@ -12,7 +12,7 @@ from botbuilder.schema import Activity
 
 from adapters.teams.activities import card_activity, connector_problem, http_status, text_activity
 from adapters.teams.references import conversation_type
-from bot.types import ThreadRef, UserRef
+from bot.door import ThreadRef, UserRef
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 28 * 1024  # Teams' own limit on a message (about 28 KB): anything longer is not something a person typed

@@ -8,63 +8,62 @@ that has already moved is refused with what already happened, so each action app
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
 
-from bot.cases.case import audit, stage_duties
+from bot.cases.case import AuditEntry, Case, Duty, ExtensionEntry, Nudge, StageEntry, audit, stage_duties
 from bot.cases.messages import long_date
 from bot.dates.timeline import stage_due
 from bot.dates.workdays import calendar_for, london_today
 from bot.types import UserRef
 from policies.model import Policy
 
-Case = dict[str, Any]
-
 
 class Refused(Exception):
     """The action cannot be applied; the message says why, in plain words, and nothing changed."""
 
 
-def _last(case: Case, *actions: str) -> dict[str, str] | None:
+def _last(case: Case, *actions: str) -> AuditEntry | None:
     return next((e for e in reversed(case["events"]) if e["action"] in actions), None)
 
 
-def check_open(case: Case, policy: Policy, expected_stage: int | None) -> None:
-    """Refuse unless the case is open and still at the stage the action was taken on."""
+def check_open(case: Case, policy: Policy, expected_stage: int | None) -> int:
+    """Refuse unless the case is open and still at the stage the action was taken on; its current stage."""
     ref = case["ref"]
-    if case["status"] == "immediate_harm":
+    current = case.get("stage")
+    if case["status"] == "immediate_harm" or current is None:
         raise Refused(f"{ref} records an immediate-harm referral; it has no stages to act on.")
     if case["status"] != "open":
         done = _last(case, "resolved")
         when = f" by {done['by']} at {done['at'][:16].replace('T', ' ')}" if done else ""
         raise Refused(f"{ref} was already resolved{when}. Nothing was changed.")
-    if expected_stage is not None and case["stage"] != expected_stage:
+    if expected_stage is not None and current != expected_stage:
         moved = _last(case, "escalated")
         who = f" (escalated by {moved['by']} at {moved['at'][:16].replace('T', ' ')})" if moved else ""
-        raise Refused(
-            f"{ref} has already moved on to {policy.stage_title(case['stage'])}{who}. Nothing was changed."
-        )
+        raise Refused(f"{ref} has already moved on to {policy.stage_title(current)}{who}. Nothing was changed.")
+    return current
 
 
 def available_actions(policy: Policy, case: Case) -> tuple[str, ...]:
     """The buttons worth offering on a case now: resolve; escalate unless at the final stage; extend where allowed."""
-    if case.get("status") != "open" or case.get("stage") is None:
+    current = case.get("stage")
+    if case.get("status") != "open" or current is None:
         return ()
     out = ["resolve"]
-    if policy.next_stage(case["stage"]) is not None:
+    if policy.next_stage(current) is not None:
         out.append("escalate")
-    if policy.extension.allows(case["stage"]):
+    if policy.extension.allows(current):
         out.append("extend")
     return tuple(out)
 
 
-def _close_stage(case: Case, today: date, outcome: str, reason: str) -> list[dict[str, Any]]:
-    stages = [dict(s) for s in case["stages"]]
+def _close_stage(case: Case, today: date, outcome: str, reason: str) -> list[StageEntry]:
+    stages: list[StageEntry] = [{**s} for s in case["stages"]]
     stages[-1].update({"ended_on": today.isoformat(), "outcome": outcome, "reason": reason})
     return stages
 
 
-def _cancel_pending(case: Case) -> list[dict[str, Any]]:
-    return [{**n, "status": "cancelled"} if n["status"] in ("pending", "sending") else n for n in case["nudges"]]
+def _cancel_pending(case: Case) -> list[Nudge]:
+    return [{**n, "status": "cancelled"} if n["status"] in ("pending", "sending") else n
+            for n in case.get("nudges", [])]
 
 
 def resolve(
@@ -72,12 +71,12 @@ def resolve(
     expected_stage: int | None,
 ) -> Case:
     """Close the case with the written outcome agreed between the parties and how actions will be followed up."""
-    check_open(case, policy, expected_stage)
+    current = check_open(case, policy, expected_stage)
     if not outcome.strip() or not follow_up.strip():
         raise Refused("A resolution needs the written outcome agreed between the parties and how outstanding "
                       "actions will be followed up.")
     today = london_today(now)
-    stage = policy.stage(case["stage"])
+    stage = policy.stage(current)
     assert stage is not None
     final = stage.number == policy.last_stage.number
     binding = final and policy.final_stage.binding
@@ -111,8 +110,7 @@ def escalate(case: Case, policy: Policy, actor: UserRef, reason: str, now: datet
 
     The stage's `actors` (such as the contact the other agency gave) move onto its entry in `stages`.
     """
-    check_open(case, policy, expected_stage)
-    current = policy.stage(case["stage"])
+    current = policy.stage(check_open(case, policy, expected_stage))
     assert current is not None
     following = policy.next_stage(current.number)
     if following is None:
@@ -161,10 +159,10 @@ def extend(
     reason: str, now: datetime, expected_stage: int | None,
 ) -> Case:
     """A new due date agreed by both agencies, only where the procedure allows it."""
-    check_open(case, policy, expected_stage)
+    current = check_open(case, policy, expected_stage)
     ext = policy.extension
-    if not ext.allows(case["stage"]):
-        raise Refused(extension_refused(policy, case["stage"]))
+    if not ext.allows(current):
+        raise Refused(extension_refused(policy, current))
     if not (agreed_here.strip() and agreed_other.strip()):
         raise Refused("An extension needs the agreement of both agencies: name who agreed on each side.")
     if not reason.strip():
@@ -177,16 +175,16 @@ def extend(
         raise Refused(f"{long_date(new_due)} is not a working day; choose "
                       f"{long_date(calendar.on_or_after(new_due))} or another working day.")
     old = case.get("stage_due")
-    last = (case.get("extensions") or [{}])[-1]
-    if old == new_due.isoformat() and last.get("stage") == case["stage"] and last.get("new_due") == old:
+    last = next(reversed(case.get("extensions", [])), None)
+    if last is not None and old == new_due.isoformat() and last["stage"] == current and last["new_due"] == old:
         # the same extension sent twice (a double click, two forms opened from one reminder): once is enough
-        raise Refused(f"{case['ref']} was already extended to {long_date(new_due)} by {last.get('by', 'someone')}. "
+        raise Refused(f"{case['ref']} was already extended to {long_date(new_due)} by {last['by']}. "
                       "Nothing was changed.")
-    stages = [dict(s) for s in case["stages"]]
+    stages: list[StageEntry] = [{**s} for s in case["stages"]]
     stages[-1]["due"] = new_due.isoformat()
-    record = {"stage": case["stage"], "old_due": old, "new_due": new_due.isoformat(),
-              "agreed_here": agreed_here.strip(), "agreed_other": agreed_other.strip(),
-              "reason": reason.strip(), "by": actor.key, "at": now.isoformat()}
+    record: ExtensionEntry = {"stage": current, "old_due": old, "new_due": new_due.isoformat(),
+                              "agreed_here": agreed_here.strip(), "agreed_other": agreed_other.strip(),
+                              "reason": reason.strip(), "by": actor.key, "at": now.isoformat()}
     return {
         **case,
         "stage_due": new_due.isoformat(),
@@ -194,7 +192,7 @@ def extend(
         "extensions": [*case.get("extensions", []), record],
         "nudges": _cancel_pending(case),
         "events": [*case["events"], audit(now, actor, "extended",
-                                          f"{policy.stage_title(case['stage'])} from {old} to {new_due}")],
+                                          f"{policy.stage_title(current)} from {old} to {new_due}")],
     }
 
 
@@ -210,8 +208,8 @@ def duty_done(case: Case, number: int, actor: UserRef, now: datetime) -> Case:
     if not 1 <= number <= len(open_duties):
         raise Refused(f"{case['ref']} has no open duty number {number}; type status {case['ref']} to see them.")
     target = open_duties[number - 1]["id"]
-    duties = [{**d, "status": "done", "done_by": actor.key, "done_at": now.isoformat()} if d["id"] == target
-              else d for d in case["duties"]]
+    duties: list[Duty] = [{**d, "status": "done", "done_by": actor.key, "done_at": now.isoformat()}
+                          if d["id"] == target else d for d in case["duties"]]
     return {**case, "duties": duties,
             "events": [*case["events"], audit(now, actor, "duty_done", target)]}
 

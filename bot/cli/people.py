@@ -83,7 +83,7 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_counterpart(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.people.directory import counterparts
+    from bot.people.counterparts import counterparts
 
     policy = policy_named(args.policy, settings)
     stage = policy.stage(args.stage)

@@ -119,10 +119,11 @@ def _write(path: Path, content: bytes) -> None:
 
 
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import directory_for
+    from bot.cases.book import CaseBook
     from bot.records.audit import log_event
     from bot.records.files import RecordError, render
     from bot.records.forms import forms_for
-    from bot.wiring import directory_for
 
     ref = args.ref.strip().upper()
     if not REF.match(ref):
@@ -140,7 +141,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> int:
         async with shared_beside_bot(data_dir) as store:
-            case = await store.get("cases", ref)
+            case = await CaseBook(store).get(ref)
             if case is None:
                 raise UsageError(f"no case {ref}")
             policy = policies.get(case.get("policy", ""))
@@ -200,6 +201,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import DEDUPE
     from bot.jobs.expiry import DIALOG_RETENTION, RETENTION
     from bot.records.retention import PurgeReport, purge, years_before
     from storage.tinydb_store import TinyDBStore
@@ -212,7 +214,7 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
         if not data_dir.is_dir():
             return PurgeReport((), years_before(now, years), years, args.dry_run)
         async with TinyDBStore(data_dir) as store:
-            return await purge(store, now, years, args.dry_run, operator())
+            return await purge(store, now, years, args.dry_run, operator(), DEDUPE)
 
     with refused_while_in_use("purge deletes cases and records the running bot may be using, so it runs only while "
                               "the bot is stopped; export and audit work beside it"):

@@ -36,10 +36,7 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.console import Console
-    from bot.dates.clock import SystemClock
-    from bot.wiring import make_engine
-    from storage.tinydb_store import TinyDBStore
+    from bot.app import run_console
 
     if not EMAIL.match(args.user):
         raise UsageError(f"--user must be an email address (found {args.user!r})")
@@ -47,42 +44,25 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     if args.policy:
         policy_named(args.policy, settings)
     policies = load_policies(settings.policy_dir, ids)
-
-    async def run() -> int:
-        async with TinyDBStore(args.data or settings.data_dir) as store:
-            return await Console(await make_engine(store, policies, settings, SystemClock()), args.user).run()
-
-    return asyncio.run(run())
+    return asyncio.run(run_console(args.data or settings.data_dir, policies, settings, args.user))
 
 
 def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
-    from adapters.console import render
-    from bot.dates.clock import FixedClock
-    from bot.jobs.outbox import Outbox, PrintSender
-    from bot.wiring import make_engine
-    from storage.tinydb_store import TinyDBStore
+    from bot.app import tick_once
 
     now = parse_instant(args.now, "--now")
     policies = load_policies(settings.policy_dir, settings.policy_ids)
-
-    async def run() -> int:
-        outbox = Outbox()
-        outbox.register("console", PrintSender(lambda _: None, render))  # tick's own line is the delivery
-        async with TinyDBStore(args.data or settings.data_dir) as store:
-            engine = await make_engine(store, policies, settings, FixedClock(now), outbox)
-            for sent in await engine.scheduler.tick(now):
-                text = " ".join(sent.text.split())
-                print(f"{sent.ref}\tstage {sent.stage}\t{sent.kind}\t{sent.thread.channel}:"
-                      f"{sent.thread.conversation}\t{text}")
-            posted = await engine.weekly.tick(now)
-            if posted:
-                print(f"summary\t{posted}\tposted to {settings.summary_target}")
-        return 0
-
-    return asyncio.run(run())
+    report = asyncio.run(tick_once(args.data or settings.data_dir, policies, settings, now))
+    for sent in report.sent:
+        text = " ".join(sent.text.split())
+        print(f"{sent.ref}\tstage {sent.stage}\t{sent.kind}\t{sent.thread.channel}:{sent.thread.conversation}\t{text}")
+    if report.summary_posted:
+        print(f"summary\t{report.summary_posted}\tposted to {settings.summary_target}")
+    return 0
 
 
 def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cases.book import CaseBook
     from bot.summary import figures as summary
     from bot.summary.chart import summary_png
     from storage.tinydb_store import TinyDBStore
@@ -97,7 +77,7 @@ def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> int:
         async with TinyDBStore(args.data or settings.data_dir) as store:
-            cases = [doc for _, doc in await store.scan("cases")]
+            cases = await CaseBook(store).all()
         figs = summary.figures(cases, policies, monday, args.policy)
         print(json.dumps(figs, indent=2) if args.json else summary.text(figs, policies))
         if args.chart:

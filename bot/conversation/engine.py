@@ -1,190 +1,327 @@
-"""The conversation core: adapters hand it neutral Events; dialogs decide; it stores, and returns Replies."""
+"""The conversation core: an Event in, Replies out. Typed lines are read against the command table, forms are checked
+by the forms module, dialogs decide, the case desk acts, and case threads are told through the outbox.
+
+A channel that shows whole forms (Slack, Teams) gets a form where a channel of plain words (the console) is asked the
+same questions one at a time, in a dialog stored as it goes.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import re
 from collections.abc import Mapping
-from datetime import time
 from typing import Any
 
-from bot.cases import messages, workflow
+from bot.cases.book import CaseBook
+from bot.cases.case import is_ref, stage_now, thread_of
 from bot.cases.desk import CaseDesk
+from bot.cases.roles import Roles
+from bot.conversation import commands
+from bot.conversation.commands import Line
+from bot.conversation.dialogs import Dialogs, current_question
+from bot.conversation.forms import Forms
 from bot.dates.clock import Clock
 from bot.dates.workdays import london_today
-from bot.jobs import weekly
-from bot.jobs.agenda import Agenda
-from bot.jobs.expiry import EVENTS, DailySweep
-from bot.jobs.outbox import Outbox, SendError
-from bot.jobs.scheduler import Scheduler
-from bot.people.directory import Directory
-from bot.summary import figures as summary
-from bot.types import Attachment, Event, Reply, ThreadRef, UserRef
+from bot.jobs.outbox import ChannelInfo, Outbox, SendError
+from bot.jobs.threads import Threads
+from bot.records.download import download, sent_text
+from bot.summary import figures
+from bot.summary.report import compose
+from bot.types import ACTED, Attachment, Event, Kind, Reply, ThreadRef, UserRef
 from dialogs import actions, intake
+from dialogs.outcome import Outcome, Say
 from policies.model import Policy
 from storage.base import Store
+from storage.collections import EVENTS
+from storage.common import KeyedLocks
 
 log = logging.getLogger(__name__)
-REF_PATTERN = re.compile(r"^ESC-\d{4}-\d{4,}$", re.IGNORECASE)
-CASE_COMMANDS = ("status", "resolve", "escalate", "extend", "harm", "done", "contact", "record")
-ONE_SHOT_COMMANDS = ("status", "record", "harm", "done", "contact")  # answered at once, no questions of their own
+NO_EFFECT = (Kind.REFUSED, Kind.FORM, Kind.INVALID)  # replies that changed nothing: the event is not remembered
+OUT_OF_DATE = "This form is out of date. Type escalate to start again, or help to see what I can do."
+
+
+def reply_of(say: Say, case_ref: str = "") -> Reply:
+    """What a dialog says, as a reply."""
+    kind = Kind.INVALID if say.invalid or say.errors else Kind.MESSAGE
+    return Reply(say.text, question=say.question, kind=kind, errors=say.errors, case_ref=case_ref)
+
+
+def replies_of(outcome: Outcome, case_ref: str = "") -> list[Reply]:
+    return [reply_of(say, case_ref) for say in outcome.says]
 
 
 class Engine:
     """One conversation core behind every channel. Events from one user are handled one at a time."""
 
-    def __init__(
-        self,
-        store: Store,
-        policies: Mapping[str, Policy],
-        clock: Clock,
-        *,
-        directory: Directory | None = None,
-        outbox: Outbox | None = None,
-        send_time: time = time(9, 0),
-        review_days: int = 10,
-    ) -> None:
+    def __init__(self, store: Store, book: CaseBook, desk: CaseDesk, roles: Roles, threads: Threads, outbox: Outbox,
+                 policies: Mapping[str, Policy], clock: Clock) -> None:
         if not policies:
             raise ValueError("at least one policy is needed")
         self.store = store
+        self.book = book
+        self.desk = desk
+        self.roles = roles
+        self.threads = threads
+        self.outbox = outbox
         self.policies = dict(policies)
         self.clock = clock
-        self.directory = directory or Directory([])
-        self.outbox = outbox or Outbox()
-        self.scheduler = Scheduler(store, self.policies, clock, self.outbox, Agenda(store),
-                                   lambda p, c: self.desk.addressees(p, c),
-                                   send_time=send_time, review_days=review_days)
-        self.desk = CaseDesk(store, self.policies, clock, self.scheduler, lambda: self.directory)
-        self.weekly = weekly.WeeklyPoster(store, self.policies, self.outbox, None)
-        self.dedupe = DailySweep(store)  # the scheduler loop expires old dedupe records and unfinished forms here
-        self._locks: dict[str, asyncio.Lock] = {}
-
-    def _lock(self, key: str) -> asyncio.Lock:
-        return self._locks.setdefault(key, asyncio.Lock())
+        self.forms = Forms(self.policies)
+        self.dialogs = Dialogs(store, clock)
+        self._users = KeyedLocks()
 
     async def handle(self, event: Event) -> list[Reply]:
-        """Answer one event. A repeated event id (a platform retry) has no second effect.
+        """Answer one event. A repeated event id (a platform retry, a form sent twice) has no second effect and no
+        answer: a platform's re-delivery is not the person asking again (a channel may tell a double click apart).
 
         The dedupe record is kept for bot.jobs.expiry.RETENTION, far longer than any platform retries. It is written
-        only when none was found, which the expiry sweep relies on (see bot/dedupe.py).
+        only when none was found, which the expiry sweep relies on (see bot/jobs/expiry.py).
         """
-        async with self._lock(event.user.key):
-            if event.event_id and await self.store.get(EVENTS, event.event_id) is not None:
+        async with self._users(event.user.key):
+            if event.event_id and event.step != "start" and await self.store.get(EVENTS, event.event_id):
                 log.info("duplicate event ignored")
                 return []
             replies = await self._dispatch(event)
-            if event.event_id and not all(r.errors or r.kind == "refused" for r in replies):
+            if event.event_id and not all(r.errors or r.kind in NO_EFFECT for r in replies):
                 # (a refused or invalid submit changed nothing: the same form, corrected or sent by someone
                 # entitled, must still work, so only an event that had an effect is remembered)
                 await self.store.put(EVENTS, event.event_id, {"at": self.clock.now().isoformat()})
             return replies
 
+    async def check(self, event: Event) -> dict[str, str]:
+        """Problems with a submitted form, per question id, without storing anything (so a channel can show them
+        before it acknowledges the form, as Slack must)."""
+        if event.form is None:
+            return {}
+        today = london_today(self.clock.now())
+        if event.step == "start":
+            return self.forms.check_start(event.form)[1]
+        if event.step == "action":
+            case = await self.book.get(event.case_ref) if event.case_ref else None
+            policy = self.policies.get(case["policy"]) if case else None
+            if case is None or policy is None or event.action not in actions.ACTIONS:
+                return {}  # refused when it is handled, with the reason
+            outcome = self.forms.check_action(event.action, policy, event.stage or stage_now(case), event.form,
+                                              today)
+        else:
+            policy = self.forms.policy_of(event.policy or str(event.form.get("policy") or ""))
+            if policy is None:  # out of date (told when it is handled), or the partnership not chosen
+                return {} if event.step == "intake" else {"policy": "Please choose the partnership."}
+            outcome = self.forms.check_intake(policy, event.form, today, self._ask_raiser(event.user),
+                                              event.step == "intake")
+        return dict(outcome.says[0].errors) if outcome.effect == "invalid" else {}
+
+    def channel(self, event: Event) -> ChannelInfo:
+        return self.outbox.info(event.user.channel)
+
+    def _ask_raiser(self, user: UserRef) -> bool:
+        """Whether the Stage 1 questions must ask who the raiser is (the directory cannot say)."""
+        return self.roles.person(user) is None and len(self.roles.people.directory) > 0
+
+    # --- typed lines --------------------------------------------------------------------------------------------
     async def _dispatch(self, event: Event) -> list[Reply]:
-        key = dialog_key(event.user, event.thread)
-        dialog = await self.store.get("dialogs", key)
-        if dialog is not None and dialog.get("step") == "done":
-            # A restart interrupted opening this dialog's case: finish that first, exactly once.
-            finished = await self._finish(key, dialog, event)
-            return [finished, *await self._dispatch(event)]
         if event.form is not None:
-            return await self._submit_form(event)
-        command, rest = split_command(event.text)
-        if command == "escalate" and not rest:
+            return await self._submitted(event)
+        line = commands.read(event.text)
+        if not self.channel(event).forms:
+            key = self.dialogs.key(event.user, event.thread)
+            dialog = await self.dialogs.get(key)
+            if dialog is not None and dialog.get("step") == "done":
+                # A restart interrupted opening this dialog's case: finish that first, exactly once.
+                return [await self._finish(key, dialog, event), *await self._dispatch(event)]
             if dialog is not None:
-                question = current_question(dialog, self.policies)
-                return [Reply("You are already answering questions. Answer below, or type cancel.", question)]
-            unknown = self.desk.person(event.user) is None and len(self.directory) > 0
-            outcome = intake.start(self.policies, self.clock.now().isoformat(), ask_raiser=unknown)
-            await self._save_dialog(key, outcome.state or {})
-            return list(outcome.replies)
-        if command == "escalate" and not REF_PATTERN.match(rest.split(" ")[0]):
-            command, rest = split_command(rest)  # Slack's "/escalate status REF"
-        if dialog is not None and command in CASE_COMMANDS and REF_PATTERN.match(rest.split(" ")[0]):
-            return await self._command_mid_dialog(key, dialog, command, rest, event)
-        if dialog is not None:
-            return await self._answer(key, dialog, event)
-        if command in ("help", "?", ""):
-            return [Reply(messages.HELP)]
-        if command in CASE_COMMANDS:
-            return await self._case_command(key, command, rest, event)
-        if command == "summary":
-            return [await self.summary(event.user, rest)]
-        if command in intake.CANCEL_WORDS:
+                return await self._mid_dialog(key, dialog, line, event)
+        return await self._command(line, event)
+
+    async def _command(self, line: Line, event: Event) -> list[Reply]:
+        info = self.channel(event)
+        if line.command in ("", "help"):
+            return [Reply(commands.help_text(info.command, info.help_note, info.forms), kind=Kind.HELP)]
+        if commands.on_case(line):
+            return await self._case_command(line, event)
+        if line.command == "escalate":
+            return await self._start(event)
+        if line.command == "summary":
+            return [await self.summary(event.user, line.words)]
+        if line.command == "cancel":
             return [Reply("There is nothing to cancel. Type escalate to start.")]
         return [Reply("Sorry, I did not understand that. Type escalate to start, or help to see what I can do.")]
 
-    async def _save_dialog(self, key: str, state: Mapping[str, Any]) -> None:
-        """Keep a dialog's state, stamped with when it was last touched (bot.jobs.expiry expires abandoned ones)."""
-        await self.store.put("dialogs", key, {**state, "touched_at": self.clock.now().isoformat()})
+    async def _start(self, event: Event) -> list[Reply]:
+        if self.channel(event).forms:
+            return [Reply("Escalate a professional disagreement", kind=Kind.FORM, form=self.forms.start,
+                          private=True)]
+        outcome = intake.start(self.policies, self.clock.now().isoformat(), ask_raiser=self._ask_raiser(event.user))
+        await self.dialogs.save(self.dialogs.key(event.user, event.thread), outcome.state or {})
+        return replies_of(outcome)
 
-    async def _command_mid_dialog(self, key: str, dialog: dict[str, Any], command: str, rest: str,
-                                  event: Event) -> list[Reply]:
+    async def _case_command(self, line: Line, event: Event) -> list[Reply]:
+        if not line.ref:
+            usage = " ".join(w for w in (self.channel(event).command, line.command) if w)
+            return [Reply(f"Which case? Type {usage} REF, with the case reference (e.g. ESC-2026-0001).")]
+        if not is_ref(line.ref):
+            return [Reply(f"{line.ref} is not a case reference; they look like ESC-2026-0001.")]
+        if line.command == "status":
+            return [await self.desk.status(event.user, line.ref)]
+        if line.command == "record":
+            return [await self.record(event.user, line.ref, line.rest.strip() or "record")]
+        if line.command in ("harm", "done", "contact"):
+            return [await self.desk.simple(event.user, line.ref, line.command, line.rest)]
+        return [await self._action(line.command, line.ref, event)]
+
+    async def _action(self, action: str, ref: str, event: Event) -> Reply:
+        """The questions for resolve / escalate / extend (a form, or the first question), or why not."""
+        found = await self.desk.find(event.user, ref, event.stage)
+        if isinstance(found, Reply):
+            return found
+        case, policy = found
+        refused = self.desk.refusal(action, case, policy, event.stage)
+        if refused is not None:
+            return refused
+        stage = stage_now(case)
+        form = self.forms.action(action, policy, case["ref"], stage)
+        if self.channel(event).forms:
+            return Reply(form.intro, kind=Kind.FORM, form=form, case_ref=case["ref"], stage=stage)
+        outcome = actions.start(action, case["ref"], policy, stage, f"{form.intro}. Type cancel to stop.")
+        await self.dialogs.save(self.dialogs.key(event.user, event.thread), outcome.state or {})
+        return replies_of(outcome, case["ref"])[0]
+
+    # --- a dialog in progress (channels of plain words) ---------------------------------------------------------
+    async def _mid_dialog(self, key: str, dialog: dict[str, Any], line: Line, event: Event) -> list[Reply]:
+        if line.command == "escalate" and not line.ref:
+            question = current_question(dialog, self.policies)
+            return [Reply("You are already answering questions. Answer below, or type cancel.", question)]
+        if commands.on_case(line) and is_ref(line.ref):
+            return await self._command_mid_dialog(key, dialog, line, event)
+        return await self._answer(key, dialog, event)
+
+    async def _command_mid_dialog(self, key: str, dialog: dict[str, Any], line: Line, event: Event) -> list[Reply]:
         """A case command typed while questions are being asked is never taken as an answer. One that answers at
         once (status, record, harm, done, contact) is done, and the question asked again; one that asks its own
         questions (resolve, escalate, extend) waits until these are finished or cancelled."""
         question = current_question(dialog, self.policies)
-        if command in ONE_SHOT_COMMANDS:
-            replies = await self._case_command(key, command, rest, event)
+        if line.command in commands.ONE_SHOT:
+            replies = await self._case_command(line, event)
             return [*replies, Reply("Your answers so far are kept. The question was:", question)]
-        return [Reply(f"You are in the middle of answering questions, so \"{command} {rest.split(' ')[0]}\" was not "
+        return [Reply(f"You are in the middle of answering questions, so \"{line.command} {line.ref}\" was not "
                       "taken as an answer. Answer the question below, or type cancel and then send it again.",
-                      question, kind="invalid")]
-
-    async def _case_command(self, key: str, command: str, rest: str, event: Event) -> list[Reply]:
-        ref, _, arg = rest.partition(" ")
-        if not ref:
-            return [Reply(f"Which case? For example: {command} ESC-2026-0001")]
-        if not REF_PATTERN.match(ref):
-            return [Reply(f"{ref} is not a case reference; they look like ESC-2026-0001.")]
-        if command == "status":
-            return [await self.desk.status(event.user, ref)]
-        if command == "record":
-            return [await self.record(event.user, ref, arg.strip() or "record")]
-        if command in ("harm", "done", "contact"):
-            return [await self.desk.simple(event.user, ref, command, arg)]
-        form = await self.action_form(event.user, command, ref, None)
-        if form.kind != "form":
-            return [form]
-        policy = self.policies[(await self.store.get("cases", form.case_ref) or {})["policy"]]
-        assert form.stage is not None
-        intro = f"{form.text}. Type cancel to stop."
-        outcome = actions.start(command, form.case_ref, policy, form.stage, intro)
-        await self._save_dialog(key, outcome.state or {})
-        return list(outcome.replies)
+                      question, kind=Kind.INVALID)]
 
     async def _answer(self, key: str, dialog: dict[str, Any], event: Event) -> list[Reply]:
         today = london_today(self.clock.now())
         if dialog.get("dialog") == actions.DIALOG:
             outcome = actions.handle_text(dialog, event.text, self.policies, today)
             if outcome.effect == "apply":
-                await self.store.delete("dialogs", key)
+                await self.dialogs.forget(key)
                 return await self._act(event, dialog["action"], dialog["ref"], dialog["expected_stage"],
                                        outcome.answers)
-        else:
-            outcome = intake.handle_text(dialog, event.text, self.policies, today)
-            if outcome.effect == "open_case":
-                assert outcome.state is not None
-                await self._save_dialog(key, outcome.state)
-                return [await self._finish(key, outcome.state, event)]
-            if outcome.effect == "immediate_harm":
-                policy = self.policies[outcome.policy_id]
-                reply = await self.desk.emergency(_idem(key, dialog), policy, event.user, event.thread)
-                await self.store.delete("dialogs", key)
-                return [reply]
+            return await self._next(key, outcome, dialog.get("ref", ""))
+        outcome = intake.handle_text(dialog, event.text, self.policies, today)
+        if outcome.effect == "open_case":
+            assert outcome.state is not None
+            await self.dialogs.save(key, outcome.state)
+            return [await self._finish(key, outcome.state, event)]
+        if outcome.effect == "immediate_harm":
+            reply = await self.desk.emergency(self.dialogs.idem(key, dialog), self.policies[outcome.policy_id],
+                                              event.user, event.thread)
+            await self.dialogs.forget(key)
+            return [reply]
+        return await self._next(key, outcome)
+
+    async def _next(self, key: str, outcome: Outcome, case_ref: str = "") -> list[Reply]:
         if outcome.state is None:
-            await self.store.delete("dialogs", key)
+            await self.dialogs.forget(key)
         else:
-            await self._save_dialog(key, outcome.state)
-        return list(outcome.replies)
+            await self.dialogs.save(key, outcome.state)
+        return replies_of(outcome, case_ref)
+
+    async def _finish(self, key: str, dialog: Mapping[str, Any], event: Event) -> Reply:
+        """Open the case a completed dialog describes (exactly once), then forget the dialog."""
+        reply = await self._open(self.dialogs.idem(key, dialog), self.policies[dialog["policy"]], dialog["answers"],
+                                 event)
+        await self.dialogs.forget(key)
+        return reply
+
+    # --- forms sent back ----------------------------------------------------------------------------------------
+    async def _submitted(self, event: Event) -> list[Reply]:
+        assert event.form is not None
+        if event.step == "action" or event.action:
+            return await self._action_sent(event)
+        if event.step == "start":
+            return [await self._start_sent(event)]
+        policy = self.forms.policy_of(event.policy or str(event.form.get("policy") or ""))
+        if policy is None and event.step == "intake":  # (a procedure no longer run here)
+            return [Reply(OUT_OF_DATE, kind=Kind.REFUSED)]
+        if policy is None:
+            return [Reply("Please choose the partnership.", kind=Kind.INVALID, form=self.forms.start,
+                          errors={"policy": "Please choose the partnership."}, private=True)]
+        ask_raiser = self._ask_raiser(event.user)
+        outcome = self.forms.check_intake(policy, event.form, london_today(self.clock.now()), ask_raiser,
+                                          event.step == "intake")
+        idem = self._form_idem(event)
+        if outcome.effect == "immediate_harm":
+            return [await self.desk.emergency(idem, policy, event.user, event.thread)]
+        if outcome.effect == "open_case":
+            return [await self._open(idem, policy, outcome.answers, event)]
+        return [Reply(say.text, kind=Kind.INVALID, errors=say.errors, form=self.forms.intake(policy, ask_raiser),
+                      private=True) for say in outcome.says]
+
+    def _form_idem(self, event: Event) -> str:
+        return f"form:{event.event_id or event.user.key + ':' + self.clock.now().isoformat()}"
+
+    async def _start_sent(self, event: Event) -> Reply:
+        """The first step: the partnership and the immediate-risk question. A yes gives the emergency route at once
+        (recorded once however often the form is sent); a no gives the rest of the questions."""
+        assert event.form is not None
+        policy, errors = self.forms.check_start(event.form)
+        if errors or policy is None:
+            return Reply("Some answers need another look.", kind=Kind.INVALID, form=self.forms.start, errors=errors,
+                         private=True)
+        if event.form.get("immediate_risk") in ("yes", True):
+            return await self.desk.emergency(self._form_idem(event), policy, event.user, event.thread)
+        return Reply("The Stage 1 questions", kind=Kind.FORM, form=self.forms.intake(policy, self._ask_raiser(
+            event.user)), private=True)
+
+    async def _action_sent(self, event: Event) -> list[Reply]:
+        assert event.form is not None
+        if event.action not in actions.ACTIONS or not event.case_ref:
+            return [Reply(OUT_OF_DATE, kind=Kind.REFUSED)]
+        found = await self.desk.find(event.user, event.case_ref, event.stage)
+        if isinstance(found, Reply):
+            return [found]
+        case, policy = found
+        checked = self.forms.check_action(event.action, policy, event.stage or stage_now(case), event.form,
+                                          london_today(self.clock.now()))
+        if checked.effect != "apply":
+            form = self.forms.action(event.action, policy, case["ref"], event.stage or stage_now(case))
+            return [Reply(say.text, kind=Kind.INVALID, errors=say.errors, form=form, case_ref=case["ref"])
+                    for say in checked.says]
+        return await self._act(event, event.action, case["ref"], event.stage, checked.answers)
+
+    # --- effects ------------------------------------------------------------------------------------------------
+    async def _open(self, idem: str, policy: Policy, answers: Mapping[str, Any], event: Event) -> Reply:
+        """Open the case, start its thread (now if it can be; else it is tried again), and say so."""
+        info = self.channel(event)
+        home = ThreadRef(event.thread.channel, info.cases_place or event.thread.conversation) if info.roots \
+            else event.thread
+        case, reply = await self.desk.open_case(idem, policy, answers, event.user, home, event.thread, info.roots)
+        if not info.roots:
+            return reply
+        where = ("Its thread is in the cases channel: updates and reminders will be posted there."
+                 if info.cases_place else "Updates and reminders about it will come to your private chat with me.")
+        try:
+            await self.threads.start(case["ref"])
+        except SendError as exc:
+            log.warning("case %s: its thread was not started; retried by the scheduler", case["ref"])
+            where = (f"(The case's thread could not be started yet: {exc}. It will be tried again in a few "
+                     "minutes, and before any reminder.)")
+        return Reply(f"{reply.text}\n{where}", kind=reply.kind, case_ref=reply.case_ref, stage=reply.stage)
 
     async def _act(self, event: Event, action: str, ref: str, stage: int | None,
                    answers: Mapping[str, Any]) -> list[Reply]:
         reply = await self.desk.perform(event.user, action, ref, stage, answers)
-        if reply.kind == action and not await self._tell_thread(reply, event):
+        if reply.kind in ACTED and not await self._tell_thread(reply, event):
             return [reply, Reply(f"{reply.case_ref}: this is recorded, but it could not be posted in the case's "
                                  "thread, so the people involved have not been told there yet: please tell them "
-                                 "directly. Reminders still go to the thread.", kind="not_posted",
+                                 "directly. Reminders still go to the thread.", kind=Kind.NOT_POSTED,
                                  case_ref=reply.case_ref)]
         return [reply]
 
@@ -192,193 +329,40 @@ class Engine:
         """Post a case change into the case's own thread too (so the raiser is told), if it happened elsewhere.
 
         False if that post failed (the caller tells the person who acted)."""
-        case = await self.store.get("cases", reply.case_ref)
-        if case is None:
-            return True
-        thread = ThreadRef.from_dict(case["thread"])
-        if thread == event.thread:
+        case = await self.book.get(reply.case_ref)
+        if case is None or thread_of(case) == event.thread:
             return True
         try:
-            await self.outbox.send(thread, reply)
+            await self.threads.deliver(reply.case_ref, reply)
         except SendError as exc:
             log.warning("case %s: update not posted to its thread (%s)", reply.case_ref, exc)
             return False
         return True
 
-    async def _finish(self, key: str, dialog: Mapping[str, Any], event: Event) -> Reply:
-        """Open the case a completed dialog describes (exactly once), then forget the dialog."""
-        policy = self.policies[dialog["policy"]]
-        reply = await self.desk.open_case(_idem(key, dialog), policy, dialog["answers"], event.user, event.thread)
-        await self.store.delete("dialogs", key)
-        return reply
-
-    async def _submit_form(self, event: Event) -> list[Reply]:
-        assert event.form is not None
-        today = london_today(self.clock.now())
-        if event.action:
-            found = await self.desk.find(event.user, event.case_ref, event.stage)
-            if isinstance(found, Reply):
-                return [found]
-            case, policy = found
-            if event.action not in actions.ACTIONS:
-                return [Reply(f"{event.action!r} is not something that can be done to a case.", kind="refused")]
-            checked = actions.check_form(event.action, policy, event.stage or case["stage"], event.form, today)
-            if checked.effect != "apply":
-                return list(checked.replies)
-            return await self._act(event, event.action, case["ref"], event.stage, checked.answers)
-        form = dict(event.form)
-        if len(self.policies) == 1:
-            policy = next(iter(self.policies.values()))
-        elif str(form.get("policy") or "") in self.policies:
-            policy = self.policies[str(form["policy"])]
-        else:
-            question = intake.policy_question(self.policies)
-            return [Reply("Please choose the partnership.", form=(question,), errors={"policy": "Required."})]
-        ask_raiser = self.desk.person(event.user) is None and len(self.directory) > 0
-        outcome = intake.submit_form(policy, form, today, ask_raiser)
-        idem = f"form:{event.event_id or event.user.key + ':' + self.clock.now().isoformat()}"
-        if outcome.effect == "immediate_harm":
-            return [await self.desk.emergency(idem, policy, event.user, event.thread)]
-        if outcome.effect == "open_case":
-            return [await self.desk.open_case(idem, policy, outcome.answers, event.user, event.thread)]
-        return list(outcome.replies)
-
-
+    # --- one-shot answers ---------------------------------------------------------------------------------------
     async def record(self, user: UserRef, ref: str, kind: str = "record") -> Reply:
         """A case's written record (DOCX) for an entitled person, as a private reply: channels send it only to them."""
-        from bot.records.download import download, sent_text
-
-        found = await download(self, user, ref, kind)
+        found = await download(self.desk, self.store, user, ref, kind, self.clock.now())
         if isinstance(found, Reply):
             return found
-        return Reply(sent_text(found), kind="record", case_ref=ref.upper(), private=True,
+        return Reply(sent_text(found), kind=Kind.RECORD, case_ref=ref.upper(), private=True,
                      attachment=Attachment(found.filename, found.content, found.mime))
 
     async def summary(self, user: UserRef, args: str = "") -> Reply:
         """The weekly summary, for safeguarding leads (and partnership contacts) only: `summary [YYYY-Www]`."""
-        me = self.desk.person(user)
-        if me is None or not ("safeguarding_lead" in me.contact_for or me.tier == "partnership"):
+        me = self.roles.is_lead(user)
+        if me is None:
             return Reply("Sorry, the weekly summary is for safeguarding leads. Ask your designated safeguarding "
-                         "lead, or ask for your entry in the bot's directory to be updated.", kind="refused")
-        served = [pid for pid in self.policies if self.directory.serves(me, pid)]
+                         "lead, or ask for your entry in the bot's directory to be updated.", kind=Kind.REFUSED)
+        served = [pid for pid in self.policies if self.roles.people.directory.serves(me, pid)]
         if not served:
-            return Reply("Sorry, you are not listed as a lead for any partnership this bot runs.", kind="refused")
+            return Reply("Sorry, you are not listed as a lead for any partnership this bot runs.", kind=Kind.REFUSED)
         today = london_today(self.clock.now())
         try:
-            monday = summary.parse_week(args) if args.strip() else summary.last_full_week(today)
+            monday = figures.parse_week(args) if args.strip() else figures.last_full_week(today)
         except ValueError as exc:
             return Reply(f"Sorry, {exc}. Type summary for last week's.")
         mine = {pid: self.policies[pid] for pid in served}  # every partnership this lead serves, and only those
         scope = " and ".join(p.name for p in mine.values()) if len(mine) < len(self.policies) else ""
-        reply, _ = await weekly.compose(self.store, mine, monday, scope=scope)
+        reply, _ = compose(await self.book.all(), mine, monday, scope=scope)
         return reply
-
-    # --- for form-based channels (Slack modals, Teams cards) ---------------------------------------------------
-    def intake_questions(self, user: UserRef, policy_id: str) -> tuple[Policy, list[Any]] | None:
-        """The Stage 1 questions a form shows this user (who they are is asked if the directory cannot say)."""
-        policy = self.policies.get(policy_id)
-        if policy is None:
-            return None
-        ask_raiser = self.desk.person(user) is None and len(self.directory) > 0
-        return policy, intake.ordered_questions(policy, ask_raiser)
-
-    def validate_form(self, event: Event) -> Mapping[str, str]:
-        """Errors per question id for a submitted form, without storing anything (so a modal can show them at once)."""
-        assert event.form is not None
-        today = london_today(self.clock.now())
-        if event.action:
-            return {}  # action forms are checked against the stored case in handle()
-        policy = self.policies.get(str(event.form.get("policy") or "")) or (
-            next(iter(self.policies.values())) if len(self.policies) == 1 else None)
-        if policy is None:
-            return {"policy": "Please choose the partnership."}
-        ask_raiser = self.desk.person(event.user) is None and len(self.directory) > 0
-        outcome = intake.submit_form(policy, event.form, today, ask_raiser)
-        return outcome.replies[0].errors if outcome.effect == "invalid" else {}
-
-    async def action_form(self, user: UserRef, action: str, ref: str, stage: int | None) -> Reply:
-        """The questions for acting on a case (kind "form"), or a refusal saying why not (kind "refused")."""
-        found = await self.desk.find(user, ref, stage)
-        if isinstance(found, Reply):
-            return found
-        case, policy = found
-        try:
-            workflow.check_open(case, policy, stage)
-        except workflow.Refused as refused:
-            return Reply(str(refused), kind="refused", case_ref=case["ref"])
-        if action not in actions.ACTIONS:
-            return Reply(f"{action!r} is not something that can be done to a case.", kind="refused")
-        if action == "escalate" and policy.next_stage(case["stage"]) is None:
-            return Reply(f"{case['ref']} is already at the final stage ({policy.stage_title(case['stage'])}): "
-                         f"{policy.final_stage.description} Record its decision with resolve.",
-                         kind="refused", case_ref=case["ref"])
-        if action == "extend" and not policy.extension.allows(case["stage"]):
-            return Reply(f"{case['ref']}: {workflow.extension_refused(policy, case['stage'])}",
-                         kind="refused", case_ref=case["ref"])
-        title = f"{action.capitalize()} {case['ref']} ({policy.stage_title(case['stage'])})"
-        return Reply(title, form=actions.questions(action, policy, case["stage"]), kind="form",
-                     case_ref=case["ref"], stage=case["stage"])
-
-    async def set_thread(self, ref: str, thread: ThreadRef) -> None:
-        """Where a case's messages go from now on (a channel adapter posts the root message, then records it)."""
-
-        def change(case: dict[str, Any] | None) -> dict[str, Any]:
-            if case is None:
-                raise KeyError(ref)
-            return {**case, "thread": thread.to_dict()}
-
-        await self.store.update("cases", ref, change)
-
-    async def threads_not_started(self, channel: str) -> list[tuple[str, ThreadRef]]:
-        """Open cases on `channel` whose thread has no root message yet (its post failed): (ref, thread) pairs."""
-        out = []
-        for ref, case in await self.store.scan("cases"):
-            thread = ThreadRef.from_dict(case["thread"]) if case.get("thread") else None
-            if case.get("status") == "open" and thread is not None and thread.channel == channel and not thread.thread:
-                out.append((ref, thread))
-        return out
-
-    async def case_thread(self, ref: str) -> ThreadRef | None:
-        """Where a case's messages go now (None if there is no such case)."""
-        case = await self.store.get("cases", ref)
-        return None if case is None else ThreadRef.from_dict(case["thread"])
-
-    async def root(self, ref: str) -> Reply:
-        """A case's root message: its headline, mentioning whoever must act now while the case is open."""
-        case = await self.store.get("cases", ref)
-        if case is None:
-            raise KeyError(ref)
-        policy = self.policies[case["policy"]]
-        mentions: tuple[str, ...] = ()
-        if case.get("status") == "open":
-            _names, mentions, _next = await self.desk.addressees(policy, case)
-        return Reply(await self.root_text(ref), kind="root", case_ref=ref, mentions=mentions)
-
-    async def root_text(self, ref: str) -> str:
-        """A case's headline for its thread: reference, stage, due date, who must act; no child identifiers."""
-        case = await self.store.get("cases", ref)
-        if case is None:
-            raise KeyError(ref)
-        policy = self.policies[case["policy"]]
-        return messages.root(policy, case, self.desk.counterparts(policy, case))
-
-
-def current_question(dialog: Mapping[str, Any], policies: Mapping[str, Policy]) -> Any:
-    if dialog.get("dialog") == actions.DIALOG:
-        asked = actions.questions(dialog["action"], policies[dialog["policy"]], dialog["expected_stage"])
-        return next((q for q in asked if q.id == dialog["step"]), None)
-    return intake.current_question(dialog, policies)
-
-
-def split_command(text: str) -> tuple[str, str]:
-    command, _, rest = text.strip().lstrip("/").partition(" ")
-    return command.lower(), rest.strip()
-
-
-def _idem(key: str, dialog: Mapping[str, Any]) -> str:
-    return f"dialog:{key}:{dialog.get('started_at')}"
-
-
-def dialog_key(user: UserRef, thread: ThreadRef) -> str:
-    """One dialog per user per conversation."""
-    return f"{user.key}|{thread.channel}:{thread.conversation}"

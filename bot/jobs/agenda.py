@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from storage.base import Store
+from storage.collections import AGENDA, AGENDA_INDEX
 
-INDEX = ("agenda_index", "dates")
+INDEX = (AGENDA_INDEX, "dates")
 
 
 class Agenda:
@@ -37,7 +38,7 @@ class Agenda:
                 def add_ref(doc: dict[str, Any] | None) -> dict[str, Any]:
                     return {"refs": sorted(set((doc or {}).get("refs", [])) | {ref})}
 
-                await self.store.update("agenda", day, add_ref)
+                await self.store.update(AGENDA, day, add_ref)
 
     async def dates_up_to(self, last: str) -> list[str]:
         """Dates with work on or before `last` (ISO)."""
@@ -45,18 +46,18 @@ class Agenda:
         return [d for d in (doc or {}).get("dates", []) if d <= last]
 
     async def refs_on(self, day: str) -> list[str]:
-        doc = await self.store.get("agenda", day)
+        doc = await self.store.get(AGENDA, day)
         return list((doc or {}).get("refs", []))
 
     async def remove(self, ref: str, day: str) -> None:
         """Forget a case on a date; forget the date once nothing is left on it."""
         async with self._lock:
-            doc = await self.store.get("agenda", day)
+            doc = await self.store.get(AGENDA, day)
             refs = [r for r in (doc or {}).get("refs", []) if r != ref]
             if refs:
-                await self.store.put("agenda", day, {"refs": refs})
+                await self.store.put(AGENDA, day, {"refs": refs})
                 return
-            await self.store.delete("agenda", day)
+            await self.store.delete(AGENDA, day)
 
             def drop_date(index: dict[str, Any] | None) -> dict[str, Any]:
                 return {"dates": [d for d in (index or {}).get("dates", []) if d != day]}

@@ -1,49 +1,43 @@
 """Expiry of chat state: dedupe records (what makes a platform's retry have no second effect) and unfinished forms.
 
-The "events" collection holds one small record per event already handled. `Engine.handle` stores {"at": ISO time}
-under the event id it was given; the Teams adapter (adapters/teams/bot.py) stores {"seen": true, "at": ISO time}
-under "teams:<conversation>:<activity id>" (markers from before it stored the time have none), and its forms keep
-{"at": ISO time} under "teams-click:<user>:..." so that a double click on a card has one effect. A platform only
-retries or replays an event within minutes, so a record older than RETENTION can never match again; `sweep`
-removes such records:
-
-- a record with a readable `at` goes once `at` is more than RETENTION ago (a naive `at` is London time);
-- an older Teams adapter marker (key "teams:...", no readable `at`) carries no time of its own, so the first
-  sweep that sees it stamps it with `noticed_at`, and it goes once that stamp is more than RETENTION ago: at least
-  RETENTION after it was made. (Treating it as corrupt would remove such a marker made seconds before a sweep.)
-- any other record without a readable `at` is corrupt (it can never have been written so) and goes at once.
+Dedupe records are small documents stamped with the time they were made (`at`): the engine's in "events" (one per
+chat event handled), and each channel's own markers (its `marks`, see bot.door.state). A platform only retries or
+replays an event within minutes, so a record older than RETENTION can never match again; `sweep` removes such
+records. A record with no readable time (made by an older version) gets a `noticed_at` stamp the first time a sweep
+sees it and goes once that is more than RETENTION ago: at least RETENTION after it was made.
 
 Nothing else is removed (unfinished forms: see `sweep_dialogs`), and unreadable record files, which `Store.scan`
-skips, are left for an operator. The server runs the sweep from its scheduler loop through a `DailySweep` (at most
+skips, are left for an operator. The server runs the sweep from its scheduler pass through a `DailySweep` (at most
 once per London day per process); the `purge` command runs it too (bot/records/retention.py). `tick` does not: its
 `--now` is any time an operator chooses, and a sweep at a future time would remove records that are still fresh.
 
 Concurrency: the sweep deletes a record only if it is still expired at the moment of deletion (`Store.delete_if`,
-atomic with respect to writes of that key), never by key alone. Writers write a key when they find it absent
-(`Engine.handle` after `get` returned None, under its per-user lock; the Teams adapter with `Store.create`); the Teams
-forms also give back a click claim whose card could not be posted, or replace one older than their click window. So
-a record re-made after the sweep read the collection is never removed by it. The `noticed_at` stamp is an atomic
-`Store.update` that writes nothing if the record has gone or has gained a time meanwhile.
+atomic with respect to writes of that key), never by key alone, so a record re-made after the sweep read the
+collection is never removed by it. The `noticed_at` stamp is an atomic `Store.update` that writes nothing if the
+record has gone or has gained a time meanwhile.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from bot.dates.workdays import LONDON, london_today
 from storage.base import Doc, Store
+from storage.collections import DIALOGS, EVENTS
 
 log = logging.getLogger(__name__)
-EVENTS = "events"
 # Slack rejects requests signed more than 5 minutes ago and gives up retrying an event within about an hour; Teams
 # (the Bot Framework) retries within minutes. A week is far beyond any of them, with room for a server that was down.
 RETENTION = timedelta(days=7)
-TEAMS_MARKER = "teams:"  # the Teams adapter's own markers ("teams-event:", "teams-card:" are the engine's)
+# Unfinished dialogs (a Stage 1 form or an action's questions left part-way) hold what was typed, a child's name
+# among it. Nobody finishes a form a fortnight later, so one untouched for DIALOG_RETENTION is removed: the child's
+# details must not outlive the case that was never opened.
+DIALOG_RETENTION = timedelta(days=14)
 
 
 class _Unchanged(Exception):
@@ -61,61 +55,51 @@ def _instant(value: Any) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=LONDON)
 
 
-def _unstamped_marker(key: str, doc: Doc) -> bool:
-    """A Teams adapter marker with no time of any kind yet: it needs a `noticed_at` stamp before it can age."""
-    return key.startswith(TEAMS_MARKER) and _instant(doc.get("at")) is None and _instant(doc.get("noticed_at")) is None
+def _unstamped(doc: Doc) -> bool:
+    """A record with no time of any kind yet: it needs a `noticed_at` stamp before it can age."""
+    return _instant(doc.get("at")) is None and _instant(doc.get("noticed_at")) is None
 
 
-def expired(key: str, doc: Doc, cutoff: datetime) -> bool:
-    """Whether a dedupe record can go: its time (`at`, or a Teams marker's `noticed_at`) is before `cutoff`, or it is
-    corrupt. An unstamped Teams marker is never expired."""
-    at = _instant(doc.get("at"))
-    if at is None and key.startswith(TEAMS_MARKER):
-        at = _instant(doc.get("noticed_at"))
-        if at is None:
-            return False
-    return at is None or at < cutoff
+def expired(doc: Doc, cutoff: datetime) -> bool:
+    """Whether a dedupe record can go: its time (`at`, else `noticed_at`) is before `cutoff`. A record with neither
+    is never expired (it is stamped first)."""
+    at = _instant(doc.get("at")) or _instant(doc.get("noticed_at"))
+    return at is not None and at < cutoff
 
 
-async def sweep(store: Store, now: datetime, dry_run: bool = False) -> int:
-    """Remove the dedupe records older than RETENTION at `now` (and corrupt ones); how many went.
+async def sweep(store: Store, now: datetime, dry_run: bool = False, collections: Sequence[str] = (EVENTS,)) -> int:
+    """Remove the dedupe records older than RETENTION at `now` from `collections`; how many went.
 
-    Unstamped Teams markers are stamped `noticed_at` = `now`. A dry run changes nothing and says how many would go.
+    Records without a time are stamped `noticed_at` = `now`. A dry run changes nothing and says how many would go.
     """
     if now.tzinfo is None:
         raise ValueError("times must be timezone-aware")
     cutoff = now - RETENTION
     removed = 0
-    for key, doc in await store.scan(EVENTS):
-        if expired(key, doc, cutoff):
-            # conditional: a record re-made meanwhile (a Teams click claimed again after its window) stays
-            if dry_run or await store.delete_if(EVENTS, key, partial(expired, key, cutoff=cutoff)):
-                removed += 1
-        elif _unstamped_marker(key, doc) and not dry_run:
-            await _stamp(store, EVENTS, key, "noticed_at", now, partial(_unstamped_marker, key))
+    for collection in collections:
+        for key, doc in await store.scan(collection):
+            if expired(doc, cutoff):
+                # conditional: a record re-made meanwhile (a click claimed again after its window) stays
+                if dry_run or await store.delete_if(collection, key, partial(expired, cutoff=cutoff)):
+                    removed += 1
+            elif _unstamped(doc) and not dry_run:
+                await _stamp(store, collection, key, "noticed_at", now, _unstamped)
     return removed
 
 
-async def _stamp(store: Store, collection: str, key: str, field: str, now: datetime,
+async def _stamp(store: Store, collection: str, key: str, name: str, now: datetime,
                  untimed: Callable[[Doc], bool]) -> None:
-    """Set `field` = `now` on a record that is still `untimed` (atomically: nothing is written if it has gone or has
+    """Set `name` = `now` on a record that is still `untimed` (atomically: nothing is written if it has gone or has
     gained a time meanwhile)."""
     def stamp(current: Doc | None) -> Doc:
         if current is None or not untimed(current):
             raise _Unchanged
-        return {**current, field: now.isoformat()}
+        return {**current, name: now.isoformat()}
 
     try:
         await store.update(collection, key, stamp)
     except _Unchanged:
         pass
-
-
-# Unfinished dialogs (a Stage 1 form or an action's questions left part-way) hold what was typed, a child's name
-# among it. Nobody finishes a form a fortnight later, so one untouched for DIALOG_RETENTION is removed: the child's
-# details must not outlive the case that was never opened.
-DIALOGS = "dialogs"
-DIALOG_RETENTION = timedelta(days=14)
 
 
 def _untimed_dialog(doc: Doc) -> bool:
@@ -147,7 +131,7 @@ async def sweep_dialogs(store: Store, now: datetime, dry_run: bool = False) -> i
 @dataclass
 class DailySweep:
     """The server's expiry of dedupe records and unfinished dialogs: `tick` sweeps at most once per London day in
-    this process.
+    this process. `collections` are the dedupe collections: the engine's and each connected channel's marks.
 
     The day is taken before sweeping, so a failing sweep is tried again the next day, not at every scheduler pass.
     A failing sweep never raises out of `tick`: it is logged as one line naming the kind of error only (never keys
@@ -155,6 +139,7 @@ class DailySweep:
     """
 
     store: Store
+    collections: list[str] = field(default_factory=lambda: [EVENTS])
     last_day: date | None = None
 
     async def tick(self, now: datetime) -> int | None:
@@ -170,7 +155,7 @@ class DailySweep:
         except Exception as exc:
             log.warning("expiry of unfinished dialogs failed (%s); it runs again tomorrow", type(exc).__name__)
         try:
-            removed = await sweep(self.store, now)
+            removed = await sweep(self.store, now, collections=self.collections)
         except Exception as exc:
             log.warning("expiry of dedupe records failed (%s); it runs again tomorrow", type(exc).__name__)
             return None

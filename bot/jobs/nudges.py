@@ -9,23 +9,21 @@ All are sent at the start of a working day, never on weekends or bank holidays o
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
+from bot.cases.case import Case, Nudge, NudgeKind, stage_now
 from bot.cases.messages import long_date
 from bot.dates.workdays import calendar_for
-from policies.model import TIER_LABELS, Policy
-
-Case = dict[str, Any]
-KINDS = ("before", "due", "overdue", "overall", "review")
+from policies.model import Policy
 
 
-def plan(policy: Policy, case: Case, today: date, review_days: int) -> list[dict[str, Any]]:
+def plan(policy: Policy, case: Case, today: date, review_days: int) -> list[Nudge]:
     """The nudges to send for the case's current stage (only those on or after today)."""
     calendar = calendar_for(policy.region)
-    stage = case["stage"]
-    dates: list[tuple[str, date]] = []
-    if case.get("stage_due"):
-        due = date.fromisoformat(case["stage_due"])
+    stage = stage_now(case)
+    stage_due = case.get("stage_due")
+    dates: list[tuple[NudgeKind, date]] = []
+    if stage_due:
+        due = date.fromisoformat(stage_due)
         dates += [("before", calendar.previous_working_day(due)), ("due", due),
                   ("overdue", calendar.next_working_day(due))]
         if dates[-1][1] < today:  # opened (or moved) after the whole ladder: one overdue nudge at the next chance
@@ -34,13 +32,14 @@ def plan(policy: Policy, case: Case, today: date, review_days: int) -> list[dict
         started = date.fromisoformat(case["stage_started_on"])
         dates.append(("review", calendar.add_working_days(max(started, today), review_days)))
     cap = policy.overall
-    if cap and case.get("overall_due") and stage < cap.until_stage:
-        overall = date.fromisoformat(case["overall_due"])
+    cap_due = case.get("overall_due")
+    if cap and cap_due and stage < cap.until_stage:
+        overall = date.fromisoformat(cap_due)
         dates.append(("overall", calendar.previous_working_day(overall)))
     live = [n for n in case.get("nudges", []) if n["status"] in ("pending", "sending", "sent")]
     sent = {n["id"] for n in live}
     overall_days = {n["date"] for n in live if n["kind"] == "overall"}  # one cap: one nudge, whatever the stage
-    out = []
+    out: list[Nudge] = []
     for kind, day in dates:
         if day < today:
             continue  # a stage opened late: no "due tomorrow" for a date already past
@@ -52,29 +51,30 @@ def plan(policy: Policy, case: Case, today: date, review_days: int) -> list[dict
     return out
 
 
-def next_review(policy: Policy, case: Case, after: date, review_days: int) -> dict[str, Any]:
+def next_review(policy: Policy, case: Case, after: date, review_days: int) -> Nudge:
     """The following review reminder once one has been sent."""
     day = calendar_for(policy.region).add_working_days(after, review_days)
-    return {"id": f"{case['stage']}:review:{day.isoformat()}", "stage": case["stage"], "kind": "review",
+    stage = stage_now(case)
+    return {"id": f"{stage}:review:{day.isoformat()}", "stage": stage, "kind": "review",
             "date": day.isoformat(), "status": "pending", "attempts": 0}
 
 
 def text(policy: Policy, case: Case, kind: str, addressees: str, next_contact: str, today: date | None = None) -> str:
     """The nudge's words. `addressees` names whoever must act; `next_contact` the next tier's counterpart; `today`
     (the day it is sent) says whether the next working day is tomorrow."""
-    ref = case["ref"]
-    title = policy.stage_title(case["stage"])
-    due = long_date(case.get("stage_due"))
+    ref, stage, when_due = case["ref"], stage_now(case), case.get("stage_due")
+    title = policy.stage_title(stage)
+    due = long_date(when_due)
     head = f"{addressees}: " if addressees else ""
     if kind == "before":
-        stage_due = date.fromisoformat(case["stage_due"]) if case.get("stage_due") else None
+        stage_due = date.fromisoformat(when_due) if when_due else None
         tomorrow = today is None or stage_due is None or (stage_due - today).days == 1
         when = "tomorrow" if tomorrow else "on the next working day"
         body = f"{ref} is due {when}, {due}, at {title}."
     elif kind == "due":
         body = f"{ref} is due today at {title}."
     elif kind == "overdue":
-        following = policy.next_stage(case["stage"])
+        following = policy.next_stage(stage)
         step = f"escalate to {policy.stage_title(following.number)}" if following else "record the final decision"
         body = f"{ref} is overdue: {title} was due {due}. If it is not resolved, {step} now."
         if next_contact:
@@ -88,11 +88,3 @@ def text(policy: Policy, case: Case, kind: str, addressees: str, next_contact: s
         body = (f"{ref} is at {title}, which has no set timescale in this procedure. As local practice, "
                 "please review progress: is it resolved, or does it need to go to the next step?")
     return head + body
-
-
-def who_must_act(policy: Policy, case: Case) -> str:
-    """Tier words for whoever must act at the case's stage (used when the directory has no names)."""
-    stage = policy.stage(case["stage"])
-    if stage is None:
-        return ""
-    return TIER_LABELS[stage.raiser_tier]

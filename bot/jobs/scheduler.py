@@ -11,29 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
-from bot.cases.case import audit
+from bot.cases.book import CaseBook
+from bot.cases.case import Case, Nudge, audit
 from bot.cases.messages import duty_lines
+from bot.cases.roles import Roles
 from bot.cases.workflow import available_actions
 from bot.dates.clock import Clock
 from bot.dates.workdays import LONDON, calendar_for
 from bot.jobs import nudges
 from bot.jobs.agenda import Agenda
-from bot.jobs.outbox import Outbox, SendError
-from bot.types import Reply, ThreadRef
+from bot.jobs.outbox import SendError
+from bot.jobs.threads import Threads
+from bot.types import Kind, Reply, ThreadRef
 from policies.model import Policy
-from storage.base import Store
 from storage.common import KeyedLocks
 
 log = logging.getLogger(__name__)
-Case = dict[str, Any]
 KIND_ORDER = {"review": 0, "overall": 1, "before": 2, "due": 3, "overdue": 4}
-# (addressees text, mention emails, next tier's counterpart sentence) for a case
-Addresser = Callable[[Policy, Case], Awaitable[tuple[str, tuple[str, ...], str]]]
 
 
 @dataclass(frozen=True)
@@ -52,27 +50,28 @@ class _Nothing(Exception):
 class Scheduler:
     def __init__(
         self,
-        store: Store,
+        book: CaseBook,
         policies: Mapping[str, Policy],
         clock: Clock,
-        outbox: Outbox,
+        threads: Threads,
         agenda: Agenda,
-        addresser: Addresser,
+        roles: Roles,
+        locks: KeyedLocks,
         *,
         send_time: time = time(9, 0),
         review_days: int = 10,
         lease: timedelta = timedelta(minutes=10),
     ) -> None:
-        self.store = store
+        self.book = book
         self.policies = policies
         self.clock = clock
-        self.outbox = outbox
+        self.threads = threads
         self.agenda = agenda
-        self.addresser = addresser
+        self.roles = roles
         self.send_time = send_time
         self.review_days = review_days
         self.lease = lease
-        self._cases = KeyedLocks()
+        self._cases = locks
 
     def holding(self, ref: str) -> asyncio.Lock:
         """The lock a pass holds while it reads a case's agenda day and nudges, and that whoever plans nudges and
@@ -80,7 +79,7 @@ class Scheduler:
         and the case being written, find no nudge for that day and take the date off the agenda for good."""
         return self._cases(ref)
 
-    async def plan(self, policy: Policy, case: Case, today: date) -> list[dict[str, Any]]:
+    async def plan(self, policy: Policy, case: Case, today: date) -> list[Nudge]:
         """Plan the current stage's nudges and put them on the agenda (before the caller writes the case)."""
         planned = nudges.plan(policy, case, today, self.review_days)
         await self.agenda.add(case["ref"], [n["date"] for n in planned])
@@ -103,7 +102,7 @@ class Scheduler:
         return calendar_for(policy.region).is_working_day(now.date()) and now.time() >= self.send_time
 
     async def _process(self, ref: str, day: str, now: datetime) -> list[SentNudge]:
-        case = await self.store.get("cases", ref)
+        case = await self.book.get(ref)
         if case is None:  # purged, or a crash came between adding the date and writing the case
             await self.agenda.remove(ref, day)
             return []
@@ -112,11 +111,9 @@ class Scheduler:
             return []  # a procedure not enabled in this process: its dates stay for when it is
         if not self._sending_now(policy, now):
             return []
-        claimed: list[dict[str, Any]] = []
+        claimed: list[Nudge] = []
 
-        def claim(current: Case | None) -> Case:
-            if current is None:
-                raise _Nothing
+        def claim(current: Case) -> Case:
             updated, chosen = _claim(current, now, self.lease)
             if not chosen and updated == current:
                 raise _Nothing
@@ -124,26 +121,25 @@ class Scheduler:
             return updated
 
         try:
-            case = await self.store.update("cases", ref, claim)
-        except _Nothing:
+            case = await self.book.update(ref, claim)
+        except (_Nothing, KeyError):
             pass
         out = [await self._send(policy, case, nudge, now) for nudge in claimed]
-        latest = await self.store.get("cases", ref)
+        latest = await self.book.get(ref)
         if latest is not None and not any(
             n["status"] in ("pending", "sending") and n["date"] <= day for n in latest.get("nudges", [])
         ):
             await self.agenda.remove(ref, day)
         return [s for s in out if s is not None]
 
-    async def _send(self, policy: Policy, case: Case, nudge: dict[str, Any], now: datetime) -> SentNudge | None:
-        names, mentions, next_contact = await self.addresser(policy, case)
-        text = "\n".join([nudges.text(policy, case, nudge["kind"], names, next_contact, now.date()),
+    async def _send(self, policy: Policy, case: Case, nudge: Nudge, now: datetime) -> SentNudge | None:
+        who = self.roles.addressees(policy, case)
+        text = "\n".join([nudges.text(policy, case, nudge["kind"], who.names, who.next_contact, now.date()),
                           *duty_lines(case)])
-        thread = ThreadRef.from_dict(case["thread"])
-        reply = Reply(text, kind="nudge", case_ref=case["ref"], actions=available_actions(policy, case),
-                      stage=case["stage"], mentions=mentions)
+        reply = Reply(text, kind=Kind.NUDGE, case_ref=case["ref"], actions=available_actions(policy, case),
+                      stage=case["stage"], mentions=who.mentions)
         try:
-            await self.outbox.send(thread, reply)
+            thread = await self.threads.deliver(case["ref"], reply)
         except SendError as exc:
             log.warning("nudge for %s not delivered (%s); will retry", case["ref"], exc)
             await self._finish(case["ref"], nudge["id"], now, ok=False)
@@ -153,14 +149,12 @@ class Scheduler:
             follow_up = nudges.next_review(policy, case, now.date(), self.review_days)
             await self.agenda.add(case["ref"], [follow_up["date"]])
         await self._finish(case["ref"], nudge["id"], now, ok=True, follow_up=follow_up)
-        return SentNudge(case["ref"], nudge["kind"], case["stage"], thread, text)
+        return SentNudge(case["ref"], nudge["kind"], nudge["stage"], thread, text)
 
     async def _finish(self, ref: str, nudge_id: str, now: datetime, *, ok: bool,
-                      follow_up: dict[str, Any] | None = None) -> None:
-        def record(case: Case | None) -> Case:
-            if case is None:
-                raise _Nothing
-            result = []
+                      follow_up: Nudge | None = None) -> None:
+        def record(case: Case) -> Case:
+            result: list[Nudge] = []
             for n in case["nudges"]:
                 if n["id"] == nudge_id and n["status"] == "sending":
                     if ok:
@@ -178,18 +172,18 @@ class Scheduler:
             return {**case, "nudges": result + extra, "events": events}
 
         try:
-            await self.store.update("cases", ref, record)
-        except _Nothing:
+            await self.book.update(ref, record)
+        except KeyError:
             pass
 
 
-def _claim(case: Case, now: datetime, lease: timedelta) -> tuple[Case, list[dict[str, Any]]]:
+def _claim(case: Case, now: datetime, lease: timedelta) -> tuple[Case, list[Nudge]]:
     """Pick what to send now: the latest due nudge of the current stage (older ones are superseded) and any due
     overall-cap nudge; nudges of a stage the case has left, or of a closed case, are cancelled."""
     today = now.date().isoformat()
     open_stage = case["status"] == "open"
-    due: list[dict[str, Any]] = []
-    result: list[dict[str, Any]] = []
+    due: list[Nudge] = []
+    result: list[Nudge] = []
     for n in case.get("nudges", []):
         if n["status"] in ("pending", "sending") and (not open_stage or n["stage"] != case["stage"]):
             n = {**n, "status": "cancelled"}
@@ -206,10 +200,11 @@ def _claim(case: Case, now: datetime, lease: timedelta) -> tuple[Case, list[dict
     latest = max(stage_due, key=lambda n: (n["date"], KIND_ORDER[n["kind"]])) if stage_due else None
     # An overall-cap nudge says "one working day left": once the cap itself has passed (the bot was down), it would
     # be wrong, so it is superseded; the stage's own overdue nudge still goes.
-    cap_passed = bool(case.get("overall_due")) and case["overall_due"] < today
+    cap_passed = bool(case.get("overall_due")) and (case.get("overall_due") or "") < today
     overall = [n for n in due if n["kind"] == "overall" and not cap_passed]
     chosen_ids = {id(n) for n in overall} | ({id(latest)} if latest is not None else set())
-    final, chosen = [], []
+    final: list[Nudge] = []
+    chosen: list[Nudge] = []
     for n in result:
         if id(n) in chosen_ids:
             n = {**n, "status": "sending", "claimed_at": now.isoformat()}

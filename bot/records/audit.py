@@ -12,12 +12,13 @@ from typing import Any
 from bot.dates.workdays import LONDON
 from bot.records.people import instant
 from storage.base import Store
+from storage.collections import AUDIT_LOG, CASES
 
+__all__ = ["AUDIT_LOG", "COLUMNS", "audit_rows", "log_event", "to_csv", "to_json"]
 # Rows carry the case reference, policy, time, who (the "channel:id" that acted, "bot" or "cli:USER") and what
 # was done. Details are built by the bot from stage titles, dates and citations, never from answers, so an export
 # carries no child identifiers. Record exports and downloads, audit runs (`audit_exported`: format, --since and how
 # many rows, with no case) and purges go to the "audit_log" collection, which is never purged.
-AUDIT_LOG = "audit_log"
 COLUMNS = ("at", "case", "policy", "who", "action", "detail")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -40,7 +41,7 @@ def log_rows(entry: Mapping[str, Any]) -> list[dict[str, str]]:
 async def audit_rows(store: Store, since: date | None = None) -> list[dict[str, str]]:
     """Every event of every case and every audit-log entry (on or after `since`, London date), oldest first."""
     rows: list[dict[str, str]] = []
-    for ref, case in await store.scan("cases"):
+    for ref, case in await store.scan(CASES):
         for event in case.get("events") or []:
             rows.append({"at": str(event.get("at", "")), "case": str(case.get("ref", ref)),
                          "policy": str(case.get("policy", "")), "who": str(event.get("by", "")),

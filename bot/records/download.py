@@ -2,35 +2,36 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.records.audit import log_event
 from bot.records.files import RecordError, RecordFile, render
-from bot.types import Reply, UserRef
+from bot.types import Kind, Reply, UserRef
+from storage.base import Store
 
 if TYPE_CHECKING:
-    from bot.conversation.engine import Engine
+    from bot.cases.desk import CaseDesk
 
 
-# The adapter sends the file only in a private conversation with the person who asked (a Slack DM file upload, a
+# The channel sends the file only in a private conversation with the person who asked (a Slack DM file upload, a
 # Teams personal chat), never to a channel; where the button was pressed it may say only `sent_text(...)`, which
-# carries no child identifiers. Who is entitled is who may act on the case (CaseDesk.may_act): anyone else is told
+# carries no child identifiers. Who is entitled is who may act on the case (Roles.may_act): anyone else is told
 # the case cannot be found, exactly as for any other case command. Each download is written to the audit log.
-async def download(engine: Engine, user: UserRef, ref: str, kind: str = "record",
-                   fmt: str = "docx") -> RecordFile | Reply:
+async def download(desk: CaseDesk, store: Store, user: UserRef, ref: str, kind: str = "record",
+                   now: datetime | None = None, fmt: str = "docx") -> RecordFile | Reply:
     """The file for `user`, or a refusal Reply (not entitled or no such case: the same words; no such form)."""
-    found = await engine.desk.find(user, ref)
+    found = await desk.find(user, ref)
     if isinstance(found, Reply):
         return found
     case, policy = found
-    now = engine.clock.now()
+    now = now or desk.clock.now()
     try:
-        record = render(case, policy, kind, fmt, engine.directory, now)
+        record = render(case, policy, kind, fmt, desk.roles.people.directory, now)
     except RecordError as exc:
-        return Reply(f"{case['ref']}: {exc}.", kind="refused", case_ref=case["ref"])
-    await log_event(engine.store, {"at": now.isoformat(), "by": user.key, "action": "record_downloaded",
-                                   "ref": case["ref"], "policy": policy.id,
-                                   "detail": f"{record.filename} sent privately"})
+        return Reply(f"{case['ref']}: {exc}.", kind=Kind.REFUSED, case_ref=case["ref"])
+    await log_event(store, {"at": now.isoformat(), "by": user.key, "action": "record_downloaded",
+                            "ref": case["ref"], "policy": policy.id, "detail": f"{record.filename} sent privately"})
     return record
 
 

@@ -7,7 +7,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.people.directory import Directory, counterparts
+from bot.people.counterparts import counterparts
+from bot.people.directory import Directory
 from bot.records.people import day, line_manager, person_for, raiser, raiser_key, stage_events, who, workers
 from bot.records.story import (
     FormContext,

@@ -1,20 +1,22 @@
 """Retention: closed cases older than the retention period are purged, and each purge is written to the audit log.
 
-A purge also expires old dedupe records and abandoned dialogs (bot/dedupe.py), as the server does once a day.
+A purge also expires old dedupe records and abandoned dialogs (bot/jobs/expiry.py), as the server does once a day.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.dates.workdays import LONDON
-from bot.jobs import expiry as dedupe
+from bot.jobs import expiry
 from bot.jobs.agenda import Agenda
 from bot.records.audit import log_event
 from storage.base import Store
+from storage.collections import AGENDA, CASES, EVENTS, OPENINGS, ROOTS_PENDING
 
 # A case is closed when it is resolved (its `closed_at`) or is an immediate-harm record (its `raised_at`); open
 # cases are never purged, whatever their age. With a case go the records that point at it ("openings" entries and
@@ -77,14 +79,15 @@ def closed_at(case: dict[str, Any]) -> datetime | None:
 async def expired(store: Store, cutoff: datetime) -> list[Purged]:
     """Closed cases closed before `cutoff`, oldest first."""
     found = []
-    for key, case in await store.scan("cases"):
+    for key, case in await store.scan(CASES):
         when = closed_at(case)
         if when is not None and when < cutoff:
             found.append((when, Purged(str(case.get("ref", key)), str(case.get("policy", "")), when.isoformat())))
     return [p for _, p in sorted(found, key=lambda f: (f[0], f[1].ref))]
 
 
-async def purge(store: Store, now: datetime, years: int, dry_run: bool, by: str = "cli") -> PurgeReport:
+async def purge(store: Store, now: datetime, years: int, dry_run: bool, by: str = "cli",
+                dedupe: Sequence[str] = (EVENTS,)) -> PurgeReport:
     """Remove closed cases older than `years` years before `now`, expired dedupe records and unfinished forms (or, in
     a dry run, only say which cases and how many records and forms)."""
     if years < 1:
@@ -92,9 +95,9 @@ async def purge(store: Store, now: datetime, years: int, dry_run: bool, by: str 
     cutoff = years_before(now, years)
     cases = await expired(store, cutoff)
     if dry_run:
-        counted = await dedupe.sweep(store, now, dry_run=True)
+        counted = await expiry.sweep(store, now, dry_run=True, collections=dedupe)
         return PurgeReport(tuple(cases), cutoff, years, True, dedupe_records=counted,
-                           dialogs=await dedupe.sweep_dialogs(store, now, dry_run=True))
+                           dialogs=await expiry.sweep_dialogs(store, now, dry_run=True))
     refs = {c.ref for c in cases}
     # The audit entry first: a crash part-way leaves a record of the purge, never removals with no record.
     key = await log_event(store, {
@@ -102,15 +105,16 @@ async def purge(store: Store, now: datetime, years: int, dry_run: bool, by: str 
         "refs": sorted(refs), "cases": [{"ref": c.ref, "policy": c.policy, "closed_at": c.closed_at} for c in cases],
     })
     for ref in sorted(refs):
-        await store.delete("cases", ref)
-    for key_, doc in await store.scan("openings"):
+        await store.delete(CASES, ref)
+        await store.delete(ROOTS_PENDING, ref)
+    for key_, doc in await store.scan(OPENINGS):
         if doc.get("ref") in refs:
-            await store.delete("openings", key_)
+            await store.delete(OPENINGS, key_)
     agenda = Agenda(store)
-    for day, doc in await store.scan("agenda"):
+    for day, doc in await store.scan(AGENDA):
         for ref in refs.intersection(doc.get("refs") or []):
             await agenda.remove(ref, day)
     log.info("purged %d closed case(s) closed before %s", len(refs), cutoff.date())
-    return PurgeReport(tuple(cases), cutoff, years, False, key, await dedupe.sweep(store, now),
-                       await dedupe.sweep_dialogs(store, now))
+    return PurgeReport(tuple(cases), cutoff, years, False, key, await expiry.sweep(store, now, collections=dedupe),
+                       await expiry.sweep_dialogs(store, now))
 

@@ -14,12 +14,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
-from conftest import Chat
+from conftest import Chat, core_for
 
 from bot.app import build_app, scheduler_loop
-from bot.conversation.engine import Engine
 from bot.dates.workdays import LONDON
-from bot.jobs.outbox import Outbox
+from bot.jobs.outbox import ChannelInfo
 from bot.people.directory_csv import demo_directory
 from bot.types import Reply, ThreadRef
 from storage.base import StoreError
@@ -85,8 +84,9 @@ class Recorder:
     def __init__(self) -> None:
         self.sent: list[tuple[ThreadRef, Reply]] = []
 
-    async def send(self, thread: ThreadRef, reply: Reply) -> None:
+    async def post(self, thread: ThreadRef, reply: Reply, via: ThreadRef | None = None) -> ThreadRef:
         self.sent.append((thread, reply))
+        return thread
 
 
 class EventsFailStore(MemoryStore):
@@ -107,11 +107,9 @@ class EventsFailStore(MemoryStore):
 
 async def test_nudges_still_go_out_when_the_dedupe_sweep_fails(all_policies, clock, caplog):
     async with EventsFailStore() as store:
-        outbox = Outbox()
         recorder = Recorder()
-        outbox.register("console", recorder)
-        engine = Engine(store, {"surrey": all_policies["surrey"]}, clock, directory=demo_directory(["surrey"]),
-                        outbox=outbox)
+        engine = core_for(store, {"surrey": all_policies["surrey"]}, clock, directory=demo_directory(["surrey"]))
+        engine.outbox.register(ChannelInfo("console", roots=False), recorder)
         opened = await Chat(engine, "practitioner@example.org").escalate(
             other_agency="Northshire Police", other_professional="Chris Walker", other_role="Detective Constable")
         assert opened.kind == "case_opened"
@@ -149,26 +147,26 @@ async def test_nudges_still_go_out_when_the_dedupe_sweep_fails(all_policies, clo
         assert not any("scheduler pass failed" in r.getMessage() for r in caplog.records)
 
 
-class FlushFails(Recorder):
-    """A channel whose held-message retry fails (e.g. its store read fails), and counts its tries."""
+class PendingFails(MemoryStore):
+    """Reading which case threads are still to be started fails (as a damaged disk would), and counts the tries."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.flushes = 0
+        self.tries = 0
 
-    async def flush(self) -> None:
-        self.flushes += 1
-        raise OSError("disk error reading cases/ESC-2026-0001")
+    async def keys(self, collection: str):
+        if collection == "roots_pending":
+            self.tries += 1
+            raise OSError("disk error reading roots_pending/ESC-2026-0001")
+        return await super().keys(collection)
 
 
-async def test_the_loop_retries_held_messages_first_and_a_failing_retry_never_stops_nudges(all_policies, clock,
-                                                                                          caplog):
-    async with MemoryStore() as store:
-        outbox = Outbox()
-        recorder = FlushFails()
-        outbox.register("console", recorder)
-        engine = Engine(store, {"surrey": all_policies["surrey"]}, clock, directory=demo_directory(["surrey"]),
-                        outbox=outbox)
+async def test_the_loop_starts_pending_threads_first_and_a_failing_start_never_stops_nudges(all_policies, clock,
+                                                                                           caplog):
+    async with PendingFails() as store:
+        recorder = Recorder()
+        engine = core_for(store, {"surrey": all_policies["surrey"]}, clock, directory=demo_directory(["surrey"]))
+        engine.outbox.register(ChannelInfo("console", roots=False), recorder)
         opened = await Chat(engine, "practitioner@example.org").escalate(
             other_agency="Northshire Police", other_professional="Chris Walker", other_role="Detective Constable")
         clock.set(datetime(2026, 11, 24, 9, 0, tzinfo=LONDON))
@@ -176,14 +174,14 @@ async def test_the_loop_retries_held_messages_first_and_a_failing_retry_never_st
         try:
             for _ in range(500):
                 await asyncio.sleep(0.01)
-                if recorder.sent and recorder.flushes >= 2:
+                if recorder.sent and store.tries >= 2:
                     break
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         assert [(r.kind, r.case_ref) for _, r in recorder.sent][:1] == [("nudge", opened.case_ref)]
-        assert recorder.flushes >= 2  # every pass tries again
-        assert "console: retrying held messages failed (OSError)" in caplog.text
-        assert "ESC-2026-0001" not in " ".join(r.getMessage() for r in caplog.records if "retrying" in r.getMessage())
+        assert store.tries >= 2  # every pass tries again
+        assert "starting pending case threads failed (OSError); tried again at the next pass" in caplog.text
+        assert "ESC-2026-0001" not in caplog.text
         assert "scheduler pass failed" not in caplog.text

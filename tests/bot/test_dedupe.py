@@ -1,5 +1,5 @@
-"""Expiry of dedupe records (the "events" collection): old ones go, fresh ones stay, retries still have no second
-effect, corrupt ones go, the Teams adapter's untimed markers age from when a sweep first saw them, and the server's
+"""Expiry of dedupe records (the engine's "events" and each channel's markers): old ones go, fresh ones stay, retries
+still have no second effect, records with no readable time age from when a sweep first saw them, and the server's
 sweep runs at most once per London day."""
 
 from __future__ import annotations
@@ -8,9 +8,8 @@ import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
 
-from conftest import Chat
+from conftest import Chat, core_for
 
-from bot.conversation.engine import Engine
 from bot.dates.workdays import LONDON
 from bot.jobs.expiry import EVENTS, RETENTION, DailySweep, sweep
 from storage.base import StoreError
@@ -68,33 +67,38 @@ async def test_old_records_go_and_fresh_ones_stay(store):
     assert await sweep(store, NOW) == 0
 
 
-async def test_corrupt_records_go_at_once(store):
-    for key, doc in {"no-at": {}, "text": {"at": "last Tuesday"}, "number": {"at": 1764000000},
-                     "null": {"at": None}, "other": {"seen": True, "when": NOW.isoformat()}}.items():
+async def test_records_without_a_readable_time_are_kept_for_the_window_after_a_sweep_first_sees_them(store):
+    untimed = {"no-at": {}, "text": {"at": "last Tuesday"}, "number": {"at": 1764000000}, "null": {"at": None},
+               "other": {"seen": True, "when": NOW.isoformat()}}
+    for key, doc in untimed.items():
         await store.put(EVENTS, key, doc)
     await store.put(EVENTS, "fresh", {"at": NOW.isoformat()})
-    assert await sweep(store, NOW, dry_run=True) == 5
-    assert await sweep(store, NOW) == 5
-    assert await store.keys(EVENTS) == ["fresh"]
-
-
-async def test_teams_adapter_markers_are_kept_for_the_window_after_a_sweep_first_sees_them(store):
-    await store.put(EVENTS, "teams:19:conv:1700000000000", {"seen": True})  # adapters/teams/bot.py's older format
-    await store.put(EVENTS, "teams:19:conv:timed", {"seen": True, "at": ago(days=8)})  # with a time: the usual rule
-    assert await sweep(store, NOW, dry_run=True) == 1
-    assert await store.get(EVENTS, "teams:19:conv:1700000000000") == {"seen": True}  # a dry run stamps nothing
-    assert await sweep(store, NOW) == 1
-    marker = await store.get(EVENTS, "teams:19:conv:1700000000000")
-    assert marker == {"seen": True, "noticed_at": NOW.isoformat()}
+    assert await sweep(store, NOW, dry_run=True) == 0
+    assert await store.get(EVENTS, "no-at") == {}  # a dry run stamps nothing
+    assert await sweep(store, NOW) == 0
+    assert (await store.get(EVENTS, "other"))["noticed_at"] == NOW.isoformat()
     assert await sweep(store, NOW + timedelta(days=6)) == 0
-    assert await store.get(EVENTS, "teams:19:conv:1700000000000") == marker  # not stamped again
-    assert await sweep(store, NOW + timedelta(days=7, minutes=1)) == 1
+    assert await sweep(store, NOW + timedelta(days=7, minutes=1)) == 6  # (with "fresh", a week old by then)
     assert await store.keys(EVENTS) == []
+
+
+async def test_a_channels_markers_are_swept_with_the_engines_records(store):
+    marks = "teams_marks"
+    await store.put(marks, "19:conv:1700000000000", {"seen": True})  # an older marker with no time
+    await store.put(marks, "19:conv:timed", {"at": ago(days=8)})
+    await store.put(EVENTS, "slack-event:old", {"at": ago(days=8)})
+    assert await sweep(store, NOW, collections=[EVENTS, marks]) == 2
+    marker = await store.get(marks, "19:conv:1700000000000")
+    assert marker == {"seen": True, "noticed_at": NOW.isoformat()}
+    assert await sweep(store, NOW + timedelta(days=6), collections=[EVENTS, marks]) == 0
+    assert await store.get(marks, "19:conv:1700000000000") == marker  # not stamped again
+    assert await sweep(store, NOW + timedelta(days=7, minutes=1), collections=[EVENTS, marks]) == 1
+    assert await store.keys(marks) == []
 
 
 async def test_a_retry_of_a_fresh_event_has_no_second_effect_after_a_sweep(tmp_path, all_policies, clock):
     async with TinyDBStore(tmp_path) as store:
-        engine = Engine(store, {"surrey": all_policies["surrey"]}, clock)
+        engine = core_for(store, {"surrey": all_policies["surrey"]}, clock)
         chat = Chat(engine)
         await store.put(EVENTS, "slack-event:last-month", {"at": ago(days=30)})
         assert await chat.say("escalate", event_id="slack-event:Ev1")
@@ -112,7 +116,7 @@ async def test_a_retry_of_a_fresh_event_has_no_second_effect_after_a_sweep(tmp_p
 
 async def test_a_sweep_beside_new_events_never_removes_them(tmp_path, all_policies, clock):
     async with TinyDBStore(tmp_path) as store:
-        engine = Engine(store, {"surrey": all_policies["surrey"]}, clock)
+        engine = core_for(store, {"surrey": all_policies["surrey"]}, clock)
         for n in range(40):
             await store.put(EVENTS, f"slack-event:old{n}", {"at": ago(days=10)})
         chats = [Chat(engine, f"user{n}@example.org") for n in range(20)]
@@ -162,7 +166,7 @@ async def test_an_abandoned_form_with_a_childs_name_goes_after_a_fortnight(all_p
     from bot.jobs.expiry import DIALOG_RETENTION, DIALOGS, sweep_dialogs
 
     async with MemoryStore() as store:
-        engine = Engine(store, {"surrey": all_policies["surrey"]}, clock)
+        engine = core_for(store, {"surrey": all_policies["surrey"]}, clock)
         chat = Chat(engine, "practitioner@example.org")
         await chat.say("escalate")
         for answer in ("no", "2026-11-23", "Northshire Police", "Chris Walker", "DC", "1", "Closed referral",

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.people.counterparts import counterparts, liaison_role
 from bot.people.directory import (
     CONTACT_KINDS,
     Directory,
     Person,
-    counterparts,
-    liaison_role,
     load_directory,
     normalise_agency,
     save_directory,

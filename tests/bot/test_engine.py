@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import CHILD_DOB, CHILD_NAME, Chat
+from conftest import CHILD_DOB, CHILD_NAME, Chat, core_for
 
-from bot.conversation.engine import Engine, dialog_key
+from bot.conversation.dialogs import Dialogs
 from storage.memory_store import MemoryStore
 from storage.tinydb_store import TinyDBStore
 
@@ -22,7 +22,7 @@ STAGE1_DUE = {
 
 
 def engine_for(store, all_policies, clock, *ids):
-    return Engine(store, {i: all_policies[i] for i in ids} if ids else all_policies, clock)
+    return core_for(store, {i: all_policies[i] for i in ids} if ids else all_policies, clock)
 
 
 @pytest.mark.parametrize("policy_id", sorted(STAGE1_DUE))
@@ -41,7 +41,7 @@ async def test_every_procedure_opens_a_case_with_its_stage1_due_date(store, all_
     assert "ESC-2026-0001" in final.text
     text = chat.all_text()
     assert CHILD_NAME not in text and CHILD_DOB not in text and "Acacia" not in text
-    assert await store.get("dialogs", dialog_key(chat.user, chat.thread)) is None
+    assert await store.get("dialogs", Dialogs.key(chat.user, chat.thread)) is None
 
 
 async def test_reply_says_due_date_who_acts_and_next_stage(store, all_policies, clock):
@@ -93,7 +93,7 @@ async def test_immediate_harm_gives_the_procedures_route_at_once_and_records_it(
     record = await store.get("cases", final.case_ref)
     assert record["status"] == "immediate_harm"
     assert record["events"][0]["action"] == "immediate_harm_route_given"
-    assert await store.get("dialogs", dialog_key(chat.user, chat.thread)) is None
+    assert await store.get("dialogs", Dialogs.key(chat.user, chat.thread)) is None
 
 
 async def test_invalid_answers_get_a_reason_and_the_same_question(store, all_policies, clock):
@@ -170,7 +170,7 @@ async def test_case_interrupted_mid_opening_is_opened_exactly_once(store, all_po
     await chat.escalate()
     case = await store.get("cases", "ESC-2026-0001")
     # Replay the state a crash would leave: the dialog finished but not yet forgotten.
-    key = dialog_key(chat.user, chat.thread)
+    key = Dialogs.key(chat.user, chat.thread)
     started = case["raised_at"]
     done = {"dialog": "intake", "policy": "surrey", "step": "done", "answers": {}, "started_at": started}
     await store.put("dialogs", key, done)

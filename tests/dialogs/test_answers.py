@@ -109,6 +109,6 @@ def test_a_dialog_begun_again_after_its_procedure_changed_keeps_who_is_asked_and
     state = {"dialog": intake.DIALOG, "policy": "surrey", "answers": {}, "started_at": "2026-11-23T10:00:00+00:00",
              "ask_raiser": True, "step": "a_question_the_procedure_no_longer_has"}
     outcome = intake.handle_text(state, "yes", policies, date(2026, 11, 24))
-    assert "begin again" in outcome.replies[0].text
+    assert "begin again" in outcome.says[0].text
     assert outcome.state["started_at"] == "2026-11-23T10:00:00+00:00" and outcome.state["ask_raiser"] is True
-    assert outcome.replies[-1].question.id == intake.ordered_questions(policies["surrey"], True)[0].id
+    assert outcome.says[-1].question.id == intake.ordered_questions(policies["surrey"], True)[0].id

@@ -1,8 +1,8 @@
 """Cases for the records tests, driven through the real engine over the demo directory, and a DOCX reader.
 
 The people are the fictional ones in bot/people/demo/directory.csv: Jordan Ellis (a Northshire Children's Services
-social worker) raises each case about a decision of Chris Walker (Northshire Police); Lena Okafor (Jordan's team manager)
-and David Hughes (service manager) escalate and resolve.
+social worker) raises each case about a decision of Chris Walker (Northshire Police); Lena Okafor (Jordan's team
+manager) and David Hughes (service manager) escalate and resolve.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from docx import Document
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from bot.conversation.engine import Engine
+from bot.app import build_core
 from bot.dates.clock import FixedClock
 from bot.dates.workdays import LONDON
 from bot.people.directory import Directory
@@ -45,17 +45,17 @@ def at(year: int, month: int, day: int, hour: int = 10) -> datetime:
 
 
 class Desk:
-    """One engine over some procedures and the demo directory; people talk to it through console chats."""
+    """One core over some procedures and the demo directory; people talk to it through console chats."""
 
     def __init__(self, store: Store, policies: dict[str, Policy], when: datetime,
                  directory: Directory = DIRECTORY) -> None:
         self.store = store
         self.clock = FixedClock(when)
-        self.engine = Engine(store, policies, self.clock, directory=directory)
+        self.core = build_core(store, policies, self.clock, directory=directory)
         self.chats: dict[str, Chat] = {}
 
     def chat(self, email: str) -> Chat:
-        return self.chats.setdefault(email, Chat(self.engine, email))
+        return self.chats.setdefault(email, Chat(self.core, email))
 
     async def open_case(self, when: datetime | None = None, policy_id: str | None = None, **answers: str) -> str:
         if when is not None:

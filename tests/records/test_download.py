@@ -29,7 +29,7 @@ async def medway_case(store, all_policies):
 @pytest.mark.parametrize("email", [JORDAN, LENA, DAVID])
 async def test_people_on_the_case_get_the_record(medway_case, email):
     desk, ref = medway_case
-    record = await download(desk.engine, user(email), ref)
+    record = await download(desk.core.desk, desk.store, user(email), ref)
     assert not isinstance(record, Reply), record.text
     assert record.filename == f"{ref}-record.docx" and record.mime == DOCX_MIME
     assert fields(record.content)[("The child", "Name")] == CHILD_NAME
@@ -42,8 +42,8 @@ async def test_people_on_the_case_get_the_record(medway_case, email):
 @pytest.mark.parametrize("email", [EMMA, STRANGER])
 async def test_anyone_else_is_refused_as_if_there_were_no_case(medway_case, email):
     desk, ref = medway_case
-    refused = await download(desk.engine, user(email), ref)
-    missing = await download(desk.engine, user(JORDAN), "ESC-2026-0999")
+    refused = await download(desk.core.desk, desk.store, user(email), ref)
+    missing = await download(desk.core.desk, desk.store, user(JORDAN), "ESC-2026-0999")
     assert isinstance(refused, Reply) and isinstance(missing, Reply)
     assert refused.kind == "refused"
     assert refused.text == missing.text.replace("ESC-2026-0999", ref)
@@ -53,15 +53,15 @@ async def test_anyone_else_is_refused_as_if_there_were_no_case(medway_case, emai
 
 async def test_a_form_or_the_chronology_can_be_asked_for(medway_case):
     desk, ref = medway_case
-    form = await download(desk.engine, user(JORDAN), ref, "stage3_alert")
+    form = await download(desk.core.desk, desk.store, user(JORDAN), ref, "stage3_alert")
     assert not isinstance(form, Reply)
     assert form.filename == f"{ref}-stage3_alert.docx"
     assert fields(form.content)[("Child", "Name of Child")] == CHILD_NAME
     assert opened(form.content).paragraphs[0].text == "Stage 3 Escalation Alert Form"
-    md = await download(desk.engine, user(JORDAN), ref, "chronology", "md")
+    md = await download(desk.core.desk, desk.store, user(JORDAN), ref, "chronology", fmt="md")
     assert not isinstance(md, Reply)
     assert md.mime == MARKDOWN_MIME and md.content.decode().startswith(f"# Chronology of {ref}")
-    wrong = await download(desk.engine, user(JORDAN), ref, "appendix2")
+    wrong = await download(desk.core.desk, desk.store, user(JORDAN), ref, "appendix2")
     assert isinstance(wrong, Reply) and wrong.kind == "refused"
     assert "medway has no form 'appendix2'" in wrong.text
     assert len(await desk.store.keys(AUDIT_LOG)) == 2

@@ -136,7 +136,7 @@ async def test_typed_answers_with_control_characters_still_download(store, all_p
     await walk(desk, ref, 3, at(2026, 11, 23))
     await desk.act(LENA, "escalate", ref, "Pasted\x0breason", when=at(2026, 11, 30))
     user = UserRef("console", JORDAN, email=JORDAN)
-    files = {kind: await download(desk.engine, user, ref, kind) for kind in kinds(policy)}
+    files = {kind: await download(desk.core.desk, desk.store, user, ref, kind) for kind in kinds(policy)}
     assert all(isinstance(found, RecordFile) for found in files.values()), files
     record = files["record"]
     assert isinstance(record, RecordFile)

@@ -18,10 +18,11 @@ from typing import Any
 
 from conftest import Chat
 
-from bot.conversation.engine import Engine
+from bot.app import build_core
+from bot.config import read_settings
 from bot.dates.clock import FixedClock
 from bot.dates.workdays import LONDON
-from bot.jobs.outbox import Outbox, SendError
+from bot.jobs.outbox import ChannelInfo, SendError
 from bot.jobs.scheduler import SentNudge
 from bot.people.directory_csv import demo_directory
 from bot.types import Event, Reply, ThreadRef
@@ -71,34 +72,35 @@ class RecordingSender:
     def fail_next(self, times: int = 1) -> None:
         self.failures = times
 
-    async def send(self, thread: ThreadRef, reply: Reply) -> None:
+    async def post(self, thread: ThreadRef, reply: Reply, via: ThreadRef | None = None) -> ThreadRef:
         self.attempts += 1
         if self.failures:
             self.failures -= 1
             raise SendError("the console connection is down")
         self.sent.append((thread, reply))
+        return thread
 
     def nudges(self) -> list[Reply]:
         return [reply for _, reply in self.sent if reply.kind == "nudge"]
 
 
 class World:
-    """One engine running some procedures, with the demo directory and a recording console sender."""
+    """One core running some procedures, with the demo directory and a recording console sender. `settings` are
+    environment variables (e.g. BOT_REVIEW_DAYS)."""
 
-    def __init__(self, store: Store, policies: Mapping[str, Policy], clock: FixedClock, **engine_options: Any):
+    def __init__(self, store: Store, policies: Mapping[str, Policy], clock: FixedClock, **settings: str):
         self.store = store
         self.clock = clock
         self.policies = dict(policies)
         self.sender = RecordingSender()
-        self.outbox = Outbox()
-        self.outbox.register("console", self.sender)
-        self.engine = Engine(store, self.policies, clock, directory=demo_directory(POLICY_IDS), outbox=self.outbox,
-                             **engine_options)
+        self.core = build_core(store, self.policies, clock, directory=demo_directory(POLICY_IDS),
+                               settings=read_settings(settings))
+        self.core.outbox.register(ChannelInfo("console", roots=False), self.sender)
         self._chats: dict[str, Chat] = {}
 
     def person(self, email: str) -> Chat:
         """The same Chat (and transcript) each time for one person."""
-        return self._chats.setdefault(email, Chat(self.engine, email))
+        return self._chats.setdefault(email, Chat(self.core, email))
 
     def set_time(self, when: datetime) -> None:
         self.clock.set(when)
@@ -133,7 +135,7 @@ class World:
         """A button on a case (Slack modal / Teams card): the whole action's form at once, taken on `stage`."""
         chat = self.person(email)
         event = Event(chat.user, chat.thread, form=form, action=action, case_ref=ref, stage=stage, event_id=event_id)
-        replies = await self.engine.handle(event)
+        replies = await self.core.door.handle(event)
         chat.transcript += replies
         return replies
 
@@ -145,7 +147,7 @@ class World:
     async def tick(self, when: datetime | None = None) -> list[SentNudge]:
         if when is not None:
             self.clock.set(when)
-        return await self.engine.scheduler.tick(self.clock.now())
+        return await self.core.scheduler.tick(self.clock.now())
 
 
 def events(case: Mapping[str, Any], action: str) -> list[dict[str, str]]:

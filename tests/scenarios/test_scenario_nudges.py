@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from scenario_kit import CASE_THREAD, CHRIS, JORDAN, LENA, PRIYA, World, at, events, nudge_status
 
+from bot.jobs.outbox import ChannelInfo
 from storage.tinydb_store import TinyDBStore
 
 # Surrey and Lincolnshire allow no agreed change of timescale, so their nudges offer no Extend button.
@@ -58,7 +59,7 @@ async def test_surrey_ladder_across_christmas_and_new_year(store, all_policies, 
     assert [r.text.split(": ", 1)[0] for r in delivered] == ["Jordan Ellis and Chris Walker"] * 3
     for reply in delivered:
         assert reply.kind == "nudge" and reply.case_ref == ref and reply.stage == 2
-        assert reply.mentions == (JORDAN, CHRIS) and reply.actions == ACTIONS
+        assert [m.email for m in reply.mentions] == [JORDAN, CHRIS] and reply.actions == ACTIONS
     assert [thread for thread, r in world.sender.sent if r.kind == "nudge"] == [CASE_THREAD] * 5
     before, due, overdue = delivered
     assert f"{ref} is due tomorrow, Wednesday 30 December 2026, at Stage 2: Inter-agency Discussion." in before.text
@@ -80,11 +81,11 @@ async def test_overlapping_ticks_send_each_nudge_once(tmp_path, all_policies, cl
         world = World(store, {"surrey": all_policies["surrey"]}, clock)
         ref = (await world.open_case()).case_ref  # Monday 23 November: due Wednesday 25 November
         world.set_time(at(2026, 11, 24, 9))
-        results = await asyncio.gather(*(world.engine.scheduler.tick(clock.now()) for _ in range(4)))
+        results = await asyncio.gather(*(world.core.scheduler.tick(clock.now()) for _ in range(4)))
         assert sorted(s.kind for batch in results for s in batch) == ["before"]
         assert len(world.sender.nudges()) == 1
         world.set_time(at(2026, 11, 25, 9))
-        results = await asyncio.gather(*(world.engine.scheduler.tick(clock.now()) for _ in range(4)))
+        results = await asyncio.gather(*(world.core.scheduler.tick(clock.now()) for _ in range(4)))
         assert sorted(s.kind for batch in results for s in batch) == ["due"]
         case = await world.case(ref)
         assert [e["detail"] for e in events(case, "nudge_sent")] == ["1:before:2026-11-24", "1:due:2026-11-25"]
@@ -143,7 +144,7 @@ async def test_bcssp_overall_cap_nudge_on_the_working_day_before_the_tenth(store
     overall = world.sender.nudges()[-1]
     assert f"{ref}: one working day left of the overall timescale" in overall.text
     assert "By Monday 7 December 2026; BCSSP Timeframes" in overall.text
-    assert overall.mentions == (JORDAN, CHRIS)
+    assert [m.email for m in overall.mentions] == [JORDAN, CHRIS]
 
 
 async def test_one_pass_sends_both_a_stage_nudge_and_the_overall_cap_nudge_due_the_same_day(
@@ -183,7 +184,7 @@ async def test_lincolnshire_review_reminders_as_local_practice(store, all_polici
     assert "Step 1: Discussion amongst frontline professionals, which has no set timescale in this procedure" in (
         review.text)
     assert "As local practice, please review progress" in review.text
-    assert review.mentions == (JORDAN, CHRIS) and review.actions == ACTIONS
+    assert [m.email for m in review.mentions] == [JORDAN, CHRIS] and review.actions == ACTIONS
     # And the next: 22, 23, 24, 29, 30, 31 December, 4, 5, 6, 7 January (Christmas and New Year skipped).
     assert nudge_status(await world.case(ref))["1:review:2027-01-07"] == "pending"
 
@@ -217,7 +218,7 @@ async def test_a_nudges_buttons_act_on_its_stage(store, all_policies, clock):
 class CrashingSender:
     """A process that dies in the middle of delivering: the nudge stays claimed ("sending")."""
 
-    async def send(self, thread, reply):
+    async def post(self, thread, reply, via=None):
         raise RuntimeError("killed mid-delivery")
 
 
@@ -226,7 +227,7 @@ async def test_a_nudge_claimed_by_a_pass_that_crashed_is_sent_after_its_lease(tm
     async with TinyDBStore(tmp_path) as store:
         world = World(store, policies, clock)
         ref = (await world.open_case()).case_ref
-        world.outbox.register("console", CrashingSender())
+        world.core.outbox.register(ChannelInfo("console", roots=False), CrashingSender())
         assert await world.tick(at(2026, 11, 24, 9)) == []
         assert nudge_status(await world.case(ref))["1:before:2026-11-24"] == "sending"
     async with TinyDBStore(tmp_path) as store:
@@ -278,7 +279,7 @@ async def test_a_pass_running_while_a_case_opens_never_loses_that_days_nudge(sto
     nudge and take the date off the agenda."""
     world = World(store, {"bcssp": all_policies["bcssp"]}, clock)
     world.set_time(at(2026, 11, 24, 10))  # Tuesday 10:00; it arose yesterday, so Stage 1 is due Wednesday
-    scheduler = world.engine.scheduler
+    scheduler = world.core.scheduler
     add, passes = scheduler.agenda.add, []
 
     async def add_then_a_pass_starts(ref, dates):

@@ -22,7 +22,7 @@ from scenario_kit import (
     nudge_status,
 )
 
-from bot.conversation.engine import dialog_key
+from bot.conversation.dialogs import Dialogs
 
 
 @pytest.mark.parametrize("outsider", [EMMA, OLIVIA, STRANGER])
@@ -38,7 +38,7 @@ async def test_someone_unrelated_is_refused_everything_and_nothing_changes(store
         (reply,) = await chat.say(command)
         assert reply.kind == "refused", command
         assert not_found in reply.text and reply.question is None
-        assert await store.get("dialogs", dialog_key(chat.user, chat.thread)) is None
+        assert await store.get("dialogs", Dialogs.key(chat.user, chat.thread)) is None
     # The same words as for a case that does not exist: the refusal does not reveal that it exists.
     (missing,) = await chat.say("status ESC-2026-0999")
     assert missing.text == reply.text.replace(ref, "ESC-2026-0999")
@@ -200,7 +200,7 @@ async def test_a_resolution_form_without_its_outcome_is_sent_back(store, all_pol
     before = await world.case(ref)
     (reply,) = await world.click(LENA, "resolve", ref, 1, {"outcome": "  ", "follow_up": ""})
     assert set(reply.errors) == {"outcome", "follow_up"}
-    assert [q.id for q in reply.form] == ["outcome", "follow_up"]
+    assert reply.form is not None and [q.id for q in reply.form.questions] == ["outcome", "follow_up"]
     assert await world.case(ref) == before
 
 
@@ -223,7 +223,7 @@ async def test_a_strangers_form_does_not_reveal_that_a_case_exists(store, all_po
     (real,) = await world.click(EMMA, "resolve", ref, 1, form)
     (missing,) = await world.click(EMMA, "resolve", "ESC-2026-0999", 1, form)
     assert missing.kind == "refused"
-    assert real.kind == "refused" and real.form == () and real.errors == {}
+    assert real.kind == "refused" and real.form is None and real.errors == {}
     assert real.text == missing.text.replace("ESC-2026-0999", ref)
     assert await world.case(ref) == before
 

@@ -82,24 +82,24 @@ async def test_scheduled_summary_is_posted_once_a_week_across_a_restart(tmp_path
     leads = ThreadRef("console", "leads-channel")
 
     def arm(world: World) -> None:
-        world.engine.weekly.target = leads
+        world.core.weekly.target = leads
 
     async with TinyDBStore(tmp_path) as store:
         world = World(store, policies, clock)
         arm(world)
         await christmas_week(world)
-        assert await world.engine.weekly.tick(at(2026, 12, 28, 8, 59)) is None  # before Monday 09:00
-        assert await world.engine.weekly.tick(at(2026, 12, 28, 9, 0)) == "2026-W53"
-        assert await world.engine.weekly.tick(at(2026, 12, 28, 9, 1)) is None
+        assert await world.core.weekly.tick(at(2026, 12, 28, 8, 59)) is None  # before Monday 09:00
+        assert await world.core.weekly.tick(at(2026, 12, 28, 9, 0)) == "2026-W53"
+        assert await world.core.weekly.tick(at(2026, 12, 28, 9, 1)) is None
         posted = [r for t, r in world.sender.sent if t == leads]
         assert len(posted) == 1 and "2026-W52" in posted[0].text
     async with TinyDBStore(tmp_path) as store:  # restarted later that week
         world = World(store, policies, clock)
         arm(world)
-        assert await world.engine.weekly.tick(at(2026, 12, 30, 12, 0)) is None
+        assert await world.core.weekly.tick(at(2026, 12, 30, 12, 0)) is None
         world.sender.fail_next()
-        assert await world.engine.weekly.tick(at(2027, 1, 4, 9, 0)) is None  # delivery failed: retried later
-        assert await world.engine.weekly.tick(at(2027, 1, 4, 10, 0)) == "2027-W01"
+        assert await world.core.weekly.tick(at(2027, 1, 4, 9, 0)) is None  # delivery failed: retried later
+        assert await world.core.weekly.tick(at(2027, 1, 4, 10, 0)) == "2027-W01"
         posted = [r for t, r in world.sender.sent if t == leads]
         assert len(posted) == 1 and "2026-W53" in posted[0].text
 
@@ -108,18 +108,19 @@ async def test_a_summary_posted_late_in_the_week_is_still_last_weeks_and_the_nex
         store, all_policies, clock):
     world = World(store, {"surrey": all_policies["surrey"]}, clock)
     leads = ThreadRef("console", "leads-channel")
-    world.engine.weekly.target = leads
-    assert await world.engine.weekly.tick(at(2026, 11, 16, 9, 5)) == "2026-W47"  # Monday's slot: W46's summary
+    world.core.weekly.target = leads
+    assert await world.core.weekly.tick(at(2026, 11, 16, 9, 5)) == "2026-W47"  # Monday's slot: W46's summary
     # the bot is down from Monday 23 to Friday 27 November, and back on Saturday 28 November
-    assert await world.engine.weekly.tick(at(2026, 11, 28, 10)) == "2026-W48"
-    assert await world.engine.weekly.tick(at(2026, 11, 30, 9, 5)) == "2026-W49"
+    assert await world.core.weekly.tick(at(2026, 11, 28, 10)) == "2026-W48"
+    assert await world.core.weekly.tick(at(2026, 11, 30, 9, 5)) == "2026-W49"
     weeks = [r.text for t, r in world.sender.sent if t == leads]
     assert ["2026-W46" in weeks[0], "2026-W47" in weeks[1], "2026-W48" in weeks[2]] == [True, True, True]
     assert "2026-W48" not in weeks[1]  # Saturday's late post is not the week still ending
 
 
 async def test_a_lead_for_some_partnerships_sees_all_of_theirs_and_no_others(store, all_policies, clock):
-    from bot.conversation.engine import Engine
+    from conftest import core_for
+
     from bot.people.directory import Directory, Person
     from bot.types import UserRef
 
@@ -130,8 +131,8 @@ async def test_a_lead_for_some_partnerships_sees_all_of_theirs_and_no_others(sto
         clock.set(at(2026, 11, 24, 10, minute))
         await World(store, {pid: all_policies[pid]}, clock).open_case()
     clock.set(at(2026, 11, 30, 10))
-    engine = Engine(store, policies, clock, directory=Directory([lead]))
-    reply = await engine.summary(UserRef("console", lead.email, email=lead.email), "2026-W48")
+    engine = core_for(store, policies, clock, directory=Directory([lead]))
+    reply = await engine.engine.summary(UserRef("console", lead.email, email=lead.email), "2026-W48")
     head = reply.text.splitlines()[0]
     assert all_policies["bcssp"].name in head and all_policies["medway"].name in head
     assert all_policies["surrey"].name not in head

@@ -18,7 +18,7 @@ from conftest import CHILD_DOB, CHILD_NAME
 from fakes.slack_api import FakeSlack
 from slack_support import SECRET, TOKEN, signed_headers, slash_command, view_submission
 
-from bot.app import RUNTIME, build_app
+from bot.app import CORE, build_app
 from bot.config import read_settings
 from bot.dates.clock import FixedClock
 from bot.dates.workdays import LONDON
@@ -53,8 +53,8 @@ class SlackBot:
         self._views = 0
 
     @property
-    def engine(self) -> Any:
-        return self.app[RUNTIME].engine
+    def core(self) -> Any:
+        return self.app[CORE]
 
     async def post(self, body: str, content_type: str = "application/x-www-form-urlencoded",
                    headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
@@ -130,7 +130,7 @@ class SlackBot:
     async def tick(self, at: datetime) -> list[Any]:
         """Move the clock and run one scheduler pass."""
         self.clock.set(at)
-        return await self.engine.scheduler.tick(at)
+        return await self.core.scheduler.tick(at)
 
     def everything(self) -> str:
         """Every call the bot made to Slack, as text (to scan for what must never be sent)."""

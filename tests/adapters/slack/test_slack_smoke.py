@@ -38,7 +38,7 @@ async def test_escalate_opens_modal_then_case_thread(slack_bot):
                                   slack_bot.fake.called("chat.postMessage"), "root and confirmation")
     root = posts[0]
     assert root["channel"] == "C0CASES01" and "ESC-2026-0001" in root["text"]
-    case = await slack_bot.engine.store.get("cases", "ESC-2026-0001")
+    case = await slack_bot.core.store.get("cases", "ESC-2026-0001")
     assert case["thread"] == {"channel": "slack", "conversation": "C0CASES01", "thread": "1700000000.000001"}
     everything = json.dumps([c.args for c in slack_bot.fake.calls])
     assert CHILD_NAME not in everything and CHILD_DOB not in everything

@@ -28,7 +28,7 @@ from teams_support import (
 
 from adapters.teams.files import Consent
 from adapters.teams.mount import TEAMS_BOT
-from bot.app import RUNTIME, build_app
+from bot.app import CORE, build_app
 from bot.config import read_settings
 from bot.dates.clock import FixedClock
 from bot.dates.workdays import LONDON
@@ -73,8 +73,8 @@ class TeamsHarness:
         self.session = aiohttp.ClientSession()
 
     @property
-    def engine(self) -> Any:
-        return self.app[RUNTIME].engine
+    def core(self) -> Any:
+        return self.app[CORE]
 
     async def post(self, activity: dict[str, Any] | None = None, *, raw: bytes | None = None,
                    headers: dict[str, str] | None = None) -> tuple[int, str]:
@@ -122,7 +122,7 @@ class TeamsHarness:
     async def tick(self, at: datetime) -> list[Any]:
         """Move the clock and run one scheduler pass."""
         self.clock.set(at)
-        return list(await self.engine.scheduler.tick(at))
+        return list(await self.core.scheduler.tick(at))
 
     def snapshot(self) -> str:
         """Everything stored about cases, as text: to show that a request changed nothing."""

@@ -7,17 +7,19 @@ from teams_server import inputs
 
 from adapters.teams import cards
 from bot.config import ConfigError, read_settings
+from bot.conversation.forms import Forms
 from bot.types import Reply
 from dialogs.intake import ordered_questions
 
 
 def test_with_several_procedures_the_start_card_asks_the_partnership_first(all_policies):
-    card = cards.start_card(all_policies, "c" * 32)
+    start = Forms(all_policies).start
+    card = cards.form_card(start, "c" * 32)
     (policy, risk) = inputs(card)
     assert policy["id"] == "policy" and {c["value"] for c in policy["choices"]} == set(all_policies)
     assert risk["id"] == "immediate_risk" and risk["style"] == "expanded"
-    marked = cards.start_card(all_policies, "c" * 32, {"immediate_risk": "maybe"},
-                              {"policy": "Please choose the partnership."})
+    marked = cards.form_card(start, "c" * 32, {"immediate_risk": "maybe"},
+                             {"policy": "Please choose the partnership."})
     texts = [b.get("text") for b in marked["body"]]
     assert "⚠ Please choose the partnership." in texts
 
@@ -25,7 +27,7 @@ def test_with_several_procedures_the_start_card_asks_the_partnership_first(all_p
 @pytest.mark.parametrize("policy_id", ["surrey", "bcssp", "lincolnshire", "medway", "gloucestershire"])
 def test_every_procedure_renders_its_own_questions_with_child_details_apart(all_policies, policy_id):
     policy = all_policies[policy_id]
-    card = cards.intake_card(policy, ordered_questions(policy), "d" * 32)
+    card = cards.form_card(Forms(all_policies).intake(policy, False), "d" * 32)
     ids = [i["id"] for i in inputs(card)]
     assert ids == [q.id for q in ordered_questions(policy) if q.id != "immediate_risk"]
     (container,) = [b for b in card["body"] if b.get("type") == "Container"]
@@ -54,8 +56,10 @@ def test_a_cases_channel_that_is_not_a_channel_id_stops_start_up(all_policies):
     from aiohttp import web
 
     from adapters.teams.mount import mount_teams
-    from bot.jobs.outbox import Outbox
+    from bot.app import build_core
+    from storage.memory_store import MemoryStore
 
     link = "https://teams.microsoft.com/l/channel/19%3aabc%40thread.tacv2/Cases"
     with pytest.raises(ConfigError, match="TEAMS_CASES_CHANNEL"):
-        mount_teams(web.Application(), read_settings({"TEAMS_CASES_CHANNEL": link}), lambda: None, Outbox())
+        mount_teams(web.Application(), read_settings({"TEAMS_CASES_CHANNEL": link}), build_core(
+            MemoryStore(), all_policies).door)

@@ -43,21 +43,27 @@ async def test_a_nudge_teams_refuses_is_logged_and_retried_by_a_later_tick(teams
 
 
 @pytest.mark.parametrize("status", STATUSES)
-async def test_a_case_whose_thread_cannot_be_started_is_stored_whole_and_stays_in_the_chat(
+async def test_a_case_whose_thread_cannot_be_started_is_stored_whole_and_its_thread_started_later(
         teams_bot: TeamsHarness, caplog, status):
     intake = await teams_bot.intake_card()
     teams_bot.fake.fail["create"] = status
     calls = await teams_bot.submit(JORDAN, personal_chat(JORDAN), intake, {**submit_data(intake.card or {}), **ANSWERS})
     ((ref, case),) = await teams_bot.store.scan("cases")
     assert case["status"] == "open" and case["stage"] == 1 and case["stage_due"] == "2026-11-25"
-    assert case["thread"] == {"channel": "teams", "conversation": personal_chat(JORDAN), "thread": ""}
+    assert case["thread"] == {"channel": "teams", "conversation": CASES_CHANNEL, "thread": ""}
+    assert case["root_posted"] is False  # kept for the next try, exactly as in Slack
     assert any(ref in w for w in warnings(caplog))
     (told,) = [c for c in calls if c.method == "reply"]
-    assert ref in told.text and "could not post it in the cases channel" in told.text
+    assert ref in told.text and "could not be started yet" in told.text
 
     del teams_bot.fake.fail["create"]
-    await teams_bot.tick(TUESDAY_9)  # its nudges still arrive, in the chat
-    assert any(ref in c.text and "due tomorrow" in c.text for c in teams_bot.fake.posted(personal_chat(JORDAN)))
+    await teams_bot.tick(TUESDAY_9)  # the thread is started first, then its nudge goes into it
+    stored = await teams_bot.store.get("cases", ref)
+    thread = stored["thread"]["conversation"]
+    assert stored["root_posted"] is True and thread.startswith(f"{CASES_CHANNEL};messageid=")
+    (created,) = [c for c in teams_bot.fake.calls if c.method == "create" and c.status == 200]
+    assert ref in created.text and f"<at>{LENA[1]}</at>" in created.text
+    assert any(ref in c.text and "due tomorrow" in c.text for c in teams_bot.fake.posted(thread))
 
 
 async def test_replies_teams_refuses_are_logged_and_the_case_is_still_opened(teams_bot: TeamsHarness, caplog):

@@ -54,7 +54,7 @@ async def test_yes_to_immediate_risk_gives_the_emergency_route_and_records_it(te
     (update,) = [c for c in calls if c.method == "update"]
     assert update.activity_id == start.given and update.card is not None and "actions" not in update.card
     (told,) = [c for c in calls if c.method == "reply"]
-    route = teams_bot.engine.policies["surrey"].immediate_harm.route
+    route = teams_bot.core.policies["surrey"].immediate_harm.route
     assert route.split(".")[0] in told.text and "ESC-2026-0001" in told.text
     case = await teams_bot.store.get("cases", "ESC-2026-0001")
     assert case["status"] == "immediate_harm"
@@ -64,7 +64,7 @@ async def test_no_shows_the_stage_1_questions_from_the_same_question_data(teams_
     intake = await teams_bot.intake_card()
     card = intake.card
     assert card is not None
-    policy = teams_bot.engine.policies["surrey"]
+    policy = teams_bot.core.policies["surrey"]
     expected = [q.id for q in ordered_questions(policy) if q.id != "immediate_risk"]
     assert [i["id"] for i in inputs(card)] == expected
     (container,) = [b for b in card["body"] if b.get("type") == "Container"]
@@ -76,7 +76,7 @@ async def test_no_shows_the_stage_1_questions_from_the_same_question_data(teams_
     assert kinds["disputed"] == "Input.Text"
     (button,) = card["actions"]
     assert button["type"] == "Action.Submit" and button["data"]["_form"] == "intake"
-    assert button["data"]["policy"] == "surrey"
+    assert button["data"]["_policy"] == "surrey"
 
 
 async def test_invalid_answers_come_back_on_the_card_with_each_problem_marked(teams_bot: TeamsHarness):
@@ -145,7 +145,7 @@ async def test_without_a_cases_channel_the_personal_chat_is_the_case_thread(team
     texts = [c.text for c in teams_bot_dm.fake.posted(chat)]
     (root,) = [t for t in texts if "Who must act: Lena Okafor" in t]
     assert "ESC-2026-0001" in root and "Wednesday 25 November 2026" in root
-    assert "this chat" in texts[-1]
+    assert "your private chat with me" in texts[-1]
     no_child_identifiers(teams_bot_dm.fake)
 
 
@@ -153,7 +153,7 @@ async def test_a_repeated_activity_id_has_no_second_effect(teams_bot: TeamsHarne
     message = personal_message(JORDAN, "escalate", teams_bot.connector)
     assert len(await teams_bot.deliver(message)) == 1
     assert await teams_bot.deliver(message) == []  # Teams retrying: no second reply
-    markers = [doc for key, doc in await teams_bot.store.scan("events") if key.startswith("teams:")]
+    markers = [doc for _, doc in await teams_bot.store.scan("teams_marks")]
     assert markers and all(doc["at"] == teams_bot.clock.now().isoformat() for doc in markers)  # so they can expire
 
     intake = await teams_bot.intake_card()

@@ -120,7 +120,7 @@ async def test_the_emergency_route_is_shown_on_every_click_even_after_a_failed_t
                                                                                      monkeypatch):
     start = await teams_bot.start_card(JORDAN)
     chat = personal_chat(JORDAN)
-    real, calls = teams_bot.engine.handle, {"n": 0}
+    real, calls = teams_bot.core.engine.handle, {"n": 0}
 
     async def fails_once(event):
         calls["n"] += 1
@@ -128,7 +128,7 @@ async def test_the_emergency_route_is_shown_on_every_click_even_after_a_failed_t
             raise OSError("disk full")
         return await real(event)
 
-    monkeypatch.setattr(teams_bot.engine, "handle", fails_once)
+    monkeypatch.setattr(teams_bot.core.engine, "handle", fails_once)
     await teams_bot.submit(JORDAN, chat, start, {**submit_data(start.card), "immediate_risk": "yes"})
     retry = await teams_bot.submit(JORDAN, chat, start, {**submit_data(start.card), "immediate_risk": "yes"})
     assert any("Immediate risk of harm: act now" in c.text for c in retry)

@@ -1,0 +1,62 @@
+"""Answering a person in Slack: the core's replies rendered for whoever asked, privately unless a reply is meant for
+the channel (the weekly summary)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from adapters.slack import views
+from adapters.slack.payloads import COMMAND, Asker
+from adapters.slack.sender import SlackSender, plain_error
+from bot.door import ACTED, Door, Form, Kind, Reply, SendError, ThreadRef
+
+log = logging.getLogger(__name__)
+NO_RECORD = "Sorry, I could not send you the record privately. Try again, or ask an operator to export it."
+
+
+@dataclass
+class Answers:
+    """What every listener uses: the door into the core and the Web API."""
+
+    door: Door
+    sender: SlackSender
+
+    async def show(self, replies: Iterable[Reply], asker: Asker) -> None:
+        """Each reply as Slack shows it to the person who asked (changes to a case are posted in its thread by the
+        core, so they are not repeated here)."""
+        for reply in replies:
+            if reply.kind == Kind.FORM and reply.form is not None:
+                await self.open_form(reply.form, asker)
+            elif reply.kind == Kind.RECORD and reply.attachment is not None:
+                sent = await self.sender.send_private(asker.user.id, reply)
+                await self.tell(asker, reply.text if sent else NO_RECORD)
+            elif reply.kind == Kind.SUMMARY and asker.channel and not asker.channel.startswith("D"):
+                await self.post_summary(reply, asker)
+            elif reply.kind not in ACTED:
+                await self.tell(asker, reply.text)
+
+    async def tell(self, asker: Asker, text: str) -> None:
+        await self.sender.tell(asker.user.id, asker.channel, text)
+
+    async def open_form(self, form: Form, asker: Asker) -> None:
+        """Open a form as a modal with the trigger id; if there is none (an @mention) or Slack will not, say how to
+        get it (nothing was stored, so trying again is safe)."""
+        if not asker.trigger:
+            words = COMMAND if form.step != "action" else f"{COMMAND} {form.command}"
+            await self.tell(asker, f"Type {words} to get the form: it asks for details that are not shared here.")
+            return
+        view = (views.modal_json(form, asker.channel) if form.step == "start"
+                else views.modal(form, {"channel": asker.channel, **asker.meta}))
+        error = await self.sender.open_view(asker.trigger, view)
+        if error is not None:
+            await self.tell(asker, f"Sorry, the form could not be opened: {plain_error(error)}. Nothing was "
+                                   "saved; please try the same command or button again.")
+
+    async def post_summary(self, reply: Reply, asker: Asker) -> None:
+        """The weekly summary, in the channel where it was asked (with its chart)."""
+        try:
+            await self.sender.post(ThreadRef("slack", asker.channel), reply)
+        except SendError as exc:
+            await self.tell(asker, f"Sorry, the summary could not be posted here: {exc}.")

@@ -1,0 +1,156 @@
+"""Who must act at a stage on each side: the next person up the raiser's line, and the counterpart at a similar level
+of seniority in the other agency (pure lookups in the directory), with what to do where it cannot say."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.people.directory import TIER_RANK, Directory, Person, normalise_agency
+from policies.model import TIER_LABELS, Policy
+
+# Who gives the next contact when the directory cannot name it, in each procedure's words where it has a rule.
+# SSCP 6.3: "there is a duty to immediately provide relevant contact details for line management where this relates
+# to the necessary next step in the escalation process". BCSSP Additional Requirements 4: "ask the practitioner, line
+# manager or senior manager involved for who the next person would be ... All agencies MUST share this information".
+# LSCB (Senior Liaison Officers): "if you are uncertain who in your line management structure you should approach,
+# your SLO will advise". Medway and Gloucestershire state no such duty: GENERIC_DUTY is the product's own wording.
+NEXT_CONTACT_DUTY: dict[str, str] = {
+    "surrey": "every agency has a duty to give the next contact at once (SSCP 6.3)",
+    "bcssp": "all agencies must share who the next person is and how to contact them (BCSSP Additional Requirements 4)",
+    "lincolnshire": "if you are unsure who to approach, your Senior Liaison Officer (SLO) will advise",
+}
+GENERIC_DUTY = "the other agency should give you the next contact at once, so the escalation is not held up"
+ASK_FOR = {
+    "practitioner": "the name and contact details of the practitioner involved",
+    "line_manager": "their line manager's name and contact details",
+    "senior_manager": "the name and contact details of their senior manager or designated safeguarding lead",
+    "head_of_service": "the name and contact details of their head or director of service",
+}
+
+
+@dataclass(frozen=True)
+class Counterparts:
+    """Who must act at a stage: the next person up on the raiser's side and the counterpart in the other agency."""
+
+    raiser_side: Person | None
+    other_side: Person | None
+    other_agency: str | None
+    raiser_notes: tuple[str, ...] = ()
+    other_notes: tuple[str, ...] = ()
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Plain sentences for the user: what the directory could not say, and how to find out."""
+        return self.raiser_notes + self.other_notes
+
+
+def liaison_role(policy: Policy, agency: str) -> str | None:
+    """The agency's Senior Liaison Officer role from the policy's table: an exact match of the agency name, else
+    the longest table agency that ends the name ('Northshire Children's Services' -> 'Children's Services')."""
+    words = re.sub(r"[^a-z0-9 ]", "", agency.lower().replace("&", " and ")).split()
+    ends = {"".join(words[i:]): len(words) - i for i in range(len(words))}
+    found = [(ends[key], o.role) for o in policy.liaison_officers if (key := normalise_agency(o.agency)) in ends]
+    return max(found)[1] if found else None
+
+
+def _reaching(people: Iterable[Person], tier: str) -> Person | None:
+    return next((p for p in people if TIER_RANK[p.tier] >= TIER_RANK[tier]), None)
+
+
+def _duty(policy: Policy, raiser_agency: str) -> str:
+    duty = NEXT_CONTACT_DUTY.get(policy.id, GENERIC_DUTY)
+    role = liaison_role(policy, raiser_agency) if raiser_agency else None
+    return f"{duty} (in {raiser_agency} the SLO is the {role})" if role else duty
+
+
+def named_professional(directory: Directory, policy: Policy, agency: str, professional: str) -> Person | None:
+    """The other professional the raiser named (by name or email), if they are in the directory in that agency."""
+    wanted = professional.strip().lower()
+    people = directory.in_agency(agency, policy.id) if wanted else ()
+    return next((p for p in people if wanted in (p.name.lower(), p.email)), None)
+
+
+def _in_agency(directory: Directory, policy: Policy, agency: str, tier: str, professional: str) -> Person | None:
+    people = directory.in_agency(agency, policy.id)
+    if policy.liaison_officers and tier == "senior_manager":
+        # LSCB Step 3: "Each LSCB agency has a senior liaison officer who can be contacted to assist".
+        liaison = [p for p in people if "slo" in p.contact_for]
+        if liaison:
+            return liaison[0]
+    named = named_professional(directory, policy, agency, professional)
+    if named is not None and (found := _reaching(directory.chain(named), tier)) is not None:
+        return found
+    ranked = sorted(
+        (p for p in people if TIER_RANK[p.tier] >= TIER_RANK[tier]),
+        key=lambda p: TIER_RANK[p.tier] - TIER_RANK[tier],
+    )
+    return ranked[0] if ranked else None
+
+
+def _raiser_side(
+    directory: Directory, policy: Policy, tier: str, raiser: Person | None, agency: str
+) -> tuple[Person | None, tuple[str, ...]]:
+    if tier not in TIER_RANK:
+        return None, ()
+    if raiser is not None and (found := _reaching(directory.chain(raiser), tier)) is not None:
+        return found, ()
+    where = agency or "your agency"
+    if raiser is None:
+        note = f"You are not in the directory, so it cannot name your {TIER_LABELS[tier]}: ask within {where}"
+    else:
+        note = f"Nobody above you at the level of {TIER_LABELS[tier]} is in the directory for {where}: ask within it"
+    slo = "; if you are unsure who to approach, your Senior Liaison Officer (SLO) will advise"
+    return None, (f"{note}{slo if policy.liaison_officers else ''}.",)
+
+
+def _other_side(
+    directory: Directory, policy: Policy, tier: str, agency_text: str, professional: str, raiser_agency: str
+) -> tuple[Person | None, str | None, tuple[str, ...]]:
+    if tier == "partnership":
+        found = directory.contacts("business_unit", policy.id) + directory.contacts("board", policy.id)
+        if found:
+            return found[0], found[0].agency, ()
+        note = f"No {policy.short_name} partnership contact (business unit or board) is in the directory: ask your "
+        return None, None, (note + "designated safeguarding lead for the partnership's contact details.",)
+    agency = directory.match_agency(agency_text)
+    person = _in_agency(directory, policy, agency, tier, professional) if agency and tier in TIER_RANK else None
+    if person is not None:
+        above = f"Nobody at the level of {TIER_LABELS[tier]} in {agency} is in the directory; the nearest more senior "
+        return person, agency, (above + f"contact is {person.label}.",) if person.tier != tier else ()
+    if tier not in TIER_RANK:
+        return None, agency, ()
+    who = f"{agency}'s {TIER_LABELS[tier]}" if agency else agency_text.strip() or "the other agency"
+    notes = [
+        f"{who[:1].upper()}{who[1:]} is not in the directory. Ask the professional you are dealing with for "
+        f"{ASK_FOR[tier]}: {_duty(policy, raiser_agency)}."
+    ]
+    named = agency or agency_text.strip()
+    if named and (role := liaison_role(policy, named)):
+        notes.append(f"{named}'s Senior Liaison Officer is its {role} ({policy.short_name} Senior Liaison Officers).")
+    return None, agency, tuple(notes)
+
+
+def counterparts(
+    directory: Directory,
+    policy: Policy,
+    stage_number: int,
+    raiser: Person | None,
+    raiser_agency: str,
+    other_agency_text: str,
+    other_professional: str = "",
+) -> Counterparts:
+    """Who must act at this stage on each side: the next person up the raiser's line, and the counterpart at a
+    similar level of seniority in the other agency (SSCP 6.4); notes say what the directory could not."""
+    stage = policy.stage(stage_number)
+    if stage is None:
+        raise ValueError(f"{policy.id} has no stage {stage_number}")
+    raiser_agency = raiser.agency if raiser else raiser_agency.strip()
+    raiser_side, raiser_notes = _raiser_side(directory, policy, stage.raiser_tier, raiser, raiser_agency)
+    other_side, other_agency, other_notes = _other_side(
+        directory, policy, stage.other_tier, other_agency_text, other_professional, raiser_agency
+    )
+    return Counterparts(raiser_side, other_side, other_agency, raiser_notes, other_notes)
+
+
