@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from slack_server import CASES_CHANNEL, EMMA, JORDAN, LENA, SAM, SlackBot, slack_bot  # noqa: F401
+from slack_server import CASES_CHANNEL, CHRIS, EMMA, JORDAN, LENA, SAM, SlackBot, slack_bot  # noqa: F401
 from slack_support import button_click, view_submission
 
 from bot.dates.workdays import LONDON
@@ -95,6 +95,8 @@ async def test_the_practitioner_can_escalate_from_the_nudge(slack_bot):
     assert stored["status"] == "open" and stored["stage"] == 2
     moved = slack_bot.posts(thread_ts=case["thread"]["thread"])[-1]
     assert "escalated to Stage 2" in moved["text"]
+    # Whoever must act at the new stage is @mentioned, as in Teams: Jordan and Chris Walker at Surrey Stage 2.
+    assert moved["text"].startswith(f"<@{JORDAN}> <@{CHRIS}> ")
 
 
 async def test_an_empty_action_form_gets_errors_against_its_fields_and_changes_nothing(slack_bot):
