@@ -65,8 +65,15 @@ def _whole(env: Mapping[str, str], name: str, default: str, low: int, high: int,
     return int(text)
 
 
-def read_settings(env: Mapping[str, str] | None = None) -> Settings:
-    env = os.environ if env is None else env
+def _time(env: Mapping[str, str], name: str) -> time:
+    text = env.get(name, "09:00").strip()
+    match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", text)
+    if not match:
+        raise ConfigError(f"{name} must be a time of day as HH:MM, e.g. 09:00 (found {text!r})")
+    return time(int(match[1]), int(match[2]))
+
+
+def _policies(env: Mapping[str, str]) -> dict[str, object]:
     raw_policy = env.get("BOT_POLICY", "").strip()
     ids = tuple(p.strip().lower() for p in raw_policy.split(",") if p.strip()) if raw_policy else ()
     if raw_policy and not ids:
@@ -76,6 +83,10 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
     policy_dir = Path(env.get("BOT_POLICY_DIR", "") or POLICY_DIR)
     if not policy_dir.is_dir():
         raise ConfigError(f"BOT_POLICY_DIR is not a folder: {policy_dir}")
+    return {"policy_ids": ids, "policy_dir": policy_dir}
+
+
+def _server(env: Mapping[str, str]) -> dict[str, object]:
     port_text = env.get("BOT_PORT", "3978").strip()
     if not re.fullmatch(r"[0-9]{1,5}", port_text) or not 1 <= int(port_text) <= 65535:
         raise ConfigError(f"BOT_PORT must be a whole number from 1 to 65535 (found {port_text!r})")
@@ -85,12 +96,25 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
     host = env.get("BOT_HOST", "127.0.0.1").strip()
     if not host:
         raise ConfigError("BOT_HOST must not be empty (e.g. 127.0.0.1)")
-    nudge_text = env.get("BOT_NUDGE_TIME", "09:00").strip()
-    match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", nudge_text)
-    if not match:
-        raise ConfigError(f"BOT_NUDGE_TIME must be a time of day as HH:MM, e.g. 09:00 (found {nudge_text!r})")
-    review = _whole(env, "BOT_REVIEW_DAYS", "10", 1, 60, "working days")
-    tick = _whole(env, "BOT_TICK_SECONDS", "60", 5, 3600, "seconds")
+    return {"host": host, "port": int(port_text), "log_level": level,
+            "data_dir": Path(env.get("BOT_DATA_DIR", "") or "data")}
+
+
+def _jobs(env: Mapping[str, str]) -> dict[str, object]:
+    target = env.get("BOT_SUMMARY_CHANNEL", "").strip()
+    if target and not re.fullmatch(r"(slack|teams|console):\S+", target):
+        raise ConfigError(f"BOT_SUMMARY_CHANNEL must be slack:CHANNEL_ID or teams:CONVERSATION_ID (found {target!r})")
+    day = env.get("BOT_SUMMARY_DAY", "MON").strip().upper()[:3]
+    if day not in WEEKDAYS:
+        raise ConfigError(f"BOT_SUMMARY_DAY must be a weekday such as MON (found {day!r})")
+    return {"nudge_time": _time(env, "BOT_NUDGE_TIME"),
+            "review_days": _whole(env, "BOT_REVIEW_DAYS", "10", 1, 60, "working days"),
+            "tick_seconds": _whole(env, "BOT_TICK_SECONDS", "60", 5, 3600, "seconds"),
+            "summary_target": target, "summary_weekday": WEEKDAYS.index(day),
+            "summary_time": _time(env, "BOT_SUMMARY_TIME")}
+
+
+def _slack(env: Mapping[str, str]) -> dict[str, object]:
     token = env.get("SLACK_BOT_TOKEN", "").strip()
     secret = env.get("SLACK_SIGNING_SECRET", "").strip()
     if bool(token) != bool(secret):
@@ -98,16 +122,20 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"{missing} is missing: Slack needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
     if token and not token.startswith("xoxb-"):
         raise ConfigError("SLACK_BOT_TOKEN must be a bot token (it starts with xoxb-)")
-    emulator_text = env.get("BOT_TEAMS_EMULATOR", "").strip().lower()
-    if emulator_text not in ("", "0", "1", "false", "true", "no", "yes"):
-        raise ConfigError(f"BOT_TEAMS_EMULATOR must be 1 or 0 (found {emulator_text!r})")
-    emulator = emulator_text in ("1", "true", "yes")
     api_url = env.get("SLACK_API_URL", "").strip()
     if api_url and not re.match(r"https?://", api_url):
         raise ConfigError(f"SLACK_API_URL must be an http(s) URL (found {api_url!r})")
     channel = env.get("SLACK_CASES_CHANNEL", "").strip()
     if channel and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
         raise ConfigError(f"SLACK_CASES_CHANNEL must be a Slack channel id such as C0123ABCD (found {channel!r})")
+    return {"slack_token": token, "slack_signing_secret": secret, "slack_cases_channel": channel,
+            "slack_api_url": api_url if not api_url or api_url.endswith("/") else api_url + "/"}
+
+
+def _teams(env: Mapping[str, str]) -> dict[str, object]:
+    emulator_text = env.get("BOT_TEAMS_EMULATOR", "").strip().lower()
+    if emulator_text not in ("", "0", "1", "false", "true", "no", "yes"):
+        raise ConfigError(f"BOT_TEAMS_EMULATOR must be 1 or 0 (found {emulator_text!r})")
     app_id = env.get("MICROSOFT_APP_ID", "").strip()
     password = env.get("MICROSOFT_APP_PASSWORD", "").strip()
     app_type = env.get("MICROSOFT_APP_TYPE", "MultiTenant").strip() or "MultiTenant"
@@ -128,37 +156,15 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
     if teams_channel and not re.fullmatch(r"19:\S+@thread\.\S+", teams_channel):
         raise ConfigError("TEAMS_CASES_CHANNEL must be a Teams channel id such as 19:abc123@thread.tacv2 "
                           f"(found {teams_channel!r})")
-    target = env.get("BOT_SUMMARY_CHANNEL", "").strip()
-    if target and not re.fullmatch(r"(slack|teams|console):\S+", target):
-        raise ConfigError(f"BOT_SUMMARY_CHANNEL must be slack:CHANNEL_ID or teams:CONVERSATION_ID (found {target!r})")
-    day = env.get("BOT_SUMMARY_DAY", "MON").strip().upper()[:3]
-    if day not in WEEKDAYS:
-        raise ConfigError(f"BOT_SUMMARY_DAY must be a weekday such as MON (found {day!r})")
-    summary_text = env.get("BOT_SUMMARY_TIME", "09:00").strip()
-    summary_match = re.fullmatch(r"([01]?[0-9]|2[0-3]):([0-5][0-9])", summary_text)
-    if not summary_match:
-        raise ConfigError(f"BOT_SUMMARY_TIME must be a time of day as HH:MM (found {summary_text!r})")
-    return Settings(
-        summary_target=target,
-        summary_weekday=WEEKDAYS.index(day),
-        summary_time=time(int(summary_match[1]), int(summary_match[2])),
-        teams_app_id=app_id,
-        teams_app_password=password,
-        teams_app_type=app_type,
-        teams_tenant_id=tenant,
-        teams_cases_channel=teams_channel,
-        teams_emulator=emulator and not app_id,
-        slack_token=token,
-        slack_signing_secret=secret,
-        slack_cases_channel=channel,
-        slack_api_url=api_url if not api_url or api_url.endswith("/") else api_url + "/",
-        nudge_time=time(int(match[1]), int(match[2])),
-        review_days=review,
-        tick_seconds=tick,
-        policy_ids=ids,
-        policy_dir=policy_dir,
-        data_dir=Path(env.get("BOT_DATA_DIR", "") or "data"),
-        host=host,
-        port=int(port_text),
-        log_level=level,
-    )
+    return {"teams_app_id": app_id, "teams_app_password": password, "teams_app_type": app_type,
+            "teams_tenant_id": tenant, "teams_cases_channel": teams_channel,
+            "teams_emulator": emulator_text in ("1", "true", "yes") and not app_id}
+
+
+def read_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings, each checked (the first wrong one raises ConfigError naming it)."""
+    env = os.environ if env is None else env
+    found: dict[str, object] = {}
+    for part in (_policies, _server, _jobs, _slack, _teams):
+        found.update(part(env))
+    return Settings(**found)  # type: ignore[arg-type]

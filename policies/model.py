@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-Tier = Literal["practitioner", "line_manager", "senior_manager", "head_of_service", "partnership", "none"]
 TIERS: tuple[str, ...] = (
     "practitioner",
     "line_manager",

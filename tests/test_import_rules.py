@@ -181,7 +181,7 @@ def test_no_module_imports_itself_round_a_circle() -> None:
         seen[module] = 1
         for target in sorted(graph[module]):
             if seen.get(target) == 1:
-                circle = path[path.index(target):] + [target]
+                circle = [*path[path.index(target):], target]
                 raise AssertionError("import circle: " + " -> ".join(circle))
             if target not in seen:
                 walk(target, [*path, target])

@@ -117,15 +117,6 @@ class Directory:
     def in_agency(self, agency: str, policy_id: str) -> tuple[Person, ...]:
         return tuple(p for p in self._people if p.agency == agency and self.serves(p, policy_id))
 
-    def safeguarding_leads(self, agency: str | None = None, policy_id: str | None = None) -> tuple[Person, ...]:
-        return tuple(
-            p
-            for p in self._people
-            if "safeguarding_lead" in p.contact_for
-            and (agency is None or p.agency == agency)
-            and (policy_id is None or self.serves(p, policy_id))
-        )
-
     def contacts(self, kind: str, policy_id: str) -> tuple[Person, ...]:
         """Everyone who is a contact of this kind (business_unit, board, iro, ...) for this partnership."""
         return tuple(p for p in self._people if kind in p.contact_for and self.serves(p, policy_id))

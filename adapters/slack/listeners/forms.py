@@ -11,16 +11,26 @@ from slack_bolt.async_app import AsyncApp
 from adapters.slack import payloads, views
 from adapters.slack.answers import Answers
 from adapters.slack.payloads import Asker
-from bot.door import ACTED, ACTION_DONE, Kind, Reply
+from bot.door import ACTED, ACTION_DONE, Event, Kind, Reply
 
 
-async def start_sent(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+async def checked(ack: Any, body: dict[str, Any], view: dict[str, Any],
+                  context: Any) -> tuple[Answers, Event, Asker] | None:
+    """The submission, once the core found nothing wrong with it; else None, its problems acked on their fields."""
     answers: Answers = context["answers"]
     event, asker = payloads.submission(body, view)
     errors = await answers.door.check(event)
     if errors:
         await ack(response_action="errors", errors=dict(errors))
+        return None
+    return answers, event, asker
+
+
+async def start_sent(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
+    sent = await checked(ack, body, view, context)
+    if sent is None:
         return
+    answers, event, asker = sent
     replies = await answers.door.handle(event)  # (a yes is recorded before the ack: the route is shown at once)
     first = replies[0] if replies else Reply("", kind=Kind.INVALID)
     if first.kind == Kind.EMERGENCY:
@@ -33,23 +43,19 @@ async def start_sent(ack: Any, body: dict[str, Any], view: dict[str, Any], conte
 
 
 async def intake_sent(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
-    answers: Answers = context["answers"]
-    event, asker = payloads.submission(body, view)
-    errors = await answers.door.check(event)
-    if errors:
-        await ack(response_action="errors", errors=dict(errors))
+    sent = await checked(ack, body, view, context)
+    if sent is None:
         return
+    answers, event, asker = sent
     await ack()
     await answers.show(await answers.door.handle(event), Asker(asker.user))  # (by direct message)
 
 
 async def action_sent(ack: Any, body: dict[str, Any], view: dict[str, Any], context: Any) -> None:
-    answers: Answers = context["answers"]
-    event, asker = payloads.submission(body, view)
-    errors = await answers.door.check(event)
-    if errors:
-        await ack(response_action="errors", errors=dict(errors))
+    sent = await checked(ack, body, view, context)
+    if sent is None:
         return
+    answers, event, asker = sent
     await ack()
     replies = await answers.door.handle(event)
     posted = not any(r.kind == Kind.NOT_POSTED for r in replies)
