@@ -90,10 +90,8 @@ def _date(question: Question, text: str, today: date) -> Parsed:
         if parts is not None:
             try:
                 value = date(*parts)
-            except ValueError:
-                if question.sensitive:
-                    return Parsed(error="That is not a real date; please check the day and month.")
-                return Parsed(error=f"{text} is not a real date.")
+            except ValueError:  # (what was typed is never repeated: it could be anything)
+                return Parsed(error="That is not a real date; please check the day and month.")
     if value is None:
         return Parsed(error="Please give a date as YYYY-MM-DD (e.g. 2026-11-23), DD/MM/YYYY, today or yesterday.")
     if question.not_future and value > today:

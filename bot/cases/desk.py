@@ -110,7 +110,7 @@ class CaseDesk:
             assert stage is not None
             text += "\n" + messages.contacts_line(policy, stage, self.roles.counterparts(policy, case))
             if case.get("actors", {}).get("other_recorded"):
-                text += f"\nContact given by the other agency: {case['actors']['other_recorded']}"
+                text += f"\nContact given by the other agency: {self.roles.recorded_contact(case)}"
         return Reply(text, case_ref=case["ref"], actions=workflow.available_actions(policy, case),
                      stage=case.get("stage"))
 
@@ -199,8 +199,9 @@ class CaseDesk:
                     return Reply(f"Which duty? For example: done {ref} 1 (numbers as listed in status).")
                 updated = await self.book.update(ref, lambda c: workflow.duty_done(c, int(arg), user, now))
                 return Reply(f"Marked as done.\n{messages.status(policy, updated)}", case_ref=ref)
-            await self.book.update(ref, lambda c: workflow.record_contact(c, policy, user, arg, now))
-            return Reply(f"Recorded the other agency's contact for {ref}: {arg.strip()}", case_ref=ref)
+            updated = await self.book.update(ref, lambda c: workflow.record_contact(c, policy, user, arg, now))
+            return Reply(f"Recorded the other agency's contact for {ref}: {self.roles.recorded_contact(updated)}.",
+                         case_ref=ref)
         except workflow.Refused as refused:
             return Reply(str(refused), kind=Kind.REFUSED, case_ref=ref)
 

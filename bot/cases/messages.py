@@ -70,6 +70,13 @@ def emergency(policy: Policy, ref: str) -> str:
     )
 
 
+def other_agency(case: Mapping[str, Any]) -> str:
+    """The other agency as the directory names it; what was typed is never repeated in chat (it could hold
+    anything), so one the directory does not know is only pointed to."""
+    named = (case.get("agencies") or {}).get("other")
+    return str(named) if named else "the other agency (as named in the written record)"
+
+
 def case_opened(policy: Policy, case: Mapping[str, Any], today: date) -> str:
     stage = policy.stage(case["stage"])
     assert stage is not None
@@ -77,7 +84,7 @@ def case_opened(policy: Policy, case: Mapping[str, Any], today: date) -> str:
     category = policy.question("category")
     lines = [
         f"Case {case['ref']} is open under the {policy.name} procedure ({policy.source}).",
-        f"Disagreement with: {details.get('other_agency', '?')}"
+        f"Disagreement with: {other_agency(case)}"
         + (f", about: {show_answer(category, details.get('category'))}." if category else "."),
         "Now: " + stage_line(policy, stage, case["stage_due"]),
         f"Who acts: {who_acts(stage)}.",
@@ -159,7 +166,7 @@ def moved(policy: Policy, case: Mapping[str, Any], action: str) -> str:
     if action == "extend":
         ext = case["extensions"][-1]
         return (f"{case['ref']}: {policy.stage_title(stage.number)} is now due by {long_date(ext['new_due'])}, "
-                f"agreed by {ext['agreed_here']} and {ext['agreed_other']} ({policy.extension.cite}).")
+                f"agreed by both agencies (who agreed, and why, is on the written record; {policy.extension.cite}).")
     lines = [f"{case['ref']} is escalated to " + stage_line(policy, stage, case.get("stage_due")),
              f"Who acts: {who_acts(stage)}.", f"What to do: {stage.action}"]
     if stage.number == policy.last_stage.number:
@@ -177,7 +184,7 @@ def status(policy: Policy | None, case: Mapping[str, Any]) -> str:
     where = stage_line(policy, stage, case.get("stage_due")) if policy and stage else f"stage {case['stage']}"
     lines = [
         f"{ref} ({name}): {case['status']}, at {where}",
-        f"Raised on {long_date(case['raised_at'][:10])}; disagreement with {case['details'].get('other_agency', '?')}.",
+        f"Raised on {long_date(case['raised_at'][:10])}; disagreement with {other_agency(case)}.",
     ]
     return "\n".join(lines + duty_lines(case))
 
@@ -188,7 +195,7 @@ def root(policy: Policy, case: Mapping[str, Any], sides: Any) -> str:
     assert stage is not None
     who = [p.name for p in (sides.raiser_side, sides.other_side) if p is not None]
     lines = [
-        f"Escalation {case['ref']} ({policy.short_name}): disagreement with {case['details'].get('other_agency', '?')}",
+        f"Escalation {case['ref']} ({policy.short_name}): disagreement with {other_agency(case)}",
         "Now: " + stage_line(policy, stage, case.get("stage_due")),
         f"Who must act: {' and '.join(who) if who else who_acts(stage)}.",
     ]

@@ -47,6 +47,16 @@ class Roles:
                             details.get("raiser_agency", ""), details.get("other_agency", ""),
                             details.get("other_professional", ""))
 
+    def recorded_contact(self, case: Case) -> str:
+        """The contact recorded for the current stage as chat may show it: the directory's name for them when what
+        was typed names someone in it (by email or full name), else only that it is recorded."""
+        typed = case.get("actors", {}).get("other_recorded", "")
+        directory = self.people.directory
+        words = {w.strip(" ,;<>()").lower() for w in typed.split()}
+        found = next((p for p in directory.people if p.email in words), None) or next(
+            (p for p in directory.people if p.name.lower() in typed.lower()), None)
+        return found.label if found is not None else "recorded (see the written record)"
+
     def is_lead(self, user: UserRef) -> Person | None:
         """The person, if they may ask for the weekly summary (a safeguarding lead or a partnership contact)."""
         me = self.person(user)

@@ -158,7 +158,7 @@ class Engine:
             usage = " ".join(w for w in (self.channel(event).command, line.command) if w)
             return [Reply(f"Which case? Type {usage} REF, with the case reference (e.g. ESC-2026-0001).")]
         if not is_ref(line.ref):
-            return [Reply(f"{line.ref} is not a case reference; they look like ESC-2026-0001.")]
+            return [Reply("That is not a case reference; they look like ESC-2026-0001.")]
         if line.command == "status":
             return [await self.desk.status(event.user, line.ref)]
         if line.command == "record":
@@ -360,8 +360,9 @@ class Engine:
         today = london_today(self.clock.now())
         try:
             monday = figures.parse_week(args) if args.strip() else figures.last_full_week(today)
-        except ValueError as exc:
-            return Reply(f"Sorry, {exc}. Type summary for last week's.")
+        except ValueError:  # (what was typed is never repeated)
+            return Reply("Sorry, that is not a week: a week is written YYYY-Www, e.g. 2026-W48. Type summary for "
+                         "last week's.")
         mine = {pid: self.policies[pid] for pid in served}  # every partnership this lead serves, and only those
         scope = " and ".join(p.name for p in mine.values()) if len(mine) < len(self.policies) else ""
         reply, _ = compose(await self.book.all(), mine, monday, scope=scope)

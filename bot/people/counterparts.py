@@ -59,10 +59,16 @@ def _reaching(people: Iterable[Person], tier: str) -> Person | None:
     return next((p for p in people if TIER_RANK[p.tier] >= TIER_RANK[tier]), None)
 
 
-def _duty(policy: Policy, raiser_agency: str) -> str:
+def _duty(policy: Policy, raiser_agency: str, listed: bool) -> str:
+    """The duty to give the next contact; with the raiser's Senior Liaison Officer where the procedure has them
+    (`listed`: the agency's name is the directory's, so it may be shown; typed text never is)."""
     duty = NEXT_CONTACT_DUTY.get(policy.id, GENERIC_DUTY)
     role = liaison_role(policy, raiser_agency) if raiser_agency else None
-    return f"{duty} (in {raiser_agency} the SLO is the {role})" if role else duty
+    if not role:
+        return duty
+    if listed:
+        return f"{duty} (in {raiser_agency} the SLO is the {role})"
+    return f"{duty} (your SLO is your agency's {role})"
 
 
 def named_professional(directory: Directory, policy: Policy, agency: str, professional: str) -> Person | None:
@@ -96,7 +102,7 @@ def _raiser_side(
         return None, ()
     if raiser is not None and (found := _reaching(directory.chain(raiser), tier)) is not None:
         return found, ()
-    where = agency or "your agency"
+    where = agency or "your agency"  # (`agency` is the directory's name, or empty: what was typed is never shown)
     if raiser is None:
         note = f"You are not in the directory, so it cannot name your {TIER_LABELS[tier]}: ask within {where}"
     else:
@@ -106,8 +112,10 @@ def _raiser_side(
 
 
 def _other_side(
-    directory: Directory, policy: Policy, tier: str, agency_text: str, professional: str, raiser_agency: str
+    directory: Directory, policy: Policy, tier: str, agency_text: str, professional: str, raiser: tuple[str, bool]
 ) -> tuple[Person | None, str | None, tuple[str, ...]]:
+    """The counterpart in the other agency. Only the directory's name of the agency is ever shown, never what was
+    typed (`raiser`: the raiser's agency, and whether that is the directory's name)."""
     if tier == "partnership":
         found = directory.contacts("business_unit", policy.id) + directory.contacts("board", policy.id)
         if found:
@@ -121,14 +129,14 @@ def _other_side(
         return person, agency, (above + f"contact is {person.label}.",) if person.tier != tier else ()
     if tier not in TIER_RANK:
         return None, agency, ()
-    who = f"{agency}'s {TIER_LABELS[tier]}" if agency else agency_text.strip() or "the other agency"
+    who = f"{agency}'s {TIER_LABELS[tier]}" if agency else "the other agency"
     notes = [
         f"{who[:1].upper()}{who[1:]} is not in the directory. Ask the professional you are dealing with for "
-        f"{ASK_FOR[tier]}: {_duty(policy, raiser_agency)}."
+        f"{ASK_FOR[tier]}: {_duty(policy, *raiser)}."
     ]
-    named = agency or agency_text.strip()
-    if named and (role := liaison_role(policy, named)):
-        notes.append(f"{named}'s Senior Liaison Officer is its {role} ({policy.short_name} Senior Liaison Officers).")
+    if role := liaison_role(policy, agency or agency_text.strip()):
+        whose = f"{agency}'s" if agency else "The other agency's"
+        notes.append(f"{whose} Senior Liaison Officer is its {role} ({policy.short_name} Senior Liaison Officers).")
     return None, agency, tuple(notes)
 
 
@@ -146,10 +154,11 @@ def counterparts(
     stage = policy.stage(stage_number)
     if stage is None:
         raise ValueError(f"{policy.id} has no stage {stage_number}")
-    raiser_agency = raiser.agency if raiser else raiser_agency.strip()
-    raiser_side, raiser_notes = _raiser_side(directory, policy, stage.raiser_tier, raiser, raiser_agency)
+    listed = raiser.agency if raiser else directory.match_agency(raiser_agency)  # a name that may be shown
+    raiser_agency = listed or raiser_agency.strip()
+    raiser_side, raiser_notes = _raiser_side(directory, policy, stage.raiser_tier, raiser, listed or "")
     other_side, other_agency, other_notes = _other_side(
-        directory, policy, stage.other_tier, other_agency_text, other_professional, raiser_agency
+        directory, policy, stage.other_tier, other_agency_text, other_professional, (raiser_agency, bool(listed))
     )
     return Counterparts(raiser_side, other_side, other_agency, raiser_notes, other_notes)
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from bot.records.audit import log_event
-from bot.records.files import RecordError, RecordFile, render
+from bot.records.files import RecordError, RecordFile, kinds, render
 from bot.types import Kind, Reply, UserRef
 from storage.base import Store
 
@@ -28,8 +28,9 @@ async def download(desk: CaseDesk, store: Store, user: UserRef, ref: str, kind: 
     now = now or desk.clock.now()
     try:
         record = render(case, policy, kind, fmt, desk.roles.people.directory, now)
-    except RecordError as exc:
-        return Reply(f"{case['ref']}: {exc}.", kind=Kind.REFUSED, case_ref=case["ref"])
+    except RecordError:  # (what was typed is never repeated: the choices are named instead)
+        return Reply(f"{case['ref']}: there is no such record to send; choose one of {', '.join(kinds(policy))}.",
+                     kind=Kind.REFUSED, case_ref=case["ref"])
     await log_event(store, {"at": now.isoformat(), "by": user.key, "action": "record_downloaded",
                             "ref": case["ref"], "policy": policy.id, "detail": f"{record.filename} sent privately"})
     return record

@@ -257,9 +257,11 @@ def test_lincolnshire_note_names_the_slo_when_nobody_is_found(demo: Directory) -
     assert raiser_note.startswith("You are not in the directory")
     assert raiser_note.endswith("your Senior Liaison Officer (SLO) will advise.")
     duty, table = found.other_notes
-    assert duty.startswith("CAFCASS is not in the directory.")
-    assert "your Senior Liaison Officer (SLO) will advise (in Lincolnshire Police the SLO is the Head of PPU)" in duty
-    assert table == "CAFCASS's Senior Liaison Officer is its Service Manager (LSCB Senior Liaison Officers)."
+    # What was typed (agencies not in the directory) is never repeated: the notes point to them instead.
+    assert duty.startswith("The other agency is not in the directory.")
+    assert "your Senior Liaison Officer (SLO) will advise (your SLO is your agency's Head of PPU)" in duty
+    assert table == "The other agency's Senior Liaison Officer is its Service Manager (LSCB Senior Liaison Officers)."
+    assert "CAFCASS" not in " ".join(found.notes) and "Lincolnshire Police" not in " ".join(found.notes)
 
 
 def test_the_other_professionals_own_chain_is_preferred(demo: Directory) -> None:
@@ -285,7 +287,7 @@ def test_nothing_found_reminds_the_other_agency_of_its_duty(demo: Directory, pol
     found = counterparts(demo, policy(policy_id), stage, demo.find("practitioner@example.org"), "", "Fire Service")
     assert found.other_side is None and found.other_agency is None
     (note,) = found.notes
-    assert note.startswith("Fire Service is not in the directory. Ask the professional you are dealing with for ")
+    assert note.startswith("The other agency is not in the directory. Ask the professional you are dealing with for ")
     assert duty in note
 
 
@@ -319,9 +321,11 @@ def test_raiser_not_in_directory(demo: Directory) -> None:
     assert found.raiser_side is None
     assert emails(found.other_side) == ["priya.nair@northshire-police.example.org"]
     assert found.notes == (
-        "You are not in the directory, so it cannot name your line manager / supervisor: ask within Northshire Fire "
-        "Service.",
-    )
+        "You are not in the directory, so it cannot name your line manager / supervisor: ask within your agency.",
+    )  # (the agency they typed is not in the directory either, so it is not repeated)
+    typed_listed = counterparts(demo, policy("surrey"), 3, None, "the northshire police", POLICE)
+    assert typed_listed.notes == ("You are not in the directory, so it cannot name your line manager / supervisor: "
+                                  "ask within Northshire Police.",)  # (the directory's name for what was typed)
 
 
 def test_partnership_contacts_respect_partnerships(demo: Directory) -> None:

@@ -119,14 +119,14 @@ def test_counterpart_uses_the_imported_directory(tmp_path: Path, data: Path) -> 
     r = run_cli("counterpart", "--policy", "surrey", "--agency", "Agency A", "--stage", "3", "--data", data)
     assert r.stdout == "Ann Lee <ann@agency-a.example.org>, Team Manager, Agency A (line manager / supervisor)\n"
     r = run_cli("counterpart", "--policy", "surrey", "--agency", "Northshire Police", "--stage", "3", "--data", data)
-    assert r.stdout.startswith("not in the directory: Northshire Police is not in the directory.")
+    assert r.stdout.startswith("not in the directory: The other agency is not in the directory.")
 
 
 def test_counterpart_not_in_the_directory(data: Path) -> None:
     r = run_cli("counterpart", "--policy", "surrey", "--agency", "Northshire Fire", "--stage", "4", "--data", data)
     assert r.returncode == 0, r.stderr
     assert r.stdout == (
-        "not in the directory: Northshire Fire is not in the directory. Ask the professional you are dealing with "
+        "not in the directory: The other agency is not in the directory. Ask the professional you are dealing with "
         "for the name and contact details of their head or director of service: every agency has a duty to give the "
         "next contact at once (SSCP 6.3).\n"
     )

@@ -49,7 +49,8 @@ async def test_reply_says_due_date_who_acts_and_next_stage(store, all_policies, 
     assert "Wednesday 25 November 2026" in final.text
     assert "line manager" in final.text
     assert "Stage 2: Inter-agency Discussion" in final.text
-    assert "Northshire Police" in final.text
+    # No directory here: the other agency typed is not repeated, only pointed to (see test_privacy_of_typed_text).
+    assert "Disagreement with: the other agency (as named in the written record)" in final.text
 
 
 async def test_bcssp_states_its_overall_ten_day_cap(store, all_policies, clock):

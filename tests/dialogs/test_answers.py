@@ -88,7 +88,8 @@ def test_an_error_for_a_sensitive_question_never_repeats_what_was_typed(kind, ra
 def test_an_impossible_date_is_still_called_one_without_repeating_it():
     assert parse_answer(SENSITIVE["date"], "30/02/2015", TODAY).error == (
         "That is not a real date; please check the day and month.")
-    assert parse_answer(DATE, "30/02/2026", TODAY).error == "30/02/2026 is not a real date."  # not sensitive
+    assert parse_answer(DATE, "30/02/2026", TODAY).error == (  # not sensitive, and still not repeated
+        "That is not a real date; please check the day and month.")
 
 
 def test_a_superscript_or_other_unicode_digit_is_an_invalid_choice_not_an_error():

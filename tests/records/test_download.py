@@ -63,5 +63,6 @@ async def test_a_form_or_the_chronology_can_be_asked_for(medway_case):
     assert md.mime == MARKDOWN_MIME and md.content.decode().startswith(f"# Chronology of {ref}")
     wrong = await download(desk.core.desk, desk.store, user(JORDAN), ref, "appendix2")
     assert isinstance(wrong, Reply) and wrong.kind == "refused"
-    assert "medway has no form 'appendix2'" in wrong.text
+    assert "there is no such record to send; choose one of record, chronology, stage3_alert" in wrong.text
+    assert "appendix2" not in wrong.text  # (what was typed is not repeated)
     assert len(await desk.store.keys(AUDIT_LOG)) == 2

@@ -115,8 +115,8 @@ async def test_gloucestershire_extension_by_agreement_at_stages_1_to_3_but_not_4
     await jordan.say("Priya Nair, DS")
     (moved,) = await jordan.say("School input needed.")
     assert moved.kind == "extend" and moved.stage == 1
-    assert "is now due by Thursday 31 December 2026, agreed by Lena Okafor, Team Manager and Priya Nair, DS" in (
-        moved.text)
+    assert "is now due by Thursday 31 December 2026, agreed by both agencies" in moved.text
+    assert "Priya Nair" not in moved.text  # typed: kept on the case (below), never repeated in chat
     case = await world.case(ref)
     assert case["stage_due"] == "2026-12-31" and case["stages"][-1]["due"] == "2026-12-31"
     (record,) = case["extensions"]
