@@ -32,7 +32,7 @@ class Answers:
             elif reply.kind == Kind.RECORD and reply.attachment is not None:
                 sent = await self.sender.send_private(asker.user.id, reply)
                 await self.tell(asker, reply.text if sent else NO_RECORD)
-            elif reply.kind == Kind.SUMMARY and asker.channel and not asker.channel.startswith("D"):
+            elif reply.kind == Kind.SUMMARY and asker.channel:
                 await self.post_summary(reply, asker)
             elif reply.kind not in ACTED:
                 await self.tell(asker, reply.text)

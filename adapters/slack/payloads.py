@@ -1,11 +1,11 @@
-"""Slack payloads into the core's Events: one function per kind of payload, in one table (what was done, by whom,
-where, and where to answer). Nothing here decides anything: the core does.
+"""Slack payloads into the core's Events: one function per kind of payload (a slash command, a button, a modal sent
+back, an @mention), each saying what was done, by whom, where, and where to answer. Nothing here decides anything.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,8 +83,3 @@ def mention(body: Mapping[str, Any], event: Mapping[str, Any]) -> tuple[Event, A
     text = " ".join(w for w in str(event.get("text", "")).split() if not w.startswith("<@"))
     return (Event(user, ThreadRef("slack", channel), text=text or "help",
                   event_id=f"slack-event:{body.get('event_id', '')}"), Asker(user, channel))
-
-
-TABLE: dict[str, Callable[..., tuple[Event, Asker]]] = {
-    "command": command, "block_actions": button, "view_submission": submission, "app_mention": mention,
-}

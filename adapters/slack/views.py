@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from bot.door import ACTION_LABELS, Form, Option, Question, Reply
+from bot.door import ACTION_LABELS, Form, Kind, Option, Question, Reply
 
 ANSWER = "answer"  # every input's action_id; its block_id is the question id
 CALLBACKS = {"start": "escalate_start", "intake": "escalate_submit", "action": "case_action"}  # per form step
@@ -146,7 +146,7 @@ def message_blocks(reply: Reply, mentions: Sequence[str] = ()) -> tuple[str, lis
     head = " ".join(f"<@{m}>" for m in mentions)
     text = (head + " " if head else "") + escape(reply.text)
     blocks: list[dict[str, Any]] = [_section(text)]
-    if reply.case_ref and (reply.actions or reply.kind in ("root", "nudge")):
+    if reply.case_ref and (reply.actions or reply.kind in (Kind.ROOT, Kind.NUDGE)):
         value = json.dumps({"ref": reply.case_ref, "stage": reply.stage}, separators=(",", ":"))
         elements = [{"type": "button", "action_id": f"case_{a}", "text": plain(ACTION_LABELS[a]), "value": value,
                      **({"style": "primary"} if a == "resolve" else {})} for a in reply.actions if a in ACTION_LABELS]

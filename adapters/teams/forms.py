@@ -10,8 +10,9 @@ had invalid answers claims nothing, so it can be made again.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -65,8 +66,8 @@ class Forms:
             await turn.say(f"The {ACTION_LABELS[action]} form for {form.case_ref} is already in this conversation, "
                            "above.")
             return
-        if await self.answers.form(turn, form, False, nudge=nudge) is None:
-            await self.state.release(claim)  # not posted: the same click must work again
+        async with self._released_unless_posted(claim) as posted:
+            posted.append(await self.answers.form(turn, form, False, nudge=nudge))
 
     async def _start_sent(self, turn: Turn, event: Event, card: str) -> None:
         """The first step. A yes is never held back by a claim: every click shows the emergency route (recorded
@@ -75,23 +76,35 @@ class Forms:
         if claim and not await self.state.claim(claim, CLICK_WINDOW):
             await turn.say(ALREADY_SENT)
             return
-        replies = await self.answers.door.handle(event)
-        first = replies[0] if replies else Reply(OUT_OF_DATE)
-        if first.kind == Kind.INVALID and first.form is not None:
-            await self.answers.form(turn, first.form, True, first.errors, cards.answers_of(event.form or {}),
-                                    card_id=card)
-        elif first.kind == Kind.EMERGENCY:
-            await turn.replace(turn.activity.reply_to_id, cards.sent_card(
-                "Immediate risk of harm", "The procedure's emergency route is in the next message."))
-            await turn.say(reply_activity(first))
-        elif first.kind == Kind.FORM and first.form is not None:
-            await turn.replace(turn.activity.reply_to_id, cards.sent_card(
-                SENT_TITLE, "No immediate risk. The questions are in the next message."))
-            if await self.answers.form(turn, first.form, True) is not None:
-                return
-        else:
-            await turn.say(reply_activity(first))
-        if claim:
+        async with self._released_unless_posted(claim) as posted:
+            replies = await self.answers.door.handle(event)
+            first = replies[0] if replies else Reply(OUT_OF_DATE)
+            if first.kind == Kind.INVALID and first.form is not None:
+                await self.answers.form(turn, first.form, True, first.errors, cards.answers_of(event.form or {}),
+                                        card_id=card)
+            elif first.kind == Kind.EMERGENCY:
+                await turn.replace(turn.activity.reply_to_id, cards.sent_card(
+                    "Immediate risk of harm", "The procedure's emergency route is in the next message."))
+                await turn.say(reply_activity(first))
+            elif first.kind == Kind.FORM and first.form is not None:
+                await turn.replace(turn.activity.reply_to_id, cards.sent_card(
+                    SENT_TITLE, "No immediate risk. The questions are in the next message."))
+                posted.append(await self.answers.form(turn, first.form, True))
+            else:
+                await turn.say(reply_activity(first))
+
+    @contextlib.asynccontextmanager
+    async def _released_unless_posted(self, claim: str) -> AsyncIterator[list[str | None]]:
+        """Give a claimed click back unless the card it asked for was posted (the caller appends the new card's id,
+        None if it could not be posted), and whenever anything fails: the same click must then work again."""
+        posted: list[str | None] = []
+        try:
+            yield posted
+        except BaseException:
+            if claim:
+                await self.state.release(claim)
+            raise
+        if claim and not any(posted):
             await self.state.release(claim)
 
     async def _sent(self, turn: Turn, event: Event, card: str, nudge: str) -> None:

@@ -73,6 +73,8 @@ class References:
             return
         reference = TurnContext.get_conversation_reference(activity)
         reference.activity_id = None
+        if reference.conversation is not None and not reference.conversation.tenant_id:
+            reference.conversation.tenant_id = tenant_of(activity)  # (so a thread made from it later has its tenant)
         key = str(activity.conversation.id)
         held = await self._state.get(REFS, key)
         if held is None or held.get("serviceUrl") != activity.service_url:

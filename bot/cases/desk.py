@@ -11,8 +11,9 @@ from typing import Any, Protocol
 
 from bot.cases import messages, workflow
 from bot.cases.book import CaseBook
-from bot.cases.case import Case, Nudge, emergency_record, make_ref, new_case
+from bot.cases.case import Case, Nudge, emergency_record, is_ref, make_ref, new_case
 from bot.cases.roles import Roles
+from bot.cases.trail import log_event
 from bot.dates.clock import Clock
 from bot.dates.workdays import london_today
 from bot.types import Kind, Reply, ThreadRef, UserRef
@@ -86,21 +87,37 @@ class CaseDesk:
         return Reply(messages.emergency(policy, ref), kind=Kind.EMERGENCY, case_ref=ref)
 
     # --- looking ----------------------------------------------------------------------------------------------
-    async def find(self, user: UserRef, ref: str, stage: int | None = None) -> tuple[Case, Policy] | Reply:
+    async def find(self, user: UserRef, ref: str, stage: int | None = None,
+                   doing: str = "") -> tuple[Case, Policy] | Reply:
         """The case and its policy if `user` may act on it (now, or at `stage`, the stage they acted on: they are
-        then told what has happened since), else a refusal that does not reveal whether the case exists."""
-        case = await self.book.get(ref) if ref else None
+        then told what has happened since), else a refusal that does not reveal whether the case exists. A refusal
+        is written to the audit log when `doing` names what was asked (who, when, what; the case only if the
+        reference is a real one, never what was typed)."""
+        found = await self.entitled(user, ref, stage)
+        if found is not None:
+            return found
+        if doing:
+            case = await self.book.get(ref) if is_ref(ref) else None
+            await log_event(self.store, {"at": self.clock.now().isoformat(), "by": user.key,
+                                         "action": "access_refused", "ref": case["ref"] if case else "",
+                                         "policy": case["policy"] if case else "", "detail": doing})
+        shown = ref.upper() if is_ref(ref) else "with that reference"
+        return Reply(f"I cannot find a case {shown} that you can act on. Check the reference; only the people "
+                     "involved and safeguarding leads can see a case.", kind=Kind.REFUSED)
+
+    async def entitled(self, user: UserRef, ref: str, stage: int | None = None) -> tuple[Case, Policy] | None:
+        """The case and its policy if `user` may act on it (now, or at `stage`), else None; nothing is written."""
+        case = await self.book.get(ref) if is_ref(ref) else None
         policy = self.policies.get(case["policy"]) if case else None
         if case is None or policy is None or not (
             self.roles.may_act(user, case, policy) or (stage is not None and self.roles.may_act(user, case, policy,
                                                                                                stage))
         ):
-            return Reply(f"I cannot find a case {ref.upper()} that you can act on. Check the reference; only the "
-                         "people involved and safeguarding leads can see a case.", kind=Kind.REFUSED)
+            return None
         return case, policy
 
     async def status(self, user: UserRef, ref: str) -> Reply:
-        found = await self.find(user, ref)
+        found = await self.find(user, ref, doing="status")
         if isinstance(found, Reply):
             return found
         case, policy = found
@@ -137,7 +154,7 @@ class CaseDesk:
         """Apply resolve / escalate / extend exactly once; a repeat or a late second actor is told what happened."""
         if action not in ACTIONS:
             return Reply(f"{action!r} is not something that can be done to a case.", kind=Kind.REFUSED, case_ref=ref)
-        found = await self.find(user, ref, expected_stage)
+        found = await self.find(user, ref, expected_stage, doing=action)
         if isinstance(found, Reply):
             return found
         case, policy = found
@@ -185,7 +202,7 @@ class CaseDesk:
 
     async def simple(self, user: UserRef, ref: str, what: str, arg: str = "") -> Reply:
         """The one-line actions: harm REF, done REF N, contact REF TEXT."""
-        found = await self.find(user, ref)
+        found = await self.find(user, ref, doing=what)
         if isinstance(found, Reply):
             return found
         case, policy = found

@@ -44,19 +44,17 @@ COMMANDS: tuple[Command, ...] = (
 )
 CASE_COMMANDS = tuple(dict.fromkeys(c.name for c in COMMANDS if c.on_case))
 ONE_SHOT = tuple(dict.fromkeys(c.name for c in COMMANDS if c.on_case and not c.asks))  # answered at once
-ACTIONS = tuple(c.name for c in COMMANDS if c.on_case and c.asks)  # resolve, escalate, extend
 _NAMES = {word: c.name for c in COMMANDS for word in (c.name, *c.words)}
 
 
 @dataclass(frozen=True)
 class Line:
-    """A typed line, read: the command ("" for an empty line; the first word itself when it is no command), the
-    case reference given after it (as typed, "" if none), and what follows that."""
+    """A typed line, read: the command ("" for an empty line; the first word itself when it is no command, which the
+    engine answers as not understood), the case reference given after it (as typed, "" if none), and the rest."""
 
     command: str
     ref: str = ""
     rest: str = ""
-    known: bool = True
     case: bool = False  # a command on a case (with its reference, or missing one)
 
     @property
@@ -80,7 +78,7 @@ def read(text: str) -> Line:
         return Line("")
     name = _NAMES.get(word)
     if name is None:
-        return Line(word, known=False)
+        return Line(word)
     if name in CASE_COMMANDS and (name != "escalate" or rest or prefixed):
         ref, _, after = rest.partition(" ")
         return Line(name, ref, after.strip(), case=True)

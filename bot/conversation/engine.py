@@ -95,17 +95,18 @@ class Engine:
         if event.step == "start":
             return self.forms.check_start(event.form)[1]
         if event.step == "action":
-            case = await self.book.get(event.case_ref) if event.case_ref else None
-            policy = self.policies.get(case["policy"]) if case else None
-            if case is None or policy is None or event.action not in actions.ACTIONS:
-                return {}  # refused when it is handled, with the reason
+            found = await self.desk.entitled(event.user, event.case_ref, event.stage) \
+                if event.action in actions.ACTIONS else None
+            if found is None or self.desk.refusal(event.action, *found, event.stage) is not None:
+                return {}  # refused when it is handled, with the reason (and so not asked to correct it first)
+            case, policy = found
             outcome = self.forms.check_action(event.action, policy, event.stage or stage_now(case), event.form,
                                               today)
         else:
-            policy = self.forms.policy_of(event.policy or str(event.form.get("policy") or ""))
-            if policy is None:  # out of date (told when it is handled), or the partnership not chosen
+            chosen = self.forms.policy_of(event.policy or str(event.form.get("policy") or ""))
+            if chosen is None:  # out of date (told when it is handled), or the partnership not chosen
                 return {} if event.step == "intake" else {"policy": "Please choose the partnership."}
-            outcome = self.forms.check_intake(policy, event.form, today, self._ask_raiser(event.user),
+            outcome = self.forms.check_intake(chosen, event.form, today, self._ask_raiser(event.user),
                                               event.step == "intake")
         return dict(outcome.says[0].errors) if outcome.effect == "invalid" else {}
 
@@ -169,7 +170,7 @@ class Engine:
 
     async def _action(self, action: str, ref: str, event: Event) -> Reply:
         """The questions for resolve / escalate / extend (a form, or the first question), or why not."""
-        found = await self.desk.find(event.user, ref, event.stage)
+        found = await self.desk.find(event.user, ref, event.stage, doing=action)
         if isinstance(found, Reply):
             return found
         case, policy = found
@@ -282,12 +283,15 @@ class Engine:
 
     async def _action_sent(self, event: Event) -> list[Reply]:
         assert event.form is not None
-        if event.action not in actions.ACTIONS or not event.case_ref:
+        if event.action not in actions.ACTIONS or not is_ref(event.case_ref):
             return [Reply(OUT_OF_DATE, kind=Kind.REFUSED)]
-        found = await self.desk.find(event.user, event.case_ref, event.stage)
+        found = await self.desk.find(event.user, event.case_ref, event.stage, doing=event.action)
         if isinstance(found, Reply):
             return [found]
         case, policy = found
+        refused = self.desk.refusal(event.action, case, policy, event.stage)
+        if refused is not None:
+            return [refused]
         checked = self.forms.check_action(event.action, policy, event.stage or stage_now(case), event.form,
                                           london_today(self.clock.now()))
         if checked.effect != "apply":

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
+from bot.cases.trail import log_event
 from bot.dates.workdays import LONDON
 from bot.records.people import instant
 from storage.base import Store
@@ -72,13 +73,3 @@ def to_csv(rows: Iterable[Mapping[str, str]]) -> str:
 def to_json(rows: Iterable[Mapping[str, str]]) -> str:
     """A JSON array of row objects."""
     return json.dumps([dict(r) for r in rows], ensure_ascii=False, indent=2) + "\n"
-
-
-async def log_event(store: Store, entry: Mapping[str, Any]) -> str:
-    """Add one entry to the audit log (never purged); its key is returned."""
-    base = f"{entry.get('action', 'event')}:{entry.get('at', '')}:{entry.get('ref', '')}"
-    for attempt in range(1000):
-        key = base if attempt == 0 else f"{base}:{attempt}"
-        if await store.create(AUDIT_LOG, key, dict(entry)):
-            return key
-    raise RuntimeError(f"could not find a free audit-log key for {base}")

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 async def download(desk: CaseDesk, store: Store, user: UserRef, ref: str, kind: str = "record",
                    now: datetime | None = None, fmt: str = "docx") -> RecordFile | Reply:
     """The file for `user`, or a refusal Reply (not entitled or no such case: the same words; no such form)."""
-    found = await desk.find(user, ref)
+    found = await desk.find(user, ref, doing="record")
     if isinstance(found, Reply):
         return found
     case, policy = found

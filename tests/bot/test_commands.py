@@ -34,7 +34,7 @@ def test_a_line_is_read_the_same_in_every_channel(typed, command, ref, rest, cas
 
 
 def test_a_word_that_is_no_command_is_kept_unknown():
-    assert read("/escalate frobnicate ESC-2026-0001") == commands.Line("frobnicate", known=False)
+    assert read("/escalate frobnicate ESC-2026-0001") == commands.Line("frobnicate")
 
 
 CHANNELS = {

@@ -48,7 +48,11 @@ async def test_anyone_else_is_refused_as_if_there_were_no_case(medway_case, emai
     assert refused.kind == "refused"
     assert refused.text == missing.text.replace("ESC-2026-0999", ref)
     assert CHILD_NAME not in refused.text
-    assert await desk.store.keys(AUDIT_LOG) == []
+    # Both refusals are audited (nothing was sent): the case is named only where the reference is a real one.
+    logged = sorted(([doc["by"], doc["action"], doc["ref"], doc["detail"]] for _, doc in
+                     await desk.store.scan(AUDIT_LOG)), key=lambda row: row[2])
+    assert logged == [[f"console:{JORDAN}", "access_refused", "", "record"],
+                      [f"console:{email}", "access_refused", ref, "record"]]
 
 
 async def test_a_form_or_the_chronology_can_be_asked_for(medway_case):

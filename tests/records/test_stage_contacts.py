@@ -22,7 +22,7 @@ ANSWERS = {"immediate_risk": False, "arose_on": "2026-11-23", "other_agency": "N
 
 
 def opened_case(policy: Policy) -> dict[str, Any]:
-    """A case opened on Monday 23 November 2026, as bot/cases.py makes it (no reminders)."""
+    """A case opened on Monday 23 November 2026, as bot/cases/case.py makes it (no reminders)."""
     case = new_case("ESC-2026-0001", policy, ANSWERS, PAT, ThreadRef("slack", "C1"), at(2026, 11, 23))
     return {**case, "nudges": []}
 

@@ -100,8 +100,14 @@ class SlackBot:
         return [c for c in self.fake.called("chat.postMessage") if all(c.get(k) == v for k, v in match.items())]
 
     def snapshot(self) -> str:
-        """Everything stored, as text: to show that a request changed nothing."""
-        return json.dumps(self.store._data, sort_keys=True)
+        """Everything stored but the audit log (a refusal is written there), as text: to show that a request changed
+        nothing."""
+        return json.dumps({k: v for k, v in self.store._data.items() if k != "audit_log"}, sort_keys=True)
+
+    async def refusals(self) -> list[dict[str, Any]]:
+        """The refusals the audit log holds, oldest first."""
+        logged = [doc for _, doc in await self.store.scan("audit_log") if doc["action"] == "access_refused"]
+        return sorted(logged, key=lambda d: d["at"])
 
     async def start_modal(self, user: str = JORDAN) -> dict[str, Any]:
         """/escalate, then the start modal the bot opened with the trigger id."""

@@ -120,6 +120,9 @@ async def test_a_click_from_someone_not_entitled_is_refused_privately_and_change
     await slack_bot.settle()
     assert [c.method for c in slack_bot.fake.calls[calls:]] == ["chat.postEphemeral"]  # no modal, no post
     assert slack_bot.snapshot() == before
+    (refused,) = await slack_bot.refusals()  # the refusal is audited: who, when, what, and the case
+    assert refused == {"at": refused["at"], "by": f"slack:{EMMA}", "action": "access_refused",
+                       "ref": _case["ref"], "policy": "surrey", "detail": "resolve"}
 
 
 async def test_a_forged_action_submission_from_someone_not_entitled_changes_nothing(slack_bot):
