@@ -11,15 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import jwt
 import requests
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticateRequestResult, ServiceClientCredentialsFactory, jwt_token_extractor
 
 log = logging.getLogger(__name__)
+# A token's times, checked before botbuilder's own validation (which, through PyJWT, lets a token without `exp` live
+# for ever). Microsoft's Entra tokens live about an hour (60 to 90 minutes; a tenant can set between 10 minutes and
+# a day): a day is the most any of them is valid, and a token claiming longer was not issued by Microsoft.
+SKEW = 300  # seconds of clock difference allowed either way (Microsoft's own validators allow 5 minutes)
+MAX_LIFETIME = 24 * 3600
 WORKERS = 4
 AUTH_SECONDS = 20.0  # a whole check, queueing for a worker included
 KEY_FETCH_SECONDS = 10.0  # one connect or read while fetching Microsoft's signing keys
@@ -53,6 +60,32 @@ def keys_unreachable(exc: BaseException) -> bool:
     return False
 
 
+class TokenRefused(Exception):
+    """A bearer token refused on its times (or because it is not a JWT at all): 401, whatever its signature."""
+
+
+def check_times(header: str, now: float | None = None) -> None:
+    """Refuse a token without `exp`, `nbf` and `iat` as whole numbers, expired, not yet valid, issued in the future,
+    or valid for longer than MAX_LIFETIME. Raises TokenRefused (its message names the problem, never the token)."""
+    token = header.removeprefix("Bearer ").strip()
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise TokenRefused("not a JWT") from None
+    now = time.time() if now is None else now
+    times = {name: claims.get(name) for name in ("exp", "nbf", "iat")}
+    for name, value in times.items():
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TokenRefused(f"no whole-number {name}")
+    exp, nbf, iat = times["exp"], times["nbf"], times["iat"]
+    if exp <= now - SKEW:
+        raise TokenRefused("expired")
+    if nbf > now + SKEW or iat > now + SKEW:
+        raise TokenRefused("not valid yet")
+    if exp <= nbf or iat > exp or exp - min(nbf, iat) > MAX_LIFETIME:
+        raise TokenRefused("an impossible lifetime")
+
+
 class TokenChecker:
     def __init__(self, adapter: CloudAdapter, workers: int = WORKERS) -> None:
         self._auth = adapter.bot_framework_authentication
@@ -60,10 +93,12 @@ class TokenChecker:
         time_key_fetches()
 
     async def check(self, activity: Activity, header: str) -> AuthenticateRequestResult:
-        """botbuilder's JWT validation (or, with no app id and no header, the Emulator's anonymous identity).
-        Raises TimeoutError past AUTH_SECONDS, and whatever botbuilder raises for a token it refuses."""
+        """The token's times (`check_times`), then botbuilder's JWT validation (or, with no app id and no header, the
+        Emulator's anonymous identity). Raises TokenRefused, TimeoutError past AUTH_SECONDS, and whatever
+        botbuilder raises for a token it refuses."""
         if not header:
             return await self._auth.authenticate_request(activity, "")
+        check_times(header)
 
         def validate() -> AuthenticateRequestResult:
             return asyncio.run(self._auth.authenticate_request(activity, header))

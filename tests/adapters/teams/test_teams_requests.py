@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 import pytest
 from teams_server import TeamsHarness, teams_bot, teams_jwt  # noqa: F401
@@ -74,6 +75,16 @@ def tokens(bot: TeamsHarness) -> dict[str, dict[str, str]]:
         "the wrong issuer": keys.token(url, iss="https://login.example.com"),
         "another serviceUrl": keys.token("https://attacker.example.com/"),
         "no serviceUrl claim": keys.token(url, serviceurl=None),
+        "no exp": keys.token(url, exp=None),
+        "no nbf": keys.token(url, nbf=None),
+        "no iat": keys.token(url, iat=None),
+        "an exp that is text": keys.token(url, exp="tomorrow"),
+        "an exp of true": keys.token(url, exp=True),
+        "a lifetime of a year": keys.token(url, exp=int(time.time()) + 365 * 86400),
+        "an exp before its nbf": keys.token(url, nbf=int(time.time()) + 60, exp=int(time.time()) + 30),
+        "not valid for an hour yet": keys.token(url, nbf=int(time.time()) + 3600, iat=int(time.time()) + 3600,
+                                                exp=int(time.time()) + 7200),
+        "issued in the future": keys.token(url, iat=int(time.time()) + 3600),
     }
     out = {what: {"Authorization": f"Bearer {token}"} for what, token in bearer.items()}
     out["no Authorization header"] = {}
