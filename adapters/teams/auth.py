@@ -73,10 +73,12 @@ def check_times(header: str, now: float | None = None) -> None:
     except jwt.PyJWTError:
         raise TokenRefused("not a JWT") from None
     now = time.time() if now is None else now
-    times = {name: claims.get(name) for name in ("exp", "nbf", "iat")}
-    for name, value in times.items():
+    times: dict[str, int] = {}
+    for name in ("exp", "nbf", "iat"):
+        value = claims.get(name)
         if not isinstance(value, int) or isinstance(value, bool):
             raise TokenRefused(f"no whole-number {name}")
+        times[name] = value
     exp, nbf, iat = times["exp"], times["nbf"], times["iat"]
     if exp <= now - SKEW:
         raise TokenRefused("expired")
