@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.door import Door, Event, Question, Reply, ThreadRef, UserRef
+from bot.door import ChannelInfo, Door, Event, Question, Reply, ThreadRef, UserRef
 
 QUIT_WORDS = {"quit", "exit", ":q"}
 
@@ -40,8 +40,24 @@ def render(reply: Reply) -> str:
     return "\n".join(parts)
 
 
+class Here:
+    """The console channel's sender in a console session: what the core posts into this person's console thread (a
+    case's updates and reminders) is printed here; another person's waits for their own session."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def reaches(self, thread: ThreadRef) -> bool:
+        return thread.channel == "console" and thread.conversation == self.console.thread.conversation
+
+    async def post(self, thread: ThreadRef, reply: Reply, via: ThreadRef | None = None, key: str = "") -> ThreadRef:
+        self.console.say(f"[{reply.case_ref}] {render(reply)}" if reply.case_ref else render(reply))
+        return thread
+
+
 class Console:
-    """Reads lines, hands each to the core as one user's message, prints the replies."""
+    """Reads lines, hands each to the core as one user's message, prints the replies (and what the core posts into
+    this person's console thread meanwhile, or posted while they were away)."""
 
     def __init__(self, door: Door, email: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
         self.door = door
@@ -50,6 +66,7 @@ class Console:
         self.stdin = stdin
         self.stdout = stdout
         self.interactive = stdin.isatty()
+        door.connect(ChannelInfo("console", roots=False), Here(self))
 
     def say(self, text: str) -> None:
         for line in text.splitlines() or [""]:
@@ -71,6 +88,7 @@ class Console:
         names = ", ".join(p.short_name for p in self.door.procedures.values())
         self.say(f"Escalation bot (console) for {self.user.email}. Procedures: {names}.")
         self.say("Type escalate to start, help for help, quit to leave.")
+        await self.door.deliver_waiting()  # (updates and reminders posted while this person was away)
         loop = asyncio.get_running_loop()
         sensitive = False  # the question waiting is a child detail: never echo the answer
         while True:

@@ -29,6 +29,7 @@ from bot.jobs.runner import Jobs, PassReport
 from bot.jobs.scheduler import Scheduler
 from bot.jobs.threads import Threads
 from bot.jobs.weekly import WeeklyPoster
+from bot.jobs.work import Work
 from bot.people.directory import Directory, People, load_directory
 from bot.people.directory_csv import demo_directory
 from bot.types import ThreadRef
@@ -55,6 +56,7 @@ class Core:
     book: CaseBook
     roles: Roles
     outbox: Outbox
+    work: Work
     threads: Threads
     scheduler: Scheduler
     desk: CaseDesk
@@ -81,17 +83,18 @@ def build_core(store: Store, policies: Mapping[str, Policy], clock: Clock | None
     clock = clock or SystemClock()
     policies = dict(policies)
     people = People(directory or Directory([]))
-    book, roles, outbox = CaseBook(store), Roles(people), Outbox()
-    threads = Threads(book, outbox, roles, policies)
+    book, roles, outbox, work = CaseBook(store), Roles(people), Outbox(store, clock), Work()
+    threads = Threads(book, outbox, roles, policies, work)
     scheduler = Scheduler(book, policies, clock, threads, Agenda(store), roles, KeyedLocks(),
                           send_time=settings.nudge_time, review_days=settings.review_days)
     desk = CaseDesk(book, store, policies, clock, roles, scheduler)
     engine = Engine(store, book, desk, roles, threads, outbox, policies, clock)
-    weekly = WeeklyPoster(book, store, policies, outbox, summary_place(settings), settings.summary_weekday,
+    weekly = WeeklyPoster(book, store, policies, threads, summary_place(settings), settings.summary_weekday,
                           settings.summary_time)
     sweep = DailySweep(store, list(DEDUPE))
-    return Core(store, policies, clock, people, book, roles, outbox, threads, scheduler, desk, engine, weekly, sweep,
-                Jobs(threads, scheduler, weekly, sweep, clock), Door(engine, outbox, store, clock, sweep))
+    door = Door(engine, outbox, store, clock, sweep, threads)
+    return Core(store, policies, clock, people, book, roles, outbox, work, threads, scheduler, desk, engine, weekly,
+                sweep, Jobs(threads, scheduler, weekly, sweep, clock), door)
 
 
 def summary_place(settings: Settings) -> ThreadRef | None:

@@ -3,6 +3,7 @@ what to show (Reply, with its Kind, a whole Form, Mentions and an Attachment). N
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -134,6 +135,7 @@ class Event:
     text: str = ""
     form: Mapping[str, Any] | None = None
     event_id: str = ""
+    reply_to: ThreadRef | None = None  # the person's private place, for what they are told later (or in the end)
     step: str = ""  # with `form`: "start", "intake" or "action" ("" is taken from what the form holds)
     policy: str = ""
     action: str = ""  # with `form`: "resolve" / "escalate" / "extend" on `case_ref`, taken on `stage`
@@ -177,3 +179,26 @@ class Reply:
 
 ACTION_LABELS = {"resolve": "Resolve", "escalate": "Escalate", "extend": "Extend"}  # buttons and form titles
 ACTION_DONE = {"resolve": "Resolved", "escalate": "Escalated", "extend": "Timescale extended"}  # "... by <name>"
+
+
+def reply_to_dict(reply: Reply) -> dict[str, Any]:
+    """A reply as stored while it waits to be delivered (the outbox). Questions and forms are never stored: they are
+    shown at once, or not at all."""
+    out: dict[str, Any] = {"text": reply.text, "kind": str(reply.kind), "case_ref": reply.case_ref,
+                           "actions": list(reply.actions), "stage": reply.stage, "private": reply.private,
+                           "mentions": [{"name": m.name, "email": m.email, "ids": [list(i) for i in m.ids]}
+                                        for m in reply.mentions]}
+    if reply.attachment is not None:
+        out["attachment"] = {"name": reply.attachment.name, "mime": reply.attachment.mime,
+                             "data": base64.b64encode(reply.attachment.data).decode("ascii")}
+    return out
+
+
+def reply_from_dict(data: Mapping[str, Any]) -> Reply:
+    held = data.get("attachment")
+    attachment = Attachment(held["name"], base64.b64decode(held["data"]), held["mime"]) if held else None
+    mentions = tuple(Mention(m["name"], m["email"], tuple((c, u) for c, u in m.get("ids", [])))
+                     for m in data.get("mentions", []))
+    return Reply(data["text"], kind=Kind(data.get("kind", "message")), case_ref=data.get("case_ref", ""),
+                 actions=tuple(data.get("actions", [])), stage=data.get("stage"), private=bool(data.get("private")),
+                 mentions=mentions, attachment=attachment)

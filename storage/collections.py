@@ -6,11 +6,12 @@ collections of its own, `<channel>_<space>`, behind bot.door.state.ChannelState.
 
 CASES = "cases"  # bot.cases.book: one document per case (bot.cases.case.Case)
 OPENINGS = "openings"  # bot.cases.book: an opening's key (a form, a dialog) -> the reference allocated to it
-ROOTS_PENDING = "roots_pending"  # bot.cases.book: open cases whose thread is not started yet
 DIALOGS = "dialogs"  # bot.conversation.engine: a typed dialog in progress, per person and conversation
 EVENTS = "events"  # bot.conversation.engine: chat events already handled (so a retry has no second effect)
 AGENDA = "agenda"  # bot.jobs.agenda: a date -> the cases with nudges due that day
 AGENDA_INDEX = "agenda_index"  # bot.jobs.agenda: the dates with nudges
+OUTBOX = "outbox"  # bot.jobs.outbox: every message queued, by key, until delivered (then kept a week)
+OUTBOX_DUE = "outbox_due"  # bot.jobs.outbox: the keys of the messages still to deliver, and when next
 SUMMARIES = "summaries"  # bot.jobs.weekly: each week's scheduled summary, posted once
 DIRECTORY = "directory"  # bot.people.directory: the imported directory of people
 AUDIT_LOG = "audit_log"  # bot.records.audit: exports, downloads, audits and purges; never purged

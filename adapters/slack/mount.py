@@ -19,6 +19,7 @@ from adapters.slack.sender import SlackSender
 from bot.door import ChannelInfo, Door, Settings
 
 ROUTE = "/slack/events"
+WEB_API_SECONDS = 15  # one Web API call (the outbox gives up on a post after its own, slightly longer, limit)
 
 
 def quiet_logger() -> logging.Logger:
@@ -29,8 +30,9 @@ def quiet_logger() -> logging.Logger:
 
 
 def mount_slack(app: web.Application, settings: Settings, door: Door) -> None:
+    # No retries inside the SDK: the core's outbox retries (a retry here after a broken connection could post twice).
     client = AsyncWebClient(token=settings.slack_token, base_url=settings.slack_api_url or "https://slack.com/api/",
-                            logger=quiet_logger())
+                            logger=quiet_logger(), retry_handlers=[], timeout=WEB_API_SECONDS)
     bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret,
                     logger=quiet_logger(), request_verification_enabled=True)
     sender = SlackSender(client)
@@ -43,7 +45,7 @@ def mount_slack(app: web.Application, settings: Settings, door: Door) -> None:
         # One HTTP session for every Web API call (slack_sdk otherwise opens a new one per call).
         # (no trust_env: it re-reads the proxy settings and ~/.netrc on every request, which doubles /escalate's CPU;
         # the proxy the SDK read from HTTPS_PROXY at start-up is passed on each call instead, views.open included)
-        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEB_API_SECONDS))
         client.session = session
         yield
         client.session = None

@@ -30,6 +30,7 @@ PLAIN_WORDS = {
 # What a Web API call can raise: Slack's own refusal, or no answer at all (network down, DNS, timeout).
 FAILURES = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError)
 KNOWN_IDS = 10_000  # emails looked up by users.lookupByEmail, kept (most recent first)
+METADATA_TYPE = "escalation_bot_message"  # every message posted carries its outbox key in metadata of this type
 
 
 def error_code(exc: BaseException | str) -> str:
@@ -39,6 +40,17 @@ def error_code(exc: BaseException | str) -> str:
     if isinstance(exc, SlackApiError):
         return str(exc.response.get("error", "unknown_error"))
     return "connection_error"
+
+
+def send_error(exc: BaseException) -> SendError:
+    """A failed Web API call as the outbox needs it: in words, with how long Slack asked to wait, and whether the
+    message may have arrived all the same (the call timed out or the connection broke after it was sent)."""
+    retry_after = None
+    if isinstance(exc, SlackApiError):
+        header = (exc.response.headers or {}).get("Retry-After") or (exc.response.headers or {}).get("retry-after")
+        retry_after = float(header) if isinstance(header, str) and header.isdigit() else None
+    unknown = isinstance(exc, asyncio.TimeoutError | aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError)
+    return SendError(plain_error(exc), retry_after=retry_after, unknown=unknown, channel="slack")
 
 
 def plain_error(exc: BaseException | str) -> str:
@@ -54,21 +66,46 @@ class SlackSender:
         self.client = client
         self._ids: OrderedDict[str, str] = OrderedDict()
 
-    async def post(self, thread: ThreadRef, reply: Reply, via: ThreadRef | None = None) -> ThreadRef:
-        """Post into the thread (or at the top of its conversation, starting a thread); where replies go next."""
+    async def post(self, thread: ThreadRef, reply: Reply, via: ThreadRef | None = None, key: str = "") -> ThreadRef:
+        """Post into the thread (or at the top of its conversation, starting a thread); where replies go next. The
+        message carries `key` in its metadata, so `find` can tell whether a post that timed out arrived."""
         if reply.attachment is not None and not reply.private:
             await self.upload(thread.conversation, reply, thread.thread)
             return thread
         mentions = [uid for uid in [await self.user_id(m) for m in reply.mentions] if uid]
         text, blocks = views.message_blocks(reply, mentions)
+        metadata = {"event_type": METADATA_TYPE, "event_payload": {"key": key}} if key else None
         try:
             result = await self.client.chat_postMessage(channel=thread.conversation, text=text, blocks=blocks,
-                                                        thread_ts=thread.thread or None, unfurl_links=False)
+                                                        thread_ts=thread.thread or None, unfurl_links=False,
+                                                        metadata=metadata)
         except FAILURES as exc:
             log.warning("Slack post failed: %s", error_code(exc))
-            raise SendError(plain_error(exc)) from None
+            raise send_error(exc) from None
         channel = str(result.get("channel") or thread.conversation)
         return ThreadRef("slack", channel, thread.thread or str(result.get("ts", "")))
+
+    async def find(self, thread: ThreadRef, key: str, root: bool) -> ThreadRef | None:
+        """Where the message posted with `key` landed, if it did: the recent messages of its conversation (a root)
+        or thread, read with their metadata. Raises SendError if Slack cannot be asked (it limits these reads)."""
+        try:
+            channel = thread.conversation
+            if not channel.startswith(("C", "G", "D")):  # a person: their direct message with the bot
+                opened = await self.client.conversations_open(users=channel)
+                channel = str((opened.get("channel") or {}).get("id", channel))
+            if root or not thread.thread:
+                found = await self.client.conversations_history(channel=channel, limit=50, include_all_metadata=True)
+            else:
+                found = await self.client.conversations_replies(channel=channel, ts=thread.thread, limit=200,
+                                                               include_all_metadata=True)
+        except FAILURES as exc:
+            log.warning("Slack lookup of a message failed: %s", error_code(exc))
+            raise send_error(exc) from None
+        for message in found.get("messages") or []:
+            meta = message.get("metadata") or {}
+            if meta.get("event_type") == METADATA_TYPE and (meta.get("event_payload") or {}).get("key") == key:
+                return ThreadRef("slack", channel, thread.thread or str(message.get("ts", "")))
+        return None
 
     async def user_id(self, person: Mention) -> str | None:
         """A person's Slack user id: from the directory, else users.lookupByEmail (kept for the next time)."""

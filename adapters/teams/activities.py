@@ -10,7 +10,7 @@ from botbuilder.schema import Activity, ActivityTypes, Attachment, ChannelAccoun
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from adapters.teams import cards
-from bot.door import Reply
+from bot.door import Reply, SendError
 
 CARD = "application/vnd.microsoft.card.adaptive"
 PLAIN_WORDS = {
@@ -70,3 +70,15 @@ def connector_problem(exc: BaseException) -> str | None:
 def http_status(exc: BaseException) -> int:
     response = getattr(exc, "response", None)
     return int(getattr(response, "status_code", 0) or 0)
+
+
+def send_error(exc: BaseException) -> SendError | None:
+    """A Bot Connector failure as the outbox needs it (None if `exc` is not one: a bug, to surface): in words, with
+    how long Teams asked to wait, and whether the message may have arrived (the call timed out)."""
+    problem = connector_problem(exc)
+    if problem is None:
+        return None
+    response = getattr(exc, "response", None)
+    header = str((getattr(response, "headers", None) or {}).get("Retry-After", "") or "")
+    unknown = isinstance(exc, TimeoutError) or "timeout" in f"{type(exc).__name__} {exc}".lower().replace(" ", "")
+    return SendError(problem, retry_after=float(header) if header.isdigit() else None, unknown=unknown, channel="teams")

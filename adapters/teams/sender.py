@@ -21,7 +21,7 @@ from botbuilder.schema import (
     ConversationReference,
 )
 
-from adapters.teams.activities import connector_problem, http_status, reply_activity
+from adapters.teams.activities import http_status, reply_activity, send_error
 from adapters.teams.references import THREAD_MARK, References, is_personal, tenant_of
 from bot.door import ChannelState, Reply, SendError, ThreadRef
 
@@ -42,8 +42,9 @@ class TeamsSender:
         self.state = state
 
     # --- the core's Sender ------------------------------------------------------------------------------------
-    async def post(self, thread: ThreadRef, reply: Reply, via: ThreadRef | None = None) -> ThreadRef:
-        """Into a conversation (a new thread when it is a channel); where replies go next."""
+    async def post(self, thread: ThreadRef, reply: Reply, via: ThreadRef | None = None, key: str = "") -> ThreadRef:
+        """Into a conversation (a new thread when it is a channel); where replies go next. (The Bot Connector has no
+        way to look a message up, so `key` is not used: a post that timed out after reaching Teams is posted again.)"""
         if is_channel(thread.conversation):
             return ThreadRef("teams", await self.start_thread(thread.conversation, reply, via))
         reference = await self.refs.get(thread.conversation)
@@ -155,11 +156,11 @@ class TeamsSender:
         error = outcome.get("error")
         if error is None:
             return
-        problem = connector_problem(error)
-        if problem is None:
+        failed = send_error(error)
+        if failed is None:
             raise error
-        log.warning("teams: %s failed: %s (HTTP %s)", what, problem, http_status(error) or "-")
-        raise SendError(problem) from None
+        log.warning("teams: %s failed: %s (HTTP %s)", what, failed, http_status(error) or "-")
+        raise failed from None
 
 
 def _reference(created: TurnContext, base: ConversationReference) -> ConversationReference:

@@ -1,5 +1,4 @@
-"""The case book: the only reader and writer of stored cases, and of the small index of cases whose thread is not
-started yet (so no pass ever reads every case to find them)."""
+"""The case book: the only reader and writer of stored cases."""
 
 from __future__ import annotations
 
@@ -9,9 +8,9 @@ from typing import cast
 from bot.cases.case import Case, root_pending
 from bot.types import ThreadRef
 from storage.base import Doc, Store
-from storage.collections import CASES, META, OPENINGS, ROOTS_PENDING
+from storage.collections import CASES, META, OPENINGS
 
-ROOTS_INDEXED = "roots-indexed"  # META record: the pending-roots index holds every case (built once, see `pending`)
+ROOTS_QUEUED = "roots-queued"  # META record: cases stored before roots were queued have been looked through once
 
 
 class CaseBook:
@@ -22,11 +21,7 @@ class CaseBook:
         return cast(Case | None, await self.store.get(CASES, ref.upper()))
 
     async def create(self, case: Case) -> bool:
-        """Store a new case (False if its reference is taken). A case whose thread is not started yet is put in the
-        pending-roots index first: a crash between the two leaves an index entry for no case (dropped later), never
-        a case nobody will start a thread for."""
-        if root_pending(case):
-            await self.store.put(ROOTS_PENDING, case["ref"], {})
+        """Store a new case (False if its reference is taken)."""
         return await self.store.create(CASES, case["ref"], cast(Doc, case))
 
     async def update(self, ref: str, change: Callable[[Case], Case]) -> Case:
@@ -45,22 +40,16 @@ class CaseBook:
 
     async def thread_started(self, ref: str, thread: ThreadRef) -> Case:
         """The case's thread is started (its root message posted): where its messages go from now on."""
-        case = await self.update(ref, lambda c: {**c, "thread": thread.to_dict(), "root_posted": True})
-        await self.store.delete(ROOTS_PENDING, ref)
-        return case
+        return await self.update(ref, lambda c: {**c, "thread": thread.to_dict(), "root_posted": True})
 
-    async def pending(self) -> list[str]:
-        """References of open cases whose root message is not posted yet. The index is built once from every case
-        the first time (cases stored before it existed); after that only the index is read."""
-        if await self.store.get(META, ROOTS_INDEXED) is None:
-            for case in await self.all():
-                if case["status"] == "open" and root_pending(case):
-                    await self.store.put(ROOTS_PENDING, case["ref"], {})
-            await self.store.put(META, ROOTS_INDEXED, {"built": True})
-        return sorted(await self.store.keys(ROOTS_PENDING))
-
-    async def forget_pending(self, ref: str) -> None:
-        await self.store.delete(ROOTS_PENDING, ref)
+    async def unstarted_once(self) -> list[str]:
+        """Open cases stored before their root messages were queued with them, whose thread is not started: read
+        from every case the first time only (a store upgraded from an earlier version), nothing after that."""
+        if await self.store.get(META, ROOTS_QUEUED) is not None:
+            return []
+        found = [c["ref"] for c in await self.all() if c.get("status") == "open" and root_pending(c)]
+        await self.store.put(META, ROOTS_QUEUED, {"done": True})
+        return sorted(found)
 
     async def opening(self, idem: str) -> str | None:
         """The reference already allocated to an opening (a form, a dialog), if any."""

@@ -26,10 +26,13 @@ MENTIONED = (Kind.ESCALATE, Kind.EXTEND)  # changes after which whoever must act
 
 
 class Planner(Protocol):
-    """Plans a case's nudges (bot.jobs.scheduler.Scheduler is one): `holding` is held across planning and writing
-    the case, so no scheduler pass runs in between."""
+    """Plans a case's nudges and queues what a new case needs (bot.jobs.scheduler.Scheduler is one), before the
+    case is written (so a crash never leaves a case nobody will remind or start a thread for): `holding` is held
+    across planning and writing the case, so no scheduler pass runs in between."""
 
     def holding(self, ref: str) -> Any: ...
+
+    async def opening(self, case: Case) -> None: ...
 
     async def plan(self, policy: Policy, case: Case, today: date) -> list[Nudge]: ...
 
@@ -69,8 +72,9 @@ class CaseDesk:
             sides = self.roles.counterparts(policy, fresh)
             # The two agencies as the directory names them (None if not in it): the summary shows only these.
             fresh["agencies"] = {"raiser": me.agency if me is not None else None, "other": sides.other_agency}
-            async with self.planner.holding(ref):  # agenda dates, then the case, with no pass in between
+            async with self.planner.holding(ref):  # agenda dates and root, then the case, with no pass in between
                 fresh["nudges"] = await self.planner.plan(policy, fresh, london_today(now))
+                await self.planner.opening(fresh)
                 await self.book.create(fresh)
             case = await self.book.get(ref)
             assert case is not None

@@ -8,6 +8,7 @@ same questions one at a time, in a dialog stored as it goes.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,8 +22,8 @@ from bot.conversation.dialogs import Dialogs, current_question
 from bot.conversation.forms import Forms
 from bot.dates.clock import Clock
 from bot.dates.workdays import london_today
-from bot.jobs.outbox import ChannelInfo, Outbox, SendError
-from bot.jobs.threads import Threads
+from bot.jobs.outbox import ChannelInfo, Outbox
+from bot.jobs.threads import Sent, Threads
 from bot.records.download import download, sent_text
 from bot.summary import figures
 from bot.summary.report import compose
@@ -36,6 +37,7 @@ from storage.common import KeyedLocks
 
 log = logging.getLogger(__name__)
 NO_EFFECT = (Kind.REFUSED, Kind.FORM, Kind.INVALID)  # replies that changed nothing: the event is not remembered
+WAIT = 3.0  # seconds a person's answer waits for a case's thread to be told (else it says it will be, later)
 OUT_OF_DATE = "This form is out of date. Type escalate to start again, or help to see what I can do."
 
 
@@ -309,39 +311,37 @@ class Engine:
         case, reply = await self.desk.open_case(idem, policy, answers, event.user, home, event.thread, info.roots)
         if not info.roots:
             return reply
-        where = ("Its thread is in the cases channel: updates and reminders will be posted there."
-                 if info.cases_place else "Updates and reminders about it will come to your private chat with me.")
-        try:
-            await self.threads.start(case["ref"])
-        except SendError as exc:
-            log.warning("case %s: its thread was not started; retried by the scheduler", case["ref"])
-            where = (f"(The case's thread could not be started yet: {exc}. It will be tried again in a few "
-                     "minutes, and before any reminder.)")
+        started = await self.threads.start(case["ref"], wait=WAIT)
+        if started.ok:
+            where = ("Its thread is in the cases channel: updates and reminders will be posted there."
+                     if info.cases_place else "Updates and reminders about it will come to your private chat with me.")
+        else:
+            log.warning("case %s: its thread is not started yet; it is tried again", case["ref"])
+            where = (f"(The case's thread could not be started yet: {started.error or 'no answer yet'}. It will be "
+                     "tried again in a few minutes, and before any reminder.)")
         return Reply(f"{reply.text}\n{where}", kind=reply.kind, case_ref=reply.case_ref, stage=reply.stage)
 
     async def _act(self, event: Event, action: str, ref: str, stage: int | None,
                    answers: Mapping[str, Any]) -> list[Reply]:
         reply = await self.desk.perform(event.user, action, ref, stage, answers)
-        if reply.kind in ACTED and not await self._tell_thread(reply, event):
-            return [reply, Reply(f"{reply.case_ref}: this is recorded, but it could not be posted in the case's "
-                                 "thread, so the people involved have not been told there yet: please tell them "
-                                 "directly. Reminders still go to the thread.", kind=Kind.NOT_POSTED,
-                                 case_ref=reply.case_ref)]
-        return [reply]
+        if reply.kind not in ACTED:
+            return [reply]
+        told = await self._tell_thread(reply, event)
+        if told.ok:
+            return [reply]
+        log.warning("case %s: update not yet posted to its thread (%s)", reply.case_ref, told.error)
+        return [reply, Reply(f"{reply.case_ref}: this is recorded, but it is not in the case's thread yet "
+                             f"({told.error or 'no answer yet'}). It will be posted there as soon as it can be, and "
+                             "you will be told if it cannot be.", kind=Kind.NOT_POSTED, case_ref=reply.case_ref)]
 
-    async def _tell_thread(self, reply: Reply, event: Event) -> bool:
-        """Post a case change into the case's own thread too (so the raiser is told), if it happened elsewhere.
-
-        False if that post failed (the caller tells the person who acted)."""
+    async def _tell_thread(self, reply: Reply, event: Event) -> Sent:
+        """Post a case change into the case's own thread too (so the raiser is told), if it happened elsewhere; how
+        that stood after a short wait (it is delivered later if not at once)."""
         case = await self.book.get(reply.case_ref)
         if case is None or thread_of(case) == event.thread:
-            return True
-        try:
-            await self.threads.deliver(reply.case_ref, reply)
-        except SendError as exc:
-            log.warning("case %s: update not posted to its thread (%s)", reply.case_ref, exc)
-            return False
-        return True
+            return Sent("sent")
+        key = f"case:{event.event_id}" if event.event_id else f"case:{reply.case_ref}:{uuid.uuid4().hex}"
+        return await self.threads.send(key, reply, case=reply.case_ref, notify=event.reply_to, wait=WAIT)
 
     # --- one-shot answers ---------------------------------------------------------------------------------------
     async def record(self, user: UserRef, ref: str, kind: str = "record") -> Reply:

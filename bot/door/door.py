@@ -9,6 +9,7 @@ from bot.dates.clock import Clock
 from bot.door.state import ChannelState
 from bot.jobs.expiry import DailySweep
 from bot.jobs.outbox import ChannelInfo, Outbox, Sender
+from bot.jobs.threads import Threads
 from bot.types import Event, Reply
 from policies.model import Policy
 from storage.base import Store
@@ -19,8 +20,10 @@ class Door:
     it gets back: typed text, a form sent back (`check` it first where the platform needs an answer at once), a
     button (the command it stands for, with the stage it was shown on)."""
 
-    def __init__(self, engine: Engine, outbox: Outbox, store: Store, clock: Clock, sweep: DailySweep) -> None:
+    def __init__(self, engine: Engine, outbox: Outbox, store: Store, clock: Clock, sweep: DailySweep,
+                 threads: Threads) -> None:
         self._engine = engine
+        self._threads = threads
         self._outbox = outbox
         self._store = store
         self._clock = clock
@@ -44,6 +47,10 @@ class Door:
     async def check(self, event: Event) -> Mapping[str, str]:
         """Problems with a submitted form, per question id; nothing is stored."""
         return await self._engine.check(event)
+
+    async def deliver_waiting(self) -> None:
+        """Deliver the messages waiting for what this process reaches now (a console session, as it starts)."""
+        await self._threads.deliver_due()
 
     @property
     def procedures(self) -> Mapping[str, Policy]:

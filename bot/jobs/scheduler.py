@@ -1,10 +1,11 @@
-"""The durable scheduler: sends each due nudge exactly once, into the case's thread, from stored data only.
+"""The durable scheduler: hands each due nudge to the outbox exactly once, for the case's thread, from stored data.
 
 A pass reads the agenda for dates up to today, claims each due nudge inside an atomic update of its case (so two
-overlapping passes never both send it), sends it, and records the result. A failed send goes back to pending with
-a back-off and is retried by a later pass. If several nudges of one stage fell due while the bot was down, only the
-latest (the most urgent) is sent and the others are marked superseded. A nudge claimed by a pass that then crashed
-is sent again once its lease expires: delivery after a crash is at-least-once, never silently lost.
+overlapping passes never both take it), queues it in the outbox under a key of its own (so queuing it again is
+ignored), and records it as sent; the outbox delivers it, retrying while the channel is down. If several nudges of
+one stage fell due while the bot was down, only the latest (the most urgent) is sent and the others are marked
+superseded; a newer nudge drops an older one still waiting in the outbox. A nudge claimed by a pass that then crashed
+is queued again once its lease expires, under the same key: never lost, never twice.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from bot.cases.book import CaseBook
-from bot.cases.case import Case, Nudge, audit
+from bot.cases.case import Case, Nudge, audit, thread_of
 from bot.cases.messages import duty_lines
 from bot.cases.roles import Roles
 from bot.cases.workflow import available_actions
@@ -24,7 +25,6 @@ from bot.dates.clock import Clock
 from bot.dates.workdays import LONDON, calendar_for
 from bot.jobs import nudges
 from bot.jobs.agenda import Agenda
-from bot.jobs.outbox import SendError
 from bot.jobs.threads import Threads
 from bot.types import Kind, Reply, ThreadRef
 from policies.model import Policy
@@ -79,6 +79,11 @@ class Scheduler:
         and the case being written, find no nudge for that day and take the date off the agenda for good."""
         return self._cases(ref)
 
+    async def opening(self, case: Case) -> None:
+        """What a new case needs queued before it is stored: its root message, when its thread needs one."""
+        if case.get("root_posted") is False:
+            await self.threads.queue_root(case["ref"])
+
     async def plan(self, policy: Policy, case: Case, today: date) -> list[Nudge]:
         """Plan the current stage's nudges and put them on the agenda (before the caller writes the case)."""
         planned = nudges.plan(policy, case, today, self.review_days)
@@ -124,7 +129,7 @@ class Scheduler:
             case = await self.book.update(ref, claim)
         except (_Nothing, KeyError):
             pass
-        out = [await self._send(policy, case, nudge, now) for nudge in claimed]
+        out: list[SentNudge | None] = [await self._send(policy, case, nudge, now) for nudge in claimed]
         latest = await self.book.get(ref)
         if latest is not None and not any(
             n["status"] in ("pending", "sending") and n["date"] <= day for n in latest.get("nudges", [])
@@ -132,49 +137,45 @@ class Scheduler:
             await self.agenda.remove(ref, day)
         return [s for s in out if s is not None]
 
-    async def _send(self, policy: Policy, case: Case, nudge: Nudge, now: datetime) -> SentNudge | None:
+    async def _send(self, policy: Policy, case: Case, nudge: Nudge, now: datetime) -> SentNudge:
+        """Hand the nudge to the outbox (the pass delivers it next, and the outbox retries it while its channel is
+        down), then record it as sent. Nudges of the case still waiting there are dropped: this is the most urgent."""
         who = self.roles.addressees(policy, case)
         text = "\n".join([nudges.text(policy, case, nudge["kind"], who.names, who.next_contact, now.date()),
                           *duty_lines(case)])
         reply = Reply(text, kind=Kind.NUDGE, case_ref=case["ref"], actions=available_actions(policy, case),
                       stage=case["stage"], mentions=who.mentions)
-        try:
-            thread = await self.threads.deliver(case["ref"], reply)
-        except SendError as exc:
-            log.warning("nudge for %s not delivered (%s); will retry", case["ref"], exc)
-            await self._finish(case["ref"], nudge["id"], now, ok=False)
-            return None
+        for older in case.get("nudges", []):
+            if older["status"] == "sent" and older["id"] != nudge["id"]:
+                await self.threads.outbox.cancel(nudge_key(case["ref"], older["id"]))
+        await self.threads.send(nudge_key(case["ref"], nudge["id"]), reply, case=case["ref"], now=False)
         follow_up = None
         if nudge["kind"] == "review":
             follow_up = nudges.next_review(policy, case, now.date(), self.review_days)
             await self.agenda.add(case["ref"], [follow_up["date"]])
-        await self._finish(case["ref"], nudge["id"], now, ok=True, follow_up=follow_up)
-        return SentNudge(case["ref"], nudge["kind"], nudge["stage"], thread, text)
+        await self._finish(case["ref"], nudge["id"], now, follow_up=follow_up)
+        return SentNudge(case["ref"], nudge["kind"], nudge["stage"], thread_of(case), text)
 
-    async def _finish(self, ref: str, nudge_id: str, now: datetime, *, ok: bool,
-                      follow_up: Nudge | None = None) -> None:
+    async def _finish(self, ref: str, nudge_id: str, now: datetime, follow_up: Nudge | None = None) -> None:
         def record(case: Case) -> Case:
             result: list[Nudge] = []
             for n in case["nudges"]:
                 if n["id"] == nudge_id and n["status"] == "sending":
-                    if ok:
-                        n = {**n, "status": "sent", "sent_at": now.isoformat()}
-                    else:
-                        attempts = n.get("attempts", 0) + 1
-                        backoff = min(60, 2 ** attempts)
-                        n = {**n, "status": "pending", "attempts": attempts,
-                             "retry_at": (now + timedelta(minutes=backoff)).isoformat()}
+                    n = {**n, "status": "sent", "sent_at": now.isoformat()}
                 result.append(n)
-            events = case["events"]
-            if ok:
-                events = [*events, audit(now, None, "nudge_sent", nudge_id)]
             extra = [follow_up] if follow_up and case["status"] == "open" else []
-            return {**case, "nudges": result + extra, "events": events}
+            return {**case, "nudges": result + extra,
+                    "events": [*case["events"], audit(now, None, "nudge_sent", nudge_id)]}
 
         try:
             await self.book.update(ref, record)
         except KeyError:
             pass
+
+
+def nudge_key(ref: str, nudge_id: str) -> str:
+    """The outbox key of a case's nudge: the same nudge is queued once however often its pass runs."""
+    return f"nudge:{ref}:{nudge_id}"
 
 
 def _claim(case: Case, now: datetime, lease: timedelta) -> tuple[Case, list[Nudge]]:

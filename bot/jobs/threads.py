@@ -1,35 +1,64 @@
-"""Case threads: each case's thread is started once, by its root message (reference, stage, due date, who must act,
-@mentioning them), and every later message about the case goes into it. Decided here for every channel alike.
+"""Case threads, and the delivery of every queued message (bot.jobs.outbox), decided here for every channel alike.
 
-If the root cannot be posted (the bot is not in the cases channel yet, the platform is down), the case stays whole
-with its thread pending: the root is tried again before the next message about the case and at every scheduler pass
-(`retry`, also after a restart), so reminders never land at a channel's top level and a case never gets two roots.
+Each case's thread is started once, by its root message (reference, stage, due date, who must act, @mentioning
+them), and every later message about the case goes into it: a message for a case whose root is not there yet posts
+the root first, so reminders never land at a channel's top level and a case never gets two roots. Messages are
+delivered at once in the background and again by every scheduler pass while they fail (after a restart too), one
+case at a time; a channel that fails is not tried again in the same pass. A message given up (after a day) is
+written to the audit log and the person it concerns is told, where there is someone to tell.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from bot.cases import messages
 from bot.cases.book import CaseBook
 from bot.cases.case import Case, root_pending, thread_of
 from bot.cases.roles import Roles
-from bot.jobs.outbox import Outbox, SendError
+from bot.cases.trail import log_event
+from bot.jobs.outbox import Letter, Outbox, SendError
+from bot.jobs.work import Work
 from bot.types import Kind, Reply, ThreadRef
 from policies.model import Policy
 from storage.common import KeyedLocks
 
 log = logging.getLogger(__name__)
+CASE_GRACE = timedelta(minutes=10)  # a message queued for a case not stored yet waits this long for it
+
+
+def root_key(ref: str) -> str:
+    return f"root:{ref}"
+
+
+@dataclass(frozen=True)
+class Sent:
+    """How a message stood when its sender stopped waiting: "sent", "pending" (being tried again: `error` says
+    why not yet), "elsewhere" (another process delivers it: this one does not reach its place), "failed" or
+    "cancelled"."""
+
+    status: str
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Delivered, or on its way where only another process can deliver it (nothing to warn anyone of)."""
+        return self.status in ("sent", "elsewhere")
 
 
 class Threads:
-    def __init__(self, book: CaseBook, outbox: Outbox, roles: Roles, policies: Mapping[str, Policy]) -> None:
+    def __init__(self, book: CaseBook, outbox: Outbox, roles: Roles, policies: Mapping[str, Policy],
+                 work: Work) -> None:
         self.book = book
         self.outbox = outbox
         self.roles = roles
         self.policies = policies
-        self._starting = KeyedLocks()  # one per case while its root is being posted
+        self.work = work
+        self._cases = KeyedLocks()  # one delivery per case at a time: in order, and one root
 
     def root(self, case: Case) -> Reply:
         """A case's root message: its headline, mentioning whoever must act now while the case is open."""
@@ -38,43 +67,150 @@ class Threads:
         text = messages.root(policy, case, self.roles.counterparts(policy, case))
         return Reply(text, kind=Kind.ROOT, case_ref=case["ref"], mentions=who.mentions)
 
-    async def start(self, ref: str) -> ThreadRef:
-        """The case's thread, its root message posted first if it is not there yet. Raises SendError (the case
-        stays pending, tried again later) and KeyError if there is no such case.
-
-        One root per case: concurrent callers wait for each other and read the case again first."""
-        async with self._starting(ref):
-            case = await self.book.get(ref)
-            if case is None:
-                raise KeyError(ref)
-            if not root_pending(case):
-                return thread_of(case)
-            opened_in = ThreadRef.from_dict(case["opened_in"]) if case.get("opened_in") else None
-            started = await self.outbox.post(thread_of(case), self.root(case), via=opened_in)
-            await self.book.thread_started(ref, started)
-            log.info("case %s: its thread is started", ref)
-            return started
-
-    async def deliver(self, ref: str, reply: Reply) -> ThreadRef:
-        """Post a message about a case into its thread (started first if need be); where it went. Raises SendError."""
-        thread = await self.start(ref)
-        await self.outbox.post(thread, reply)
-        return thread
-
-    async def retry(self) -> int:
-        """Start the threads whose root message failed (each scheduler pass); how many were started. It stops at the
-        first failure: the platform is likely down, and the pass's nudges must not wait behind a timeout per case."""
-        started = 0
-        for ref in await self.book.pending():
-            case = await self.book.get(ref)
-            if case is None or case["status"] != "open" or not root_pending(case):  # gone, closed, or started
-                await self.book.forget_pending(ref)
-                continue
+    # --- sending ------------------------------------------------------------------------------------------------
+    async def send(self, key: str, reply: Reply, *, to: ThreadRef | None = None, case: str = "",
+                   notify: ThreadRef | None = None, wait: float = 0.0, now: bool = True) -> Sent:
+        """Queue a message (once per `key`: the same key again is ignored) to `to`, or into case `case`'s thread, and
+        (`now`) deliver it in the background, waiting up to `wait` seconds to say how it went; else the next
+        `deliver_due` delivers it. `notify`: whom to tell if it is given up."""
+        await self.outbox.queue(Letter(key, reply, to, case, via=None, notify=notify))
+        where = to or (thread_of(found) if case and (found := await self.book.get(case)) else None)
+        if where is not None and not self.outbox.reaches(where):
+            return Sent("elsewhere")  # (delivered by a process that reaches it: a console session, the server)
+        if not now:
+            return Sent("pending")
+        task = self.work.spawn(self.deliver(key), f"delivery of {key.split(':')[0]}")
+        if task is not None and wait > 0:
+            with_timeout = asyncio.wait_for(asyncio.shield(task), wait)
             try:
-                await self.start(ref)
-            except SendError:
-                break  # logged by the channel; tried again at the next pass
-            except KeyError:
-                continue
-            started += 1
-        return started
+                await with_timeout
+            except TimeoutError:
+                pass
+        return await self.sent(key)
+
+    async def sent(self, key: str) -> Sent:
+        return Sent(*await self.outbox.state(key))
+
+    async def queue_root(self, ref: str) -> None:
+        """Queue a case's root message (before the case is stored: its words are made when it is posted)."""
+        await self.outbox.queue(Letter(root_key(ref), Reply("", kind=Kind.ROOT, case_ref=ref), case=ref, root=True),
+                                revive=True)
+
+    async def start(self, ref: str, wait: float = 0.0) -> Sent:
+        """Start the case's thread (its root message), once; wait up to `wait` seconds to say how it went."""
+        case = await self.book.get(ref)
+        if case is None or not root_pending(case):
+            return Sent("sent")
+        await self.queue_root(ref)
+        task = self.work.spawn(self.deliver(root_key(ref)), "delivery of a root")
+        if task is not None and wait > 0:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), wait)
+            except TimeoutError:
+                pass
+        return await self.sent(root_key(ref))
+
+    # --- delivering ---------------------------------------------------------------------------------------------
+    async def deliver(self, key: str, skip: set[str] | None = None) -> bool:
+        """One attempt at one queued message (nothing if it is delivered, given up, in flight, or not due yet);
+        True if it is delivered now. `skip`: channels not to try in this pass (one failed already)."""
+        letter = await self.outbox.claim(key)
+        if letter is None:
+            return False
+        async with self._cases(letter.case or key):
+            try:
+                if not await self._attempt(letter, skip):
+                    await self.outbox.release(key)
+                    return False
+            except SendError as exc:
+                if skip is not None and exc.channel:
+                    skip.add(exc.channel)
+                if not await self.outbox.retry_later(key, exc):
+                    await self._given_up(letter, exc)
+                return False
+            except KeyError:  # its case is not stored (yet, or any more: purged)
+                if self._young(letter):  # (queued just before its case is written: wait for it)
+                    await self.outbox.retry_later(key, SendError("its case is not stored yet"))
+                else:
+                    await self.outbox.cancel(key)
+                return False
+        return True
+
+    async def _attempt(self, letter: Letter, skip: set[str] | None) -> bool:
+        """Deliver a claimed letter (False, untried, where this process cannot reach: another one will)."""
+        where, via, reply = await self._destination(letter, skip)
+        if not self.outbox.reaches(where):
+            return False
+        if skip is not None and where.channel in skip:
+            raise SendError(f"{where.channel} failed earlier in this pass", channel=where.channel)
+        posted = None
+        if letter.unknown:  # the last try timed out: it may have arrived, so look before posting again
+            posted = await self.outbox.find(where, letter.key, letter.root or not where.thread)
+        if posted is None:
+            posted = await self.outbox.post(where, reply, via, letter.key)
+        if letter.root:
+            await self.book.thread_started(letter.case, posted)
+            log.info("case %s: its thread is started", letter.case)
+        await self.outbox.delivered(letter.key, posted)
+        return True
+
+    async def _destination(self, letter: Letter, skip: set[str] | None) -> tuple[ThreadRef, ThreadRef | None, Reply]:
+        """Where a message goes now, from what is stored: a case's message into its thread, the root posted first if
+        it is not there yet (a root's headline is made afresh, as the case is when it is posted)."""
+        if not letter.case:
+            assert letter.to is not None
+            return letter.to, letter.via, letter.reply
+        case = await self.book.get(letter.case)
+        if case is None:
+            raise KeyError(letter.case)
+        opened_in = ThreadRef.from_dict(case["opened_in"]) if case.get("opened_in") else None
+        if letter.root:
+            return thread_of(case), opened_in, self.root(case)
+        if root_pending(case):
+            await self.queue_root(case["ref"])
+            root_letter = root_key(case["ref"])
+            claimed = await self.outbox.claim(root_letter)
+            if claimed is None:
+                raise SendError("the case's thread is not started yet")
+            try:
+                if not await self._attempt(claimed, skip):
+                    await self.outbox.release(root_letter)
+                    raise SendError("the case's thread is not reachable from here", channel=case["thread"]["channel"])
+            except SendError as exc:
+                if not await self.outbox.retry_later(root_letter, exc):
+                    await self._given_up(claimed, exc)
+                raise
+            case = await self.book.get(letter.case) or case
+        return thread_of(case), None, letter.reply
+
+    def _young(self, letter: Letter) -> bool:
+        clock = self.outbox.clock
+        try:
+            return clock is not None and clock.now() - datetime.fromisoformat(letter.created_at) < CASE_GRACE
+        except ValueError:
+            return False
+
+    async def deliver_due(self) -> int:
+        """Every message due now (each scheduler pass); how many were delivered. A channel that fails is not tried
+        again in this pass: it is likely down, and the rest must not wait behind a timeout each."""
+        skip: set[str] = set()
+        delivered = 0
+        for key in await self.outbox.due():
+            delivered += await self.deliver(key, skip)
+        return delivered
+
+    async def _given_up(self, letter: Letter, error: SendError) -> None:
+        """A message not delivered for a day: in the audit log, and the person it concerns told where possible."""
+        now = self.outbox.clock.now() if self.outbox.clock else None
+        what = "root message" if letter.root else str(letter.reply.kind)
+        log.error("a %s%s was given up after a day of tries (%s)", what,
+                  f" for {letter.case}" if letter.case else "", error)
+        if self.outbox.store is not None and now is not None:
+            await log_event(self.outbox.store, {"at": now.isoformat(), "by": "bot", "action": "delivery_failed",
+                                                "ref": letter.case, "policy": "", "detail": f"{what}: {error}"[:200]})
+        if letter.notify is not None and not letter.key.startswith("notice:"):
+            about = f"about {letter.case} " if letter.case else ""
+            notice = Reply(f"A message {about}could not be posted where it belongs after trying for a day ({error}). "
+                           "Please tell the people involved directly.", kind=Kind.NOT_POSTED, case_ref=letter.case)
+            await self.send(f"notice:{letter.key}", notice, to=letter.notify)
+

@@ -16,7 +16,7 @@ from bot.jobs import expiry
 from bot.jobs.agenda import Agenda
 from bot.records.audit import log_event
 from storage.base import Store
-from storage.collections import AGENDA, CASES, EVENTS, OPENINGS, ROOTS_PENDING
+from storage.collections import AGENDA, CASES, EVENTS, OPENINGS
 
 # A case is closed when it is resolved (its `closed_at`) or is an immediate-harm record (its `raised_at`); open
 # cases are never purged, whatever their age. With a case go the records that point at it ("openings" entries and
@@ -106,7 +106,6 @@ async def purge(store: Store, now: datetime, years: int, dry_run: bool, by: str 
     })
     for ref in sorted(refs):
         await store.delete(CASES, ref)
-        await store.delete(ROOTS_PENDING, ref)
     for key_, doc in await store.scan(OPENINGS):
         if doc.get("ref") in refs:
             await store.delete(OPENINGS, key_)

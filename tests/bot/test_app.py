@@ -84,7 +84,7 @@ class Recorder:
     def __init__(self) -> None:
         self.sent: list[tuple[ThreadRef, Reply]] = []
 
-    async def post(self, thread: ThreadRef, reply: Reply, via: ThreadRef | None = None) -> ThreadRef:
+    async def post(self, thread: ThreadRef, reply: Reply, via: ThreadRef | None = None, key: str = "") -> ThreadRef:
         self.sent.append((thread, reply))
         return thread
 
@@ -147,23 +147,24 @@ async def test_nudges_still_go_out_when_the_dedupe_sweep_fails(all_policies, clo
         assert not any("scheduler pass failed" in r.getMessage() for r in caplog.records)
 
 
-class PendingFails(MemoryStore):
-    """Reading which case threads are still to be started fails (as a damaged disk would), and counts the tries."""
+class DueFails(MemoryStore):
+    """Reading which messages are due fails (as a damaged disk would), naming a case as a real error might; counts
+    the tries."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tries = 0
+        self.failing = True
 
-    async def keys(self, collection: str):
-        if collection == "roots_pending":
+    async def scan(self, collection: str):
+        if collection == "outbox_due" and self.failing:
             self.tries += 1
-            raise OSError("disk error reading roots_pending/ESC-2026-0001")
-        return await super().keys(collection)
+            raise OSError("disk error reading outbox_due/root:ESC-2026-0001")
+        return await super().scan(collection)
 
 
-async def test_the_loop_starts_pending_threads_first_and_a_failing_start_never_stops_nudges(all_policies, clock,
-                                                                                           caplog):
-    async with PendingFails() as store:
+async def test_a_failing_delivery_pass_never_stops_nudges_being_queued_and_is_tried_again(all_policies, clock, caplog):
+    async with DueFails() as store:
         recorder = Recorder()
         engine = core_for(store, {"surrey": all_policies["surrey"]}, clock, directory=demo_directory(["surrey"]))
         engine.outbox.register(ChannelInfo("console", roots=False), recorder)
@@ -174,14 +175,23 @@ async def test_the_loop_starts_pending_threads_first_and_a_failing_start_never_s
         try:
             for _ in range(500):
                 await asyncio.sleep(0.01)
-                if recorder.sent and store.tries >= 2:
+                if store.tries >= 3:
+                    break
+            queued = await store.get("outbox", f"nudge:{opened.case_ref}:1:before:2026-11-24")
+            assert queued is not None and recorder.sent == []  # queued, not yet delivered
+            store.failing = False  # the disk is mended: the next pass delivers it
+            for _ in range(500):
+                await asyncio.sleep(0.01)
+                if recorder.sent:
                     break
         finally:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        assert [(r.kind, r.case_ref) for _, r in recorder.sent][:1] == [("nudge", opened.case_ref)]
-        assert store.tries >= 2  # every pass tries again
-        assert "starting pending case threads failed (OSError); tried again at the next pass" in caplog.text
+        # The pass's delivery step failed each time, was logged by its kind only, never stopped the loop (the nudge
+        # was still queued), and was tried again at every pass.
+        assert [(r.kind, r.case_ref) for _, r in recorder.sent] == [("nudge", opened.case_ref)]
+        assert store.tries >= 3
+        assert "delivering queued messages failed (OSError); tried again at the next pass" in caplog.text
         assert "ESC-2026-0001" not in caplog.text
         assert "scheduler pass failed" not in caplog.text

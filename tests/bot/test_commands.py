@@ -45,7 +45,7 @@ CHANNELS = {
 
 
 class Nowhere:
-    async def post(self, thread, reply, via=None):
+    async def post(self, thread, reply, via=None, key=""):
         return thread
 
 

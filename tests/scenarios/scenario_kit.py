@@ -72,7 +72,7 @@ class RecordingSender:
     def fail_next(self, times: int = 1) -> None:
         self.failures = times
 
-    async def post(self, thread: ThreadRef, reply: Reply, via: ThreadRef | None = None) -> ThreadRef:
+    async def post(self, thread: ThreadRef, reply: Reply, via: ThreadRef | None = None, key: str = "") -> ThreadRef:
         self.attempts += 1
         if self.failures:
             self.failures -= 1
@@ -145,9 +145,16 @@ class World:
         return case
 
     async def tick(self, when: datetime | None = None) -> list[SentNudge]:
+        """One scheduler pass at `when` (the nudges it queued, each then delivered or kept for the next pass)."""
         if when is not None:
             self.clock.set(when)
-        return await self.core.scheduler.tick(self.clock.now())
+        report = await self.core.jobs.run_pass(self.clock.now(), expire=False)
+        await self.core.work.settle()
+        return report.sent
+
+    async def settle(self) -> None:
+        """Let what is being delivered in the background finish."""
+        await self.core.work.settle()
 
 
 def events(case: Mapping[str, Any], action: str) -> list[dict[str, str]]:

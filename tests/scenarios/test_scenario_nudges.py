@@ -81,12 +81,13 @@ async def test_overlapping_ticks_send_each_nudge_once(tmp_path, all_policies, cl
         world = World(store, {"surrey": all_policies["surrey"]}, clock)
         ref = (await world.open_case()).case_ref  # Monday 23 November: due Wednesday 25 November
         world.set_time(at(2026, 11, 24, 9))
-        results = await asyncio.gather(*(world.core.scheduler.tick(clock.now()) for _ in range(4)))
+        results = await asyncio.gather(*(world.tick() for _ in range(4)))
         assert sorted(s.kind for batch in results for s in batch) == ["before"]
         assert len(world.sender.nudges()) == 1
         world.set_time(at(2026, 11, 25, 9))
-        results = await asyncio.gather(*(world.core.scheduler.tick(clock.now()) for _ in range(4)))
+        results = await asyncio.gather(*(world.tick() for _ in range(4)))
         assert sorted(s.kind for batch in results for s in batch) == ["due"]
+        assert len(world.sender.nudges()) == 2
         case = await world.case(ref)
         assert [e["detail"] for e in events(case, "nudge_sent")] == ["1:before:2026-11-24", "1:due:2026-11-25"]
 
@@ -95,17 +96,30 @@ async def test_a_failed_delivery_is_retried_and_then_sent_once(store, all_polici
     world = World(store, {"surrey": all_policies["surrey"]}, clock)
     ref = (await world.open_case()).case_ref
     world.sender.fail_next(1)
-    assert await world.tick(at(2026, 11, 24, 9)) == []  # the console connection is down
-    case = await world.case(ref)
-    failed = next(n for n in case["nudges"] if n["id"] == "1:before:2026-11-24")
-    assert failed["status"] == "pending" and failed["attempts"] == 1
-    assert await world.tick(at(2026, 11, 24, 9, 1)) == []  # backing off
-    (sent,) = await world.tick(at(2026, 11, 24, 9, 5))
-    assert sent.kind == "before"
-    assert await world.tick(at(2026, 11, 24, 9, 10)) == []
+    (queued,) = await world.tick(at(2026, 11, 24, 9))  # handed to the outbox; the console connection is down
+    assert queued.kind == "before" and world.sender.nudges() == []
+    letter = await store.get("outbox", f"nudge:{ref}:1:before:2026-11-24")
+    assert letter["status"] == "pending" and letter["attempts"] == 1 and "console connection is down" in letter["error"]
+    assert nudge_status(await world.case(ref))["1:before:2026-11-24"] == "sent"  # (it is the outbox's now)
+    assert await world.tick(at(2026, 11, 24, 9) + timedelta(seconds=10)) == []  # backing off
+    assert world.sender.nudges() == []
+    assert await world.tick(at(2026, 11, 24, 9, 1)) == []  # no new nudge; the waiting one is delivered
+    assert len(world.sender.nudges()) == 1
     assert await world.tick(at(2026, 11, 24, 15)) == []
     assert world.sender.attempts == 2 and len(world.sender.nudges()) == 1
-    assert nudge_status(await world.case(ref))["1:before:2026-11-24"] == "sent"
+    assert (await store.get("outbox", f"nudge:{ref}:1:before:2026-11-24"))["status"] == "sent"
+
+
+async def test_a_nudge_not_delivered_is_dropped_once_a_more_urgent_one_is_due(store, all_policies, clock):
+    world = World(store, {"surrey": all_policies["surrey"]}, clock)
+    ref = (await world.open_case()).case_ref
+    world.sender.fail_next(100)  # down for a day
+    await world.tick(at(2026, 11, 24, 9))
+    world.sender.fail_next(0)
+    (due,) = await world.tick(at(2026, 11, 25, 9))
+    assert due.kind == "due"
+    assert [r.text.split(" is ")[1][:3] for r in world.sender.nudges()] == ["due"]  # not yesterday's as well
+    assert (await store.get("outbox", f"nudge:{ref}:1:before:2026-11-24"))["status"] == "cancelled"
 
 
 async def test_restart_after_the_due_time_sends_the_missed_nudge_once(tmp_path, all_policies, clock):
@@ -215,132 +229,46 @@ async def test_a_nudges_buttons_act_on_its_stage(store, all_policies, clock):
     assert await world.tick(at(2026, 12, 1, 9)) == []
 
 
-class CrashingSender:
-    """A process that dies in the middle of delivering: the nudge stays claimed ("sending")."""
+async def test_a_nudge_claimed_by_a_pass_that_crashed_is_queued_after_its_lease(tmp_path, all_policies, clock):
+    policies = {"surrey": all_policies["surrey"]}
+    async with TinyDBStore(tmp_path) as store:
+        world = World(store, policies, clock)
+        ref = (await world.open_case()).case_ref
 
-    async def post(self, thread, reply, via=None):
+        async def killed(*args, **kwargs):
+            raise RuntimeError("killed before the nudge was queued")
+
+        world.core.threads.send = killed  # the process dies between claiming the nudge and queuing it
+        await world.tick(at(2026, 11, 24, 9))
+        assert nudge_status(await world.case(ref))["1:before:2026-11-24"] == "sending"
+    async with TinyDBStore(tmp_path) as store:
+        world = World(store, policies, clock)
+        assert await world.tick(at(2026, 11, 24, 9, 5)) == []  # another pass may still be handling it
+        (sent,) = await world.tick(at(2026, 11, 24, 9, 10))  # the 10-minute lease has run out
+        assert sent.kind == "before" and len(world.sender.nudges()) == 1
+        assert await world.tick(at(2026, 11, 24, 9, 20)) == []
+        assert nudge_status(await world.case(ref))["1:before:2026-11-24"] == "sent"
+
+
+class CrashingSender:
+    """A process that dies in the middle of delivering: its message stays claimed ("sending") in the outbox."""
+
+    async def post(self, thread, reply, via=None, key=""):
         raise RuntimeError("killed mid-delivery")
 
 
-async def test_a_nudge_claimed_by_a_pass_that_crashed_is_sent_after_its_lease(tmp_path, all_policies, clock):
+async def test_a_message_claimed_by_a_delivery_that_crashed_is_delivered_after_its_lease(tmp_path, all_policies,
+                                                                                         clock):
     policies = {"surrey": all_policies["surrey"]}
     async with TinyDBStore(tmp_path) as store:
         world = World(store, policies, clock)
         ref = (await world.open_case()).case_ref
         world.core.outbox.register(ChannelInfo("console", roots=False), CrashingSender())
-        assert await world.tick(at(2026, 11, 24, 9)) == []
-        assert nudge_status(await world.case(ref))["1:before:2026-11-24"] == "sending"
+        assert [s.kind for s in await world.tick(at(2026, 11, 24, 9))] == ["before"]
+        assert (await store.get("outbox", f"nudge:{ref}:1:before:2026-11-24"))["status"] == "sending"
     async with TinyDBStore(tmp_path) as store:
         world = World(store, policies, clock)
-        assert await world.tick(at(2026, 11, 24, 9, 5)) == []  # another pass may still be delivering it
-        (sent,) = await world.tick(at(2026, 11, 24, 9, 10))  # the 10-minute lease has run out
-        assert sent.kind == "before"
-        assert await world.tick(at(2026, 11, 24, 9, 20)) == []
-        assert nudge_status(await world.case(ref))["1:before:2026-11-24"] == "sent"
-
-
-async def test_an_action_begun_before_a_restart_is_finished_after_it(tmp_path, all_policies, clock):
-    policies = {"bcssp": all_policies["bcssp"]}
-    async with TinyDBStore(tmp_path) as store:
-        world = World(store, policies, clock)
-        ref = (await world.open_case()).case_ref  # Stage 1 due Wednesday 25 November
-        (asked,) = await world.person(LENA).say(f"escalate {ref}")
-        assert asked.question.id == "reason"
-    # Back on Thursday 26 November, after the due date: the missed overdue nudge goes out, and Lena answers.
-    clock.set(at(2026, 11, 26, 9, 15))
-    async with TinyDBStore(tmp_path) as store:
-        world = World(store, policies, clock)
-        assert [s.kind for s in await world.tick()] == ["overdue"]
-        (moved,) = await world.person(LENA).say("No agreement between the workers.")
-        assert moved.kind == "escalate" and moved.stage == 2
-        case = await world.case(ref)
-        # 3 working days from Thursday 26 November: Fri 27, Mon 30 Nov, Tue 1 Dec.
-        assert case["stage_due"] == "2026-12-01" and len(events(case, "escalated")) == 1
-        assert await world.tick() == []
-
-
-async def test_nudges_follow_an_extension_back_to_the_original_date(store, all_policies, clock):
-    # GSCP Stage 1 due Monday 30 November; both agencies agree Friday 4 December, then agree 30 November after all.
-    world = World(store, {"gloucestershire": all_policies["gloucestershire"]}, clock)
-    ref = (await world.open_case()).case_ref
-    for new_due in ("2026-12-04", "2026-11-30"):
-        moved = await world.act(JORDAN, "extend", ref, new_due, "Lena Okafor", "Priya Nair", "Agreed by both.")
-        assert moved.kind == "extend"
-    case = await world.case(ref)
-    assert case["stage_due"] == "2026-11-30"
-    pending = sorted(n["id"] for n in case["nudges"] if n["status"] == "pending")
-    assert pending == ["1:before:2026-11-27", "1:due:2026-11-30", "1:overdue:2026-12-01"], nudge_status(case)
-    sent = [s.kind for day in (27, 30) for s in await world.tick(at(2026, 11, day, 9))]
-    assert sent == ["before", "due"]
-
-
-async def test_a_pass_running_while_a_case_opens_never_loses_that_days_nudge(store, all_policies, clock):
-    """The agenda date is added before the case is written; a pass that runs in between must wait, not find no
-    nudge and take the date off the agenda."""
-    world = World(store, {"bcssp": all_policies["bcssp"]}, clock)
-    world.set_time(at(2026, 11, 24, 10))  # Tuesday 10:00; it arose yesterday, so Stage 1 is due Wednesday
-    scheduler = world.core.scheduler
-    add, passes = scheduler.agenda.add, []
-
-    async def add_then_a_pass_starts(ref, dates):
-        await add(ref, dates)
-        passes.append(asyncio.create_task(scheduler.tick(world.clock.now())))
-        await asyncio.sleep(0.01)  # the pass runs now, as far as it can
-
-    scheduler.agenda.add = add_then_a_pass_starts
-    ref = (await world.open_case(arose_on="2026-11-23")).case_ref
-    scheduler.agenda.add = add
-    (concurrent,) = await asyncio.gather(*passes)
-    assert [(s.ref, s.kind) for s in concurrent] == [(ref, "before")]  # it waited for the case, then sent
-    assert await world.tick(at(2026, 11, 24, 10, 5)) == []
-    assert nudge_status(await world.case(ref))["1:before:2026-11-24"] == "sent"
-
-
-async def test_a_procedure_not_enabled_here_keeps_its_agenda_dates(store, all_policies, clock):
-    world = World(store, {"bcssp": all_policies["bcssp"]}, clock)
-    world.set_time(at(2026, 11, 23, 10))
-    ref = (await world.open_case()).case_ref
-    surrey_only = World(store, {"surrey": all_policies["surrey"]}, clock)
-    assert await surrey_only.tick(at(2026, 11, 24, 9)) == []  # not its procedure: left alone
-    (sent,) = await world.tick(at(2026, 11, 24, 9, 5))  # BCSSP enabled again: the nudge still goes
-    assert sent.ref == ref
-
-
-async def test_bcssps_overall_cap_nudge_goes_once_even_if_the_case_moves_that_day(store, all_policies, clock):
-    world = World(store, {"bcssp": all_policies["bcssp"]}, clock)
-    world.set_time(at(2026, 11, 23, 10))
-    ref = (await world.open_case()).case_ref
-    world.set_time(at(2026, 12, 2, 10))
-    await world.escalate(JORDAN, ref)
-    sent = await world.tick(at(2026, 12, 4, 9))
-    assert "overall" in [s.kind for s in sent]
-    world.set_time(at(2026, 12, 4, 11))
-    assert (await world.escalate(JORDAN, ref)).kind == "escalate"  # the same day, after the cap's nudge went
-    assert "overall" not in [s.kind for s in await world.tick(at(2026, 12, 4, 11, 5))]
-    assert "overall" not in [s.kind for s in await world.tick(at(2026, 12, 7, 9))]
-
-
-async def test_an_overall_cap_nudge_is_not_sent_once_the_cap_has_passed(store, all_policies, clock):
-    world = World(store, {"bcssp": all_policies["bcssp"]}, clock)
-    world.set_time(at(2026, 11, 23, 10))
-    ref = (await world.open_case()).case_ref
-    world.set_time(at(2026, 11, 25, 10))
-    await world.escalate(JORDAN, ref)
-    overall_due = (await world.case(ref))["overall_due"]
-    sent = await world.tick(at(2026, 12, 10, 9))  # the bot was down from 27 November to 10 December
-    assert overall_due < "2026-12-10" and "overall" not in [s.kind for s in sent]
-    assert [s.kind for s in sent] == ["overdue"]  # the stage's own overdue nudge still goes
-    assert all("one working day left" not in s.text for s in sent)
-
-
-async def test_the_day_before_nudge_says_tomorrow_only_when_it_is(store, all_policies, clock):
-    world = World(store, {"surrey": all_policies["surrey"]}, clock)
-    world.set_time(at(2026, 11, 26, 10))  # Thursday: Stage 1 due Monday 30 November
-    ref = (await world.open_case(arose_on="2026-11-26")).case_ref
-    (friday,) = await world.tick(at(2026, 11, 27, 9))
-    assert f"{ref} is due on the next working day, Monday 30 November 2026" in friday.text
-    world2 = World(store, {"surrey": all_policies["surrey"]}, clock)
-    world2.set_time(at(2026, 12, 7, 10))  # Monday: due Wednesday
-    ref2 = (await world2.open_case(arose_on="2026-12-07")).case_ref
-    (tuesday,) = [s for s in await world2.tick(at(2026, 12, 8, 9)) if s.ref == ref2]
-    assert f"{ref2} is due tomorrow, Wednesday 9 December 2026" in tuesday.text
+        assert await world.tick(at(2026, 11, 24, 9, 1)) == [] and world.sender.nudges() == []  # (its lease holds)
+        assert await world.tick(at(2026, 11, 24, 9, 5)) == []  # the 2-minute lease has run out: delivered now
+        assert len(world.sender.nudges()) == 1
+        assert await world.tick(at(2026, 11, 24, 9, 20)) == [] and len(world.sender.nudges()) == 1

@@ -134,9 +134,11 @@ class SlackBot:
         return cases[-1][1]
 
     async def tick(self, at: datetime) -> list[Any]:
-        """Move the clock and run one scheduler pass."""
+        """Move the clock and run one scheduler pass (with its deliveries); the nudges it queued."""
         self.clock.set(at)
-        return await self.core.scheduler.tick(at)
+        report = await self.core.tick(at, expire=False)
+        await self.core.work.settle()
+        return list(report.sent)
 
     def everything(self) -> str:
         """Every call the bot made to Slack, as text (to scan for what must never be sent)."""

@@ -30,21 +30,22 @@ def warnings_about(caplog: pytest.LogCaptureFixture, code: str) -> list[str]:
 async def test_nudge_not_delivered_is_logged_and_retried_by_a_later_tick(slack_bot, caplog, code):
     case = await slack_bot.open_case()
     slack_bot.fake.fail["chat.postMessage"] = code
-    assert await slack_bot.tick(TUESDAY_9) == []
+    assert [s.kind for s in await slack_bot.tick(TUESDAY_9)] == ["before"]  # queued
     assert len(slack_bot.posts(thread_ts=case["thread"]["thread"])) == 1  # tried once, refused
     assert warnings_about(caplog, code)
+    letter = await slack_bot.store.get("outbox", f"nudge:{case['ref']}:1:before:2026-11-24")
+    assert letter["status"] == "pending" and letter["attempts"] == 1  # not lost, not "sent"
     stored = await slack_bot.store.get("cases", case["ref"])
-    (before,) = [n for n in stored["nudges"] if n["kind"] == "before"]
-    assert before["status"] == "pending" and before["attempts"] == 1  # not lost, not "sent"
     assert stored["status"] == "open" and stored["stage"] == 1 and stored["thread"] == case["thread"]
 
     del slack_bot.fake.fail["chat.postMessage"]
-    assert await slack_bot.tick(datetime(2026, 11, 24, 9, 1, tzinfo=LONDON)) == []  # backing off
-    sent = await slack_bot.tick(datetime(2026, 11, 24, 9, 5, tzinfo=LONDON))
-    assert [(s.ref, s.kind) for s in sent] == [(case["ref"], "before")]
+    assert await slack_bot.tick(datetime(2026, 11, 24, 9, 0, 5, tzinfo=LONDON)) == []  # backing off
+    assert len(slack_bot.posts(thread_ts=case["thread"]["thread"])) == 1
+    assert await slack_bot.tick(datetime(2026, 11, 24, 9, 5, tzinfo=LONDON)) == []  # no new nudge: the old delivered
     delivered = slack_bot.posts(thread_ts=case["thread"]["thread"])
     assert len(delivered) == 2 and f"<@{LENA}>" in delivered[-1]["text"]
     assert await slack_bot.tick(datetime(2026, 11, 24, 9, 30, tzinfo=LONDON)) == []  # once delivered, done
+    assert len(slack_bot.posts(thread_ts=case["thread"]["thread"])) == 2
 
 
 @pytest.mark.parametrize("code", ERRORS)
@@ -84,15 +85,18 @@ async def test_a_case_thread_that_could_not_start_is_started_by_the_next_schedul
     ((ref, case),) = await slack_bot.store.scan("cases")
     assert case["thread"]["thread"] == "" and warnings_about(caplog, "not_in_channel")
 
-    await slack_bot.core.threads.retry()  # still refused: kept for the next pass
+    slack_bot.clock.advance(minutes=1)
+    await slack_bot.core.threads.deliver_due()  # still refused: kept for the next pass
     assert (await slack_bot.store.get("cases", ref))["thread"]["thread"] == ""
     del slack_bot.fake.fail_in[CASES_CHANNEL]
-    await slack_bot.core.threads.retry()
+    slack_bot.clock.advance(minutes=1)
+    await slack_bot.core.threads.deliver_due()
     (root,) = [p for p in slack_bot.posts(channel=CASES_CHANNEL) if slack_bot.fake.ts_of(p)]
     assert ref in root["text"] and f"<@{LENA}>" in root["text"]
     thread = (await slack_bot.store.get("cases", ref))["thread"]
     assert thread["thread"] == slack_bot.fake.ts_of(root)
-    await slack_bot.core.threads.retry()  # done: nothing posted again
+    slack_bot.clock.advance(minutes=1)
+    await slack_bot.core.threads.deliver_due()  # done: nothing posted again
     assert len(slack_bot.posts(channel=CASES_CHANNEL)) == 3  # two refusals, one root
     (sent,) = await slack_bot.tick(TUESDAY_9)
     assert sent.ref == ref and sent.thread.thread == thread["thread"]
@@ -107,8 +111,11 @@ async def test_messages_racing_for_a_case_without_a_thread_start_it_once(slack_b
     ((ref, _),) = await slack_bot.store.scan("cases")
     del slack_bot.fake.fail_in[CASES_CHANNEL]
     slack_bot.fake.delay["chat.postMessage"] = 0.2  # every post slow: the sends overlap
-    await asyncio.gather(*(slack_bot.core.threads.deliver(ref, Reply(f"Update {n}", case_ref=ref)) for n in range(3)),
-                         slack_bot.core.threads.retry())
+    slack_bot.clock.advance(minutes=1)
+    await asyncio.gather(*(slack_bot.core.threads.send(f"update:{n}", Reply(f"Update {n}", case_ref=ref), case=ref,
+                                                       wait=10) for n in range(3)),
+                         slack_bot.core.threads.deliver_due())
+    await slack_bot.core.work.settle()
     roots = [p for p in slack_bot.posts(channel=CASES_CHANNEL) if "thread_ts" not in p and slack_bot.fake.ts_of(p)]
     assert len(roots) == 1
     started = (await slack_bot.store.get("cases", ref))["thread"]["thread"]
@@ -128,12 +135,15 @@ async def test_thread_post_failing_after_an_action_keeps_the_action_and_logs(sla
     assert "see the reply in this thread" not in update["text"]  # there is no reply to see
     # Lena is told, by direct message since the channel refuses even an ephemeral answer.
     told = [p["text"] for p in slack_bot.posts(channel=LENA)]
-    assert any("could not be posted in the case's thread" in t and "tell them directly" in t for t in told)
+    assert any("not in the case's thread yet" in t and "will be posted there as soon as it can be" in t
+               for t in told)
     stored = await slack_bot.store.get("cases", case["ref"])
     assert stored["stage"] == 2 and stored["status"] == "open"
     assert any(n["stage"] == 2 and n["status"] == "pending" for n in stored["nudges"])
     assert warnings_about(caplog, "message_not_found")
-    assert any("channel" in m for m in warnings_about(caplog, case["ref"]))
+    assert any("not yet posted to its thread" in m for m in warnings_about(caplog, case["ref"]))
+    letters = [doc for key, doc in await slack_bot.store.scan("outbox") if key.startswith("case:")]
+    assert [(d["status"], d["case"]) for d in letters] == [("pending", case["ref"])]  # kept, to be posted later
 
 
 @pytest.mark.parametrize(("code", "words"), [("expired_trigger_id", "the form took too long to open"),
@@ -174,11 +184,12 @@ async def test_after_a_restart_the_first_pass_starts_the_threads_left_unstarted(
     await slack_bot.post_json(view_submission(JORDAN, intake, ANSWERS, "VRESTART"))
     await slack_bot.until(lambda: slack_bot.posts(channel=JORDAN), "the practitioner's confirmation")
     ((ref, _),) = await slack_bot.store.scan("cases")
-    # A case stored before the index of unstarted threads was kept: the first pass builds the index from the cases.
-    await slack_bot.store.delete("roots_pending", ref)
-    await slack_bot.store.delete("meta", "roots-indexed")
+    # A case stored by an earlier version, which did not queue its root message with it: the first pass finds it.
+    await slack_bot.store.delete("outbox", f"root:{ref}")
+    await slack_bot.store.delete("outbox_due", f"root:{ref}")
+    await slack_bot.store.delete("meta", "roots-queued")
     del slack_bot.fake.fail_in[CASES_CHANNEL]
-    await slack_bot.core.threads.retry()
+    await slack_bot.tick(datetime(2026, 11, 23, 10, 5, tzinfo=LONDON))
     assert (await slack_bot.store.get("cases", ref))["thread"]["thread"]  # started from what the store says
 
 
@@ -192,7 +203,8 @@ async def test_a_pass_stops_retrying_threads_at_the_first_failure(slack_bot):
     refs = [ref for ref, _ in await slack_bot.store.scan("cases")]
     assert len(refs) == 3
     before = len(slack_bot.posts(channel=CASES_CHANNEL))
-    await slack_bot.core.threads.retry()
+    slack_bot.clock.advance(minutes=5)
+    await slack_bot.core.threads.deliver_due()
     assert len(slack_bot.posts(channel=CASES_CHANNEL)) == before + 1  # one try, not one timeout per case
 
 

@@ -120,9 +120,11 @@ class TeamsHarness:
         return cases[-1][1]
 
     async def tick(self, at: datetime) -> list[Any]:
-        """Move the clock and run one scheduler pass."""
+        """Move the clock and run one scheduler pass (with its deliveries); the nudges it queued."""
         self.clock.set(at)
-        return list(await self.core.scheduler.tick(at))
+        report = await self.core.tick(at, expire=False)
+        await self.core.work.settle()
+        return list(report.sent)
 
     def snapshot(self) -> str:
         """Everything stored about cases, as text: to show that a request changed nothing."""

@@ -25,21 +25,22 @@ async def test_a_nudge_teams_refuses_is_logged_and_retried_by_a_later_tick(teams
     case = await teams_bot.open_case()
     thread = case["thread"]["conversation"]
     teams_bot.fake.fail[thread] = status
-    assert await teams_bot.tick(TUESDAY_9) == []
+    assert [s.kind for s in await teams_bot.tick(TUESDAY_9)] == ["before"]  # queued
     assert [c.status for c in teams_bot.fake.calls if c.conversation == thread] == [status]  # tried once
     assert any(f"HTTP {status}" in w for w in warnings(caplog))
+    letter = await teams_bot.store.get("outbox", f"nudge:{case['ref']}:1:before:2026-11-24")
+    assert letter["status"] == "pending" and letter["attempts"] == 1  # not lost, not "sent"
     stored = await teams_bot.store.get("cases", case["ref"])
-    (before,) = [n for n in stored["nudges"] if n["kind"] == "before"]
-    assert before["status"] == "pending" and before["attempts"] == 1  # not lost, not "sent"
     assert stored["status"] == "open" and stored["thread"] == case["thread"]
 
     del teams_bot.fake.fail[thread]
-    assert await teams_bot.tick(datetime(2026, 11, 24, 9, 1, tzinfo=LONDON)) == []  # backing off
-    sent = await teams_bot.tick(datetime(2026, 11, 24, 9, 5, tzinfo=LONDON))
-    assert [(s.ref, s.kind) for s in sent] == [(case["ref"], "before")]
+    assert await teams_bot.tick(datetime(2026, 11, 24, 9, 0, 5, tzinfo=LONDON)) == []  # backing off
+    assert teams_bot.fake.posted(thread) == []
+    assert await teams_bot.tick(datetime(2026, 11, 24, 9, 5, tzinfo=LONDON)) == []  # no new nudge: the old delivered
     (delivered,) = teams_bot.fake.posted(thread)
     assert f"<at>{LENA[1]}</at>" in delivered.text
     assert await teams_bot.tick(datetime(2026, 11, 24, 9, 30, tzinfo=LONDON)) == []  # once delivered, done
+    assert len(teams_bot.fake.posted(thread)) == 1
 
 
 @pytest.mark.parametrize("status", STATUSES)

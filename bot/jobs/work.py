@@ -1,0 +1,76 @@
+"""Work in flight: what the process is doing outside a request (processing a form after it was acknowledged,
+delivering queued messages), so a stop can let it finish before the store closes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class Work:
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.stopping = False
+
+    def spawn(self, job: Coroutine[Any, Any, Any], name: str = "work") -> asyncio.Task[Any] | None:
+        """Run `job` in the background, tracked; None (and `job` closed unrun) once the process is stopping: what
+        it would do is done by the next start instead (everything it needs is stored)."""
+        if self.stopping:
+            job.close()
+            return None
+        task = asyncio.get_running_loop().create_task(job, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background %s failed (%s)", task.get_name(), type(task.exception()).__name__,
+                      exc_info=task.exception())
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Count the current task as work in flight while inside (work a platform's listener runs after its ack)."""
+        task = asyncio.current_task()
+        if task is None or task in self._tasks:
+            yield
+            return
+        self._tasks.add(task)
+        try:
+            yield
+        finally:
+            self._tasks.discard(task)
+
+    @property
+    def busy(self) -> int:
+        return len(self._tasks)
+
+    async def settle(self, seconds: float = 30.0) -> None:
+        """Wait (up to `seconds`) until the background work in flight now, and any it starts, is done."""
+        current = asyncio.current_task()
+        async with asyncio.timeout(seconds):
+            while pending := {t for t in self._tasks if t is not current}:
+                await asyncio.wait(pending)
+
+    async def drain(self, seconds: float) -> bool:
+        """Stop taking new background work and wait up to `seconds` for what is in flight; True if it all
+        finished (what did not is cancelled: it is stored, and the next start finishes it)."""
+        self.stopping = True
+        current = asyncio.current_task()
+        pending = {t for t in self._tasks if t is not current}
+        if not pending:
+            return True
+        _, late = await asyncio.wait(pending, timeout=seconds)
+        for task in late:
+            task.cancel()
+        if late:
+            log.warning("stopping: %d piece(s) of work did not finish within %.0f s; they are finished at the next "
+                        "start", len(late), seconds)
+            await asyncio.gather(*late, return_exceptions=True)
+        return not late
