@@ -30,6 +30,7 @@ PLAIN_WORDS = {
 # What a Web API call can raise: Slack's own refusal, or no answer at all (network down, DNS, timeout).
 FAILURES = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError)
 KNOWN_IDS = 10_000  # emails looked up by users.lookupByEmail, kept (most recent first)
+CANNOT_LOOK = ("missing_scope", "not_allowed_token_type", "channel_not_found", "not_in_channel")
 METADATA_TYPE = "escalation_bot_message"  # every message posted carries its outbox key in metadata of this type
 
 
@@ -38,7 +39,10 @@ def error_code(exc: BaseException | str) -> str:
     if isinstance(exc, str):
         return exc
     if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error", "unknown_error"))
+        data = getattr(exc.response, "data", None)
+        if isinstance(data, dict):
+            return str(data.get("error", "unknown_error"))
+        return f"http_{getattr(exc.response, 'status_code', 0)}"  # (not Slack's JSON: a proxy's page, say)
     return "connection_error"
 
 
@@ -47,7 +51,9 @@ def send_error(exc: BaseException) -> SendError:
     message may have arrived all the same (the call timed out or the connection broke after it was sent)."""
     retry_after = None
     if isinstance(exc, SlackApiError):
-        header = (exc.response.headers or {}).get("Retry-After") or (exc.response.headers or {}).get("retry-after")
+        headers = getattr(exc.response, "headers", None) or {}
+        header = headers.get("Retry-After") or headers.get("retry-after")
+        header = header[0] if isinstance(header, list) and header else header
         retry_after = float(header) if isinstance(header, str) and header.isdigit() else None
     unknown = isinstance(exc, asyncio.TimeoutError | aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError)
     return SendError(plain_error(exc), retry_after=retry_after, unknown=unknown, channel="slack")
@@ -100,6 +106,8 @@ class SlackSender:
                                                                include_all_metadata=True)
         except FAILURES as exc:
             log.warning("Slack lookup of a message failed: %s", error_code(exc))
+            if error_code(exc) in CANNOT_LOOK:
+                return None  # (the app may not read there: posted again, rather than never)
             raise send_error(exc) from None
         for message in found.get("messages") or []:
             meta = message.get("metadata") or {}

@@ -109,6 +109,7 @@ class Outbox:
         self._info: dict[str, ChannelInfo] = {}
         self.store = store
         self.clock = clock
+        self.post_seconds = POST_SECONDS
 
     # --- channels -----------------------------------------------------------------------------------------------
     def register(self, info: ChannelInfo, sender: Sender) -> None:
@@ -127,8 +128,10 @@ class Outbox:
         return sender is not None and (reaches is None or bool(reaches(thread)))
 
     async def post(self, thread: ThreadRef, reply: Reply, via: ThreadRef | None = None, key: str = "",
-                   seconds: float = POST_SECONDS) -> ThreadRef:
-        """Post now, within `seconds` (past them the outcome is unknown: SendError with `unknown`)."""
+                   seconds: float | None = None) -> ThreadRef:
+        """Post now, within `seconds` (default `post_seconds`; past them the outcome is unknown: SendError with
+        `unknown`)."""
+        seconds = seconds or self.post_seconds
         sender = self._senders.get(thread.channel)
         if sender is None:
             raise SendError(f"no {thread.channel} connection in this process", channel=thread.channel)
@@ -147,7 +150,7 @@ class Outbox:
         if find is None:
             return None
         try:
-            async with asyncio.timeout(POST_SECONDS):
+            async with asyncio.timeout(self.post_seconds):
                 found: ThreadRef | None = await find(thread, key, root)
                 return found
         except TimeoutError:

@@ -49,6 +49,7 @@ class Jobs:
             delivered = await self.threads.deliver_due()
         except Exception as exc:  # (its kind only: a message may name a case)
             log.warning("delivering queued messages failed (%s); tried again at the next pass", type(exc).__name__)
+            log.debug("delivering queued messages failed", exc_info=True)
             delivered = 0
         if expire and await self.sweep.tick(now) is not None:
             await self.threads.outbox.expire(now, RETENTION)

@@ -34,6 +34,7 @@ class FakeSlack:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/{method}", self.handle)
+        app.router.add_get("/api/{method}", self.handle)  # (the SDK reads conversations.* with GET)
         app.router.add_post("/upload/{file_id}", self.receive_upload)
         return app
 
@@ -48,6 +49,22 @@ class FakeSlack:
     def ts_of(self, args: dict[str, Any]) -> str:
         """The message ts the fake answered for the call with these (recorded) arguments."""
         return next(str(c.answer.get("ts", "")) for c in self.calls if c.args is args)
+
+    def messages(self, channel: str, thread: str = "") -> list[dict[str, Any]]:
+        """What conversations.history (a channel's top level) or .replies (a thread) would give, newest first, with
+        each message's metadata."""
+        found = []
+        for call in self.calls:
+            answer = call.answer
+            if call.method != "chat.postMessage" or not answer.get("ok") or answer.get("channel") != channel:
+                continue
+            in_thread = str(call.args.get("thread_ts") or "")
+            if (thread and (in_thread == thread or answer["ts"] == thread)) or (not thread and not in_thread):
+                message = {"ts": answer["ts"], "text": call.args.get("text", "")}
+                if isinstance(call.args.get("metadata"), dict):
+                    message["metadata"] = call.args["metadata"]
+                found.append(message)
+        return found[::-1]
 
     def finished(self, method: str) -> asyncio.Event:
         """Set once a slow (delayed) call to `method` has finished sleeping and is about to be answered."""
@@ -71,15 +88,18 @@ class FakeSlack:
         if method in self.broken:  # a proxy's or load balancer's error page, not Slack's JSON
             return web.Response(status=self.broken[method], text="<html>Bad gateway</html>",
                                 content_type="text/html")
+        failing = method in self.fail or str(args.get("channel", "")) in self.fail_in
+        if method == "chat.postMessage" and not failing:  # (a slow post has arrived before it is answered)
+            call.answer = self.answer(method, args)
         if method in self.delay:
             await asyncio.sleep(self.delay[method])
             self.finished(method).set()
-        if method in self.fail or str(args.get("channel", "")) in self.fail_in:
+        if failing:
             error = self.fail.get(method) or self.fail_in[str(args.get("channel", ""))]
             if error == "ratelimited":  # as Slack does it: HTTP 429 with Retry-After
                 return web.json_response({"ok": False, "error": error}, status=429, headers={"Retry-After": "1"})
             return web.json_response({"ok": False, "error": error})
-        call.answer = self.answer(method, args)
+        call.answer = call.answer or self.answer(method, args)
         if method == "files.getUploadURLExternal":
             call.answer["upload_url"] = f"http://{request.host}/upload/{call.answer['file_id']}"
         return web.json_response(call.answer)
@@ -107,6 +127,8 @@ class FakeSlack:
                     "message": {"text": args.get("text", "")}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": "1700000000.999999"}
+        if method in ("conversations.history", "conversations.replies"):
+            return {"ok": True, "messages": self.messages(str(args.get("channel", "")), str(args.get("ts", "")))}
         if method == "users.lookupByEmail":
             uid = self.emails.get(str(args.get("email", "")))
             return {"ok": True, "user": {"id": uid}} if uid else {"ok": False, "error": "users_not_found"}

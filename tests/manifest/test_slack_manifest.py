@@ -12,6 +12,9 @@ MANIFEST = ROOT / "manifest" / "slack" / "manifest.yaml"
 SCHEMA = ROOT / "tests" / "fixtures" / "schemas" / "slack-app-manifest.schema.json"
 
 MINIMAL_BOT_SCOPES = {
+    "groups:history",  # (only to find its own message after a post timed out: never posted twice)
+    "im:history",
+    "channels:history",
     "commands",
     "chat:write",
     "im:write",

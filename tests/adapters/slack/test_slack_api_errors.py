@@ -222,3 +222,40 @@ async def test_views_open_goes_through_the_proxy_the_sdk_was_given(aiohttp_serve
         assert await sender.open_view("1.2.3", '{"type":"modal"}') is None
     (opened,) = proxy.called("views.open")
     assert opened["trigger_id"] == "1.2.3"
+
+
+async def test_a_post_that_timed_out_but_arrived_is_found_and_not_posted_again(slack_bot):
+    case = await slack_bot.open_case()
+    thread = case["thread"]["thread"]
+    slack_bot.core.outbox.post_seconds = 0.3
+    slack_bot.fake.delay["chat.postMessage"] = 1.0  # Slack takes the post, but answers too late
+    assert [s.kind for s in await slack_bot.tick(TUESDAY_9)] == ["before"]
+    letter = await slack_bot.store.get("outbox", f"nudge:{case['ref']}:1:before:2026-11-24")
+    assert letter["status"] == "pending" and letter["unknown"] is True  # it may have arrived
+    assert len(slack_bot.posts(thread_ts=thread)) == 1
+    del slack_bot.fake.delay["chat.postMessage"]
+    await slack_bot.tick(datetime(2026, 11, 24, 9, 5, tzinfo=LONDON))
+    assert len(slack_bot.posts(thread_ts=thread)) == 1  # found in the thread by its metadata: not posted again
+    (looked,) = slack_bot.fake.called("conversations.replies")
+    assert looked["ts"] == thread
+    assert (await slack_bot.store.get("outbox", letter_key := f"nudge:{case['ref']}:1:before:2026-11-24"))[
+        "status"] == "sent", letter_key
+
+
+async def test_a_root_that_timed_out_but_arrived_starts_the_thread_once(slack_bot):
+    intake = await slack_bot.intake_modal()
+    slack_bot.core.outbox.post_seconds = 0.3
+    slack_bot.fake.delay["chat.postMessage"] = 1.0
+    await slack_bot.post_json(view_submission(JORDAN, intake, ANSWERS, "VSLOWROOT"))
+    await slack_bot.until(lambda: slack_bot.fake.called("chat.postMessage"), "the root's try")
+    await slack_bot.core.work.settle()
+    ((ref, case),) = await slack_bot.store.scan("cases")
+    assert case["root_posted"] is False
+    del slack_bot.fake.delay["chat.postMessage"]
+    await slack_bot.tick(TUESDAY_9)
+    roots = [p for p in slack_bot.posts(channel=CASES_CHANNEL) if "thread_ts" not in p]
+    assert len(roots) == 1  # the one that arrived late, found by its metadata
+    stored = await slack_bot.store.get("cases", ref)
+    assert stored["root_posted"] is True and stored["thread"]["thread"] == slack_bot.fake.ts_of(roots[0])
+    nudge = slack_bot.posts(channel=CASES_CHANNEL)[-1]
+    assert nudge["thread_ts"] == stored["thread"]["thread"]
