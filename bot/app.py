@@ -20,6 +20,7 @@ from bot.cases.desk import CaseDesk
 from bot.cases.roles import Roles
 from bot.config import ConfigError, Settings, read_settings
 from bot.conversation.engine import Engine
+from bot.conversation.inbox import Inbox
 from bot.dates.clock import Clock, FixedClock, SystemClock
 from bot.door import Door
 from bot.jobs.agenda import Agenda
@@ -64,6 +65,7 @@ class Core:
     weekly: WeeklyPoster
     sweep: DailySweep
     jobs: Jobs
+    inbox: Inbox
     door: Door
 
     async def load_directory(self, settings: Settings | None = None) -> bool:
@@ -73,6 +75,8 @@ class Core:
         return imported
 
     async def tick(self, now: datetime | None = None, *, expire: bool = True) -> PassReport:
+        """One scheduler pass: forms accepted but not handled (the process stopped), then the jobs."""
+        await self.inbox.recover()
         return await self.jobs.run_pass(now, expire=expire)
 
 
@@ -92,9 +96,10 @@ def build_core(store: Store, policies: Mapping[str, Policy], clock: Clock | None
     weekly = WeeklyPoster(book, store, policies, threads, summary_place(settings), settings.summary_weekday,
                           settings.summary_time)
     sweep = DailySweep(store, list(DEDUPE))
-    door = Door(engine, outbox, store, clock, sweep, threads)
+    inbox = Inbox(store, clock, engine, threads)
+    door = Door(engine, inbox, outbox, store, clock, sweep, threads, work)
     return Core(store, policies, clock, people, book, roles, outbox, work, threads, scheduler, desk, engine, weekly,
-                sweep, Jobs(threads, scheduler, weekly, sweep, clock), door)
+                sweep, Jobs(threads, scheduler, weekly, sweep, clock), inbox, door)
 
 
 def summary_place(settings: Settings) -> ThreadRef | None:

@@ -144,7 +144,7 @@ class Event:
 
     @classmethod
     def submitted(cls, user: UserRef, thread: ThreadRef, answers: Mapping[str, Any], context: Mapping[str, Any],
-                  event_id: str = "") -> Event:
+                  event_id: str = "", reply_to: ThreadRef | None = None) -> Event:
         """A form sent back with its context as the channel kept it (anything malformed is read as absent)."""
         stage = context.get("stage")
         if isinstance(stage, str) and stage.isascii() and stage.isdigit() and len(stage) < 4:
@@ -152,7 +152,27 @@ class Event:
         return cls(user, thread, form=dict(answers), event_id=event_id, step=_text(context.get("step")),
                    policy=_text(context.get("policy")), action=_text(context.get("action")),
                    case_ref=_text(context.get("ref")),
-                   stage=stage if isinstance(stage, int) and not isinstance(stage, bool) else None)
+                   stage=stage if isinstance(stage, int) and not isinstance(stage, bool) else None,
+                   reply_to=reply_to)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As kept while it waits to be handled (the inbox)."""
+        return {"user": {"channel": self.user.channel, "id": self.user.id, "name": self.user.name,
+                         "email": self.user.email},
+                "thread": self.thread.to_dict(), "text": self.text,
+                "form": dict(self.form) if self.form is not None else None, "event_id": self.event_id,
+                "step": self.step, "policy": self.policy, "action": self.action, "case_ref": self.case_ref,
+                "stage": self.stage, "reply_to": self.reply_to.to_dict() if self.reply_to else None}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Event:
+        user = data["user"]
+        return cls(UserRef(user["channel"], user["id"], user.get("name", ""), user.get("email", "")),
+                   ThreadRef.from_dict(data["thread"]), text=data.get("text", ""), form=data.get("form"),
+                   event_id=data.get("event_id", ""),
+                   reply_to=ThreadRef.from_dict(data["reply_to"]) if data.get("reply_to") else None,
+                   step=data.get("step", ""), policy=data.get("policy", ""), action=data.get("action", ""),
+                   case_ref=data.get("case_ref", ""), stage=data.get("stage"))
 
 
 def _text(value: Any) -> str:

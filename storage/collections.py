@@ -6,6 +6,7 @@ collections of its own, `<channel>_<space>`, behind bot.door.state.ChannelState.
 
 CASES = "cases"  # bot.cases.book: one document per case (bot.cases.case.Case)
 OPENINGS = "openings"  # bot.cases.book: an opening's key (a form, a dialog) -> the reference allocated to it
+INBOX = "inbox"  # bot.conversation.inbox: forms accepted (acknowledged to the platform) and not yet handled
 DIALOGS = "dialogs"  # bot.conversation.engine: a typed dialog in progress, per person and conversation
 EVENTS = "events"  # bot.conversation.engine: chat events already handled (so a retry has no second effect)
 AGENDA = "agenda"  # bot.jobs.agenda: a date -> the cases with nudges due that day

@@ -72,7 +72,7 @@ def submission(body: Mapping[str, Any], view: Mapping[str, Any]) -> tuple[Event,
     channel = str(meta.get("channel", ""))
     where = ThreadRef("slack", channel if step == "action" else user.id)
     event = Event.submitted(user, where, views.values(view), {**meta, "step": step},
-                            event_id=f"slack-view:{view.get('id')}")
+                            event_id=f"slack-view:{view.get('id')}", reply_to=ThreadRef("slack", user.id))
     return event, Asker(user, channel, meta=meta)
 
 

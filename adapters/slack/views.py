@@ -91,11 +91,11 @@ def modal_json(form: Form, channel: str) -> str:
     return hit[1]
 
 
-def emergency_modal(text: str) -> dict[str, Any]:
-    """What the first modal becomes when a child is at immediate risk: the route, at once."""
-    head, _, rest = text.partition("\n")
-    blocks = [_section(f"*{escape(head)}*"), {"type": "context", "elements": [
-        {"type": "mrkdwn", "text": _cut(escape(rest), 2000) or "This has been recorded."}]}]
+def emergency_modal(route: str) -> dict[str, Any]:
+    """What the first modal becomes when a child is at immediate risk: the procedure's route, at once."""
+    blocks = [_section(f"*{escape(route)}*"), {"type": "context", "elements": [{"type": "mrkdwn", "text": (
+        "This has been recorded: its reference comes to you in a direct message. When the child is safe you can "
+        "still raise the disagreement with /escalate.")}]}]
     return {"type": "modal", "callback_id": "escalate_emergency", "title": plain("Immediate risk", 24),
             "close": plain("Close"), "blocks": blocks, "private_metadata": "{}"}
 

@@ -20,7 +20,7 @@ from adapters.teams import cards
 from adapters.teams.activities import reply_activity
 from adapters.teams.answers import TeamsAnswers
 from adapters.teams.turn import Turn
-from bot.door import ACTION_LABELS, ChannelState, Event, Kind, Reply
+from bot.door import ACTED, ACTION_DONE, ACTION_LABELS, ChannelState, Event, Kind
 
 OUT_OF_DATE = "This card is out of date. Type escalate to start again, or help to see what I can do."
 ALREADY_SENT = "This form was already sent; nothing more was changed."
@@ -45,7 +45,8 @@ class Forms:
             return
         card = str(value.get("_card", ""))
         event = Event.submitted(turn.user, turn.thread, cards.answers_of(value), context,
-                                event_id=f"teams-card:{card if CARD_ID.match(card) else turn.key}")
+                                event_id=f"teams-card:{card if CARD_ID.match(card) else turn.key}",
+                                reply_to=turn.thread)
         if event.step == "start":
             await self._start_sent(turn, event, card)
         else:
@@ -71,27 +72,50 @@ class Forms:
 
     async def _start_sent(self, turn: Turn, event: Event, card: str) -> None:
         """The first step. A yes is never held back by a claim: every click shows the emergency route (recorded
-        once); a no posts the rest of the questions once per card."""
+        once, its reference sent in the next message); a no posts the rest of the questions once per card."""
         claim = f"click:{turn.user.id}:{card}" if (event.form or {}).get("immediate_risk") == "no" else ""
         if claim and not await self.state.claim(claim, CLICK_WINDOW):
             await turn.say(ALREADY_SENT)
             return
         async with self._released_unless_posted(claim) as posted:
-            replies = await self.answers.door.handle(event)
-            first = replies[0] if replies else Reply(OUT_OF_DATE)
-            if first.kind == Kind.INVALID and first.form is not None:
-                await self.answers.form(turn, first.form, True, first.errors, cards.answers_of(event.form or {}),
+            taken = await self.answers.door.submit(event)
+            if taken.errors and taken.form is not None and taken.form.form is not None:
+                await self.answers.form(turn, taken.form.form, True, taken.errors, cards.answers_of(event.form or {}),
                                         card_id=card)
-            elif first.kind == Kind.EMERGENCY:
-                await turn.replace(turn.activity.reply_to_id, cards.sent_card(
-                    "Immediate risk of harm", "The procedure's emergency route is in the next message."))
-                await turn.say(reply_activity(first))
-            elif first.kind == Kind.FORM and first.form is not None:
+            elif taken.form is not None and taken.form.form is not None:
                 await turn.replace(turn.activity.reply_to_id, cards.sent_card(
                     SENT_TITLE, "No immediate risk. The questions are in the next message."))
-                posted.append(await self.answers.form(turn, first.form, True))
+                posted.append(await self.answers.form(turn, taken.form.form, True))
+            elif taken.ticket:
+                await turn.replace(turn.activity.reply_to_id, cards.sent_card(
+                    "Immediate risk of harm", f"{taken.route}\nIt is recorded: its reference is in the next message."))
+                await self.answers.door.process(taken.ticket)
             else:
-                await turn.say(reply_activity(first))
+                await turn.say(OUT_OF_DATE)
+
+    async def _sent(self, turn: Turn, event: Event, card: str, nudge: str) -> None:
+        """The rest of the Stage 1 questions, or an action's: stored, then handled (what the person and the case's
+        thread are owed is sent by the core), or the form again with its problems."""
+        taken = await self.answers.door.submit(event)
+        answers = cards.answers_of(event.form or {})
+        if taken.errors and taken.form is not None and taken.form.form is not None:
+            await self.answers.form(turn, taken.form.form, taken.form.private, taken.errors, answers, nudge, card)
+            return
+        if taken.refused is not None:
+            await turn.say(reply_activity(taken.refused))
+            return
+        if taken.again or not taken.ticket:
+            await turn.say(ALREADY_SENT if taken.again else OUT_OF_DATE)
+            return
+        for reply in await self.answers.door.process(taken.ticket):
+            if reply.kind == Kind.CASE_OPENED:
+                await turn.replace(turn.activity.reply_to_id, cards.sent_card(
+                    SENT_TITLE, f"Sent: case {reply.case_ref} is open."))
+            elif reply.kind in ACTED:
+                await turn.replace(turn.activity.reply_to_id, cards.sent_card(
+                    f"{ACTION_LABELS[reply.kind]} {reply.case_ref}", "Sent: the result is in the next message."))
+                await self.answers.mark_done(turn, nudge, f"{ACTION_DONE[reply.kind]} by {turn.user.display}: see "
+                                                          "the reply below.")
 
     @contextlib.asynccontextmanager
     async def _released_unless_posted(self, claim: str) -> AsyncIterator[list[str | None]]:
@@ -106,21 +130,3 @@ class Forms:
             raise
         if claim and not any(posted):
             await self.state.release(claim)
-
-    async def _sent(self, turn: Turn, event: Event, card: str, nudge: str) -> None:
-        """The rest of the Stage 1 questions, or an action's: the answer, or the form again with its problems."""
-        replies = await self.answers.door.handle(event)
-        if not replies:  # the same card sent again (a double click): it had its effect the first time
-            await turn.say(ALREADY_SENT)
-        answers = cards.answers_of(event.form or {})
-        for reply in replies:
-            if reply.kind == Kind.INVALID and reply.form is not None:
-                await self.answers.form(turn, reply.form, reply.private, reply.errors, answers, nudge, card)
-                continue
-            if reply.kind == Kind.CASE_OPENED:
-                await turn.replace(turn.activity.reply_to_id, cards.sent_card(
-                    SENT_TITLE, f"Sent: case {reply.case_ref} is open."))
-            elif reply.kind in (Kind.RESOLVE, Kind.ESCALATE, Kind.EXTEND):
-                await turn.replace(turn.activity.reply_to_id, cards.sent_card(
-                    f"{ACTION_LABELS[reply.kind]} {reply.case_ref}", "Sent: the result is in the next message."))
-            await self.answers.show(turn, [reply], nudge)

@@ -20,13 +20,18 @@ Status = Literal["open", "resolved", "immediate_harm"]
 NudgeKind = Literal["before", "due", "overdue", "overall", "review"]
 
 
-class AuditEntry(TypedDict):
-    """One entry of a case's own audit trail: when, who ("channel:id", or "bot"), what; never child details."""
-
+class _AuditEntry(TypedDict):
     at: str
     by: str
     action: str
     detail: str
+
+
+class AuditEntry(_AuditEntry, total=False):
+    """One entry of a case's own audit trail: when, who ("channel:id", or "bot"), what; never child details.
+    `event`: the chat event (a form's id) that made the change, so the same form handled again changes nothing."""
+
+    event: str
 
 
 class StageEntry(TypedDict, total=False):

@@ -154,15 +154,18 @@ class CaseDesk:
 
     # --- acting -----------------------------------------------------------------------------------------------
     async def perform(self, user: UserRef, action: str, ref: str, expected_stage: int | None,
-                      answers: Mapping[str, Any]) -> Reply:
-        """Apply resolve / escalate / extend exactly once; a repeat or a late second actor is told what happened."""
+                      answers: Mapping[str, Any], event_id: str = "") -> Reply:
+        """Apply resolve / escalate / extend exactly once; a repeat or a late second actor is told what happened.
+        The same chat event (`event_id`, a form's id) handled again, after a restart say, gets the answer it got."""
         if action not in ACTIONS:
             return Reply(f"{action!r} is not something that can be done to a case.", kind=Kind.REFUSED, case_ref=ref)
         found = await self.find(user, ref, expected_stage, doing=action)
         if isinstance(found, Reply):
             return found
         case, policy = found
-        change = self._change(action, policy, user, expected_stage, answers)
+        if event_id and any(e.get("event") == event_id for e in case["events"]):
+            return self._done(action, policy, case)
+        change = self._tagged(self._change(action, policy, user, expected_stage, answers), event_id)
         try:
             preview = change(case)  # refuses early, and tells the agenda about the new stage's nudges first
             async with self.planner.holding(case["ref"]):  # agenda dates, then the case, with no pass between
@@ -172,11 +175,25 @@ class CaseDesk:
         except workflow.Refused as refused:
             return Reply(str(refused), kind=Kind.REFUSED, case_ref=case["ref"])
         log.info("case %s: %s by %s", case["ref"], action, user.channel)
+        return self._done(action, policy, updated)
+
+    def _done(self, action: str, policy: Policy, case: Case) -> Reply:
+        """What is said once an action is applied (mentioning whoever must act after an escalation or extension)."""
         kind = Kind(action)
-        mentions = self.roles.addressees(policy, updated).mentions if kind in MENTIONED else ()
-        return Reply(self._after(action, policy, updated), kind=kind, case_ref=case["ref"],
-                     stage=updated.get("stage"), actions=workflow.available_actions(policy, updated),
-                     mentions=mentions)
+        mentions = self.roles.addressees(policy, case).mentions if kind in MENTIONED else ()
+        return Reply(self._after(action, policy, case), kind=kind, case_ref=case["ref"], stage=case.get("stage"),
+                     actions=workflow.available_actions(policy, case), mentions=mentions)
+
+    @staticmethod
+    def _tagged(change: Callable[[Case], Case], event_id: str) -> Callable[[Case], Case]:
+        """The change, its audit entry naming the chat event that made it."""
+        def tagged(case: Case) -> Case:
+            updated = change(case)
+            if event_id:
+                updated["events"] = [*updated["events"][:-1], {**updated["events"][-1], "event": event_id}]
+            return updated
+
+        return tagged
 
     def _change(self, action: str, policy: Policy, user: UserRef, expected_stage: int | None,
                 answers: Mapping[str, Any]) -> Callable[[Case], Case]:

@@ -7,11 +7,13 @@ same questions one at a time, in a dialog stored as it goes.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from bot.cases import messages
 from bot.cases.book import CaseBook
 from bot.cases.case import is_ref, stage_now, thread_of
 from bot.cases.desk import CaseDesk
@@ -27,7 +29,7 @@ from bot.jobs.threads import Sent, Threads
 from bot.records.download import download, sent_text
 from bot.summary import figures
 from bot.summary.report import compose
-from bot.types import ACTED, Attachment, Event, Kind, Reply, ThreadRef, UserRef
+from bot.types import ACTED, Attachment, Event, Form, Kind, Reply, ThreadRef, UserRef
 from dialogs import actions, intake
 from dialogs.outcome import Outcome, Say
 from policies.model import Policy
@@ -70,15 +72,19 @@ class Engine:
         self.dialogs = Dialogs(store, clock)
         self._users = KeyedLocks()
 
-    async def handle(self, event: Event) -> list[Reply]:
+    async def handle(self, event: Event, again: bool = False) -> list[Reply]:
         """Answer one event. A repeated event id (a platform retry, a form sent twice) has no second effect and no
         answer: a platform's re-delivery is not the person asking again (a channel may tell a double click apart).
+        `again`: the inbox handling an accepted form once more (its effects are made once whatever happens, and
+        its answers are wanted again).
 
         The dedupe record is kept for bot.jobs.expiry.RETENTION, far longer than any platform retries. It is written
         only when none was found, which the expiry sweep relies on (see bot/jobs/expiry.py).
         """
-        async with self._users(event.user.key):
-            if event.event_id and event.step != "start" and await self.store.get(EVENTS, event.event_id):
+        # (a typed line waits for the same person's previous one, whose dialog it may answer; forms stand alone)
+        async with self._users(event.user.key) if event.form is None else contextlib.nullcontext():
+            if event.event_id and event.step != "start" and not again and \
+                    await self.store.get(EVENTS, event.event_id):
                 log.info("duplicate event ignored")
                 return []
             replies = await self._dispatch(event)
@@ -270,6 +276,46 @@ class Engine:
     def _form_idem(self, event: Event) -> str:
         return f"form:{event.event_id or event.user.key + ':' + self.clock.now().isoformat()}"
 
+    def next_form(self, event: Event) -> Reply | None:
+        """The first step answered "no immediate risk": the rest of the questions, at once and with nothing stored
+        (None for any other answer, which must be handled)."""
+        policy, errors = self.forms.check_start(event.form or {})
+        if errors or policy is None or (event.form or {}).get("immediate_risk") not in ("no", False):
+            return None
+        return Reply("The Stage 1 questions", kind=Kind.FORM, form=self.forms.intake(policy, self._ask_raiser(
+            event.user)), private=True)
+
+    async def form_for(self, event: Event) -> Form | None:
+        """The form a submitted event answered, to show again with its problems (None if it cannot be made)."""
+        if event.step == "start":
+            return self.forms.start
+        if event.step == "action":
+            found = await self.desk.entitled(event.user, event.case_ref, event.stage) \
+                if event.action in actions.ACTIONS else None
+            if found is None or found[0].get("stage") is None:
+                return None
+            case, policy = found
+            return self.forms.action(event.action, policy, case["ref"], event.stage or stage_now(case))
+        chosen = self.forms.policy_of(event.policy or str((event.form or {}).get("policy") or ""))
+        return self.forms.intake(chosen, self._ask_raiser(event.user)) if chosen is not None else None
+
+    async def refused(self, event: Event) -> Reply | None:
+        """Why an action form sent back cannot be applied at all (nobody entitled, out of date, the case moved on),
+        to be said at once with nothing stored; None if it may be. A refusal of who is asking is audited."""
+        if event.step != "action" and not event.action:
+            return None
+        if event.action not in actions.ACTIONS or not is_ref(event.case_ref):
+            return Reply(OUT_OF_DATE, kind=Kind.REFUSED)
+        found = await self.desk.find(event.user, event.case_ref, event.stage, doing=event.action)
+        if isinstance(found, Reply):
+            return found
+        return self.desk.refusal(event.action, *found, event.stage)
+
+    def route(self, event: Event) -> str:
+        """The emergency route for the first step answered "yes" (what to show at once, before it is recorded)."""
+        policy, _ = self.forms.check_start(event.form or {})
+        return messages.emergency_route(policy) if policy is not None else ""
+
     async def _start_sent(self, event: Event) -> Reply:
         """The first step: the partnership and the immediate-risk question. A yes gives the emergency route at once
         (recorded once however often the form is sent); a no gives the rest of the questions."""
@@ -323,7 +369,7 @@ class Engine:
 
     async def _act(self, event: Event, action: str, ref: str, stage: int | None,
                    answers: Mapping[str, Any]) -> list[Reply]:
-        reply = await self.desk.perform(event.user, action, ref, stage, answers)
+        reply = await self.desk.perform(event.user, action, ref, stage, answers, event.event_id)
         if reply.kind not in ACTED:
             return [reply]
         told = await self._tell_thread(reply, event)

@@ -5,7 +5,7 @@ neutral types, the Door, a channel's own state, and what a channel's sender impl
 """
 
 from bot.config import ConfigError, Settings
-from bot.door.door import Door
+from bot.door.door import Door, Submitted
 from bot.door.state import ChannelState
 from bot.jobs.outbox import ChannelInfo, Sender, SendError
 from bot.types import (
@@ -42,6 +42,7 @@ __all__ = [
     "SendError",
     "Sender",
     "Settings",
+    "Submitted",
     "ThreadRef",
     "UserRef",
 ]

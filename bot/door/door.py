@@ -3,16 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from bot.conversation.engine import Engine
+from bot.conversation.inbox import Inbox
 from bot.dates.clock import Clock
 from bot.door.state import ChannelState
 from bot.jobs.expiry import DailySweep
 from bot.jobs.outbox import ChannelInfo, Outbox, Sender
 from bot.jobs.threads import Threads
-from bot.types import Event, Reply
+from bot.jobs.work import Work
+from bot.types import Event, Kind, Reply
 from policies.model import Policy
 from storage.base import Store
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What the core made of a form sent back, before the platform is answered. Exactly one of:
+
+    - `errors`: problems per question id (nothing was stored: show them on the form, which `form` holds again);
+    - `refused`: why the form cannot be taken at all, to say at once (nothing was stored);
+    - `form`: the next step's form, to show at once (nothing was stored);
+    - `ticket`: the form is stored (accepted): answer the platform, then `Door.process(ticket)`; if the process
+      stops first, it is handled all the same. `route` is the emergency route to show at once, when it is one.
+    `again` is set when the same form was accepted before (a double submit): nothing more will happen."""
+
+    errors: Mapping[str, str] = field(default_factory=dict)
+    refused: Reply | None = None
+    form: Reply | None = None
+    ticket: str = ""
+    route: str = ""
+    again: bool = False
 
 
 class Door:
@@ -20,10 +42,12 @@ class Door:
     it gets back: typed text, a form sent back (`check` it first where the platform needs an answer at once), a
     button (the command it stands for, with the stage it was shown on)."""
 
-    def __init__(self, engine: Engine, outbox: Outbox, store: Store, clock: Clock, sweep: DailySweep,
-                 threads: Threads) -> None:
+    def __init__(self, engine: Engine, inbox: Inbox, outbox: Outbox, store: Store, clock: Clock, sweep: DailySweep,
+                 threads: Threads, work: Work) -> None:
         self._engine = engine
+        self._inbox = inbox
         self._threads = threads
+        self._work = work
         self._outbox = outbox
         self._store = store
         self._clock = clock
@@ -41,12 +65,42 @@ class Door:
         return state
 
     async def handle(self, event: Event) -> list[Reply]:
-        """What to show for what a person did, in order."""
-        return await self._engine.handle(event)
+        """What to show for what a person did, in order (typed words, a button; forms go through `submit`)."""
+        async with self._work.running():
+            return await self._engine.handle(event)
 
     async def check(self, event: Event) -> Mapping[str, str]:
         """Problems with a submitted form, per question id; nothing is stored."""
-        return await self._engine.check(event)
+        async with self._work.running():
+            return await self._engine.check(event)
+
+    async def submit(self, event: Event) -> Submitted:
+        """A form sent back (it must have an event id): checked, then either answered at once or stored to be
+        handled, before the channel answers the platform (see Submitted)."""
+        async with self._work.running():
+            if event.step != "start" and await self._inbox.seen(event.event_id):
+                return Submitted(ticket=event.event_id, again=True)  # (a double submit: once is enough)
+            refused = await self._engine.refused(event)
+            if refused is not None:
+                return Submitted(refused=refused)
+            errors = await self._engine.check(event)
+            if errors:
+                again = await self._engine.form_for(event)
+                shown = Reply("Some answers need another look.", kind=Kind.INVALID, form=again, errors=errors,
+                              private=event.step != "action") if again is not None else None
+                return Submitted(errors=errors, form=shown)
+            if event.step == "start" and (next_form := self._engine.next_form(event)) is not None:
+                return Submitted(form=next_form)
+            fresh = await self._inbox.accept(event)
+            route = self._engine.route(event) if event.step == "start" else ""
+            return Submitted(ticket=event.event_id, route=route, again=not fresh)
+
+    async def process(self, ticket: str) -> list[Reply]:
+        """Handle a form `submit` stored. What the person and the case's thread are owed is delivered by the core
+        (to the event's `reply_to`, and the thread); the replies come back for the channel to show what it may
+        where the form was (that it was sent, the result on the message whose button opened it)."""
+        async with self._work.running():
+            return await self._inbox.process(ticket)
 
     async def deliver_waiting(self) -> None:
         """Deliver the messages waiting for what this process reaches now (a console session, as it starts)."""

@@ -102,7 +102,7 @@ class SlackBot:
     def snapshot(self) -> str:
         """Everything stored but the audit log (a refusal is written there), as text: to show that a request changed
         nothing."""
-        return json.dumps({k: v for k, v in self.store._data.items() if k != "audit_log"}, sort_keys=True)
+        return json.dumps({k: v for k, v in self.store._data.items() if k != "audit_log" and v}, sort_keys=True)
 
     async def refusals(self) -> list[dict[str, Any]]:
         """The refusals the audit log holds, oldest first."""

@@ -84,10 +84,12 @@ class TeamsHarness:
             return response.status, await response.text()
 
     async def deliver(self, activity: dict[str, Any]) -> list[Call]:
-        """Post an activity (expecting success); return the calls the bot made to the connector meanwhile."""
+        """Post an activity (expecting success); return the calls the bot made to the connector meanwhile, those it
+        made after answering (what the core delivers in the background) included."""
         before = len(self.fake.calls)
         status, body = await self.post(activity)
         assert status == 200, (status, body)
+        await self.core.work.settle()
         return self.fake.calls[before:]
 
     async def say(self, user: tuple[str, str], text: str) -> list[Call]:

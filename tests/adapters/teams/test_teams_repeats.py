@@ -122,11 +122,11 @@ async def test_the_emergency_route_is_shown_on_every_click_even_after_a_failed_t
     chat = personal_chat(JORDAN)
     real, calls = teams_bot.core.engine.handle, {"n": 0}
 
-    async def fails_once(event):
+    async def fails_once(event, **kwargs):
         calls["n"] += 1
         if calls["n"] == 1:
             raise OSError("disk full")
-        return await real(event)
+        return await real(event, **kwargs)
 
     monkeypatch.setattr(teams_bot.core.engine, "handle", fails_once)
     await teams_bot.submit(JORDAN, chat, start, {**submit_data(start.card), "immediate_risk": "yes"})
