@@ -42,6 +42,7 @@ from storage.tinydb_store import TinyDBStore
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
+STOP_SECONDS = 20.0  # on a stop: requests in flight, then the scheduler's pass, then work in flight, each at most this
 CHAT_CHANNELS = ("slack", "teams")  # channels with state of their own (their markers are expired with the core's)
 DEDUPE = (EVENTS, *(channel_collection(c, "marks") for c in CHAT_CHANNELS))
 
@@ -138,12 +139,24 @@ def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings |
         if manage_store:
             await store.open()
         await core.load_directory(settings)
-        task = asyncio.create_task(scheduler_loop(core, settings.tick_seconds)) if run_scheduler else None
+        stop = asyncio.Event()
+        task = asyncio.create_task(scheduler_loop(core, settings.tick_seconds, stop)) if run_scheduler else None
         yield
+        # Stopping (SIGTERM, SIGINT): the server has stopped taking requests and waited for those in flight. The
+        # scheduler finishes the pass it is in, work started after an answer (a form being handled, messages being
+        # delivered) finishes, each within STOP_SECONDS; only then is the store closed. What did not finish is
+        # stored, and the next start does it.
+        stop.set()
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            try:
+                await asyncio.wait_for(asyncio.shield(task), STOP_SECONDS)
+            except TimeoutError:
+                log.warning("stopping: the scheduler pass did not finish within %s s; the next start goes on",
+                            STOP_SECONDS)
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await core.work.drain(STOP_SECONDS)
         if manage_store:
             await store.close()
 
@@ -160,14 +173,17 @@ def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings |
     return app
 
 
-async def scheduler_loop(core: Core, every: int) -> None:
-    """Run a scheduler pass now and then every `every` seconds; a failing pass is logged, never fatal."""
-    while True:
+async def scheduler_loop(core: Core, every: int, stop: asyncio.Event | None = None) -> None:
+    """Run a scheduler pass now and then every `every` seconds until `stop` is set (a pass in progress finishes);
+    a failing pass is logged, never fatal."""
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
         try:
             await core.tick()
         except Exception:
             log.exception("scheduler pass failed; trying again in %s s", every)
-        await asyncio.sleep(every)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -226,7 +242,7 @@ def serve(settings: Settings, policies: Mapping[str, Policy], *, host: str | Non
         for line in [*channel_lines(host, port, data, settings), f"  procedures: {names}"]:
             print(line, flush=True)
 
-    web.run_app(app, host=host, port=port, print=announce, access_log=None)
+    web.run_app(app, host=host, port=port, print=announce, access_log=None, shutdown_timeout=STOP_SECONDS)
     return 0
 
 

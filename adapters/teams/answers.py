@@ -35,7 +35,7 @@ class TeamsAnswers:
 
     async def show(self, turn: Turn, replies: Iterable[Reply], nudge: str = "") -> None:
         """Each reply as Teams shows it in this conversation (`nudge`: the case message a button was clicked on)."""
-        for reply in replies:
+        for number, reply in enumerate(replies):
             if reply.form is not None and reply.kind in (Kind.FORM, Kind.INVALID):
                 await self.form(turn, reply.form, reply.private, reply.errors, nudge=nudge)
             elif reply.kind == Kind.RECORD and reply.attachment is not None:
@@ -46,6 +46,8 @@ class TeamsAnswers:
                                                   "reply below.")
             else:
                 sent = await turn.say(reply_activity(reply))
+                if sent is None:  # Teams refused or did not answer: the core's outbox sends it, and retries
+                    await self.door.send_later(turn.thread, reply, f"teams:{turn.key}:{number}")
                 await self.sender.remember(turn.thread.conversation, sent or "", reply)
 
     async def form(self, turn: Turn, form: Form, private: bool, errors: Mapping[str, str] | None = None,

@@ -28,8 +28,8 @@ log = logging.getLogger(__name__)
 SKEW = 300  # seconds of clock difference allowed either way (Microsoft's own validators allow 5 minutes)
 MAX_LIFETIME = 24 * 3600
 WORKERS = 4
-AUTH_SECONDS = 20.0  # a whole check, queueing for a worker included
-KEY_FETCH_SECONDS = 10.0  # one connect or read while fetching Microsoft's signing keys
+AUTH_SECONDS = 5.0  # a whole check, queueing for a worker included (an inbound request waits no longer)
+KEY_FETCH_SECONDS = 4.0  # one connect or read while fetching Microsoft's signing keys
 
 
 class TimedRequests:

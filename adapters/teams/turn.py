@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
 import re
@@ -15,6 +16,7 @@ from adapters.teams.references import conversation_type
 from bot.door import ThreadRef, UserRef
 
 log = logging.getLogger(__name__)
+REPLY_SECONDS = 5.0  # a reply within a turn: past this, Teams' request is answered and the reply sent later
 MAX_TEXT = 28 * 1024  # Teams' own limit on a message (about 28 KB): anything longer is not something a person typed
 # Neither pattern can cross a "<" it did not start with, so a failed match from one "<" stops at the next one and the
 # whole text is scanned a bounded number of times (`.*?</at>` and `<[^>]+>` rescanned the rest of the text from every
@@ -37,6 +39,7 @@ class Turn:
         sender = self.activity.from_property
         self.user = UserRef("teams", str(getattr(sender, "id", "") or ""), name=str(getattr(sender, "name", "") or ""))
         self.thread = ThreadRef("teams", str(self.activity.conversation.id))
+        self.down = False  # Teams did not answer in time: nothing more is sent in this turn
 
     @property
     def personal(self) -> bool:
@@ -52,10 +55,14 @@ class Turn:
         return plain_text(str(self.activity.text or ""))
 
     async def say(self, message: str | Activity) -> str | None:
-        """Reply in this conversation; returns the new message's id (None if Teams refused, which is logged)."""
+        """Reply in this conversation; returns the new message's id (None if Teams refused or did not answer within
+        REPLY_SECONDS, which is logged; after that, this turn tries no more: the request is not held up)."""
         activity = text_activity(message) if isinstance(message, str) else message
+        if self.down:
+            return None
         try:
-            response = await self.context.send_activity(activity)
+            async with asyncio.timeout(REPLY_SECONDS):
+                response = await self.context.send_activity(activity)
         except Exception as exc:
             self._failed(exc, "reply")
             return None
@@ -63,10 +70,11 @@ class Turn:
 
     async def replace(self, activity_id: str | None, content: dict[str, Any], summary: str = "") -> bool:
         """Replace a card in this conversation (a form after it is sent, a nudge after someone acted)."""
-        if not activity_id:
+        if not activity_id or self.down:
             return False
         try:
-            await self.context.update_activity(card_activity(content, summary, activity_id))
+            async with asyncio.timeout(REPLY_SECONDS):
+                await self.context.update_activity(card_activity(content, summary, activity_id))
         except Exception as exc:
             self._failed(exc, "card update")
             return False
@@ -78,6 +86,11 @@ class Turn:
             await self.say(card_activity(content, summary))
 
     def _failed(self, exc: Exception, what: str) -> None:
+        if isinstance(exc, TimeoutError):
+            self.down = True
+            log.warning("teams: %s got no answer within %s s; the rest of this turn goes through the outbox", what,
+                        REPLY_SECONDS)
+            return
         problem = connector_problem(exc)
         if problem is None:
             raise exc

@@ -13,7 +13,7 @@ from bot.jobs.expiry import DailySweep
 from bot.jobs.outbox import ChannelInfo, Outbox, Sender
 from bot.jobs.threads import Threads
 from bot.jobs.work import Work
-from bot.types import Event, Kind, Reply
+from bot.types import Event, Kind, Reply, ThreadRef
 from policies.model import Policy
 from storage.base import Store
 
@@ -93,6 +93,7 @@ class Door:
                 return Submitted(form=next_form)
             fresh = await self._inbox.accept(event)
             route = self._engine.route(event) if event.step == "start" else ""
+            self._work.hold()  # (a stop waits for this task to handle it, after it answers the platform)
             return Submitted(ticket=event.event_id, route=route, again=not fresh)
 
     async def process(self, ticket: str) -> list[Reply]:
@@ -101,6 +102,11 @@ class Door:
         where the form was (that it was sent, the result on the message whose button opened it)."""
         async with self._work.running():
             return await self._inbox.process(ticket)
+
+    async def send_later(self, to: ThreadRef, reply: Reply, key: str) -> None:
+        """A reply the channel could not show in place: the core's outbox delivers it to `to`, retrying while it
+        must (once per `key`)."""
+        await self._threads.send(key, reply, to=to)
 
     async def deliver_waiting(self) -> None:
         """Deliver the messages waiting for what this process reaches now (a console session, as it starts)."""

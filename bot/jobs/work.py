@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 class Work:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._held: set[asyncio.Task[Any]] = set()  # counted until they end, whatever `running` says
         self.stopping = False
 
     def spawn(self, job: Coroutine[Any, Any, Any], name: str = "work") -> asyncio.Task[Any] | None:
@@ -45,7 +46,21 @@ class Work:
         try:
             yield
         finally:
-            self._tasks.discard(task)
+            if task not in self._held:
+                self._tasks.discard(task)
+
+    def hold(self) -> None:
+        """Count the current task as work in flight until it ends (a form acknowledged between its `submit` and its
+        `process`: a stop waits for it to be handled)."""
+        task = asyncio.current_task()
+        if task is not None and task not in self._held:
+            self._tasks.add(task)
+            self._held.add(task)
+            task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        self._held.discard(task)
 
     @property
     def busy(self) -> int:
