@@ -8,6 +8,7 @@ It implements what a Teams bot calls: `POST /v3/conversations` (a new channel th
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,6 +57,8 @@ class FakeConnector:
     calls: list[Call] = field(default_factory=list)
     fail: dict[str, int] = field(default_factory=dict)  # conversation id (or "*", or "create") -> HTTP status
     uploads: dict[str, bytes] = field(default_factory=dict)  # file uploads received (file-consent flow)
+    hang: dict[str, float] = field(default_factory=dict)  # conversation id (or "*") -> seconds before it answers
+    retry_after: dict[str, str] = field(default_factory=dict)  # conversation id -> Retry-After sent with a refusal
     _next: int = 0
 
     def app(self) -> web.Application:
@@ -102,8 +105,10 @@ class FakeConnector:
         status = self._refused(conversation)
         call = Call("reply" if replied else "send", conversation, replied, body, status or 200)
         self.calls.append(call)
+        if conversation in self.hang or "*" in self.hang:
+            await asyncio.sleep(self.hang.get(conversation, self.hang.get("*", 0)))
         if status:
-            return _error(status)
+            return _error(status, self.retry_after.get(conversation))
         call.given = self.new_id()
         return web.json_response({"id": call.given}, status=201)
 
@@ -131,7 +136,7 @@ class FakeConnector:
         return json.dumps([c.body for c in self.calls], ensure_ascii=False)
 
 
-def _error(status: int) -> web.Response:
+def _error(status: int, retry_after: str | None = None) -> web.Response:
     codes = {403: "BotNotInConversationRoster", 404: "ConversationNotFound", 429: "TooManyRequests"}
     body = {"error": {"code": codes.get(status, "ServiceError"), "message": "refused by the fake connector"}}
-    return web.json_response(body, status=status)
+    return web.json_response(body, status=status, headers={"Retry-After": retry_after} if retry_after else None)

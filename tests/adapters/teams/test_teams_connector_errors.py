@@ -4,11 +4,12 @@ and a proactive send that fails is retried by the scheduler, not lost."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 
 import pytest
 from teams_server import ANSWERS, TUESDAY_9, TeamsHarness, submit_data, teams_bot  # noqa: F401
-from teams_support import CASES_CHANNEL, JORDAN, LENA, card_submit, personal_chat
+from teams_support import CASES_CHANNEL, JORDAN, LENA, card_submit, personal_chat, personal_message
 from test_teams_case_thread import RESOLVE, action_card, nudged
 
 from bot.dates.workdays import LONDON
@@ -90,3 +91,46 @@ async def test_a_nudge_update_teams_refuses_leaves_the_case_resolved(teams_bot: 
     stored = await teams_bot.store.get("cases", case["ref"])
     assert stored["status"] == "resolved"
     assert any("HTTP 404" in w for w in warnings(caplog))
+
+
+async def test_a_connector_that_hangs_never_holds_the_request_and_the_reply_comes_later(teams_bot: TeamsHarness,
+                                                                                        monkeypatch):
+    from adapters.teams import turn
+
+    monkeypatch.setattr(turn, "REPLY_SECONDS", 0.3)
+    chat = personal_chat(JORDAN)
+    await teams_bot.say(JORDAN, "hello")  # (the conversation is known)
+    before = len(teams_bot.fake.posted(chat))
+    teams_bot.fake.hang[chat] = 3.0
+    began = time.monotonic()
+    status, _ = await teams_bot.post(personal_message(JORDAN, "help", teams_bot.connector))
+    assert status == 200 and time.monotonic() - began < 2.0  # answered well before the connector would
+    del teams_bot.fake.hang[chat]
+    await teams_bot.core.work.settle()
+    teams_bot.clock.advance(minutes=1)
+    await teams_bot.core.threads.deliver_due()  # the outbox sends it (the hung try may have arrived too: Teams
+    # offers no way to look a message up, so it is sent again rather than never)
+    helped = [c for c in teams_bot.fake.posted(chat)[before:] if "I help you follow" in c.text]
+    assert len(helped) == 2  # the hung try (which arrived after all) and the outbox's, once
+    (letter,) = [doc for key, doc in await teams_bot.store.scan("outbox") if key.startswith("teams:")]
+    assert letter["status"] == "sent"
+
+
+@pytest.mark.parametrize("status", [429, 500])
+async def test_a_reply_teams_refuses_is_kept_and_sent_later_honouring_retry_after(teams_bot: TeamsHarness, status):
+    chat = personal_chat(JORDAN)
+    await teams_bot.say(JORDAN, "hello")
+    teams_bot.fake.fail[chat] = status
+    teams_bot.fake.retry_after[chat] = "120"
+    await teams_bot.say(JORDAN, "help")
+    (letter,) = [doc for key, doc in await teams_bot.store.scan("outbox") if key.startswith("teams:")]
+    assert letter["status"] == "pending"
+    del teams_bot.fake.fail[chat]
+    teams_bot.clock.advance(seconds=60)
+    await teams_bot.core.threads.deliver_due()
+    before = len(teams_bot.fake.posted(chat))
+    if status == 429:  # Teams asked for two minutes: not before
+        assert not [c for c in teams_bot.fake.posted(chat)[before:] if "I help you follow" in c.text]
+    teams_bot.clock.advance(seconds=70)
+    await teams_bot.core.threads.deliver_due()
+    assert [c for c in teams_bot.fake.posted(chat) if "I help you follow" in c.text]
