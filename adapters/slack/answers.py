@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from adapters.slack import views
 from adapters.slack.payloads import COMMAND, Asker
 from adapters.slack.sender import SlackSender, plain_error
-from bot.door import ACTED, Door, Form, Kind, Reply, SendError, ThreadRef
+from bot.door import ACTED, ChannelState, Door, Form, Kind, Reply, SendError, ThreadRef
 
 log = logging.getLogger(__name__)
 NO_RECORD = "Sorry, I could not send you the record privately. Try again, or ask an operator to export it."
@@ -22,6 +22,7 @@ class Answers:
 
     door: Door
     sender: SlackSender
+    state: ChannelState
 
     async def show(self, replies: Iterable[Reply], asker: Asker) -> None:
         """Each reply as Slack shows it to the person who asked (changes to a case are posted in its thread by the

@@ -37,7 +37,7 @@ def mount_slack(app: web.Application, settings: Settings, door: Door) -> None:
                     logger=quiet_logger(), request_verification_enabled=True)
     sender = SlackSender(client)
     door.connect(ChannelInfo("slack", forms=True, command=COMMAND, cases_place=settings.slack_cases_channel), sender)
-    register(bolt, Answers(door, sender))
+    register(bolt, Answers(door, sender, door.state("slack")))
     handled = frozenset({COMMAND, *views.CALLBACKS.values()})
     app.router.add_post(ROUTE, slack_handler(bolt, settings.slack_signing_secret, handled=handled))
 

@@ -40,9 +40,11 @@ def _channel_id(body: Mapping[str, Any]) -> str:
 
 def command(body: Mapping[str, Any]) -> tuple[Event, Asker]:
     """/escalate [words]: the whole line, as typed."""
-    user, channel = user_of(body), str(body.get("channel_id", ""))
+    user, channel, trigger = user_of(body), str(body.get("channel_id", "")), str(body.get("trigger_id", ""))
     text = f"{COMMAND} {body.get('text') or ''}".strip()
-    return Event(user, ThreadRef("slack", channel), text=text), Asker(user, channel, str(body.get("trigger_id", "")))
+    # (a trigger id is new for each command typed: the same one again is a replay, which must have no effect)
+    event_id = f"slack-cmd:{trigger}" if trigger else ""
+    return Event(user, ThreadRef("slack", channel), text=text, event_id=event_id), Asker(user, channel, trigger)
 
 
 def button(body: Mapping[str, Any], action: Mapping[str, Any]) -> tuple[Event, Asker]:
@@ -59,7 +61,10 @@ def button(body: Mapping[str, Any], action: Mapping[str, Any]) -> tuple[Event, A
     message = body.get("message")
     message = message if isinstance(message, dict) else {}
     meta = {"ts": str(message.get("ts", "")), "text": views.fit_metadata(str(message.get("text", "")))}
-    event = Event(user, ThreadRef("slack", channel), text=f"{verb} {value.get('ref', '')}".strip(), stage=stage)
+    # (one click, however often it arrives: a double click sends the same action_ts twice)
+    click = f"slack-click:{user.id}:{action.get('action_ts', '')}" if action.get("action_ts") else ""
+    event = Event(user, ThreadRef("slack", channel), text=f"{verb} {value.get('ref', '')}".strip(), stage=stage,
+                  event_id=click)
     return event, Asker(user, channel, str(body.get("trigger_id", "")), meta)
 
 

@@ -25,6 +25,7 @@ class Command:
     on_case: bool = False  # takes a case reference first
     asks: bool = False  # asks questions of its own (a form, or questions one by one)
     words: tuple[str, ...] = ()  # other words that mean the same
+    effects: bool = False  # changes something or sends something somewhere: a repeat of it must do nothing
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -34,15 +35,16 @@ COMMANDS: tuple[Command, ...] = (
     Command("escalate", "REF", "take a case to its next stage (asks why)", on_case=True, asks=True),
     Command("extend", "REF", "a new date both agencies agreed, where the procedure allows it", on_case=True,
             asks=True),
-    Command("harm", "REF", "the immediate-harm route for a case, at once (and recorded)", on_case=True),
-    Command("done", "REF N", "mark notification duty N (as numbered in status) done", on_case=True),
-    Command("contact", "REF TEXT", "record the contact the other agency gave you", on_case=True),
-    Command("record", "REF", "your private copy of the case's written record", on_case=True),
-    Command("summary", "[YYYY-Www]", "the weekly summary (safeguarding leads)"),
+    Command("harm", "REF", "the immediate-harm route for a case, at once (and recorded)", on_case=True, effects=True),
+    Command("done", "REF N", "mark notification duty N (as numbered in status) done", on_case=True, effects=True),
+    Command("contact", "REF TEXT", "record the contact the other agency gave you", on_case=True, effects=True),
+    Command("record", "REF", "your private copy of the case's written record", on_case=True, effects=True),
+    Command("summary", "[YYYY-Www]", "the weekly summary (safeguarding leads)", effects=True),
     Command("cancel", "", "stop the questions you are answering", words=("stop", "quit", "exit")),
     Command("help", "", "this message", words=("?", "hello", "hi")),
 )
 CASE_COMMANDS = tuple(dict.fromkeys(c.name for c in COMMANDS if c.on_case))
+WITH_EFFECTS = frozenset(c.name for c in COMMANDS if c.effects)
 ONE_SHOT = tuple(dict.fromkeys(c.name for c in COMMANDS if c.on_case and not c.asks))  # answered at once
 _NAMES = {word: c.name for c in COMMANDS for word in (c.name, *c.words)}
 

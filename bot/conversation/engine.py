@@ -83,16 +83,25 @@ class Engine:
         """
         # (a typed line waits for the same person's previous one, whose dialog it may answer; forms stand alone)
         async with self._users(event.user.key) if event.form is None else contextlib.nullcontext():
-            if event.event_id and event.step != "start" and not again and \
-                    await self.store.get(EVENTS, event.event_id):
+            if self._repeat_matters(event) and not again and await self.store.get(EVENTS, event.event_id):
                 log.info("duplicate event ignored")
                 return []
             replies = await self._dispatch(event)
-            if event.event_id and not all(r.errors or r.kind in NO_EFFECT for r in replies):
+            if self._repeat_matters(event) and not all(r.errors or r.kind in NO_EFFECT for r in replies):
                 # (a refused or invalid submit changed nothing: the same form, corrected or sent by someone
                 # entitled, must still work, so only an event that had an effect is remembered)
                 await self.store.put(EVENTS, event.event_id, {"at": self.clock.now().isoformat()})
             return replies
+
+    def _repeat_matters(self, event: Event) -> bool:
+        """Whether a repeat of this event (a platform's retry, a replay, after a restart too) must be looked for: a
+        form with effects, or a command with effects (a dialog's answer, too). Opening a form, asking for help or a
+        status has none, and costs nothing to repeat: /escalate's hot path reads nothing."""
+        if not event.event_id:
+            return False
+        if event.form is not None:
+            return event.step != "start"
+        return commands.read(event.text).command in commands.WITH_EFFECTS or not self.channel(event).forms
 
     async def check(self, event: Event) -> dict[str, str]:
         """Problems with a submitted form, per question id, without storing anything (so a channel can show them

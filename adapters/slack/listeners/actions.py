@@ -3,20 +3,27 @@ Download record (the written record, privately)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
 from adapters.slack import payloads, views
 from adapters.slack.answers import Answers
-from bot.door import ACTION_LABELS
+from bot.door import ACTION_LABELS, Kind
+
+CLICK_WINDOW = timedelta(minutes=2)  # a double click comes within seconds; the same click later is a new one
 
 
 async def clicked(ack: Any, body: dict[str, Any], action: dict[str, Any], context: Any) -> None:
     await ack()
     answers: Answers = context["answers"]
     event, asker = payloads.button(body, action)
-    await answers.show(await answers.door.handle(event), asker)
+    replies = await answers.door.handle(event)
+    opens = any(r.kind == Kind.FORM for r in replies)
+    if opens and event.event_id and not await answers.state.claim(event.event_id, CLICK_WINDOW):
+        return  # the same click again (a double click): its form is open already
+    await answers.show(replies, asker)
 
 
 def register(app: AsyncApp) -> None:

@@ -91,6 +91,17 @@ class SlackBot:
             before = now
             await asyncio.sleep(0.05)
 
+    async def restart(self, aiohttp_server: Any) -> None:
+        """Stop the bot as a deploy would (its server closes, its store with it) and start a new one over the same
+        store: nothing held in memory survives."""
+        from policies.loader import load_policies
+
+        await self.server.close()
+        self.app = build_app(self.store, load_policies(ids=(self.policy,)), self.settings, self.clock,
+                             run_scheduler=False)
+        self.server = await aiohttp_server(self.app)
+        self.url = f"http://127.0.0.1:{self.server.port}"
+
     def view_id(self) -> str:
         self._views += 1
         return f"V{self._views:04d}"
@@ -180,7 +191,9 @@ async def start_bot(aiohttp_server: Any, cases_channel: str = CASES_CHANNEL, pol
     store = MemoryStore()
     app = build_app(store, load_policies(ids=(policy,)), settings, clock, run_scheduler=False)
     server = await aiohttp_server(app)
-    return SlackBot(f"http://127.0.0.1:{server.port}", fake, app, clock, store, cases_channel)
+    bot = SlackBot(f"http://127.0.0.1:{server.port}", fake, app, clock, store, cases_channel)
+    bot.server, bot.settings, bot.policy = server, settings, policy
+    return bot
 
 
 @pytest.fixture
