@@ -141,6 +141,7 @@ class SlackBot:
         status, ack = await self.post_json(view_submission(user, intake, answers or ANSWERS, self.view_id()))
         assert status == 200 and not ack, ack
         await self.until(lambda: len(self.fake.called("chat.postMessage")) >= count + 2, "root and confirmation")
+        await self.core.work.settle()  # the deliveries have recorded themselves as sent
         cases = await self.store.scan("cases")
         return cases[-1][1]
 

@@ -57,7 +57,7 @@ async def test_a_form_sent_again_after_a_restart_has_one_effect(slack_bot, aioht
 
 
 async def test_a_double_click_opens_one_form(slack_bot):
-    case, nudge = await nudged(slack_bot)
+    _case, nudge = await nudged(slack_bot)
     value = next(e for b in nudge["blocks"] if b["type"] == "actions" for e in b["elements"])["value"]
     first = button_click(LENA, "case_resolve", value, CASES_CHANNEL, slack_bot.fake.ts_of(nudge), nudge["text"])
     payload = json.loads(parse_qs(first)["payload"][0])
