@@ -141,9 +141,10 @@ def _bare_app(api_url: str, *, route: bool = False, open_modal: str = "") -> web
 
     app = web.Application()
     if route:
+        from adapters.slack.listeners import HANDLED
         from adapters.slack.route import slack_handler
 
-        app.router.add_post("/slack/events", slack_handler(bolt, SECRET))
+        app.router.add_post("/slack/events", slack_handler(bolt, SECRET, HANDLED))
     else:
         app.router.add_post("/slack/events", handle)
     return app

@@ -3,9 +3,11 @@ the channel (the weekly summary)."""
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from adapters.slack import views
 from adapters.slack.payloads import COMMAND, Asker
@@ -61,3 +63,16 @@ class Answers:
             await self.sender.post(ThreadRef("slack", asker.channel), reply)
         except SendError as exc:
             await self.tell(asker, f"Sorry, the summary could not be posted here: {exc}.")
+
+
+def counted(listener: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """A listener whose whole run (bolt carries on with it after its ack) counts as work in flight: a stop waits for
+    it, and it counts towards the door's `overloaded`. (bolt reads the arguments to pass from `listener` itself.)"""
+
+    @functools.wraps(listener)
+    async def run(**kwargs: Any) -> None:
+        answers: Answers = kwargs["context"]["answers"]
+        async with answers.door.working():
+            await listener(**kwargs)
+
+    return run

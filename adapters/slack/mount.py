@@ -10,9 +10,8 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import views
 from adapters.slack.answers import Answers
-from adapters.slack.listeners import register
+from adapters.slack.listeners import HANDLED, register
 from adapters.slack.payloads import COMMAND
 from adapters.slack.route import slack_handler
 from adapters.slack.sender import SlackSender
@@ -38,8 +37,8 @@ def mount_slack(app: web.Application, settings: Settings, door: Door) -> None:
     sender = SlackSender(client)
     door.connect(ChannelInfo("slack", forms=True, command=COMMAND, cases_place=settings.slack_cases_channel), sender)
     register(bolt, Answers(door, sender, door.state("slack")))
-    handled = frozenset({COMMAND, *views.CALLBACKS.values()})
-    app.router.add_post(ROUTE, slack_handler(bolt, settings.slack_signing_secret, handled=handled))
+    app.router.add_post(ROUTE, slack_handler(bolt, settings.slack_signing_secret, HANDLED,
+                                             overloaded=lambda: door.overloaded))
 
     async def shared_session(_: web.Application) -> AsyncIterator[None]:
         # One HTTP session for every Web API call (slack_sdk otherwise opens a new one per call).

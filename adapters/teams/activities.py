@@ -6,8 +6,10 @@ import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from azure.core.exceptions import DeserializationError
 from botbuilder.schema import Activity, ActivityTypes, Attachment, ChannelAccount, Mention
 from msrest.exceptions import ClientRequestError, HttpOperationError
+from msrest.exceptions import DeserializationError as OldDeserializationError
 
 from adapters.teams import cards
 from bot.door import Reply, SendError
@@ -64,6 +66,8 @@ def connector_problem(exc: BaseException) -> str | None:
         return PLAIN_WORDS.get(code, f"Teams refused the request (HTTP {code})")
     if isinstance(exc, ClientRequestError | ConnectionError | TimeoutError | OSError):
         return "the Bot Connector service could not be reached"
+    if isinstance(exc, DeserializationError | OldDeserializationError):  # (an error page from a proxy, ...)
+        return "the Bot Connector service answered with something that is not its own answer"
     return None
 
 

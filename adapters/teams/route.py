@@ -29,7 +29,9 @@ from adapters.teams.auth import TokenChecker
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
 MAX_DEPTH = 64  # a Teams activity nests about 6 deep (one carrying a card, 20 or so); deeper is refused
-SERVICE_URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
+# Where replies go: a host name (or address) and port, then a printable ASCII path (a host that is not ASCII could not
+# even be written into the reply's Host header).
+SERVICE_URL = re.compile(r"https?://(?:[A-Za-z0-9\-.]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?(?:/[!-~]*)?")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -39,7 +41,7 @@ def shape_problem(data: Any) -> str:
         return "not a JSON object"
     if not isinstance(data.get("type"), str) or not data["type"]:
         return "no activity type"
-    if not isinstance(data.get("serviceUrl"), str) or not SERVICE_URL.match(data["serviceUrl"]):
+    if not isinstance(data.get("serviceUrl"), str) or not SERVICE_URL.fullmatch(data["serviceUrl"]):
         return "no serviceUrl"
     conversation = data.get("conversation")
     if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str) or not conversation["id"]:
@@ -63,8 +65,15 @@ def too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
+def never() -> bool:
+    return False
+
+
 def teams_handler(adapter: CloudAdapter, on_turn: Callable[[TurnContext], Awaitable[None]], app_id: str,
-                  tokens: TokenChecker) -> Handler:
+                  tokens: TokenChecker, overloaded: Callable[[], bool] = never) -> Handler:
+    """The route. `overloaded`: whether the process has too much in flight to take more on (then 503 with
+    Retry-After, before the turn runs)."""
+
     async def handle(request: web.Request) -> web.StreamResponse:
         if app_id and not request.headers.get("Authorization", "").startswith("Bearer "):
             log.info("teams: refused a request without a bearer token")
@@ -98,6 +107,9 @@ def teams_handler(adapter: CloudAdapter, on_turn: Callable[[TurnContext], Awaita
                 return web.Response(status=503, text="try again", headers={"Retry-After": "30"})
             log.info("teams: refused a request whose token did not validate (%s)", type(exc).__name__)
             return web.Response(status=401, text="unauthorized")
+        if overloaded():
+            log.warning("teams: too busy to take an activity on; asked to try again")
+            return web.Response(status=503, text="busy, try again", headers={"Retry-After": "30"})
         try:
             invoke = await adapter.process_activity(authenticated, activity, on_turn)
         except Exception as exc:

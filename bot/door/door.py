@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 
 from bot.conversation.engine import Engine
@@ -63,6 +64,17 @@ class Door:
         if state.marks not in self._sweep.collections:
             self._sweep.collections.append(state.marks)
         return state
+
+    @property
+    def overloaded(self) -> bool:
+        """Too much work in flight to take a new request on: a channel answers "busy, try again shortly" (HTTP 503
+        with Retry-After, or the platform's own way of saying it) before anything takes effect."""
+        return self._work.overloaded
+
+    def working(self) -> AbstractAsyncContextManager[None]:
+        """Count the current task as work in flight while inside (what a channel does after answering the platform:
+        a stop waits for it, and it counts towards `overloaded`)."""
+        return self._work.running()
 
     async def handle(self, event: Event) -> list[Reply]:
         """What to show for what a person did, in order (typed words, a button; forms go through `submit`)."""

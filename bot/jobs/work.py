@@ -12,8 +12,12 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+MAX_IN_FLIGHT = 500  # pieces of work at once: past this a channel says "busy, try again" to new requests
+
+
 class Work:
-    def __init__(self) -> None:
+    def __init__(self, limit: int = MAX_IN_FLIGHT) -> None:
+        self.limit = limit
         self._tasks: set[asyncio.Task[Any]] = set()
         self._held: set[asyncio.Task[Any]] = set()  # counted until they end, whatever `running` says
         self.stopping = False
@@ -65,6 +69,12 @@ class Work:
     @property
     def busy(self) -> int:
         return len(self._tasks)
+
+    @property
+    def overloaded(self) -> bool:
+        """More work in flight than the process should take on (requests arriving faster than the platforms take
+        the answers, say): new requests are better refused, to be retried, than queued without bound."""
+        return len(self._tasks) >= self.limit
 
     async def settle(self, seconds: float = 30.0) -> None:
         """Wait (up to `seconds`) until the background work in flight now, and any it starts, is done."""

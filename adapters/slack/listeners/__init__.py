@@ -9,8 +9,16 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
+from adapters.slack import payloads, views
 from adapters.slack.answers import Answers
 from adapters.slack.listeners import actions, commands, events, forms
+from adapters.slack.shapes import Handled
+from bot.door import ACTION_LABELS
+
+# What the listeners below answer (nothing else reaches bolt): the route checks requests against it.
+HANDLED = Handled(commands=frozenset({payloads.COMMAND}), views=frozenset(views.CALLBACKS.values()),
+                  actions=frozenset({*(f"case_{a}" for a in ACTION_LABELS), views.RECORD}),
+                  events=frozenset({"app_mention"}))
 
 
 def register(app: AsyncApp, answers: Answers) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from adapters.slack import payloads, views
-from adapters.slack.answers import Answers
+from adapters.slack.answers import Answers, counted
 from bot.door import ACTION_LABELS, Kind
 
 CLICK_WINDOW = timedelta(minutes=2)  # a double click comes within seconds; the same click later is a new one
@@ -27,5 +27,5 @@ async def clicked(ack: Any, body: dict[str, Any], action: dict[str, Any], contex
 
 
 def register(app: AsyncApp) -> None:
-    for name in (*(f"case_{a}" for a in ACTION_LABELS), views.RECORD):
-        app.action(name)(clicked)
+    for name in (*(f"case_{a}" for a in ACTION_LABELS), views.RECORD):  # (listeners.HANDLED.actions)
+        app.action(name)(counted(clicked))

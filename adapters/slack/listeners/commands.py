@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from adapters.slack import payloads
-from adapters.slack.answers import Answers
+from adapters.slack.answers import Answers, counted
 
 
 async def escalate(ack: Any, body: dict[str, Any], context: Any) -> None:
@@ -18,4 +18,4 @@ async def escalate(ack: Any, body: dict[str, Any], context: Any) -> None:
 
 
 def register(app: AsyncApp) -> None:
-    app.command(payloads.COMMAND)(escalate)
+    app.command(payloads.COMMAND)(counted(escalate))

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from adapters.slack import payloads
-from adapters.slack.answers import Answers
+from adapters.slack.answers import Answers, counted
 
 
 async def mentioned(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
@@ -18,4 +18,4 @@ async def mentioned(body: dict[str, Any], event: dict[str, Any], context: Any) -
 
 
 def register(app: AsyncApp) -> None:
-    app.event("app_mention")(mentioned)
+    app.event("app_mention")(counted(mentioned))

@@ -13,7 +13,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from adapters.slack import payloads, views
-from adapters.slack.answers import Answers
+from adapters.slack.answers import Answers, counted
 from bot.door import ACTED, ACTION_DONE, Kind, Submitted
 
 
@@ -69,6 +69,6 @@ async def action_sent(ack: Any, body: dict[str, Any], view: dict[str, Any], cont
 
 
 def register(app: AsyncApp) -> None:
-    app.view(views.CALLBACKS["start"])(start_sent)
-    app.view(views.CALLBACKS["intake"])(intake_sent)
-    app.view(views.CALLBACKS["action"])(action_sent)
+    app.view(views.CALLBACKS["start"])(counted(start_sent))
+    app.view(views.CALLBACKS["intake"])(counted(intake_sent))
+    app.view(views.CALLBACKS["action"])(counted(action_sent))

@@ -7,17 +7,19 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import re
 import time
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import aiohttp
 import pytest
 from aiohttp import web
 from slack_bolt.response import BoltResponse
-from slack_server import CASES_CHANNEL, JORDAN, SlackBot, slack_bot  # noqa: F401
+from slack_server import ANSWERS, CASES_CHANNEL, JORDAN, SlackBot, slack_bot  # noqa: F401
 from slack_support import SECRET, button_click, fixture, signed_headers, slash_command, view_submission
 
+from adapters.slack.listeners import HANDLED
 from adapters.slack.route import slack_handler
 
 FORM = "application/x-www-form-urlencoded"
@@ -242,7 +244,7 @@ async def test_an_event_bolt_failed_on_is_handled_when_slack_retries_it(aiohttp_
             return BoltResponse(status=500 if FailsOnce.calls == 1 else 200, body="")
 
     app = web.Application()
-    app.router.add_post("/slack/events", slack_handler(FailsOnce(), SECRET))  # type: ignore[arg-type]
+    app.router.add_post("/slack/events", slack_handler(FailsOnce(), SECRET, HANDLED))  # type: ignore[arg-type]
     server = await aiohttp_server(app)
     body = json.dumps({**fixture("app_mention_event.json"), "event_id": "Ev0RETRY1"})
     async with aiohttp.ClientSession() as session:
@@ -295,8 +297,7 @@ async def test_our_own_form_acknowledged_late_is_not_called_stale(aiohttp_server
             return BoltResponse(status=404, body="")
 
     app = web.Application()
-    handled = frozenset({"/escalate", "escalate_submit"})
-    app.router.add_post("/slack/events", slack_handler(AcksLate(), SECRET, handled=handled))  # type: ignore[arg-type]
+    app.router.add_post("/slack/events", slack_handler(AcksLate(), SECRET, HANDLED))  # type: ignore[arg-type]
     server = await aiohttp_server(app)
     url = f"http://127.0.0.1:{server.port}/slack/events"
     ours = view_submission(JORDAN, {"callback_id": "escalate_submit", "private_metadata": "{}", "blocks": []}, {}, "V1")
@@ -310,3 +311,57 @@ async def test_our_own_form_acknowledged_late_is_not_called_stale(aiohttp_server
                                                              "only answers /escalate")):
             async with session.post(url, data=body, headers=signed_headers(body, FORM)) as r:
                 assert r.status == 200 and expected in await r.text()
+
+
+async def test_signed_payloads_of_the_wrong_shape_are_400_before_bolt_sees_them(slack_bot, caplog):
+    """The shapes the fuzzer found bolt failing on (each was a 500 or 503), and wrong-typed fields our listeners
+    read: refused with 400, nothing stored, nothing logged as an error."""
+    mention = {"type": "event_callback", "event_id": "Ev1", "authorizations": [1.0],
+               "event": {"type": "app_mention", "user": ["U1"], "channel": "C1", "text": "help"}}
+    click = json.loads(parse_qs(button_click(JORDAN, "case_resolve", "{}", CASES_CHANNEL, "1.2", "x"))["payload"][0])
+    no_action_id = {**click, "actions": [{"block_id": "case_actions", "type": "button", "value": "{}"}]}
+    no_actions = {**click, "actions": []}
+    user_a_number = {**click, "user": {"id": 7}}
+    intake = await slack_bot.intake_modal()
+    submitted = json.loads(parse_qs(view_submission(JORDAN, intake, {}, "VSHAPE"))["payload"][0])
+    values_a_list = {**submitted, "view": {**submitted["view"], "state": {"values": {"child_name": ["Ann"]}}}}
+    option_a_string = {**submitted, "view": {**submitted["view"], "state": {"values": {
+        "category": {"answer": {"type": "static_select", "selected_option": "x"}}}}}}
+    caplog.clear()
+    slack_bot.fake.calls.clear()
+    for body, content_type in ((json.dumps(mention), JSON),
+                               *((urlencode({"payload": json.dumps(p)}), FORM)
+                                 for p in (no_action_id, no_actions, user_a_number, values_a_list, option_a_string))):
+        await refused(slack_bot, body, signed_headers(body, content_type), 400)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_fields_nobody_reads_are_dropped_not_refused(slack_bot):
+    """A slash command carrying fields bolt would trip on (a form's values are text) still works: only the fields
+    the listener reads reach it."""
+    body = slash_command(JORDAN, "help") + "&authorizations=x&response_urls=y&event=z"
+    response = await slack_bot.post(body, headers=signed_headers(body, FORM))
+    assert response.status == 200
+    (told,) = await slack_bot.until(lambda: slack_bot.fake.called("chat.postEphemeral"), "the help")
+    assert "/escalate status REF" in told["text"]
+
+
+async def test_too_much_in_flight_is_said_politely_or_refused_to_be_retried(slack_bot):
+    """Requests arriving faster than the bot can finish them are not queued without bound: a command is told to try
+    again in a minute, a form gets 503 (Slack keeps it open, to send again), and neither takes effect."""
+    intake = await slack_bot.intake_modal()
+    slack_bot.fake.calls.clear()
+    before = slack_bot.snapshot()
+    slack_bot.core.work.limit = 0
+    status, answer = await slack_bot.post_json(slash_command(JORDAN))
+    assert status == 200 and "very busy" in answer["text"] and answer["response_type"] == "ephemeral"
+    body = view_submission(JORDAN, intake, ANSWERS, "VBUSY")
+    status, _ = await slack_bot.post_json(body)
+    assert status == 503
+    await slack_bot.settle()
+    assert slack_bot.snapshot() == before and [c.method for c in slack_bot.fake.calls] == []
+    slack_bot.core.work.limit = 500
+    status, ack = await slack_bot.post_json(body, headers=signed_headers(body, FORM))  # the same form, sent again
+    assert status == 200 and not ack
+    await slack_bot.until(lambda: slack_bot.fake.called("chat.postMessage"), "the case's root")
+    assert len(await slack_bot.store.scan("cases")) == 1

@@ -135,3 +135,25 @@ async def test_bodies_are_not_logged_above_debug(teams_bot: TeamsHarness, caplog
     logged = "\n".join(r.getMessage() for r in caplog.records if r.levelno >= level)
     assert "Closed referral" not in logged and "Chris Walker" not in logged
     assert "Tallulah" not in logged and APP_ID not in logged
+
+
+async def test_too_much_in_flight_is_503_with_retry_after_and_nothing_runs(teams_bot):
+    """Requests arriving faster than the bot can finish them are refused before they take effect (the Bot Connector
+    tries again), instead of queueing without bound."""
+    teams_bot.core.work.limit = 0
+    async with teams_bot.session.post(teams_bot.url + "/api/messages",
+                                      json=personal_message(JORDAN, "escalate", teams_bot.connector)) as response:
+        assert response.status == 503 and response.headers["Retry-After"] == "30"
+    await nothing_ran(teams_bot)
+    teams_bot.core.work.limit = 500
+    calls = await teams_bot.say(JORDAN, "escalate")
+    assert [c.method for c in calls] == ["reply"]  # and once there is room, it is handled
+
+
+@pytest.mark.parametrize("url", ["http://\U00073076x/", "https://exämple.org/", "https://host/pa th", "https://h/\u00e9",
+                                 "ftp://host/", "https://", "https://host:123456/"])
+async def test_a_service_url_no_reply_could_be_sent_to_is_400(teams_bot, url):
+    """Found by the fuzz gate: a serviceUrl whose host is not ASCII made the reply fail inside the HTTP client."""
+    status, _ = await teams_bot.post({**personal_message(JORDAN, "help", teams_bot.connector), "serviceUrl": url})
+    assert status == 400
+    await nothing_ran(teams_bot)
