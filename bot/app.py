@@ -24,6 +24,7 @@ from bot.conversation.inbox import Inbox
 from bot.dates.clock import Clock, FixedClock, SystemClock
 from bot.door import Door
 from bot.jobs.agenda import Agenda
+from bot.jobs.claims import Claimer
 from bot.jobs.expiry import DailySweep
 from bot.jobs.outbox import ChannelInfo, Outbox, PrintSender
 from bot.jobs.runner import Jobs, PassReport
@@ -88,16 +89,17 @@ def build_core(store: Store, policies: Mapping[str, Policy], clock: Clock | None
     clock = clock or SystemClock()
     policies = dict(policies)
     people = People(directory or Directory([]))
-    book, roles, outbox, work = CaseBook(store), Roles(people), Outbox(store, clock), Work()
+    claimer = Claimer(exclusive=store.exclusive)  # (this process's name on the work it claims)
+    book, roles, outbox, work = CaseBook(store), Roles(people), Outbox(store, clock, claimer), Work()
     threads = Threads(book, outbox, roles, policies, work)
     scheduler = Scheduler(book, policies, clock, threads, Agenda(store), roles, KeyedLocks(),
-                          send_time=settings.nudge_time, review_days=settings.review_days)
+                          send_time=settings.nudge_time, review_days=settings.review_days, claimer=claimer)
     desk = CaseDesk(book, store, policies, clock, roles, scheduler)
     engine = Engine(store, book, desk, roles, threads, outbox, policies, clock)
     weekly = WeeklyPoster(book, store, policies, threads, summary_place(settings), settings.summary_weekday,
                           settings.summary_time)
     sweep = DailySweep(store, list(DEDUPE))
-    inbox = Inbox(store, clock, engine, threads)
+    inbox = Inbox(store, clock, engine, threads, claimer)
     door = Door(engine, inbox, outbox, store, clock, sweep, threads, work)
     return Core(store, policies, clock, people, book, roles, outbox, work, threads, scheduler, desk, engine, weekly,
                 sweep, Jobs(threads, scheduler, weekly, sweep, clock), inbox, door)

@@ -29,6 +29,11 @@ class Store(Protocol):
     its old or its new version, never a mixture and never unreadable.
     """
 
+    @property
+    def exclusive(self) -> bool:
+        """Whether one process at a time writes to this store (its owner): then work claimed by another process is
+        work that process left when it stopped (bot.jobs.claims)."""
+
     async def open(self) -> None:
         """Acquire the store (one owner at a time), check the schema version, clean stale temp files.
 

@@ -20,6 +20,11 @@ class MemoryStore:
         self._data: dict[str, dict[str, Doc]] = {}
         self._open = False
 
+    @property
+    def exclusive(self) -> bool:
+        """Only this process sees it."""
+        return True
+
     async def __aenter__(self) -> MemoryStore:
         await self.open()
         return self

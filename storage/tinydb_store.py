@@ -64,6 +64,11 @@ class TinyDBStore:
         self._locks = KeyedLocks()  # one per (collection, key), while someone holds or awaits it
         self._dirs: set[Path] = set()
 
+    @property
+    def exclusive(self) -> bool:
+        """The owner writes alone (its lock on DATA/.lock); a guest writes nothing."""
+        return not self.shared
+
     async def __aenter__(self) -> TinyDBStore:
         await self.open()
         return self

@@ -28,6 +28,7 @@ from adapters.teams.auth import TokenChecker
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
+CONVERSATION_ID = re.compile(r"[!-~]{1,1024}")  # e.g. a:1Xr..., 19:abc@thread.tacv2;messageid=1759881511856
 MAX_DEPTH = 64  # a Teams activity nests about 6 deep (one carrying a card, 20 or so); deeper is refused
 # Where replies go: a host name (or address) and port, then a printable ASCII path (a host that is not ASCII could not
 # even be written into the reply's Host header).
@@ -46,6 +47,8 @@ def shape_problem(data: Any) -> str:
     conversation = data.get("conversation")
     if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str) or not conversation["id"]:
         return "no conversation id"
+    if not CONVERSATION_ID.fullmatch(conversation["id"]):  # (it is sent back in a header: printable ASCII only)
+        return "a conversation id Teams does not use"
     if "from" in data and not isinstance(data["from"], dict):
         return "a malformed sender"
     return ""

@@ -73,6 +73,7 @@ class Nudge(TypedDict, total=False):
     status: Literal["pending", "sending", "sent", "cancelled", "superseded"]
     attempts: int
     claimed_at: str
+    claimed_by: str  # the process that claimed it (bot.jobs.claims)
     retry_at: str
     sent_at: str
 

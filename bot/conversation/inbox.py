@@ -1,6 +1,7 @@
 """The inbox: a form that has effects (the Stage 1 form, an action on a case, the immediate-risk answer) is stored here
 before the platform is told it was received, then handled; whatever stops the process meanwhile, it is handled
-exactly once after (by the next scheduler pass, at the latest a minute or so on).
+exactly once after (by the next scheduler pass: at once after a restart, since a claim left by a process that has
+gone is taken over (bot.jobs.claims); with a store several processes share, when its lease runs out).
 
 Handling is repeatable without a second effect: a case is opened once per form (its opening key), an action applied
 once per form (its audit entry names the form), the immediate-harm record made once. What the person is owed (their
@@ -11,11 +12,12 @@ from the form's id, so handling a form again never sends them twice. Only then i
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import cast
 
 from bot.conversation.engine import Engine
 from bot.dates.clock import Clock
+from bot.jobs.claims import Claimer
 from bot.jobs.threads import Threads
 from bot.types import ACTED, Event, Kind, Reply
 from storage.base import Doc, Store
@@ -30,7 +32,9 @@ class _Busy(Exception):
 
 
 class Inbox:
-    def __init__(self, store: Store, clock: Clock, engine: Engine, threads: Threads) -> None:
+    def __init__(self, store: Store, clock: Clock, engine: Engine, threads: Threads,
+                 claimer: Claimer | None = None) -> None:
+        self.claimer = claimer or Claimer(exclusive=store.exclusive)
         self.store = store
         self.clock = clock
         self.engine = engine
@@ -94,9 +98,9 @@ class Inbox:
         def take(doc: Doc | None) -> Doc:
             if doc is None:
                 raise _Busy
-            if doc.get("status") == "handling" and datetime.fromisoformat(doc["claimed_at"]) + LEASE > now:
+            if doc.get("status") == "handling" and self.claimer.live(doc, now, LEASE):
                 raise _Busy
-            return {**doc, "status": "handling", "claimed_at": now.isoformat()}
+            return {**doc, "status": "handling", **self.claimer.stamp(now)}
 
         try:
             doc = await self.store.update(INBOX, ticket, take)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
 from bot.dates.clock import Clock
+from bot.jobs.claims import Claimer
 from bot.types import Reply, ThreadRef, reply_from_dict, reply_to_dict
 from storage.base import Doc, Store
 from storage.collections import OUTBOX, OUTBOX_DUE
@@ -104,11 +105,13 @@ class _Busy(Exception):
 class Outbox:
     """The connected channels, and the durable queue of messages to them."""
 
-    def __init__(self, store: Store | None = None, clock: Clock | None = None) -> None:
+    def __init__(self, store: Store | None = None, clock: Clock | None = None,
+                 claimer: Claimer | None = None) -> None:
         self._senders: dict[str, Sender] = {}
         self._info: dict[str, ChannelInfo] = {}
         self.store = store
         self.clock = clock
+        self.claimer = claimer or Claimer(exclusive=bool(store is not None and store.exclusive))
         self.post_seconds = POST_SECONDS
 
     # --- channels -----------------------------------------------------------------------------------------------
@@ -196,11 +199,11 @@ class Outbox:
         def take(doc: Doc | None) -> Doc:
             if doc is None or doc.get("status") in ("sent", "failed", "cancelled"):
                 raise _Busy
-            if doc.get("status") == "sending" and datetime.fromisoformat(doc["claimed_at"]) + LEASE > now:
+            if doc.get("status") == "sending" and self.claimer.live(doc, now, LEASE):
                 raise _Busy
             if doc.get("next_at") and datetime.fromisoformat(doc["next_at"]) > now:
                 raise _Busy
-            return {**doc, "status": "sending", "claimed_at": now.isoformat()}
+            return {**doc, "status": "sending", **self.claimer.stamp(now)}
 
         try:
             doc = await store.update(OUTBOX, key, take)

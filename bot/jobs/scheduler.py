@@ -5,7 +5,8 @@ overlapping passes never both take it), queues it in the outbox under a key of i
 ignored), and records it as sent; the outbox delivers it, retrying while the channel is down. If several nudges of
 one stage fell due while the bot was down, only the latest (the most urgent) is sent and the others are marked
 superseded; a newer nudge drops an older one still waiting in the outbox. A nudge claimed by a pass that then crashed
-is queued again once its lease expires, under the same key: never lost, never twice.
+is queued again under the same key once its lease expires, or at once by the next process over an exclusive store
+(bot.jobs.claims): never lost, never twice.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from bot.dates.clock import Clock
 from bot.dates.workdays import LONDON, calendar_for
 from bot.jobs import nudges
 from bot.jobs.agenda import Agenda
+from bot.jobs.claims import Claimer
 from bot.jobs.threads import Threads
 from bot.types import Kind, Reply, ThreadRef
 from policies.model import Policy
@@ -61,6 +63,7 @@ class Scheduler:
         send_time: time = time(9, 0),
         review_days: int = 10,
         lease: timedelta = timedelta(minutes=10),
+        claimer: Claimer | None = None,
     ) -> None:
         self.book = book
         self.policies = policies
@@ -71,6 +74,7 @@ class Scheduler:
         self.send_time = send_time
         self.review_days = review_days
         self.lease = lease
+        self.claimer = claimer or Claimer()
         self._cases = locks
 
     def holding(self, ref: str) -> asyncio.Lock:
@@ -119,7 +123,7 @@ class Scheduler:
         claimed: list[Nudge] = []
 
         def claim(current: Case) -> Case:
-            updated, chosen = _claim(current, now, self.lease)
+            updated, chosen = _claim(current, now, self.lease, self.claimer)
             if not chosen and updated == current:
                 raise _Nothing
             claimed[:] = chosen
@@ -178,7 +182,7 @@ def nudge_key(ref: str, nudge_id: str) -> str:
     return f"nudge:{ref}:{nudge_id}"
 
 
-def _claim(case: Case, now: datetime, lease: timedelta) -> tuple[Case, list[Nudge]]:
+def _claim(case: Case, now: datetime, lease: timedelta, claimer: Claimer) -> tuple[Case, list[Nudge]]:
     """Pick what to send now: the latest due nudge of the current stage (older ones are superseded) and any due
     overall-cap nudge; nudges of a stage the case has left, or of a closed case, are cancelled."""
     today = now.date().isoformat()
@@ -188,7 +192,7 @@ def _claim(case: Case, now: datetime, lease: timedelta) -> tuple[Case, list[Nudg
     for n in case.get("nudges", []):
         if n["status"] in ("pending", "sending") and (not open_stage or n["stage"] != case["stage"]):
             n = {**n, "status": "cancelled"}
-        elif n["status"] == "sending" and datetime.fromisoformat(n["claimed_at"]) + lease <= now:
+        elif n["status"] == "sending" and not claimer.live(dict(n), now, lease):
             n = {**n, "status": "pending"}  # claimed by a pass that never finished
         if n["status"] == "pending" and n["date"] <= today and (
             not n.get("retry_at") or datetime.fromisoformat(n["retry_at"]) <= now
@@ -208,7 +212,7 @@ def _claim(case: Case, now: datetime, lease: timedelta) -> tuple[Case, list[Nudg
     chosen: list[Nudge] = []
     for n in result:
         if id(n) in chosen_ids:
-            n = {**n, "status": "sending", "claimed_at": now.isoformat()}
+            n = {**n, "status": "sending", "claimed_at": now.isoformat(), "claimed_by": claimer.name}
             chosen.append(n)
         elif any(n is d for d in due):
             n = {**n, "status": "superseded"}

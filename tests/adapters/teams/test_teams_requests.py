@@ -157,3 +157,12 @@ async def test_a_service_url_no_reply_could_be_sent_to_is_400(teams_bot, url):
     status, _ = await teams_bot.post({**personal_message(JORDAN, "help", teams_bot.connector), "serviceUrl": url})
     assert status == 400
     await nothing_ran(teams_bot)
+
+
+@pytest.mark.parametrize("conversation", ["ì\U00073076q'w", "a b", "x" * 1025])
+async def test_a_conversation_id_teams_never_sends_is_400(teams_bot, conversation):
+    """Found by the fuzz gate: a conversation id goes back to the connector in a header, which takes ASCII only."""
+    activity = personal_message(JORDAN, "help", teams_bot.connector)
+    status, _ = await teams_bot.post({**activity, "conversation": {**activity["conversation"], "id": conversation}})
+    assert status == 400
+    await nothing_ran(teams_bot)
