@@ -162,7 +162,6 @@ def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings |
         if manage_store:
             await store.close()
 
-    app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
     if settings.slack_enabled:
         from adapters.slack.mount import mount_slack
@@ -172,6 +171,9 @@ def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings |
         from adapters.teams.mount import mount_teams
 
         mount_teams(app, settings, core.door)
+    # (last, so that its stop runs first: the channels' connections are still open while the scheduler pass and the
+    # work in flight finish, and closed after)
+    app.cleanup_ctx.append(lifecycle)
     return app
 
 

@@ -203,7 +203,9 @@ class Outbox:
                 raise _Busy
             if doc.get("next_at") and datetime.fromisoformat(doc["next_at"]) > now:
                 raise _Busy
-            return {**doc, "status": "sending", **self.claimer.stamp(now)}
+            # (taken over from a delivery that never finished: its post may have arrived, so it is looked for first)
+            unknown = bool(doc.get("unknown")) or doc.get("status") == "sending"
+            return {**doc, "status": "sending", "unknown": unknown, **self.claimer.stamp(now)}
 
         try:
             doc = await store.update(OUTBOX, key, take)

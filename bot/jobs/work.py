@@ -84,14 +84,16 @@ class Work:
                 await asyncio.wait(pending)
 
     async def drain(self, seconds: float) -> bool:
-        """Stop taking new background work and wait up to `seconds` for what is in flight; True if it all
-        finished (what did not is cancelled: it is stored, and the next start finishes it)."""
-        self.stopping = True
+        """Let the work in flight finish, and what it starts meanwhile (a form handled, then its messages
+        delivered), for up to `seconds`; then take no more and cancel what is left (it is stored: the next start
+        finishes it). True if it all finished."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
         current = asyncio.current_task()
-        pending = {t for t in self._tasks if t is not current}
-        if not pending:
-            return True
-        _, late = await asyncio.wait(pending, timeout=seconds)
+        while (pending := {t for t in self._tasks if t is not current}) and (left := deadline - loop.time()) > 0:
+            await asyncio.wait(pending, timeout=left)
+        self.stopping = True
+        late = {t for t in self._tasks if t is not current}
         for task in late:
             task.cancel()
         if late:

@@ -1,0 +1,127 @@
+"""A stop is graceful: the bot as deployed, sent SIGTERM (a deploy, a restart), finishes what it acknowledged and the
+scheduler pass it is in, then closes its store: nothing lost, nothing twice, no traceback."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from deployment import CASES_CHANNEL, JORDAN, Bot, Fakes, view_submission
+
+from bot.app import build_core
+from bot.config import read_settings
+from bot.dates.clock import FixedClock
+from bot.dates.workdays import LONDON
+from bot.jobs.outbox import ChannelInfo
+from bot.people.directory_csv import demo_directory
+from bot.types import Event, ThreadRef, UserRef
+from policies.loader import load_policies
+from storage.tinydb_store import TinyDBStore
+
+REF = re.compile(r"ESC-\d{4}-\d{4,}")
+TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=LONDON)  # a working day, after nudges' 09:00
+
+
+def answers(arose: date) -> dict[str, str]:
+    return {"arose_on": arose.isoformat(), "other_agency": "Northshire Police", "other_professional": "Chris Walker",
+            "other_role": "Detective Constable", "category": "safeguarding_decision", "disputed": "Closed referral",
+            "impact": "Risk continues", "desired_change": "Strategy discussion", "discussed_line_manager": "yes",
+            "discussed_other": "yes", "child_status": "none", "child_name": "Tallulah Quenby-Marsh",
+            "child_dob": "2015-02-03"}
+
+
+@pytest.fixture
+def deployed(tmp_path):
+    fakes = Fakes()
+    (tmp_path / "logs").mkdir()
+    bot = Bot(tmp_path / "data", fakes, tmp_path / "logs", policy="surrey")
+    yield bot
+    if bot.proc is not None and bot.proc.poll() is None:
+        bot.stop()
+    fakes.close()
+
+
+async def test_sigterm_right_after_48_acknowledged_forms_loses_none(deployed):
+    bot = deployed
+    bot.start()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        intake = await bot.intake_view(session)
+        results = await asyncio.gather(*(bot.post(session, view_submission(JORDAN, intake, answers(date.today()),
+                                                                            f"VTERM{i:03d}")) for i in range(48)))
+        assert results == [(200, "")] * 48  # all 48 acknowledged: Slack closed each form
+        await asyncio.sleep(0.3)
+        assert bot.stop() == 0  # (within its 20 s bounds: each form handled, each message delivered)
+    cases = {ref for ref, _ in await bot.read("cases")}
+    assert len(cases) == 48 and await bot.keys("inbox") == [] and await bot.keys("outbox_due") == []
+    posts = await bot.fakes.posts()
+    told = Counter(m.group() for p in posts if p["channel"] == JORDAN for m in [REF.search(p["text"] or "")] if m)
+    roots = Counter(m.group() for p in posts if p["channel"] == CASES_CHANNEL and not p["thread_ts"]
+                    for m in [REF.search(p["text"] or "")] if m)
+    assert set(told) == cases == set(roots) and max(told.values()) == 1 and max(roots.values()) == 1
+    log = bot.log(1)
+    assert "Traceback" not in log and "is not open" not in log and " ERROR " not in log
+
+    bot.start()  # a normal restart: nothing is done again
+    await bot.until_settled()
+    bot.stop()
+    assert await bot.fakes.posts() == posts and bot.tracebacks() == []
+
+
+class Unreachable:
+    """The cases were opened before the bot served Slack: their messages wait in the outbox for it."""
+
+    def reaches(self, thread: ThreadRef) -> bool:
+        return False
+
+    async def post(self, thread: ThreadRef, reply: Any, via: Any = None, key: str = "") -> ThreadRef:
+        raise AssertionError("not reachable")
+
+
+async def open_cases_weeks_ago(data: Any, count: int) -> None:
+    """`count` Surrey cases opened through Slack four weeks before TUESDAY_10 (their nudges are all due then)."""
+    weeks_ago = TUESDAY_10 - timedelta(weeks=4)
+    settings = read_settings({"SLACK_CASES_CHANNEL": CASES_CHANNEL})
+    async with TinyDBStore(data) as store:
+        core = build_core(store, load_policies(ids=("surrey",)), FixedClock(weeks_ago),
+                          directory=demo_directory(["surrey"]), settings=settings)
+        core.door.connect(ChannelInfo("slack", forms=True, command="/escalate", cases_place=CASES_CHANNEL),
+                          Unreachable())
+        me = ThreadRef("slack", JORDAN)
+        for i in range(count):
+            event = Event.submitted(UserRef("slack", JORDAN), me, answers(weeks_ago.date()),
+                                    {"step": "intake", "policy": "surrey"}, event_id=f"seed-{i}", reply_to=me)
+            taken = await core.door.submit(event)
+            assert taken.ticket, taken
+            await core.door.process(taken.ticket)
+
+
+async def test_sigterm_right_after_a_nudge_was_posted_sends_no_nudge_twice(deployed):
+    bot = deployed
+    bot.clock = TUESDAY_10.isoformat()
+    await open_cases_weeks_ago(bot.data, 40)
+    bot.start()  # its first pass posts the cases' roots, then their overdue nudges
+    nudged_then = 0
+    for _ in range(1000):
+        nudged_then = sum((p["key"] or "").startswith("nudge:") for p in await bot.fakes.posts())
+        if nudged_then:
+            break
+        await asyncio.sleep(0.005)
+    assert bot.stop() == 0  # right after the first nudge: the pass it is in finishes
+    nudged = sum((p["key"] or "").startswith("nudge:") for p in await bot.fakes.posts())
+    assert 0 < nudged_then < 40 and nudged == 40  # (stopped mid-pass; the pass finished first)
+    assert "failed" not in bot.log(1)  # (Slack's connections stayed open until it had)
+    bot.start()
+    await asyncio.sleep(6)  # (a pass at start, and one 5 s on)
+    await bot.until_settled()
+    bot.stop()
+    posts = await bot.fakes.posts()
+    nudges = Counter(p["key"] for p in posts if (p["key"] or "").startswith("nudge:"))
+    cases = {ref for ref, _ in await bot.read("cases")}
+    assert {REF.search(key).group() for key in nudges} == cases  # (every case nudged)
+    assert max(nudges.values()) == 1, [k for k, n in nudges.items() if n > 1]
+    assert bot.tracebacks() == []
