@@ -90,7 +90,10 @@ class Console:
         self.say("Type escalate to start, help for help, quit to leave.")
         await self.door.deliver_waiting()  # (updates and reminders posted while this person was away)
         loop = asyncio.get_running_loop()
-        sensitive = False  # the question waiting is a child detail: never echo the answer
+        waiting = await self.door.waiting(self.user, self.thread)  # questions left unfinished last time
+        if waiting is not None:
+            self.say(render(waiting))
+        sensitive = bool(waiting and waiting.question and waiting.question.sensitive)  # never echo a child detail
         while True:
             if self.interactive:
                 self.stdout.write("you> ")

@@ -4,6 +4,7 @@ time limit, or not decodable."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -33,3 +34,24 @@ async def read_limited(request: web.Request, limit: int = MAX_BODY) -> bytes | w
     except (HttpProcessingError, RequestPayloadError, ValueError):
         return web.Response(status=400, text="malformed request body")
     return b"".join(chunks)
+
+
+class UnreadableRequests(logging.Filter):
+    """aiohttp logs a request its HTTP parser cannot read (a header line over 8 KB, a broken request line) at ERROR
+    with a traceback and the start of the offending line, which may be a bearer token. It is the sender's fault and
+    already answered 400: one INFO line naming the kind, nothing of the request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and 400 <= (error.code or 0) < 500:
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.msg, record.args, record.exc_info, record.exc_text = (
+                "refused a request that could not be read (%s)", (type(error).__name__,), None, None)
+        return True
+
+
+def quiet_unreadable_requests() -> None:
+    """Install UnreadableRequests on aiohttp's server logger (once)."""
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, UnreadableRequests) for f in server.filters):
+        server.addFilter(UnreadableRequests())

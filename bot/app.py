@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import socket
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,7 +44,10 @@ from storage.tinydb_store import TinyDBStore
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
-STOP_SECONDS = 20.0  # on a stop: requests in flight, then the scheduler's pass, then work in flight, each at most this
+STOP_SECONDS = 20.0  # a stop (SIGTERM, SIGINT) takes at most this, all told: requests in flight, the scheduler's pass,
+#                     work in flight; what has not finished by then is stored, and the next start finishes it
+REQUEST_STOP_SECONDS = 5.0  # of which requests in flight (they wait on nothing outbound for longer than a few seconds)
+STOPPING = web.AppKey("stopping", list)
 CHAT_CHANNELS = ("slack", "teams")  # channels with state of their own (their markers are expired with the core's)
 DEDUPE = (EVENTS, *(channel_collection(c, "marks") for c in CHAT_CHANNELS))
 
@@ -132,10 +136,20 @@ def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings |
               teams: bool = True) -> web.Application:
     """The bot's web app with its channels mounted. On start-up: open the store, load the directory, start the
     scheduler; on clean-up, the reverse."""
+    from adapters.http import quiet_unreadable_requests
+
     settings = settings or read_settings({})
     core = build_core(store, policies, clock, settings=settings)
+    quiet_unreadable_requests()
     app = web.Application(client_max_size=MAX_BODY)
     app[CORE] = core
+    app[STOPPING] = []  # when the stop began (the loop's clock), set by on_shutdown
+
+    async def stopping(_: web.Application) -> None:
+        app[STOPPING].append(asyncio.get_running_loop().time())
+        log.info("stopping: taking no new requests; finishing what is in flight (at most %.0f s)", STOP_SECONDS)
+
+    app.on_shutdown.append(stopping)
 
     async def lifecycle(_: web.Application) -> AsyncIterator[None]:
         if manage_store:
@@ -148,19 +162,22 @@ def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings |
         # scheduler finishes the pass it is in, work started after an answer (a form being handled, messages being
         # delivered) finishes, each within STOP_SECONDS; only then is the store closed. What did not finish is
         # stored, and the next start does it.
+        loop = asyncio.get_running_loop()
+        deadline = (app[STOPPING][0] if app[STOPPING] else loop.time()) + STOP_SECONDS
         stop.set()
         if task is not None:
             try:
-                await asyncio.wait_for(asyncio.shield(task), STOP_SECONDS)
+                await asyncio.wait_for(asyncio.shield(task), max(0.1, deadline - loop.time()))
             except TimeoutError:
-                log.warning("stopping: the scheduler pass did not finish within %s s; the next start goes on",
-                            STOP_SECONDS)
+                log.warning("stopping: the scheduler pass did not finish in time; the next start goes on")
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        await core.work.drain(STOP_SECONDS)
+        await core.work.drain(max(0.1, deadline - loop.time()))
         if manage_store:
             await store.close()
+        if app[STOPPING]:
+            log.info("stopped after %.1f s", loop.time() - app[STOPPING][0])
 
     app.router.add_get("/healthz", healthz)
     if settings.slack_enabled:
@@ -239,6 +256,7 @@ def serve(settings: Settings, policies: Mapping[str, Policy], *, host: str | Non
             "requests would not be authenticated (the Bot Framework Emulator's local mode). Set MICROSOFT_APP_ID "
             "and MICROSOFT_APP_PASSWORD, or listen on a loopback address such as 127.0.0.1"
         )
+    _can_listen(host, port)
     app = build_app(TinyDBStore(data), policies, settings)
     names = ", ".join(policies)
 
@@ -246,8 +264,33 @@ def serve(settings: Settings, policies: Mapping[str, Policy], *, host: str | Non
         for line in [*channel_lines(host, port, data, settings), f"  procedures: {names}"]:
             print(line, flush=True)
 
-    web.run_app(app, host=host, port=port, print=announce, access_log=None, shutdown_timeout=STOP_SECONDS)
+    try:
+        web.run_app(app, host=host, port=port, print=announce, access_log=None,
+                    shutdown_timeout=REQUEST_STOP_SECONDS)
+    except OSError as error:
+        raise _listen_error(host, port, error) from None
     return 0
+
+
+def _listen_error(host: str, port: int, error: OSError) -> ConfigError:
+    return ConfigError(f"cannot listen on {host}:{port}: {error.strerror or error} (is another copy running? set "
+                       "BOT_PORT or pass --port)")
+
+
+def _can_listen(host: str, port: int) -> None:
+    """Fail before the store is opened if the address cannot be listened on (in use, not this machine's, not
+    allowed): one line naming it."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as error:
+        raise ConfigError(f"cannot listen on {host}:{port}: {error}") from None
+    for family, kind, proto, _, address in infos:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp does
+            try:
+                probe.bind(address)
+            except OSError as error:
+                raise _listen_error(host, port, error) from None
 
 
 # --- the console and one scheduler pass -------------------------------------------------------------------------

@@ -28,8 +28,13 @@ NAMES = ("type", "event", "authorizations", "user", "team", "channel", "enterpri
          "conversation", "recipient", "serviceUrl", "channelData", "tenant", "entities", "attachments",
          "replyToId", "name", "aadObjectId", "conversationType", "mentioned", "content", "data", "action", "verb")
 
+# Text no real client sends but a forger can: a lone surrogate (from a "\ud800" escape), JSON nested past Python's
+# recursion limit inside a string field (private_metadata, a button's value), control characters, a long run.
+ODD_TEXT = ("\ud800", "a\udfffb", "[" * 5000, '{"a":' * 3000, "\x00\x1f\x7f", "x" * 5000, "\u202e\ufeff",
+            "ESC-2026-0001\n", "%00", "../../etc/passwd")
 leaves = (st.none() | st.booleans() | st.integers(min_value=-2**63, max_value=2**64)
-          | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12) | st.sampled_from(NAMES))
+          | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12) | st.sampled_from(NAMES)
+          | st.sampled_from(ODD_TEXT) | st.text(st.characters(codec=None, categories=["Cs", "Cc", "So"]), max_size=4))
 names = st.sampled_from(NAMES) | st.text(max_size=8)
 json_values = st.recursive(leaves, lambda inner: st.lists(inner, max_size=3)
                            | st.dictionaries(names, inner, max_size=3), max_leaves=8)

@@ -26,10 +26,11 @@ class Answers:
     sender: SlackSender
     state: ChannelState
 
-    async def show(self, replies: Iterable[Reply], asker: Asker) -> None:
+    async def show(self, replies: Iterable[Reply], asker: Asker, key: str = "") -> None:
         """Each reply as Slack shows it to the person who asked (changes to a case are posted in its thread by the
-        core, so they are not repeated here)."""
-        for reply in replies:
+        core, so they are not repeated here). `key`: the request's once-only key; with it, an answer Slack did not
+        take is kept by the core's outbox and sent to the person's direct messages, with retries."""
+        for number, reply in enumerate(replies):
             if reply.kind == Kind.FORM and reply.form is not None:
                 await self.open_form(reply.form, asker)
             elif reply.kind == Kind.RECORD and reply.attachment is not None:
@@ -37,11 +38,12 @@ class Answers:
                 await self.tell(asker, reply.text if sent else NO_RECORD)
             elif reply.kind == Kind.SUMMARY and asker.channel:
                 await self.post_summary(reply, asker)
-            elif reply.kind not in ACTED:
-                await self.tell(asker, reply.text)
+            elif reply.kind not in ACTED and not await self.tell(asker, reply.text) and key and asker.user.id:
+                await self.door.send_later(ThreadRef("slack", asker.user.id), Reply(reply.text),
+                                           f"slack:{key}:{number}")
 
-    async def tell(self, asker: Asker, text: str) -> None:
-        await self.sender.tell(asker.user.id, asker.channel, text)
+    async def tell(self, asker: Asker, text: str) -> bool:
+        return await self.sender.tell(asker.user.id, asker.channel, text)
 
     async def open_form(self, form: Form, asker: Asker) -> None:
         """Open a form as a modal with the trigger id; if there is none (an @mention) or Slack will not, say how to

@@ -54,7 +54,7 @@ def button(body: Mapping[str, Any], action: Mapping[str, Any]) -> tuple[Event, A
     verb = "record" if name == views.RECORD else name.removeprefix("case_")
     try:
         value = json.loads(action.get("value") or "{}")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         value = {}
     value = value if isinstance(value, dict) else {}
     stage = value.get("stage") if isinstance(value.get("stage"), int) and verb != "record" else None

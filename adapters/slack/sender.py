@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -31,6 +32,7 @@ PLAIN_WORDS = {
 FAILURES = (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError)
 KNOWN_IDS = 10_000  # emails looked up by users.lookupByEmail, kept (most recent first)
 CANNOT_LOOK = ("missing_scope", "not_allowed_token_type", "channel_not_found", "not_in_channel")
+FIND_PAGES = 10  # pages of 200 messages read, at most, looking for a post that timed out
 METADATA_TYPE = "escalation_bot_message"  # every message posted carries its outbox key in metadata of this type
 
 
@@ -91,28 +93,38 @@ class SlackSender:
         channel = str(result.get("channel") or thread.conversation)
         return ThreadRef("slack", channel, thread.thread or str(result.get("ts", "")))
 
-    async def find(self, thread: ThreadRef, key: str, root: bool) -> ThreadRef | None:
-        """Where the message posted with `key` landed, if it did: the recent messages of its conversation (a root)
-        or thread, read with their metadata. Raises SendError if Slack cannot be asked (it limits these reads)."""
+    async def find(self, thread: ThreadRef, key: str, root: bool, since: datetime | None = None) -> ThreadRef | None:
+        """Where the message posted with `key` landed, if it did: the messages of its conversation (a root) or
+        thread since it was first tried (`since`, less a minute for clocks; else the latest), read with their
+        metadata, page by page (at most FIND_PAGES). Raises SendError if Slack cannot be asked (it limits these
+        reads)."""
         try:
             channel = thread.conversation
             if not channel.startswith(("C", "G", "D")):  # a person: their direct message with the bot
                 opened = await self.client.conversations_open(users=channel)
                 channel = str((opened.get("channel") or {}).get("id", channel))
-            if root or not thread.thread:
-                found = await self.client.conversations_history(channel=channel, limit=50, include_all_metadata=True)
-            else:
-                found = await self.client.conversations_replies(channel=channel, ts=thread.thread, limit=200,
-                                                               include_all_metadata=True)
+            oldest = f"{since.timestamp() - 60:.6f}" if since is not None else None
+            cursor = None
+            for _ in range(FIND_PAGES):
+                if root or not thread.thread:
+                    found = await self.client.conversations_history(
+                        channel=channel, limit=200, include_all_metadata=True, cursor=cursor, oldest=oldest)
+                else:
+                    found = await self.client.conversations_replies(
+                        channel=channel, ts=thread.thread, limit=200, include_all_metadata=True, cursor=cursor,
+                        oldest=oldest)
+                for message in found.get("messages") or []:
+                    meta = message.get("metadata") or {}
+                    if meta.get("event_type") == METADATA_TYPE and (meta.get("event_payload") or {}).get("key") == key:
+                        return ThreadRef("slack", channel, thread.thread or str(message.get("ts", "")))
+                cursor = ((found.get("response_metadata") or {}).get("next_cursor")) or None
+                if not cursor or not oldest:
+                    break
         except FAILURES as exc:
             log.warning("Slack lookup of a message failed: %s", error_code(exc))
             if error_code(exc) in CANNOT_LOOK:
                 return None  # (the app may not read there: posted again, rather than never)
             raise send_error(exc) from None
-        for message in found.get("messages") or []:
-            meta = message.get("metadata") or {}
-            if meta.get("event_type") == METADATA_TYPE and (meta.get("event_payload") or {}).get("key") == key:
-                return ThreadRef("slack", channel, thread.thread or str(message.get("ts", "")))
         return None
 
     async def user_id(self, person: Mention) -> str | None:
@@ -130,21 +142,23 @@ class SlackSender:
         self._ids.move_to_end(person.email)
         return self._ids[person.email] or None
 
-    async def tell(self, user_id: str, channel: str, text: str) -> None:
+    async def tell(self, user_id: str, channel: str, text: str) -> bool:
         """A private answer: ephemeral in the channel where asked, else (or if Slack refuses that, e.g. the bot is
-        not in that channel) a direct message."""
+        not in that channel) a direct message. False if Slack took neither (logged)."""
         if not user_id:
-            return  # (another bot, or a payload without a user: nobody to answer)
+            return True  # (another bot, or a payload without a user: nobody to answer)
         if channel and not channel.startswith("D"):
             try:
                 await self.client.chat_postEphemeral(channel=channel, user=user_id, text=views.escape(text))
-                return
+                return True
             except FAILURES as exc:
                 log.info("no ephemeral answer in that channel (%s); answering by direct message", error_code(exc))
         try:
             await self.client.chat_postMessage(channel=user_id, text=views.escape(text))
         except FAILURES as exc:
             log.warning("could not answer a Slack user privately: %s", error_code(exc))
+            return False
+        return True
 
     async def open_view(self, trigger_id: str, view: dict[str, Any] | str) -> str | None:
         """views.open of a view (a dict, or already JSON); None once opened, else Slack's error code (logged here).

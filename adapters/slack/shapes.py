@@ -11,6 +11,7 @@ retired button or form) is acknowledged without bolt, with a way forward where a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,14 @@ ANSWER_FIELDS = ("type", "value", "selected_date")
 EVENT_FIELDS = ("type", "user", "channel", "text", "ts", "thread_ts", "event_ts", "team", "user_team",
                 "channel_type", "subtype", "bot_id")
 ENVELOPE_FIELDS = ("team_id", "api_app_id", "event_id", "enterprise_id", "context_team_id", "context_enterprise_id")
+# Slack's ids and names of things (never typed by a person): printable ASCII, short. They become store keys.
+IDS = frozenset({"id", "trigger_id", "action_ts", "action_id", "block_id", "callback_id", "team_id", "user_id",
+                 "channel_id", "event_id", "api_app_id", "enterprise_id", "app_id", "app_installed_team_id", "ts",
+                 "thread_ts", "event_ts", "hash", "type", "command", "user", "channel", "team", "user_team",
+                 "bot_id", "context_team_id", "context_enterprise_id", "subtype", "channel_type"})
+ID = re.compile(r"[!-~]{0,255}")
+LONGEST = {"private_metadata": 3000, "value": 3000}  # Slack's own limits (a modal's metadata; a button's value)
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")  # (only "\ud800"-style escapes make them: no real text has one)
 
 
 def parse(text: str, content_type: str, handled: Handled) -> Parsed:
@@ -150,8 +159,10 @@ def _values(values: Any) -> dict[str, dict[str, dict[str, Any]]]:
     """A modal's state values: block id -> action id -> the answer (a string value, date or chosen option)."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for block_id, actions in _object(values, "state.values").items():
+        _text(block_id, "block_id")
         out[block_id] = {}
         for action_id, answer in _object(actions, "a block's answers").items():
+            _text(action_id, "action_id")
             answer = _object(answer, "an answer")
             clean: dict[str, Any] = _texts(answer, ANSWER_FIELDS, "answer.")
             chosen = answer.get("selected_option")
@@ -169,11 +180,16 @@ def _object(value: Any, what: str) -> dict[str, Any]:
 
 
 def _text(value: Any, what: str) -> str:
-    """A string field ("" when absent or null)."""
+    """A string field ("" when absent or null): an id is printable ASCII; no text holds a lone surrogate."""
     if value is None:
         return ""
     if not isinstance(value, str):
         raise Malformed(f"{what} is not a string")
+    name = what.rpartition(".")[2]
+    if name in IDS and not ID.fullmatch(value):
+        raise Malformed(f"{what} is not an id Slack sends")
+    if len(value) > LONGEST.get(name, 40_000) or LONE_SURROGATE.search(value):
+        raise Malformed(f"{what} is not text Slack sends")
     return value
 
 
@@ -187,5 +203,5 @@ def _part(value: Any, names: tuple[str, ...], what: str) -> dict[str, str]:
     if value is None:
         return {}
     if isinstance(value, str):
-        return {"id": value}
+        return {"id": _text(value, what + ".id")}
     return _texts(_object(value, what), names, what + ".")

@@ -135,7 +135,7 @@ def values(view: Mapping[str, Any]) -> dict[str, str]:
 def metadata(view: Mapping[str, Any]) -> dict[str, Any]:
     try:
         data = json.loads(view.get("private_metadata") or "{}")
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Iterable, Mapping
@@ -12,7 +13,7 @@ from botbuilder.schema import Activity
 from adapters.teams import cards, files
 from adapters.teams.activities import card_activity, reply_activity
 from adapters.teams.sender import TeamsSender
-from adapters.teams.turn import Turn
+from adapters.teams.turn import REPLY_SECONDS, Turn
 from bot.door import ACTED, ACTION_DONE, Door, Form, Kind, Reply, SendError
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,8 @@ PRIVATE = "I have sent you the escalation form in our personal chat, so the deta
 RECORD_SENT = "I have sent you the written record in our personal chat, so it stays out of this conversation."
 NO_PRIVATE = ("I could not message you privately. Open a chat with me (find me under Apps) and type escalate there: "
               "the form asks for details that should not be shared here.")
+SLOW_PRIVATE = ("Teams is slow to answer just now. What I sent should reach our personal chat shortly; if it has not "
+                "in a few minutes, open a chat with me (find me under Apps) and type escalate there.")
 
 
 def new_card_id() -> str:
@@ -63,12 +66,18 @@ class TeamsAnswers:
         return await self.private(turn, card_activity(content, "Escalate a professional disagreement"), PRIVATE)
 
     async def private(self, turn: Turn, activity: Activity, said: str) -> str | None:
-        """Something for this person only: here in the personal chat, else sent there (and said so here)."""
+        """Something for this person only: here in the personal chat, else sent there (and said so here). Teams is
+        waited on for at most REPLY_SECONDS: the request is not held up."""
         if turn.personal:
             return await turn.say(activity)
         try:
-            reference = await self.sender.open_personal(turn.activity)
-            sent = await self.sender.post_activity(reference, activity)
+            async with asyncio.timeout(REPLY_SECONDS):
+                reference = await self.sender.open_personal(turn.activity)
+                sent = await self.sender.post_activity(reference, activity)
+        except TimeoutError:
+            log.warning("teams: the personal chat got no answer within %s s", REPLY_SECONDS)
+            await turn.say(SLOW_PRIVATE)
+            return None
         except SendError:
             await turn.say(NO_PRIVATE)
             return None
@@ -76,14 +85,17 @@ class TeamsAnswers:
         return sent
 
     async def post_here(self, turn: Turn, reply: Reply) -> None:
-        """A change to a case, in this conversation, mentioning whoever must act (where it is shared)."""
+        """A change to a case, in this conversation, mentioning whoever must act (where it is shared). If Teams
+        refuses or does not answer within REPLY_SECONDS, the core's outbox sends it (and retries)."""
         reference = await self.sender.refs.get(turn.thread.conversation)
         try:
             if reference is None:
                 raise SendError("no stored conversation")
-            await self.sender.post_reply(reference, reply)
-        except SendError:
-            await turn.say(reply_activity(reply))
+            async with asyncio.timeout(REPLY_SECONDS):
+                await self.sender.post_reply(reference, reply)
+        except (SendError, TimeoutError):
+            if await turn.say(reply_activity(reply)) is None:
+                await self.door.send_later(turn.thread, reply, f"teams:{turn.key}:acted")
 
     async def mark_done(self, turn: Turn, nudge: str, note: str) -> None:
         """Show on the case message whose button was clicked who did what, and take its buttons away."""

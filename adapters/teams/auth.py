@@ -65,8 +65,9 @@ class TokenRefused(Exception):
 
 
 def check_times(header: str, now: float | None = None) -> None:
-    """Refuse a token without `exp`, `nbf` and `iat` as whole numbers, expired, not yet valid, issued in the future,
-    or valid for longer than MAX_LIFETIME. Raises TokenRefused (its message names the problem, never the token)."""
+    """Refuse a token without `exp` and `nbf` as whole numbers (and `iat`, when it has one: the Bot Connector's own
+    tokens carry none), expired, not yet valid, issued in the future, or valid for longer than MAX_LIFETIME. Raises
+    TokenRefused (its message names the problem, never the token)."""
     token = header.removeprefix("Bearer ").strip()
     try:
         claims = jwt.decode(token, options={"verify_signature": False})
@@ -76,15 +77,18 @@ def check_times(header: str, now: float | None = None) -> None:
     times: dict[str, int] = {}
     for name in ("exp", "nbf", "iat"):
         value = claims.get(name)
+        if value is None and name == "iat":
+            continue
         if not isinstance(value, int) or isinstance(value, bool):
             raise TokenRefused(f"no whole-number {name}")
         times[name] = value
-    exp, nbf, iat = times["exp"], times["nbf"], times["iat"]
+    exp, nbf = times["exp"], times["nbf"]
+    start = min(nbf, times.get("iat", nbf))
     if exp <= now - SKEW:
         raise TokenRefused("expired")
-    if nbf > now + SKEW or iat > now + SKEW:
+    if nbf > now + SKEW or times.get("iat", nbf) > now + SKEW:
         raise TokenRefused("not valid yet")
-    if exp <= nbf or iat > exp or exp - min(nbf, iat) > MAX_LIFETIME:
+    if exp <= nbf or times.get("iat", nbf) > exp or exp - start > MAX_LIFETIME:
         raise TokenRefused("an impossible lifetime")
 
 

@@ -1,7 +1,9 @@
 """The Teams bot's turn: dedupe, remember the conversation, then typed words, card submits, file consent or installs.
 
 A message or invoke that names no sender is ignored (an invoke still gets its 200); a repeated activity has no second
-effect, and a repeated invoke gets the same answer as the first.
+effect, and a repeated invoke gets the same answer as the first. An activity is marked as handled once its turn has
+run: one cut short (the process killed) is handled when Teams sends it again. Two copies arriving at once may both
+run; what has effects is kept to once by the core (a form by its card id, a command by the activity's id).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ class TeamsBot:
             log.info("teams: a %s that names no sender was ignored", activity.type)
             await self._answer_invoke(context)
             return
-        if activity.id and not await self.state.first(turn.key):
+        if activity.id and await self.state.seen(turn.key):
             log.info("teams: a repeated activity was ignored")
             await self._answer_invoke(context)  # a retried invoke gets the answer the first one got, and no effect
             return
@@ -56,6 +58,8 @@ class TeamsBot:
             await self._invoked(context)
         elif activity.type in (ActivityTypes.conversation_update, ActivityTypes.installation_update):
             await self._met(turn)
+        if activity.id:  # (marked once handled: a turn cut short by a crash is handled when Teams sends it again)
+            await self.state.first(turn.key)
 
     async def _said(self, turn: Turn) -> None:
         event = Event(turn.user, turn.thread, text=turn.text() or "help", event_id=f"teams-event:{turn.key}")

@@ -27,6 +27,7 @@ ALREADY_SENT = "This form was already sent; nothing more was changed."
 CARD_ID = re.compile(r"^[0-9a-f]{32}$")
 CLICK_WINDOW = timedelta(minutes=2)  # a double click comes within seconds; the same click later is a new intention
 SENT_TITLE = "Escalate a professional disagreement"
+CHOSEN = ("choice", "yes_no", "date")  # answers picked, not typed: put back in a form shown again anywhere
 
 
 class Forms:
@@ -83,9 +84,11 @@ class Forms:
                 await self.answers.form(turn, taken.form.form, True, taken.errors, cards.answers_of(event.form or {}),
                                         card_id=card)
             elif taken.form is not None and taken.form.form is not None:
+                # (the questions first: a slow or failing Teams never leaves the person with a closed card and no
+                # questions; the start card is then shown as answered)
+                posted.append(await self.answers.form(turn, taken.form.form, True))
                 await turn.replace(turn.activity.reply_to_id, cards.sent_card(
                     SENT_TITLE, "No immediate risk. The questions are in the next message."))
-                posted.append(await self.answers.form(turn, taken.form.form, True))
             elif taken.ticket:
                 await turn.replace(turn.activity.reply_to_id, cards.sent_card(
                     "Immediate risk of harm", f"{taken.route}\nIt is recorded: its reference is in the next message."))
@@ -99,15 +102,22 @@ class Forms:
         taken = await self.answers.door.submit(event)
         answers = cards.answers_of(event.form or {})
         if taken.errors and taken.form is not None and taken.form.form is not None:
+            if not turn.personal:  # (a card is shown to everyone here: what was typed is not put back in it)
+                typed = {q.id for q in taken.form.form.questions if q.kind not in CHOSEN}
+                answers = {k: v for k, v in answers.items() if k not in typed}
             await self.answers.form(turn, taken.form.form, taken.form.private, taken.errors, answers, nudge, card)
             return
         if taken.refused is not None:
             await turn.say(reply_activity(taken.refused))
             return
-        if taken.again or not taken.ticket:
-            await turn.say(ALREADY_SENT if taken.again else OUT_OF_DATE)
+        if not taken.ticket:
+            await turn.say(OUT_OF_DATE)
             return
-        for reply in await self.answers.door.process(taken.ticket):
+        replies = await self.answers.door.process(taken.ticket)  # (sent again: handled now if it was not yet)
+        if taken.again and not replies:
+            await turn.say(ALREADY_SENT)
+            return
+        for reply in replies:
             if reply.kind == Kind.CASE_OPENED:
                 await turn.replace(turn.activity.reply_to_id, cards.sent_card(
                     SENT_TITLE, f"Sent: case {reply.case_ref} is open."))

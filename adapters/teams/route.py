@@ -28,6 +28,7 @@ from adapters.teams.auth import TokenChecker
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 CONVERSATION_ID = re.compile(r"[!-~]{1,1024}")  # e.g. a:1Xr..., 19:abc@thread.tacv2;messageid=1759881511856
 MAX_DEPTH = 64  # a Teams activity nests about 6 deep (one carrying a card, 20 or so); deeper is refused
 # Where replies go: a host name (or address) and port, then a printable ASCII path (a host that is not ASCII could not
@@ -51,7 +52,23 @@ def shape_problem(data: Any) -> str:
         return "a conversation id Teams does not use"
     if "from" in data and not isinstance(data["from"], dict):
         return "a malformed sender"
+    for name, value in (("id", data.get("id")), ("replyToId", data.get("replyToId")),
+                        ("from.id", (data.get("from") or {}).get("id"))):
+        if value is not None and not (isinstance(value, str) and CONVERSATION_ID.fullmatch(value)):
+            return f"an {name} Teams does not use"
     return ""
+
+
+def lone_surrogates(text: str, data: Any) -> bool:
+    """Whether the parsed body holds a lone surrogate anywhere (only a "\\ud800"-style escape in the JSON text
+    makes one: no real text has one, and it could be neither stored nor sent on)."""
+    if not SURROGATE_ESCAPE.search(text):
+        return False
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def too_deep(data: Any, limit: int = MAX_DEPTH) -> bool:
@@ -88,11 +105,13 @@ def teams_handler(adapter: CloudAdapter, on_turn: Callable[[TurnContext], Awaita
             log.info("teams: refused a request that is not application/json")
             return web.Response(status=400, text="expected application/json")
         try:
-            data = json.loads(body.decode("utf-8"))
+            text = body.decode("utf-8")
+            data = json.loads(text)
         except (UnicodeDecodeError, ValueError, RecursionError):  # (RecursionError: nested past the parser's limit)
             log.info("teams: refused a request whose body is not JSON")
             return web.Response(status=400, text="malformed request")
-        problem = "nested too deeply" if too_deep(data) else shape_problem(data)
+        problem = ("nested too deeply" if too_deep(data) else shape_problem(data)
+                   or ("text that is not Unicode" if lone_surrogates(text, data) else ""))
         try:
             activity = None if problem else Activity().deserialize(data)
         except Exception:

@@ -101,13 +101,16 @@ class CaseDesk:
         if found is not None:
             return found
         if doing:
-            case = await self.book.get(ref) if is_ref(ref) else None
-            await log_event(self.store, {"at": self.clock.now().isoformat(), "by": user.key,
-                                         "action": "access_refused", "ref": case["ref"] if case else "",
-                                         "policy": case["policy"] if case else "", "detail": doing})
+            await self.refused(user, doing, await self.book.get(ref) if is_ref(ref) else None)
         shown = ref.upper() if is_ref(ref) else "with that reference"
         return Reply(f"I cannot find a case {shown} that you can act on. Check the reference; only the people "
                      "involved and safeguarding leads can see a case.", kind=Kind.REFUSED)
+
+    async def refused(self, user: UserRef, doing: str, case: Case | None = None) -> None:
+        """Write a refusal to the audit log: who, when, what was asked, and the case only when it is a real one."""
+        await log_event(self.store, {"at": self.clock.now().isoformat(), "by": user.key, "action": "access_refused",
+                                     "ref": case["ref"] if case else "", "policy": case["policy"] if case else "",
+                                     "detail": doing})
 
     async def entitled(self, user: UserRef, ref: str, stage: int | None = None) -> tuple[Case, Policy] | None:
         """The case and its policy if `user` may act on it (now, or at `stage`), else None; nothing is written."""
@@ -163,7 +166,7 @@ class CaseDesk:
         if isinstance(found, Reply):
             return found
         case, policy = found
-        if event_id and any(e.get("event") == event_id for e in case["events"]):
+        if event_id and self.applied(case, event_id):
             return self._done(action, policy, case)
         change = self._tagged(self._change(action, policy, user, expected_stage, answers), event_id)
         try:
@@ -176,6 +179,11 @@ class CaseDesk:
             return Reply(str(refused), kind=Kind.REFUSED, case_ref=case["ref"])
         log.info("case %s: %s by %s", case["ref"], action, user.channel)
         return self._done(action, policy, updated)
+
+    @staticmethod
+    def applied(case: Case, event_id: str) -> bool:
+        """Whether the chat event `event_id` (a form's id) made a change to this case already."""
+        return any(e.get("event") == event_id for e in case["events"])
 
     def _done(self, action: str, policy: Policy, case: Case) -> Reply:
         """What is said once an action is applied (mentioning whoever must act after an escalation or extension)."""

@@ -203,6 +203,14 @@ class Engine:
         return replies_of(outcome, case["ref"])[0]
 
     # --- a dialog in progress (channels of plain words) ---------------------------------------------------------
+    async def waiting(self, user: UserRef, thread: ThreadRef) -> Reply | None:
+        """The question a person's unfinished questions wait on (to show again when they come back), or None."""
+        dialog = await self.dialogs.get(self.dialogs.key(user, thread))
+        question = current_question(dialog, self.policies) if dialog and dialog.get("step") != "done" else None
+        if question is None:
+            return None
+        return Reply("You were answering questions; your answers so far are kept. The question was:", question)
+
     async def _mid_dialog(self, key: str, dialog: dict[str, Any], line: Line, event: Event) -> list[Reply]:
         if line.command == "escalate" and not line.ref:
             question = current_question(dialog, self.policies)
@@ -314,6 +322,8 @@ class Engine:
         if event.step != "action" and not event.action:
             return None
         if event.action not in actions.ACTIONS or not is_ref(event.case_ref):
+            known = event.action if event.action in actions.ACTIONS else "an action"  # (never what was sent)
+            await self.desk.refused(event.user, f"{known} form")
             return Reply(OUT_OF_DATE, kind=Kind.REFUSED)
         found = await self.desk.find(event.user, event.case_ref, event.stage, doing=event.action)
         if isinstance(found, Reply):
@@ -346,6 +356,8 @@ class Engine:
         if isinstance(found, Reply):
             return [found]
         case, policy = found
+        if event.event_id and CaseDesk.applied(case, event.event_id):  # (this form, handled again: as it was)
+            return await self._act(event, event.action, case["ref"], event.stage, {})
         refused = self.desk.refusal(event.action, case, policy, event.stage)
         if refused is not None:
             return [refused]
@@ -411,10 +423,12 @@ class Engine:
         """The weekly summary, for safeguarding leads (and partnership contacts) only: `summary [YYYY-Www]`."""
         me = self.roles.is_lead(user)
         if me is None:
+            await self.desk.refused(user, "summary")
             return Reply("Sorry, the weekly summary is for safeguarding leads. Ask your designated safeguarding "
                          "lead, or ask for your entry in the bot's directory to be updated.", kind=Kind.REFUSED)
         served = [pid for pid in self.policies if self.roles.people.directory.serves(me, pid)]
         if not served:
+            await self.desk.refused(user, "summary")
             return Reply("Sorry, you are not listed as a lead for any partnership this bot runs.", kind=Kind.REFUSED)
         today = london_today(self.clock.now())
         try:

@@ -12,7 +12,7 @@ from the form's id, so handling a form again never sends them twice. Only then i
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
 from bot.conversation.engine import Engine
@@ -25,6 +25,8 @@ from storage.collections import EVENTS, INBOX
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=1)  # a form being handled that long is taken to have died with its process
+FRESH = timedelta(seconds=30)  # a form accepted this recently by a process still running is left to that process
+#                                (its channel handles it and shows the person the outcome in place)
 
 
 class _Busy(Exception):
@@ -47,7 +49,8 @@ class Inbox:
         if await self.store.get(EVENTS, event.event_id) is not None:
             return False
         return await self.store.create(INBOX, event.event_id, {"event": event.to_dict(), "status": "waiting",
-                                                               "at": self.clock.now().isoformat()})
+                                                               "at": self.clock.now().isoformat(),
+                                                               "accepted_by": self.claimer.name})
 
     async def process(self, ticket: str) -> list[Reply]:
         """Handle an accepted form (nothing if it is handled already, or being handled): its effect, then what is
@@ -61,6 +64,8 @@ class Inbox:
         except BaseException:
             await self._release(ticket)  # (handled again by the next try: the same form sent again, or a pass)
             raise
+        finally:
+            self.claimer.release(ticket)
         await self.store.delete(INBOX, ticket)
         return replies
 
@@ -83,7 +88,10 @@ class Inbox:
         """Handle every form left waiting (accepted but not handled: the process stopped, or its handling failed);
         how many were handled."""
         handled = 0
-        for ticket in sorted(await self.store.keys(INBOX)):
+        now = self.clock.now()
+        for ticket, doc in sorted(await self.store.scan(INBOX), key=lambda item: item[0]):
+            if self._fresh(doc, now):
+                continue
             try:
                 handled += bool(await self.process(ticket))
             except Exception as exc:  # (its kind only: a message could name what was typed)
@@ -92,20 +100,34 @@ class Inbox:
             log.info("handled %d form(s) accepted earlier", handled)
         return handled
 
+    def _fresh(self, doc: Doc, now: datetime) -> bool:
+        """Accepted moments ago by a process that is still running (this one, or, where the store is shared,
+        another): that process is handling it now."""
+        mine = doc.get("accepted_by") == self.claimer.name
+        if not mine and self.claimer.exclusive:
+            return False  # (accepted by a process that has gone)
+        try:
+            return now - datetime.fromisoformat(str(doc.get("at"))) < FRESH
+        except ValueError:
+            return False
+
     async def _claim(self, ticket: str) -> Event | None:
         now = self.clock.now()
 
         def take(doc: Doc | None) -> Doc:
             if doc is None:
                 raise _Busy
-            if doc.get("status") == "handling" and self.claimer.live(doc, now, LEASE):
+            if doc.get("status") == "handling" and self.claimer.live(doc, now, LEASE, ticket):
                 raise _Busy
-            return {**doc, "status": "handling", **self.claimer.stamp(now)}
+            return {**doc, "status": "handling", **self.claimer.stamp(now, ticket)}
 
         try:
             doc = await self.store.update(INBOX, ticket, take)
         except _Busy:
             return None
+        except BaseException:
+            self.claimer.release(ticket)
+            raise
         return Event.from_dict(cast(dict, doc["event"]))
 
     async def _owe(self, event: Event, replies: list[Reply]) -> None:

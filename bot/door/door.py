@@ -14,7 +14,7 @@ from bot.jobs.expiry import DailySweep
 from bot.jobs.outbox import ChannelInfo, Outbox, Sender
 from bot.jobs.threads import Threads
 from bot.jobs.work import Work
-from bot.types import Event, Kind, Reply, ThreadRef
+from bot.types import Event, Kind, Reply, ThreadRef, UserRef
 from policies.model import Policy
 from storage.base import Store
 
@@ -80,6 +80,11 @@ class Door:
         """What to show for what a person did, in order (typed words, a button; forms go through `submit`)."""
         async with self._work.running():
             return await self._engine.handle(event)
+
+    async def waiting(self, user: UserRef, thread: ThreadRef) -> Reply | None:
+        """The question this person's unfinished questions wait on in `thread` (a channel of plain words shows it
+        again when they come back), or None."""
+        return await self._engine.waiting(user, thread)
 
     async def check(self, event: Event) -> Mapping[str, str]:
         """Problems with a submitted form, per question id; nothing is stored."""

@@ -37,6 +37,10 @@ class ChannelState:
         """Mark `key` (an event the platform may deliver again); True only the first time."""
         return await self._store.create(self.marks, key, {"at": self._clock.now().isoformat()})
 
+    async def seen(self, key: str) -> bool:
+        """Whether `key` was marked (`first`)."""
+        return await self._store.get(self.marks, key) is not None
+
     async def claim(self, key: str, window: timedelta) -> bool:
         """Claim `key` for `window` (a click: the same click again within it is a double click); True if claimed
         now, atomically, so of two at once only one has it."""

@@ -1,31 +1,43 @@
-"""Claims on stored work (a form being handled, a message being delivered): who holds one, and when it is dead.
+"""Claims on stored work (a form being handled, a message being delivered, a nudge being sent): who holds one, and
+when it is dead.
 
-Each process takes a random name as it starts. A claim carries its holder's name and time. It is live while its
-lease runs, unless the store is exclusive (one process at a time, as TinyDB's owner lock makes it) and the claim is
-another process's: that process has gone (killed, or stopped before it finished), so its work is taken over at once
-instead of a lease later. A store shared by several processes keeps to the lease alone.
+Each process takes a random name as it starts, and remembers the claims it holds now. A claim carries its holder's
+name and time. This process's own claim is live exactly while it holds it (whatever the time: a slow platform may
+keep a delivery going for minutes, and taking it over would post twice). Another process's claim is dead at once
+when the store is exclusive (one process at a time, as TinyDB's owner lock makes it: that process has gone, killed or
+stopped before it finished), and otherwise live until its lease runs out.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 
-@dataclass(frozen=True)
 class Claimer:
-    exclusive: bool = False
-    name: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    def __init__(self, exclusive: bool = False, name: str | None = None) -> None:
+        self.exclusive = exclusive
+        self.name = name or uuid.uuid4().hex[:12]
+        self._held: set[str] = set()
 
-    def stamp(self, now: datetime) -> dict[str, str]:
-        """The fields a claim made now carries."""
+    def stamp(self, now: datetime, key: str) -> dict[str, str]:
+        """The fields a claim on `key` made now carries (this process holds it until `release`)."""
+        self._held.add(key)
         return {"claimed_at": now.isoformat(), "claimed_by": self.name}
 
-    def live(self, doc: dict[str, Any], now: datetime, lease: timedelta) -> bool:
-        """Whether the claim on `doc` still holds (its holder may be working on it)."""
-        if self.exclusive and doc.get("claimed_by") != self.name:
+    def release(self, key: str) -> None:
+        """This process is done with its claim on `key` (whatever became of the work)."""
+        self._held.discard(key)
+
+    def holds(self, key: str) -> bool:
+        return key in self._held
+
+    def live(self, doc: dict[str, Any], now: datetime, lease: timedelta, key: str) -> bool:
+        """Whether the claim on `doc` (the work stored under `key`) still holds: someone may be working on it."""
+        if doc.get("claimed_by") == self.name:
+            return key in self._held
+        if self.exclusive:
             return False
         try:
             return datetime.fromisoformat(str(doc.get("claimed_at"))) + lease > now

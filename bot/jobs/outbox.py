@@ -147,14 +147,15 @@ class Outbox:
             exc.channel = exc.channel or thread.channel
             raise
 
-    async def find(self, thread: ThreadRef, key: str, root: bool) -> ThreadRef | None:
-        """Where a message whose post timed out landed, if the channel can tell (None: not found, or cannot look)."""
+    async def find(self, thread: ThreadRef, key: str, root: bool, since: datetime | None = None) -> ThreadRef | None:
+        """Where a message whose post timed out landed, if the channel can tell (None: not found, or cannot look).
+        `since`: when it was first tried (the channel need look no further back)."""
         find = getattr(self._senders.get(thread.channel), "find", None)
         if find is None:
             return None
         try:
             async with asyncio.timeout(self.post_seconds):
-                found: ThreadRef | None = await find(thread, key, root)
+                found: ThreadRef | None = await find(thread, key, root, since)
                 return found
         except TimeoutError:
             raise SendError(f"{thread.channel} did not answer in time", unknown=True, channel=thread.channel) from None
@@ -167,7 +168,7 @@ class Outbox:
 
     async def queue(self, letter: Letter, revive: bool = False) -> bool:
         """Keep a letter until it is delivered; False if one with its key was queued before (nothing is done, but
-        with `revive` one that was cancelled is queued afresh)."""
+        with `revive` one that was cancelled or given up is queued afresh: a case's root, still needed)."""
         store, clock = self._store()
         now = clock.now().isoformat()
         letter_doc = {**letter.to_doc(), "created_at": letter.created_at or now, "next_at": now}
@@ -178,9 +179,9 @@ class Outbox:
 
         def again(doc: Doc | None) -> Doc:
             nonlocal revived
-            if doc is None or (revive and doc.get("status") == "cancelled"):
-                revived = True
-                return letter_doc
+            if doc is None or (revive and doc.get("status") in ("cancelled", "failed")):
+                revived = True  # (a post that timed out before it was given up may have arrived: look first)
+                return {**letter_doc, "unknown": bool((doc or {}).get("unknown"))}
             raise _Busy
 
         try:
@@ -199,13 +200,13 @@ class Outbox:
         def take(doc: Doc | None) -> Doc:
             if doc is None or doc.get("status") in ("sent", "failed", "cancelled"):
                 raise _Busy
-            if doc.get("status") == "sending" and self.claimer.live(doc, now, LEASE):
+            if doc.get("status") == "sending" and self.claimer.live(doc, now, LEASE, key):
                 raise _Busy
             if doc.get("next_at") and datetime.fromisoformat(doc["next_at"]) > now:
                 raise _Busy
             # (taken over from a delivery that never finished: its post may have arrived, so it is looked for first)
             unknown = bool(doc.get("unknown")) or doc.get("status") == "sending"
-            return {**doc, "status": "sending", "unknown": unknown, **self.claimer.stamp(now)}
+            return {**doc, "status": "sending", "unknown": unknown, **self.claimer.stamp(now, key)}
 
         try:
             doc = await store.update(OUTBOX, key, take)
@@ -214,7 +215,22 @@ class Outbox:
             if held is None or held.get("status") in ("sent", "failed", "cancelled"):
                 await store.delete(OUTBOX_DUE, key)
             return None
-        return Letter.from_doc(key, doc)
+        except BaseException:
+            self.claimer.release(key)
+            raise
+        try:
+            return Letter.from_doc(key, doc)
+        except (KeyError, TypeError, ValueError) as exc:  # (stored by a version that wrote it differently)
+            log.error("a queued message cannot be read (%s); it is given up", type(exc).__name__)
+            await store.update(OUTBOX, key, lambda d: {**(d or {}), "status": "failed", "at": now.isoformat(),
+                                                        "error": "unreadable"})
+            await store.delete(OUTBOX_DUE, key)
+            self.claimer.release(key)
+            return None
+
+    def unclaim(self, key: str) -> None:
+        """This process is done with its claim on the letter (it was delivered, put back or given up)."""
+        self.claimer.release(key)
 
     async def release(self, key: str) -> None:
         """Give a claimed letter back untried (this process cannot reach where it goes: another one will)."""
@@ -269,7 +285,8 @@ class Outbox:
         store, clock = self._store()
 
         def drop(doc: Doc | None) -> Doc:
-            if doc is None or doc.get("status") not in ("pending",):
+            if doc is None or doc.get("status") not in ("pending", "sending") or (
+                    doc.get("status") == "sending" and not self.claimer.holds(key)):  # (one in flight elsewhere)
                 raise _Busy
             return {**doc, "status": "cancelled", "at": clock.now().isoformat()}
 

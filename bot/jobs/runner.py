@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from bot.dates.clock import Clock
 from bot.jobs.expiry import RETENTION, DailySweep
@@ -13,6 +15,7 @@ from bot.jobs.threads import Threads
 from bot.jobs.weekly import WeeklyPoster
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,20 +40,32 @@ class Jobs:
         again), then (`expire`, at the first pass of each London day) expire old dedupe records, unfinished forms
         and delivered messages. Each step's failure is its own and is logged by kind only."""
         now = now or self.clock.now()
-        for ref in await self.threads.book.unstarted_once():  # (cases from before roots were queued with them)
-            await self.threads.queue_root(ref)
-        sent = await self.scheduler.tick(now)
+
+        async def step(what: str, work: Callable[[], Awaitable[T]], otherwise: T) -> T:
+            try:
+                return await work()
+            except Exception as exc:  # (its kind only: a message may name a case)
+                log.warning("%s failed (%s); tried again at the next pass", what, type(exc).__name__)
+                log.debug("%s failed", what, exc_info=True)
+                return otherwise
+
+        async def unstarted() -> None:
+            for ref in await self.threads.book.unstarted_once():  # (cases from before roots were queued with them)
+                await self.threads.queue_root(ref)
+
+        async def expiry() -> None:
+            if await self.sweep.tick(now) is not None:
+                await self.threads.outbox.expire(now, RETENTION)
+
+        await step("queueing the roots of older cases", unstarted, None)
+        nothing: list[SentNudge] = []
+        sent = await step("queueing nudges", lambda: self.scheduler.tick(now), nothing)
         if sent:
             log.info("scheduler: %d nudge(s) queued", len(sent))
-        posted = await self.weekly.tick(now)
+        posted = await step("queueing the weekly summary", lambda: self.weekly.tick(now), None)
         if posted:
             log.info("weekly summary queued for %s", posted)
-        try:
-            delivered = await self.threads.deliver_due()
-        except Exception as exc:  # (its kind only: a message may name a case)
-            log.warning("delivering queued messages failed (%s); tried again at the next pass", type(exc).__name__)
-            log.debug("delivering queued messages failed", exc_info=True)
-            delivered = 0
-        if expire and await self.sweep.tick(now) is not None:
-            await self.threads.outbox.expire(now, RETENTION)
+        delivered = await step("delivering queued messages", self.threads.deliver_due, 0)
+        if expire:
+            await step("expiring old records", expiry, None)
         return PassReport(delivered, sent, posted)

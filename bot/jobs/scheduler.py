@@ -133,7 +133,11 @@ class Scheduler:
             case = await self.book.update(ref, claim)
         except (_Nothing, KeyError):
             pass
-        out: list[SentNudge | None] = [await self._send(policy, case, nudge, now) for nudge in claimed]
+        try:
+            out: list[SentNudge | None] = [await self._send(policy, case, nudge, now) for nudge in claimed]
+        finally:
+            for nudge in claimed:
+                self.claimer.release(nudge_key(ref, nudge["id"]))
         latest = await self.book.get(ref)
         if latest is not None and not any(
             n["status"] in ("pending", "sending") and n["date"] <= day for n in latest.get("nudges", [])
@@ -192,7 +196,7 @@ def _claim(case: Case, now: datetime, lease: timedelta, claimer: Claimer) -> tup
     for n in case.get("nudges", []):
         if n["status"] in ("pending", "sending") and (not open_stage or n["stage"] != case["stage"]):
             n = {**n, "status": "cancelled"}
-        elif n["status"] == "sending" and not claimer.live(dict(n), now, lease):
+        elif n["status"] == "sending" and not claimer.live(dict(n), now, lease, nudge_key(case["ref"], n["id"])):
             n = {**n, "status": "pending"}  # claimed by a pass that never finished
         if n["status"] == "pending" and n["date"] <= today and (
             not n.get("retry_at") or datetime.fromisoformat(n["retry_at"]) <= now
@@ -212,7 +216,7 @@ def _claim(case: Case, now: datetime, lease: timedelta, claimer: Claimer) -> tup
     chosen: list[Nudge] = []
     for n in result:
         if id(n) in chosen_ids:
-            n = {**n, "status": "sending", "claimed_at": now.isoformat(), "claimed_by": claimer.name}
+            n = {**n, "status": "sending", **claimer.stamp(now, nudge_key(case["ref"], n["id"]))}  # type: ignore[typeddict-item]
             chosen.append(n)
         elif any(n is d for d in due):
             n = {**n, "status": "superseded"}

@@ -117,24 +117,39 @@ class Threads:
         letter = await self.outbox.claim(key)
         if letter is None:
             return False
-        async with self._cases(letter.case or key):
-            try:
-                if not await self._attempt(letter, skip):
-                    await self.outbox.release(key)
-                    return False
-            except SendError as exc:
-                if skip is not None and exc.channel:
-                    skip.add(exc.channel)
-                if not await self.outbox.retry_later(key, exc):
-                    await self._given_up(letter, exc)
+        try:
+            async with self._cases(letter.case or key):
+                return await self._deliver_claimed(letter, skip)
+        finally:
+            self.outbox.unclaim(key)
+
+    async def _deliver_claimed(self, letter: Letter, skip: set[str] | None) -> bool:
+        key = letter.key
+        try:
+            if not await self._attempt(letter, skip):
+                await self.outbox.release(key)
                 return False
-            except KeyError:  # its case is not stored (yet, or any more: purged)
-                if self._young(letter):  # (queued just before its case is written: wait for it)
-                    await self.outbox.retry_later(key, SendError("its case is not stored yet"))
-                else:
-                    await self.outbox.cancel(key)
-                return False
+        except SendError as exc:
+            if skip is not None and exc.channel:
+                skip.add(exc.channel)
+            await self._failed(letter, exc)
+            return False
+        except KeyError:  # its case is not stored (yet, or any more: purged)
+            if self._young(letter):  # (queued just before its case is written: wait for it)
+                await self.outbox.retry_later(key, SendError("its case is not stored yet"))
+            else:
+                await self.outbox.cancel(key)
+            return False
+        except Exception as exc:  # a fault of ours, not the platform's: backed off, in time given up, never blocking
+            log.error("delivering a %s failed unexpectedly (%s); tried again later", letter.reply.kind,
+                      type(exc).__name__)
+            await self._failed(letter, SendError(f"an unexpected error ({type(exc).__name__})"))
+            return False
         return True
+
+    async def _failed(self, letter: Letter, error: SendError) -> None:
+        if not await self.outbox.retry_later(letter.key, error):
+            await self._given_up(letter, error)
 
     async def _attempt(self, letter: Letter, skip: set[str] | None) -> bool:
         """Deliver a claimed letter (False, untried, where this process cannot reach: another one will)."""
@@ -145,7 +160,7 @@ class Threads:
             raise SendError(f"{where.channel} failed earlier in this pass", channel=where.channel)
         posted = None
         if letter.unknown:  # the last try timed out: it may have arrived, so look before posting again
-            posted = await self.outbox.find(where, letter.key, letter.root or not where.thread)
+            posted = await self.outbox.find(where, letter.key, letter.root or not where.thread, _when(letter))
         if posted is None:
             posted = await self.outbox.post(where, reply, via, letter.key)
         if letter.root:
@@ -173,13 +188,10 @@ class Threads:
             if claimed is None:
                 raise SendError("the case's thread is not started yet")
             try:
-                if not await self._attempt(claimed, skip):
-                    await self.outbox.release(root_letter)
-                    raise SendError("the case's thread is not reachable from here", channel=case["thread"]["channel"])
-            except SendError as exc:
-                if not await self.outbox.retry_later(root_letter, exc):
-                    await self._given_up(claimed, exc)
-                raise
+                if not await self._deliver_claimed(claimed, skip):
+                    raise SendError("the case's thread is not started yet", channel=case["thread"]["channel"])
+            finally:
+                self.outbox.unclaim(root_letter)
             case = await self.book.get(letter.case) or case
         return thread_of(case), None, letter.reply
 
@@ -192,11 +204,16 @@ class Threads:
 
     async def deliver_due(self) -> int:
         """Every message due now (each scheduler pass); how many were delivered. A channel that fails is not tried
-        again in this pass: it is likely down, and the rest must not wait behind a timeout each."""
+        again in this pass: it is likely down, and the rest must not wait behind a timeout each. A message that
+        cannot even be tried (its store record unreadable, the store failing) does not hold up the others."""
         skip: set[str] = set()
         delivered = 0
         for key in await self.outbox.due():
-            delivered += await self.deliver(key, skip)
+            try:
+                delivered += await self.deliver(key, skip)
+            except Exception as exc:
+                log.warning("a queued message could not be tried (%s); tried again at the next pass",
+                            type(exc).__name__)
         return delivered
 
     async def _given_up(self, letter: Letter, error: SendError) -> None:
@@ -208,9 +225,19 @@ class Threads:
         if self.outbox.store is not None and now is not None:
             await log_event(self.outbox.store, {"at": now.isoformat(), "by": "bot", "action": "delivery_failed",
                                                 "ref": letter.case, "policy": "", "detail": f"{what}: {error}"[:200]})
-        if letter.notify is not None and not letter.key.startswith("notice:"):
+        notify = letter.notify
+        if notify is None and letter.case:  # (a case's root or nudge: the person who raised it is told)
+            case = await self.book.get(letter.case)
+            notify = ThreadRef.from_dict(case["opened_in"]) if case and case.get("opened_in") else None
+        if notify is not None and not letter.key.startswith("notice:"):
             about = f"about {letter.case} " if letter.case else ""
             notice = Reply(f"A message {about}could not be posted where it belongs after trying for a day ({error}). "
                            "Please tell the people involved directly.", kind=Kind.NOT_POSTED, case_ref=letter.case)
-            await self.send(f"notice:{letter.key}", notice, to=letter.notify)
+            await self.send(f"notice:{letter.key}", notice, to=notify)
 
+
+def _when(letter: Letter) -> datetime | None:
+    try:
+        return datetime.fromisoformat(letter.created_at)
+    except ValueError:
+        return None

@@ -96,3 +96,12 @@ def test_console_refuses_a_bad_user_and_a_second_process_on_the_same_store(tmp_p
         assert second.returncode == 1 and "store in use" in second.stderr
     finally:
         holder.communicate("quit\n", timeout=30)
+
+
+def test_coming_back_shows_the_waiting_question_and_a_child_detail_answer_is_not_echoed(tmp_path):
+    first = chat(tmp_path, SURREY_SESSION[:-1], "--policy", "surrey")  # left at the child's date of birth
+    assert "you> (withheld)" in first.stdout  # (the child's name)
+    second = chat(tmp_path, [CHILD_DOB], "--policy", "surrey")
+    assert "You were answering questions; your answers so far are kept. The question was:" in second.stdout
+    assert "Case ESC-20" in second.stdout
+    assert CHILD_DOB not in second.stdout and "you> (withheld)" in second.stdout

@@ -145,7 +145,8 @@ class Traffic:
                 payload["user"] = {**payload["user"], "id": person}
         if kind in ("command", "status") and isinstance(payload, dict):
             body, content_type = urlencode({k: v if isinstance(v, str) else json.dumps(v)
-                                            for k, v in payload.items()}), "application/x-www-form-urlencoded"
+                                            for k, v in payload.items()}, errors="surrogatepass"), \
+                "application/x-www-form-urlencoded"
         elif kind in ("mention", "url_verification"):
             body, content_type = json.dumps(payload), "application/json"
         else:

@@ -143,3 +143,16 @@ def test_cli_path_imports_no_platform_sdk(repo: Path, clean_env: dict[str, str],
     assert "bot" in report["modules"]
     loaded = sorted(set(PLATFORM_SDKS) & set(report["modules"]))
     assert not loaded, f"`python -m bot {args[0]}` imported {loaded}"
+
+
+def test_serve_on_a_port_in_use_stops_with_one_line(repo: Path, clean_env: dict[str, str], tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = run_cli(repo, clean_env, ["serve", "--host", "127.0.0.1", "--port", str(port), "--data", str(tmp_path)])
+    line = one_error_line(r)
+    assert f"127.0.0.1:{port}" in line and "in use" in line and "--port" in line
+    assert not list(tmp_path.glob("*.json"))  # the store was never opened

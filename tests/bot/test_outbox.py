@@ -3,6 +3,7 @@ delivery at a time, given up after a day (audited, the person told), looked for 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import pytest
@@ -34,7 +35,7 @@ class Flaky:
         self.posted.append((thread, reply, key))
         return thread
 
-    async def find(self, thread, key, root):
+    async def find(self, thread, key, root, since=None):
         self.looked.append(key)
         return self.arrived.get(key)
 
@@ -123,3 +124,50 @@ async def test_delivered_letters_are_forgotten_after_a_week_and_pending_ones_nev
     assert await core.outbox.expire(clock.now() + timedelta(days=6), timedelta(days=7)) == 0
     assert await core.outbox.expire(clock.now() + timedelta(days=8), timedelta(days=7)) == 1
     assert sorted(await store.keys("outbox")) == ["waiting"]
+
+
+class Buggy(Flaky):
+    """A channel whose posting has a fault of ours for one message (not a platform's refusal)."""
+
+    async def post(self, thread, reply, via=None, key=""):
+        if reply.text == "broken":
+            raise AttributeError("a bug")
+        return await super().post(thread, reply, via, key)
+
+
+async def test_a_message_that_fails_unexpectedly_backs_off_without_holding_up_the_others(core, clock, store):
+    buggy = Buggy()
+    connect(core, buggy)
+    await core.threads.send("bad", Reply("broken"), to=PLACE, now=False)
+    for key in ("a", "b", "c"):
+        await core.threads.send(key, Reply(f"message {key}"), to=PLACE, now=False)
+    assert await core.threads.deliver_due() == 3  # (the broken one first, oldest first: the others still go)
+    assert sorted(key for _, _, key in buggy.posted) == ["a", "b", "c"]
+    letter = await store.get("outbox", "bad")
+    assert letter["status"] == "pending" and letter["attempts"] == 1 and "AttributeError" in letter["error"]
+    clock.advance(seconds=GIVE_UP.total_seconds() + 1)
+    assert await core.threads.deliver_due() == 0
+    assert (await store.get("outbox", "bad"))["status"] == "failed"  # given up in time, and audited
+    assert [doc["action"] for _, doc in await store.scan("audit_log")] == ["delivery_failed"]
+
+
+async def test_a_slow_delivery_of_this_process_is_not_taken_over_however_long_it_takes(core, clock):
+    """A platform that takes minutes to answer: the delivery in flight still holds its claim, so a scheduler pass
+    does not post the message a second time."""
+    gate = asyncio.Event()
+
+    class Slow(Flaky):
+        async def post(self, thread, reply, via=None, key=""):
+            await gate.wait()
+            return await super().post(thread, reply, via, key)
+
+    slow = Slow()
+    connect(core, slow)
+    core.outbox.post_seconds = 3600
+    sent = await core.threads.send("slow", Reply("Hello"), to=PLACE, wait=0.05)
+    assert sent.status != "sent"
+    clock.advance(minutes=30)  # (long past any lease)
+    assert await core.threads.deliver_due() == 0  # the pass leaves it to the delivery in flight
+    gate.set()
+    await core.work.settle()
+    assert [key for _, _, key in slow.posted] == ["slow"]

@@ -65,6 +65,7 @@ async def test_sigterm_right_after_48_acknowledged_forms_loses_none(deployed):
     assert set(told) == cases == set(roots) and max(told.values()) == 1 and max(roots.values()) == 1
     log = bot.log(1)
     assert "Traceback" not in log and "is not open" not in log and " ERROR " not in log
+    assert "stopping: taking no new requests" in log and "stopped after" in log  # an operator sees the stop
 
     bot.start()  # a normal restart: nothing is done again
     await bot.until_settled()

@@ -128,7 +128,12 @@ class FakeSlack:
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": "1700000000.999999"}
         if method in ("conversations.history", "conversations.replies"):
-            return {"ok": True, "messages": self.messages(str(args.get("channel", "")), str(args.get("ts", "")))}
+            # (pages of `limit`, as Slack gives them; `oldest` is not applied: the fake's ts are not times)
+            found = self.messages(str(args.get("channel", "")), str(args.get("ts", "")))
+            start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+            more = start + limit < len(found)
+            return {"ok": True, "messages": found[start:start + limit], "has_more": more,
+                    "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
         if method == "users.lookupByEmail":
             uid = self.emails.get(str(args.get("email", "")))
             return {"ok": True, "user": {"id": uid}} if uid else {"ok": False, "error": "users_not_found"}

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from scenario_kit import JORDAN, LENA, SAM, STRANGER, World, at
 
+from bot.types import Event, Kind
+
 CANARY = "Tommy Jones DOB 03/04/2015"
 
 
@@ -67,4 +69,20 @@ async def test_refusals_are_audited_with_the_case_only_when_it_is_real(world, st
         [f"console:{STRANGER}", "access_refused", "", "status", "2026-11-23T11:00:00+00:00"],
         [f"console:{STRANGER}", "access_refused", ref, "status", "2026-11-23T11:00:00+00:00"],
     ]
+    assert "Tommy" not in str(await store.scan("audit_log"))
+
+
+async def test_a_summary_refused_and_a_forged_action_form_are_audited(world, store):
+    world.set_time(at(2026, 11, 23, 11))
+    (refused,) = await world.person(STRANGER).say("summary")
+    assert refused.kind == Kind.REFUSED
+    chat = world.person(STRANGER)
+    forged = Event.submitted(chat.user, chat.thread, {"outcome": CANARY},
+                             {"step": "action", "action": f"delete {CANARY}", "ref": CANARY, "stage": 1},
+                             event_id="forged-1", reply_to=chat.thread)
+    taken = await world.core.door.submit(forged)
+    assert taken.refused is not None and not taken.ticket
+    logged = sorted([d["by"], d["action"], d["ref"], d["detail"]] for _, d in await store.scan("audit_log"))
+    assert logged == [[f"console:{STRANGER}", "access_refused", "", "an action form"],
+                      [f"console:{STRANGER}", "access_refused", "", "summary"]]
     assert "Tommy" not in str(await store.scan("audit_log"))

@@ -14,7 +14,7 @@ async def escalate(ack: Any, body: dict[str, Any], context: Any) -> None:
     await ack()
     answers: Answers = context["answers"]
     event, asker = payloads.command(body)
-    await answers.show(await answers.door.handle(event), asker)
+    await answers.show(await answers.door.handle(event), asker, event.event_id)
 
 
 def register(app: AsyncApp) -> None:

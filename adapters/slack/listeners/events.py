@@ -14,7 +14,7 @@ from adapters.slack.answers import Answers, counted
 async def mentioned(body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
     answers: Answers = context["answers"]
     handed, asker = payloads.mention(body, event)
-    await answers.show(await answers.door.handle(handed), asker)
+    await answers.show(await answers.door.handle(handed), asker, handed.event_id)
 
 
 def register(app: AsyncApp) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import aiohttp
 import pytest
@@ -259,3 +259,64 @@ async def test_a_root_that_timed_out_but_arrived_starts_the_thread_once(slack_bo
     assert stored["root_posted"] is True and stored["thread"]["thread"] == slack_bot.fake.ts_of(roots[0])
     nudge = slack_bot.posts(channel=CASES_CHANNEL)[-1]
     assert nudge["thread_ts"] == stored["thread"]["thread"]
+
+
+async def test_a_root_that_timed_out_is_found_even_when_the_channel_has_moved_on_a_page(slack_bot):
+    intake = await slack_bot.intake_modal()
+    slack_bot.core.outbox.post_seconds = 0.3
+    slack_bot.fake.delay["chat.postMessage"] = 1.0
+    await slack_bot.post_json(view_submission(JORDAN, intake, ANSWERS, "VBUSYROOT"))
+    await slack_bot.until(lambda: slack_bot.fake.called("chat.postMessage"), "the root's try")
+    await slack_bot.core.work.settle()
+    del slack_bot.fake.delay["chat.postMessage"]
+    client = slack_bot.core.outbox._senders["slack"].client  # (others post in the channel meanwhile)
+    for n in range(230):
+        await client.chat_postMessage(channel=CASES_CHANNEL, text=f"other business {n}")
+    await slack_bot.tick(TUESDAY_9)
+    roots = [p for p in slack_bot.posts(channel=CASES_CHANNEL) if "thread_ts" not in p and "ESC-" in p["text"]]
+    assert len(roots) == 1  # found on the second page of the channel's history: not posted again
+    pages = [c for c in slack_bot.fake.called("conversations.history") if c["channel"] == CASES_CHANNEL]
+    assert [c.get("cursor") for c in pages] == [None, "200"] and all(c["oldest"] for c in pages)
+
+async def test_a_root_given_up_after_a_day_tells_the_raiser_and_is_posted_once_the_bot_is_invited(slack_bot):
+    """The bot left out of the cases channel over a weekend: its root is given up after a day of tries (audited, the
+    raiser told by direct message); once it is invited, the next message about the case starts the thread first."""
+    intake = await slack_bot.intake_modal()
+    slack_bot.fake.fail_in[CASES_CHANNEL] = "not_in_channel"
+    await slack_bot.post_json(view_submission(JORDAN, intake, ANSWERS, "VWEEKEND"))
+    await slack_bot.until(lambda: slack_bot.posts(channel=JORDAN), "the practitioner's confirmation")
+    ((ref, _),) = await slack_bot.store.scan("cases")
+    for hours in (1, 4, 12, 20, 25):  # passes over a day: each try refused
+        slack_bot.clock.set(datetime(2026, 11, 23, 10, 0, tzinfo=LONDON) + timedelta(hours=hours))
+        await slack_bot.core.threads.deliver_due()
+        await slack_bot.core.work.settle()
+    assert (await slack_bot.store.get("outbox", f"root:{ref}"))["status"] == "failed"
+    audited = [doc for _, doc in await slack_bot.store.scan("audit_log") if doc["action"] == "delivery_failed"]
+    assert [doc["ref"] for doc in audited] == [ref]
+    told = [p["text"] for p in slack_bot.posts(channel=JORDAN) if "could not be posted" in p["text"]]
+    assert len(told) == 1 and ref in told[0]
+
+    del slack_bot.fake.fail_in[CASES_CHANNEL]  # invited at last
+    (_sent,) = await slack_bot.tick(datetime(2026, 11, 25, 9, 0, tzinfo=LONDON))  # the stage's due-date nudge
+    roots = [p for p in slack_bot.posts(channel=CASES_CHANNEL) if slack_bot.fake.ts_of(p) and not p.get("thread_ts")]
+    assert len(roots) == 1 and ref in roots[0]["text"]
+    assert slack_bot.posts(channel=CASES_CHANNEL)[-1]["thread_ts"] == slack_bot.fake.ts_of(roots[0])
+
+
+async def test_an_answer_slack_would_not_take_is_kept_and_sent_later(slack_bot):
+    case = await slack_bot.open_case()
+    slack_bot.fake.fail["chat.postEphemeral"] = "ratelimited"
+    slack_bot.fake.fail["chat.postMessage"] = "ratelimited"
+    assert (await slack_bot.post(slash_command(LENA, f"harm {case['ref']}"))).status == 200
+    await slack_bot.settle()
+    stored = await slack_bot.store.get("cases", case["ref"])
+    assert [e["action"] for e in stored["events"]].count("immediate_harm_route_given") == 1  # the effect happened
+    (letter,) = [doc for key, doc in await slack_bot.store.scan("outbox") if key.startswith("slack:slack-cmd:")]
+    assert letter["status"] == "pending"  # what the person is owed is kept
+    del slack_bot.fake.fail["chat.postEphemeral"], slack_bot.fake.fail["chat.postMessage"]
+    tried = len(slack_bot.posts(channel=LENA))  # (the direct message Slack refused)
+    slack_bot.clock.advance(minutes=5)
+    await slack_bot.core.threads.deliver_due()
+    await slack_bot.core.threads.deliver_due()
+    told = slack_bot.posts(channel=LENA)[tried:]
+    assert len(told) == 1 and "Immediate risk of harm" in told[0]["text"]  # the route, in Lena's direct messages

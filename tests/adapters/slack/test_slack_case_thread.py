@@ -164,6 +164,7 @@ async def test_extend_on_surrey_is_refused_in_the_procedures_own_words(slack_bot
 async def test_double_click_second_submit_is_refused_with_what_already_happened(slack_bot, second_user):
     case, nudge = await nudged(slack_bot)
     first = await action_modal(slack_bot, LENA, "escalate", nudge)
+    slack_bot.clock.advance(seconds=10)  # (the form open in two windows: a click apart, not a double click)
     second = await action_modal(slack_bot, second_user, "escalate", nudge)
     thread_posts = len(slack_bot.posts(thread_ts=case["thread"]["thread"]))
     status, ack = await slack_bot.post_json(view_submission(LENA, first, {"reason": "No reply."}, "VDBL1"))

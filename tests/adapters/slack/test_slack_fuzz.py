@@ -63,8 +63,8 @@ def encode(kind: str, payload: Any) -> tuple[str, str]:
     JSON body (the Events API)."""
     if kind == "command":
         fields = payload if isinstance(payload, dict) else {"payload": payload}
-        return urlencode({str(k): v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()}), \
-            "application/x-www-form-urlencoded"
+        return urlencode({str(k): v if isinstance(v, str) else json.dumps(v) for k, v in fields.items()},
+                         errors="surrogatepass"), "application/x-www-form-urlencoded"
     if kind in ("mention", "message", "url_verification"):
         return json.dumps(payload), "application/json"
     return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"

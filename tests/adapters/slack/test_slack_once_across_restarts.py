@@ -67,3 +67,24 @@ async def test_a_double_click_opens_one_form(slack_bot):
     assert (await slack_bot.post(second)).status == 200
     await slack_bot.settle()
     assert len(slack_bot.fake.called("views.open")) == 2  # the /escalate form at the start, and one for the click
+
+
+async def test_two_quick_clicks_of_one_button_open_one_form_and_a_later_click_opens_it_again(slack_bot):
+    _case, nudge = await nudged(slack_bot)
+    value = next(e for b in nudge["blocks"] if b["type"] == "actions" for e in b["elements"])["value"]
+    first = button_click(LENA, "case_resolve", value, CASES_CHANNEL, slack_bot.fake.ts_of(nudge), nudge["text"])
+    payload = json.loads(parse_qs(first)["payload"][0])
+    payload["trigger_id"] += "-again"  # a real double click: two requests, each with its own trigger and action_ts
+    payload["actions"][0]["action_ts"] = str(float(payload["actions"][0]["action_ts"]) + 0.25)
+    second = "payload=" + quote(json.dumps(payload))
+    assert (await slack_bot.post(first)).status == 200
+    assert (await slack_bot.post(second)).status == 200
+    await slack_bot.settle()
+    assert len(slack_bot.fake.called("views.open")) == 2  # the /escalate form at the start, and one for the clicks
+
+    slack_bot.clock.advance(seconds=60)  # the form closed, and a minute later the button clicked again
+    payload["trigger_id"] += "-later"
+    payload["actions"][0]["action_ts"] = str(float(payload["actions"][0]["action_ts"]) + 60)
+    assert (await slack_bot.post("payload=" + quote(json.dumps(payload)))).status == 200
+    await slack_bot.settle()
+    assert len(slack_bot.fake.called("views.open")) == 3  # the form closed and the button clicked again: it opens

@@ -146,7 +146,7 @@ class SigningKeys:
     def claims(self, service_url: str, **changes: Any) -> dict[str, Any]:
         now = int(time.time())
         claims = {"iss": AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER, "aud": APP_ID,
-                  "serviceurl": service_url, "nbf": now - 60, "iat": now - 60, "exp": now + 3600}
+                  "serviceurl": service_url, "nbf": now - 60, "exp": now + 3600}  # (no iat: as the connector sends)
         claims.update(changes)
         return {k: v for k, v in claims.items() if v is not None}
 

@@ -105,11 +105,14 @@ async def test_an_incomplete_action_card_comes_back_with_its_problems_and_change
     thread = case["thread"]["conversation"]
     form = await action_card(teams_bot, LENA, "resolve", nudge, thread)
     before = teams_bot.snapshot()
-    calls = await teams_bot.submit(LENA, thread, form, {**submit_data(form.card or {}), "outcome": ""})
+    typed = "Agreed with DS Price about Tommy Jones"
+    calls = await teams_bot.submit(LENA, thread, form, {**submit_data(form.card or {}), "outcome": "",
+                                                        "follow_up": typed})
     (again,) = calls
     assert again.method == "update" and again.activity_id == form.given
     assert "needs an answer" in again.text and [i["id"] for i in inputs(again.card or {})] == ["outcome", "follow_up"]
     assert teams_bot.snapshot() == before
+    assert typed not in str(again.card)  # the card is seen by the whole channel: what was typed is not shown back
 
 
 async def test_someone_not_entitled_is_refused_and_nothing_changes(teams_bot: TeamsHarness):

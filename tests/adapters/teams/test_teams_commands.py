@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from teams_server import TeamsHarness, inputs, no_child_identifiers, teams_bot, teams_bot_dm  # noqa: F401
 from teams_support import (
     BEN,
@@ -152,3 +154,16 @@ async def test_the_bot_framework_emulator_shape_works_too(teams_bot_dm: TeamsHar
     ((_ref, case),) = await teams_bot_dm.store.scan("cases")
     assert case["thread"]["conversation"] == "5f3c0d10-livechat|livechat"
     assert any("is open" in c.text for c in calls)
+
+
+async def test_a_personal_chat_that_hangs_does_not_hold_the_channel_request(teams_bot: TeamsHarness, monkeypatch):
+    from adapters.teams import answers
+
+    monkeypatch.setattr(answers, "REPLY_SECONDS", 0.3)
+    await teams_bot.say(JORDAN, "help")
+    teams_bot.fake.hang[personal_chat(JORDAN)] = 3.0
+    began = time.monotonic()
+    status, _ = await teams_bot.post(channel_message(JORDAN, "escalate", teams_bot.connector))
+    assert status == 200 and time.monotonic() - began < 2.0  # answered long before the personal chat did
+    (said,) = [c for c in teams_bot.fake.calls if c.conversation == THREAD and c.text]
+    assert "slow to answer" in said.text and "type escalate there" in said.text

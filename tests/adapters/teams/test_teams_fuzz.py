@@ -121,22 +121,22 @@ CLAIMS = st.dictionaries(st.sampled_from(("exp", "nbf", "iat", "iss", "aud", "se
 
 
 def test_no_token_of_a_wrong_shape_gets_a_5xx_or_runs_a_turn(signed):
-    """Tokens signed by the trusted key with mutated claims: each is refused with 401, or (when the mutation left it
-    valid) the turn runs; never a 5xx."""
+    """Tokens signed by the trusted key with mutated claims: each is refused with 401 (or 400, a header too long to
+    read), or (when the mutation left it valid) the turn runs; never a 5xx."""
     bot, loop, keys = signed
-    activity = personal_message(JORDAN, "help", bot.connector)
+    activity = team_update(bot.connector)  # (a turn that needs no reply: the bot's own token would need Microsoft)
     statuses: dict[int, int] = {}
 
-    @settings(GATE, max_examples=400)  # (each runs a token check and, when it passes, a turn: the slow part)
+    @settings(GATE, max_examples=300)  # (each a token check on its pool, then a turn: the slow part)
     @given(changes=CLAIMS)
     def one(changes: dict[str, Any]) -> None:
         token = signed_anyhow(keys, keys.claims(bot.connector, **changes))
         status, _ = loop.run(bot.post(activity, headers={"Authorization": f"Bearer {token}"}))
         statuses[status] = statuses.get(status, 0) + 1
-        assert status in (200, 401), (status, changes)
+        assert status in (200, 400, 401), (status, str(changes)[:300])  # (400: a header too long to read)
 
     with failures_logged() as failures:
         one()
         loop.run(bot.core.work.settle())
     assert failures.records == [], failures.summary()
-    assert statuses.get(401) and statuses.get(200) and sum(statuses.values()) >= 400, statuses
+    assert statuses.get(401) and statuses.get(200) and sum(statuses.values()) >= 300, statuses

@@ -77,7 +77,7 @@ def tokens(bot: TeamsHarness) -> dict[str, dict[str, str]]:
         "no serviceUrl claim": keys.token(url, serviceurl=None),
         "no exp": keys.token(url, exp=None),
         "no nbf": keys.token(url, nbf=None),
-        "no iat": keys.token(url, iat=None),
+        "an iat that is text": keys.token(url, iat="now"),
         "an exp that is text": keys.token(url, exp="tomorrow"),
         "an exp of true": keys.token(url, exp=True),
         "a lifetime of a year": keys.token(url, exp=int(time.time()) + 365 * 86400),
@@ -107,8 +107,10 @@ async def test_jwt_mode_refuses_every_unauthenticated_request_with_401(teams_jwt
     assert TALK_CHANNEL not in logged  # nothing of the body either
 
 
-async def test_jwt_mode_accepts_a_valid_token_and_runs_the_turn(teams_jwt: TeamsHarness):
-    token = teams_jwt.keys.token(teams_jwt.connector)  # type: ignore[attr-defined]
+@pytest.mark.parametrize("iat", [None, -60], ids=["as the connector sends it (no iat)", "with an iat"])
+async def test_jwt_mode_accepts_a_valid_token_and_runs_the_turn(teams_jwt: TeamsHarness, iat):
+    changes = {} if iat is None else {"iat": int(time.time()) + iat}
+    token = teams_jwt.keys.token(teams_jwt.connector, **changes)  # type: ignore[attr-defined]
     status, _ = await teams_jwt.post(team_update(teams_jwt.connector), headers={"Authorization": f"Bearer {token}"})
     assert status == 200
     stored = await teams_jwt.store.get("teams_refs", TALK_CHANNEL)
