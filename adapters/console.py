@@ -17,11 +17,11 @@ def render_question(question: Question) -> str:
     lines = [question.prompt]
     if question.kind == "choice":
         lines += [f"  {i}. {o.label}" for i, o in enumerate(question.options, 1)]
-        lines.append("  (type the number)")
+        lines.append("  (type the number or the words)")
     elif question.kind == "yes_no":
         lines.append("  (yes or no)")
     elif question.kind == "date":
-        lines.append("  (YYYY-MM-DD, DD/MM/YYYY, today or yesterday)")
+        lines.append(f"  ({question.date_hint})")  # only what can be valid: never "today" for a new due date
     if question.help and question.kind != "choice":
         lines.append(f"  {question.help}")
     if not question.required:

@@ -1,4 +1,9 @@
-"""Small dialogs for acting on a case (resolve, escalate, extend): the questions, asked one by one or as one form."""
+"""Small dialogs for acting on a case (resolve, escalate, extend): the questions, asked one by one or as one form.
+
+Each answer is checked when it is given, against the same rules the case applies later (an agreed new date is a
+working day after today in the procedure's calendar), so a typed dialog asks that question again and a form shows the
+problem on its field: nothing already answered is thrown away at the end.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from bot.dates.workdays import calendar_for
 from dialogs.answers import parse_answer
 from dialogs.intake import BACK_WORDS, CANCEL_WORDS, HELP_WORDS
 from dialogs.outcome import Outcome, Say
@@ -31,7 +37,8 @@ def questions(action: str, policy: Policy, stage: int) -> tuple[Question, ...]:
         return (Question("reason", "text", "Why is it being escalated: what remains unresolved?",
                          cite=policy.source),)
     return (
-        Question("new_due", "date", "What new date have both agencies agreed?", cite=policy.extension.cite),
+        Question("new_due", "date", "What new date have both agencies agreed?", cite=policy.extension.cite,
+                 after_today=True, working_day=True),
         Question("agreed_here", "text", "Who agreed it in your agency? (name and role)", max_length=200,
                  cite=policy.extension.cite),
         Question("agreed_other", "text", "Who agreed it in the other agency? (name and role)", max_length=200,
@@ -62,8 +69,8 @@ def handle_text(state: dict[str, Any], text: str, policies: Mapping[str, Policy]
     if word in BACK_WORDS:
         previous = asked[max(0, index - 1)]
         return Outcome({**state, "step": previous.id}, (Say("", question=previous),))
-    parsed = parse_answer(question, text, today)
-    if not parsed.ok:
+    parsed = parse_answer(question, text, today, calendar_for(policies[state["policy"]].region))
+    if not parsed.ok:  # (a date is checked here, when it is given: asked again, and nothing answered is lost)
         return Outcome(state, (Say(parsed.error, question=question, invalid=True),))
     answers = {**state["answers"], question.id: parsed.value}
     if index + 1 < len(asked):
@@ -78,7 +85,7 @@ def check_form(action: str, policy: Policy, stage: int, values: Mapping[str, Any
     errors: dict[str, str] = {}
     asked = questions(action, policy, stage)
     for question in asked:
-        parsed = parse_answer(question, values.get(question.id), today)
+        parsed = parse_answer(question, values.get(question.id), today, calendar_for(policy.region))
         if parsed.ok:
             answers[question.id] = parsed.value
         else:

@@ -9,16 +9,36 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from policies.model import Question
+from policies.model import Option, Question
 
-YES = {"yes", "y", "yeah", "yep", "true", "1"}
-NO = {"no", "n", "nope", "false", "0"}
+# Yes and no as people type them: the word alone, a few everyday variants, or the word with a short plain tail
+# ("yes, I have", "no, not yet"). Anything else ("not sure", "no idea") is asked again: never guessed.
+YES = {"yes", "y", "yeah", "yep", "yup", "aye", "true", "1", "correct", "right", "that's right", "that is right"}
+NO = {"no", "n", "nope", "nah", "false", "0", "not yet", "wrong"}
+YES_TAILS = {"please", "i have", "we have", "i did", "we did", "they have", "they are", "it is", "that's right",
+             "that is right", "correct", "it's right"}
+NO_TAILS = {"thanks", "thank you", "not yet", "i have not", "i haven't", "we have not", "we haven't", "i did not",
+            "i didn't", "we did not", "we didn't", "they have not", "they haven't", "they are not", "they aren't",
+            "it is not", "it isn't", "that's wrong", "that is wrong"}
 SKIP = {"skip", "-", "none", "n/a", "na"}
 ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 UK_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
 EARLIEST = date(1900, 1, 1)
+# Words that carry no choice ("subject to a plan"); and words that turn a choice round ("not on a plan"), with which
+# words alone never choose: only the option's whole label, its id or its number do.
+FILLER = {"a", "an", "the", "of", "to", "and", "or", "in", "on", "for", "with", "is", "it", "its", "this", "that",
+          "these", "my", "our", "their", "they", "he", "she", "about", "be", "been", "has", "have"}
+NEGATIONS = {"not", "no", "non", "never", "nor", "isnt", "arent", "hasnt", "havent", "without", "neither"}
+
+
+class WorkingDays(Protocol):
+    """What a working-day check needs of a calendar (bot.dates.workdays.WorkingCalendar)."""
+
+    def is_working_day(self, day: date) -> bool: ...
+    def on_or_after(self, day: date) -> date: ...
+    def holiday_name(self, day: date) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -33,8 +53,9 @@ class Parsed:
         return not self.error
 
 
-def parse_answer(question: Question, raw: Any, today: date) -> Parsed:
-    """Turn what a user typed (or a form field's value) into the stored value for `question`."""
+def parse_answer(question: Question, raw: Any, today: date, calendar: WorkingDays | None = None) -> Parsed:
+    """Turn what a user typed (or a form field's value) into the stored value for `question`. `calendar` is the
+    procedure's, for a date that must be a working day."""
     if isinstance(raw, bool) and question.kind == "yes_no":
         return Parsed(raw)
     text = "" if raw is None else str(raw).strip()
@@ -49,35 +70,85 @@ def parse_answer(question: Question, raw: Any, today: date) -> Parsed:
     if question.kind == "choice":
         return _choice(question, text)
     if question.kind == "date":
-        return _date(question, text, today)
+        return _date(question, text, today, calendar)
     return _text(question, text)
 
 
+def words(text: str) -> list[str]:
+    """The words of what was typed, lower case, apostrophes dropped ("child's" is "childs")."""
+    return re.findall(r"[a-z0-9]+", text.lower().replace("'", "").replace("\u2019", ""))
+
+
+def yes_or_no(text: str) -> bool | None:
+    """True for a yes, False for a no, None for anything else."""
+    said = " ".join(re.findall(r"[a-z0-9']+", text.lower().replace("\u2019", "'")))
+    if said in YES:
+        return True
+    if said in NO or said in NO_TAILS:
+        return False
+    first, _, tail = said.partition(" ")
+    if first in YES and tail in YES_TAILS:
+        return True
+    if first in NO and tail in NO_TAILS:
+        return False
+    return None
+
+
 def _yes_no(text: str) -> Parsed:
-    low = text.lower().rstrip(".!")
-    if low in YES:
-        return Parsed(True)
-    if low in NO:
-        return Parsed(False)
-    return Parsed(error="Please answer yes or no.")
+    said = yes_or_no(text)
+    if said is None:
+        return Parsed(error="Please answer yes or no.")
+    return Parsed(said)
 
 
 def _choice(question: Question, text: str) -> Parsed:
+    """An option by its number, its whole label or id, or its words ("child protection plan", "looked after"; a
+    word's first three letters or more will do): the one option with more of the typed words than any other. Words
+    that fit several options equally ask again, naming them; a negation ("not on a plan") is never settled by words
+    alone."""
     low = text.lower().rstrip(".")
-    if low.isascii() and low.isdigit() and 1 <= int(low) <= len(question.options):
-        return Parsed(question.options[int(low) - 1].id)
-    for option in question.options:
-        if low in (option.id.lower(), option.label.lower()):
+    options = question.options
+    if low.isascii() and low.isdigit() and 1 <= int(low) <= len(options):
+        return Parsed(options[int(low) - 1].id)
+    typed = words(text)
+    said = " ".join(typed)
+    for option in options:
+        if said and said in (" ".join(words(option.id.replace("_", " "))), " ".join(words(option.label))):
             return Parsed(option.id)
-    matches = [o for o in question.options if o.label.lower().startswith(low)]
-    if len(matches) == 1:
-        return Parsed(matches[0].id)
-    return Parsed(error=f"Please choose one of the options by its number (1 to {len(question.options)}).")
+    wanted = [w for w in typed if w not in FILLER]
+    if wanted and not NEGATIONS.intersection(typed):
+        scores = [(sum(any(_fits(w, own) for own in _own_words(o)) for w in wanted), o) for o in options]
+        best = max(score for score, _ in scores)
+        tied = [o for score, o in scores if score == best]
+        if best and len(tied) == 1:
+            return Parsed(tied[0].id)
+        if best:
+            listed = "; ".join(f"{options.index(o) + 1}. {o.label}" for o in tied)
+            return Parsed(error=f"That fits more than one option: {listed}. Type the number, or more of the words.")
+    return Parsed(error=f"Please choose one of the options by its number (1 to {len(options)}) or its words.")
 
 
-def _date(question: Question, text: str, today: date) -> Parsed:
-    low = text.lower()
+def _own_words(option: Option) -> set[str]:
+    return set(words(option.label)) | set(words(option.id.replace("_", " ")))
+
+
+def _fits(typed: str, own: str) -> bool:
+    """A typed word fits an option's word when it is that word, or (three letters or more) the start of it."""
+    return typed == own or (len(typed) >= 3 and own.startswith(typed))
+
+
+def long_date(day: date) -> str:
+    """'Monday 23 November 2026'."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def _date(question: Question, text: str, today: date, calendar: WorkingDays | None) -> Parsed:
+    low = text.lower().rstrip(".")
     value: date | None = None
+    if low in ("today", "yesterday") and question.after_today:
+        return Parsed(error=f"The new date must be after today ({long_date(today)}).")
+    if low in ("today", "yesterday") and not question.day_words:
+        return Parsed(error=f"Please give the date itself, as {question.date_hint}.")
     if low == "today":
         value = today
     elif low == "yesterday":
@@ -93,11 +164,21 @@ def _date(question: Question, text: str, today: date) -> Parsed:
             except ValueError:  # (what was typed is never repeated: it could be anything)
                 return Parsed(error="That is not a real date; please check the day and month.")
     if value is None:
-        return Parsed(error="Please give a date as YYYY-MM-DD (e.g. 2026-11-23), DD/MM/YYYY, today or yesterday.")
+        if question.after_today:
+            return Parsed(error=f"Please give {question.date_hint}.")
+        shown = question.date_hint.replace("YYYY-MM-DD", "YYYY-MM-DD (e.g. 2026-11-23)", 1)
+        return Parsed(error=f"Please give a date as {shown}.")
     if question.not_future and value > today:
         return Parsed(error=f"That date is in the future; please give a date on or before {today.isoformat()}.")
+    if question.after_today and value <= today:
+        return Parsed(error=f"The new date must be after today ({long_date(today)}).")
     if value < EARLIEST:
         return Parsed(error="That date is too far in the past; please check it.")
+    if question.working_day and calendar is not None and not calendar.is_working_day(value):
+        holiday = calendar.holiday_name(value)
+        why = f"is {holiday}, not a working day" if holiday else "is not a working day"
+        return Parsed(error=f"{long_date(value)} {why}; choose {long_date(calendar.on_or_after(value))} or another "
+                            "working day.")
     return Parsed(value.isoformat())
 
 

@@ -234,6 +234,7 @@ def _question(r: Reader, categories: tuple[Category, ...]) -> Question:
         raise r.fail("options", "a choice question needs options (or options_from = \"categories\")")
     if kind != "choice" and options:
         raise r.fail("options", f"only choice questions have options (this one is {kind})")
+    sensitive = r.flag("sensitive", required=False)
     out = Question(
         id=r.text("id"),
         kind=kind,
@@ -241,11 +242,15 @@ def _question(r: Reader, categories: tuple[Category, ...]) -> Question:
         required=r.flag("required", required=False, default=True),
         help=r.text("help", required=False),
         options=options,
-        sensitive=r.flag("sensitive", required=False),
+        sensitive=sensitive,
         max_length=r.integer("max_length", required=False, low=1, high=10_000) or 2000,
         not_future=r.flag("not_future", required=False),
         cite=r.text("cite"),
+        # a child's detail (a date of birth) is written out from the records, never "today": words off by default
+        day_words=r.flag("day_words", required=False, default=not sensitive),
     )
+    if "day_words" in r.data and kind != "date":
+        raise r.fail("day_words", f"is only for date questions (this one is {kind})")
     r.done()
     return out
 

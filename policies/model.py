@@ -49,10 +49,24 @@ class Question:
     max_length: int = 2000
     not_future: bool = False
     cite: str = ""
+    day_words: bool = True  # date questions: "today" and "yesterday" are taken (and offered) as answers
+    after_today: bool = False  # date questions: only a date after today (an agreed new due date)
+    working_day: bool = False  # date questions: only a working day in the procedure's calendar
 
     def option(self, option_id: str) -> Option | None:
         """The option with this id, if the question offers it."""
         return next((o for o in self.options if o.id == option_id), None)
+
+    @property
+    def date_hint(self) -> str:
+        """How a date question may be answered, offering only what can be valid: "today or yesterday" never where
+        only a later date is (an extension), nor where the words are not taken (a child's date of birth)."""
+        formats = "YYYY-MM-DD or DD/MM/YYYY"
+        if self.after_today:
+            return f"{'a working day' if self.working_day else 'a date'} after today: {formats}"
+        if not self.day_words:
+            return formats
+        return "YYYY-MM-DD, DD/MM/YYYY, today or yesterday"
 
 
 @dataclass(frozen=True)

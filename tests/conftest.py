@@ -36,6 +36,7 @@ DEFAULT_ANSWERS: dict[str, str] = {
     "child_name": CHILD_NAME,
     "child_dob": CHILD_DOB,
     "child_address": "12 Acacia Avenue, Northtown",
+    "review": "confirm",  # the answers shown back before the case opens
 }
 
 

@@ -25,7 +25,7 @@ ROOT = "bot.app"  # the composition root: builds everything, core and channels
 LAYERS: dict[str, set[str]] = {
     "storage": set(),
     "policies": set(),
-    "dialogs": {"policies"},
+    "dialogs": {"bot.dates", "policies"},  # (a date answer is checked against the procedure's calendar)
     "bot.types": {"policies"},
     "bot.config": {"policies"},
     "bot.dates": {"policies"},

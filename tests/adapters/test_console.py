@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from conftest import CHILD_DOB, CHILD_NAME
+
+from bot.dates.workdays import calendar_for, london_today
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +30,7 @@ SURREY_SESSION = [
     "NS-4471",
     CHILD_NAME,
     CHILD_DOB,
+    "confirm",  # the answers shown back
 ]
 
 
@@ -52,6 +56,14 @@ def test_scripted_console_session_opens_a_case(tmp_path):
     assert "Stage 1: Internal Discussion, due by" in out
     assert CHILD_NAME not in out and CHILD_DOB not in out  # not echoed, not said
     assert "you> (withheld)" in out
+    # the answers shown back before the case opened: the child's details (and typed text) only as "(given)"
+    assert "bot> Please check your answers before the case is opened:" in out
+    assert "bot>   12. Which of these applies to the child? Subject to a child protection plan" in out
+    assert "bot>   14. The child's name: (given)" in out and "bot>   15. The child's date of birth: (given)" in out
+    assert out.index("Please check your answers") < out.index("Case ESC-20")
+    # a date of birth is offered (and takes) only a date written out
+    assert "bot> The child's date of birth, for the written record only (optional; never shown in chat).\n" \
+           "bot>   (YYYY-MM-DD or DD/MM/YYYY)\n" in out
     ref = out.split("Case ", 1)[1].split(" ", 1)[0]
     assert "Lena Okafor" in out  # the practitioner's line manager acts at Stage 1 (from the directory)
     again = chat(tmp_path, [f"status {ref}"], "--policy", "surrey")
@@ -99,9 +111,26 @@ def test_console_refuses_a_bad_user_and_a_second_process_on_the_same_store(tmp_p
 
 
 def test_coming_back_shows_the_waiting_question_and_a_child_detail_answer_is_not_echoed(tmp_path):
-    first = chat(tmp_path, SURREY_SESSION[:-1], "--policy", "surrey")  # left at the child's date of birth
+    first = chat(tmp_path, SURREY_SESSION[:-2], "--policy", "surrey")  # left at the child's date of birth
     assert "you> (withheld)" in first.stdout  # (the child's name)
-    second = chat(tmp_path, [CHILD_DOB], "--policy", "surrey")
+    second = chat(tmp_path, [CHILD_DOB, "confirm"], "--policy", "surrey")
     assert "You were answering questions; your answers so far are kept. The question was:" in second.stdout
     assert "Case ESC-20" in second.stdout
     assert CHILD_DOB not in second.stdout and "you> (withheld)" in second.stdout
+
+
+def test_an_agreed_new_date_is_checked_when_it_is_given_and_no_answer_is_lost(tmp_path):
+    """Gloucestershire allows an extension: a date that is not a working day after today is asked again at once,
+    and the answers after it are all applied (they were thrown away once the date was found wrong at the end)."""
+    opened = chat(tmp_path, SURREY_SESSION, "--policy", "gloucestershire")
+    ref = opened.stdout.split("Case ", 1)[1].split(" ", 1)[0]
+    day = calendar_for("ENG").add_working_days(london_today(datetime.now(UTC)), 3)
+    result = chat(tmp_path, [f"extend {ref}", "today", "2020-01-06", day.isoformat(), "Lena Okafor, TM",
+                             "Priya Nair, DS", "School input needed."], "--policy", "gloucestershire")
+    out = result.stdout
+    assert "bot> What new date have both agencies agreed?\nbot>   (a working day after today: YYYY-MM-DD or " \
+           "DD/MM/YYYY)" in out
+    assert "today or yesterday" not in out.split(f"you> extend {ref}", 1)[1]
+    assert out.count("bot> The new date must be after today") == 2
+    assert f"is now due by {day:%A} {day.day} {day:%B %Y}, agreed by both agencies" in out
+    assert "did not understand" not in out

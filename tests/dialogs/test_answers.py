@@ -113,3 +113,90 @@ def test_a_dialog_begun_again_after_its_procedure_changed_keeps_who_is_asked_and
     assert "begin again" in outcome.says[0].text
     assert outcome.state["started_at"] == "2026-11-23T10:00:00+00:00" and outcome.state["ask_raiser"] is True
     assert outcome.says[-1].question.id == intake.ordered_questions(policies["surrey"], True)[0].id
+
+
+# --- yes / no, and choices, as people type them -------------------------------------------------------------------
+@pytest.mark.parametrize(("raw", "value"), [
+    ("Yes, I have", True), ("yep", True), ("Yes we have.", True), ("that's right", True), ("correct", True),
+    ("No, not yet", False), ("not yet", False), ("nope", False), ("No I haven’t", False), ("no thanks", False),
+])
+def test_yes_and_no_in_everyday_words(raw, value):
+    assert parse_answer(YES_NO, raw, TODAY).value is value
+
+
+@pytest.mark.parametrize("raw", ["not sure", "no idea", "yes and no", "I think so", "yes but only by email"])
+def test_an_unsure_answer_is_asked_again_never_guessed(raw):
+    assert parse_answer(YES_NO, raw, TODAY).error == "Please answer yes or no."
+
+
+STATUS = Question("child_status", "choice", "Which of these applies to the child?", options=(
+    Option("child_protection_plan", "Subject to a child protection plan"), Option("looked_after", "Looked after"),
+    Option("child_in_need", "Child in need plan"), Option("none", "None of these"), Option("unknown", "Not known")))
+
+
+@pytest.mark.parametrize(("raw", "value"), [
+    ("child protection plan", "child_protection_plan"), ("on a child protection plan", "child_protection_plan"),
+    ("protection", "child_protection_plan"), ("looked after child", "looked_after"), ("Looked", "looked_after"),
+    ("child in need", "child_in_need"), ("none", "none"), ("None of these.", "none"), ("not known", "unknown"),
+    ("unknown", "unknown"), ("don't know", "unknown"), ("3", "child_in_need"), ("LOOKED_AFTER", "looked_after"),
+])
+def test_a_choice_by_its_words(raw, value):
+    assert parse_answer(STATUS, raw, TODAY).value == value
+
+
+def test_words_that_fit_several_options_ask_again_naming_them():
+    for raw in ("plan", "child"):
+        error = parse_answer(STATUS, raw, TODAY).error
+        assert error == ("That fits more than one option: 1. Subject to a child protection plan; 3. Child in need "
+                         "plan. Type the number, or more of the words.")
+
+
+@pytest.mark.parametrize("raw", ["not on a plan", "no plan", "never looked after", "pl", "the", "zebra crossing"])
+def test_a_negation_or_words_that_fit_nothing_choose_nothing(raw):
+    assert parse_answer(STATUS, raw, TODAY).error == (
+        "Please choose one of the options by its number (1 to 5) or its words.")
+
+
+# --- dates: only what can be valid is taken, and offered -----------------------------------------------------------
+DOB = Question("child_dob", "date", "The child's date of birth", required=False, sensitive=True, not_future=True,
+               day_words=False)
+NEW_DUE = Question("new_due", "date", "What new date?", after_today=True, working_day=True)
+
+
+class Calendar:
+    """Weekends and Christmas Day off."""
+
+    def is_working_day(self, day: date) -> bool:
+        return day.weekday() < 5 and (day.month, day.day) != (12, 25)
+
+    def on_or_after(self, day: date) -> date:
+        while not self.is_working_day(day):
+            day = date.fromordinal(day.toordinal() + 1)
+        return day
+
+    def holiday_name(self, day: date) -> str | None:
+        return "Christmas Day" if (day.month, day.day) == (12, 25) else None
+
+
+def test_a_date_of_birth_is_written_out_never_today_and_never_in_the_future():
+    for word in ("today", "Yesterday"):
+        assert parse_answer(DOB, word, TODAY).error == "Please give the date itself, as YYYY-MM-DD or DD/MM/YYYY."
+    assert "future" in parse_answer(DOB, "2026-11-24", TODAY).error
+    assert parse_answer(DOB, "03/02/2015", TODAY).value == "2015-02-03"
+    assert DOB.date_hint == "YYYY-MM-DD or DD/MM/YYYY"
+    assert DATE.date_hint == "YYYY-MM-DD, DD/MM/YYYY, today or yesterday"
+
+
+def test_a_new_due_date_is_a_working_day_after_today():
+    assert NEW_DUE.date_hint == "a working day after today: YYYY-MM-DD or DD/MM/YYYY"
+    for raw in ("today", "yesterday", "2026-11-23", "2026-11-20"):
+        assert parse_answer(NEW_DUE, raw, TODAY, Calendar()).error == (
+            "The new date must be after today (Monday 23 November 2026).")
+    assert parse_answer(NEW_DUE, "2026-11-28", TODAY, Calendar()).error == (
+        "Saturday 28 November 2026 is not a working day; choose Monday 30 November 2026 or another working day.")
+    assert parse_answer(NEW_DUE, "25/12/2026", TODAY, Calendar()).error == (
+        "Friday 25 December 2026 is Christmas Day, not a working day; choose Monday 28 December 2026 or another "
+        "working day.")
+    assert parse_answer(NEW_DUE, "next week", TODAY).error == (
+        "Please give a working day after today: YYYY-MM-DD or DD/MM/YYYY.")
+    assert parse_answer(NEW_DUE, "2026-11-24", TODAY, Calendar()).value == "2026-11-24"

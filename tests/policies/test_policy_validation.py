@@ -259,3 +259,18 @@ def test_a_stage_without_timescale_cannot_count_from_anything(tmp_path: Path) ->
 def test_form_field_ids_are_unique(tmp_path: Path) -> None:
     text = replaced('{ id = "date_of_disagreement"', '{ id = "case_reference"')
     assert_error(broken(tmp_path, text), "forms.sscp_standard_form.fields[1].id", "used twice")
+
+
+def test_day_words_are_off_for_a_childs_date_of_birth_unless_the_file_says_otherwise(tmp_path: Path) -> None:
+    loaded = load_policy(broken(tmp_path, SURREY))
+    assert {q.id: q.day_words for q in loaded.questions if q.kind == "date"} == {"arose_on": True, "child_dob": False}
+    block = question_block("child_dob")
+    opened = load_policy(broken(tmp_path, replaced(block, block.replace("not_future = true\n",
+                                                                         "not_future = true\nday_words = true\n"))))
+    assert next(q for q in opened.questions if q.id == "child_dob").day_words is True
+
+
+def test_day_words_only_for_a_date_question(tmp_path: Path) -> None:
+    block = question_block("other_role")
+    text = replaced(block, block.replace("max_length = 200\n", "max_length = 200\nday_words = false\n"))
+    assert_error(broken(tmp_path, text), "questions[4].day_words", "only for date questions")

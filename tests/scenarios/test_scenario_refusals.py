@@ -22,6 +22,7 @@ from scenario_kit import (
     nudge_status,
 )
 
+from adapters.console import render_question
 from bot.conversation.dialogs import Dialogs
 
 
@@ -89,22 +90,38 @@ async def test_gloucestershire_extension_by_agreement_at_stages_1_to_3_but_not_4
     jordan = world.person(JORDAN)
     (asked,) = await jordan.say(f"extend {ref}")
     assert asked.question.id == "new_due" and "both agencies" in asked.question.prompt
-    (asked,) = await jordan.say("2026-12-18")  # in the past
+    assert "(a working day after today: YYYY-MM-DD or DD/MM/YYYY)" in render_question(asked.question)
+    assert "today or yesterday" not in render_question(asked.question)
+    # A date is checked when it is given: the question is asked again, with the reason, and the dialog goes on.
+    (again,) = await jordan.say("2026-12-18")  # in the past
+    assert again.kind == "invalid" and again.question.id == "new_due"
+    assert again.text == "The new date must be after today (Monday 21 December 2026)."
+    (again,) = await jordan.say("today")
+    assert again.kind == "invalid" and again.question.id == "new_due"
+    # Boxing Day observed is not a working day: the bot offers the next one.
+    (again,) = await jordan.say("2026-12-28")
+    assert again.kind == "invalid" and again.question.id == "new_due"
+    assert again.text == ("Monday 28 December 2026 is Boxing Day (observed), not a working day; choose Tuesday "
+                          "29 December 2026 or another working day.")
+    (asked,) = await jordan.say("2026-12-29")
     assert asked.question.id == "agreed_here" and "your agency" in asked.question.prompt
+    (back,) = await jordan.say("back")  # a change of mind: back to the date, keeping nothing wrong
+    assert back.question.id == "new_due"
+    (asked,) = await jordan.say("2026-12-31")
+    assert asked.question.id == "agreed_here"
     (asked,) = await jordan.say("Lena Okafor, Team Manager")
     assert asked.question.id == "agreed_other" and "other agency" in asked.question.prompt
     (asked,) = await jordan.say("Priya Nair, DS")
     assert asked.question.id == "reason"
-    (refused,) = await jordan.say("The strategy discussion needs the school's input after the holidays.")
-    assert refused.kind == "refused" and "must be after today (Monday 21 December 2026)" in refused.text
     assert (await world.case(ref))["stage_due"] == "2026-12-24"
-
-    # Boxing Day observed is not a working day: the bot offers the next one.
-    refused = await world.act(JORDAN, "extend", ref, "2026-12-28", "Lena Okafor, Team Manager", "Priya Nair, DS",
-                              "School input needed.")
-    assert refused.kind == "refused"
-    assert "Monday 28 December 2026 is not a working day; choose Tuesday 29 December 2026" in refused.text
+    # A form is checked the same way, the problem shown on its field, and nothing stored.
+    (shown,) = await world.click(LENA, "extend", ref, 1, {
+        "new_due": "2026-12-25", "agreed_here": "Lena Okafor", "agreed_other": "Priya Nair", "reason": "Leave"})
+    assert shown.kind == "invalid" and set(shown.errors) == {"new_due"}
+    assert shown.errors["new_due"].startswith("Friday 25 December 2026 is Christmas Day, not a working day")
     assert (await world.case(ref))["stage_due"] == "2026-12-24"
+    (cancelled,) = await jordan.say("cancel")
+    assert cancelled.text == f"Cancelled. {ref} was not changed."
 
     # An empty name is asked again: both sides must be named.
     (asked,) = await jordan.say(f"extend {ref}")
