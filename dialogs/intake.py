@@ -3,6 +3,12 @@
 Pure functions of (state, input, policies, today): they return what to say, the next state and an effect for the
 engine to carry out ("open_case", "immediate_harm", "cancelled"). States name the current question by its id, never
 by position, so a stored dialog survives a policy file adding or reordering questions.
+
+One by one, each answer is checked as it is given; a date of the disagreement more than a year ago is asked about
+(`pending` holds it until a yes); after the last answer the answers are shown back (step "review") and the case opens
+only on "confirm". `back` (or a number at the review) goes to an earlier question and keeps every answer: the next
+answer given goes on to the first question not yet answered, or the review. A dialog stored by an earlier version
+(no `pending`, no review) resumes as it was and gets the review at its end.
 """
 
 from __future__ import annotations
@@ -71,7 +77,8 @@ def start(policies: Mapping[str, Policy], now_iso: str, ask_raiser: bool = False
     """Begin the dialog: the partnership question if several procedures are enabled, else the first question."""
     state: dict[str, Any] = {"dialog": DIALOG, "policy": None, "answers": {}, "started_at": now_iso,
                              "ask_raiser": ask_raiser}
-    intro = "Let's record your disagreement. Type cancel at any time to stop, or back to change your last answer."
+    intro = ("Let's record your disagreement. Type cancel at any time to stop, or back to change your last answer. "
+             "Your answers are shown to you before the case is opened.")
     if len(policies) == 1:
         policy = next(iter(policies.values()))
         state["policy"] = policy.id
