@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import EMAIL, UsageError, add_data, parse_instant, policy_named
+from bot.cli.common import EMAIL, UsageError, add_data, parse_instant, policy_named, store_of
 from bot.config import Settings
 from policies.loader import load_policies
 
@@ -65,8 +65,6 @@ def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cases.book import CaseBook
     from bot.summary import figures as summary
     from bot.summary.chart import summary_png
-    from storage.tinydb_store import TinyDBStore
-
     policies = load_policies(settings.policy_dir)
     if args.policy:
         policy_named(args.policy, settings)
@@ -76,7 +74,7 @@ def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"--week: {exc}") from None
 
     async def run() -> int:
-        async with TinyDBStore(args.data or settings.data_dir) as store:
+        async with store_of(settings, args.data) as store:
             cases = await CaseBook(store).all()
         figs = summary.figures(cases, policies, monday, args.policy)
         print(json.dumps(figs, indent=2) if args.json else summary.text(figs, policies))
