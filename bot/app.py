@@ -33,7 +33,7 @@ from bot.jobs.scheduler import Scheduler
 from bot.jobs.threads import Threads
 from bot.jobs.weekly import WeeklyPoster
 from bot.jobs.work import Work
-from bot.people.directory import Directory, People, load_directory
+from bot.people.directory import Directory, People, directory_stamp, load_directory
 from bot.people.directory_csv import demo_directory
 from bot.types import ThreadRef
 from policies.model import Policy
@@ -74,15 +74,36 @@ class Core:
     jobs: Jobs
     inbox: Inbox
     door: Door
+    directory_stamp: str = ""  # which import is in use (bot.people.directory.directory_stamp)
 
     async def load_directory(self, settings: Settings | None = None) -> bool:
         """Put the imported directory in use (else the shipped fictional one); True if one was imported."""
+        stamp = await directory_stamp(self.store)
         directory, imported = await directory_for(self.store, settings)
         self.people.directory = directory
+        self.directory_stamp = stamp
         return imported
 
+    async def refresh_directory(self) -> bool:
+        """Load the directory again if another has been imported since (by `directory import`, beside running
+        replicas); True if it was."""
+        stamp = await directory_stamp(self.store)
+        if stamp == self.directory_stamp:
+            return False
+        stored = await load_directory(self.store)
+        if stored is None:
+            return False
+        self.people.directory, self.directory_stamp = stored, stamp
+        log.info("a new directory was imported: now in use (%d people)", len(stored))
+        return True
+
     async def tick(self, now: datetime | None = None, *, expire: bool = True) -> PassReport:
-        """One scheduler pass: forms accepted but not handled (the process stopped), then the jobs."""
+        """One scheduler pass: the directory again if a new one was imported, forms accepted but not handled (the
+        process stopped), then the jobs."""
+        try:
+            await self.refresh_directory()
+        except Exception as exc:  # (the one in use stays; tried again at the next pass)
+            log.warning("could not check for a new directory (%s)", type(exc).__name__)
         await self.inbox.recover()
         return await self.jobs.run_pass(now, expire=expire)
 

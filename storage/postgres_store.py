@@ -249,6 +249,27 @@ class PostgresStore:
         return value
 
     # --- for operators and tests ---------------------------------------------------------------------------------
+    async def count(self, collection: str | None = None) -> int:
+        """How many documents are stored (in one collection, or in all)."""
+        async with self._connection() as conn:
+            if collection is None:
+                cursor = await conn.execute("SELECT count(*) FROM docs")
+            else:
+                check_collection(collection)
+                cursor = await conn.execute("SELECT count(*) FROM docs WHERE collection = %s", (collection,))
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def raise_sequence(self, name: str, value: int) -> bool:
+        """Make a counter at least `value` (a store copied in: its references go on from where they were); True
+        if it went up."""
+        check_key(name)
+        async with self._connection() as conn:
+            cursor = await conn.execute("INSERT INTO sequences (name, value) VALUES (%s, %s) ON CONFLICT (name) DO "
+                                        "UPDATE SET value = EXCLUDED.value WHERE sequences.value < EXCLUDED.value",
+                                        (name, value))
+            return bool(cursor.rowcount)
+
     async def drop(self) -> None:
         """Remove this store's schema and everything in it (tests' throwaway schemas)."""
         async with self._connection() as conn:

@@ -71,10 +71,12 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
         async with store_of(settings, data_dir) as store:
             await save_directory(store, directory)
 
-    with refused_while_in_use("the running bot reads the directory only when it starts, so import it while the bot "
-                              "is stopped"):
+    with refused_while_in_use("the embedded store is the running bot's alone, so import it while the bot is stopped "
+                              "(on PostgreSQL, import beside running replicas)"):
         asyncio.run(save())
     print(f"Imported {len(directory)} people from {args.file} ({len(directory.agencies())} agencies).")
+    if settings.database_url:
+        print(f"Running replicas use it from their next scheduler pass (within {settings.tick_seconds} s).")
     return 0
 
 
