@@ -33,14 +33,15 @@ from bot.jobs.scheduler import Scheduler
 from bot.jobs.threads import Threads
 from bot.jobs.weekly import WeeklyPoster
 from bot.jobs.work import Work
-from bot.people.directory import Directory, People, load_directory
+from bot.people.directory import Directory, People, directory_stamp, load_directory
 from bot.people.directory_csv import demo_directory
 from bot.types import ThreadRef
 from policies.model import Policy
+from storage import store_for
 from storage.base import Store
 from storage.collections import EVENTS, channel_collection
 from storage.common import KeyedLocks
-from storage.tinydb_store import TinyDBStore
+from storage.postgres_store import redacted
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
@@ -73,15 +74,36 @@ class Core:
     jobs: Jobs
     inbox: Inbox
     door: Door
+    directory_stamp: str = ""  # which import is in use (bot.people.directory.directory_stamp)
 
     async def load_directory(self, settings: Settings | None = None) -> bool:
         """Put the imported directory in use (else the shipped fictional one); True if one was imported."""
+        stamp = await directory_stamp(self.store)
         directory, imported = await directory_for(self.store, settings)
         self.people.directory = directory
+        self.directory_stamp = stamp
         return imported
 
+    async def refresh_directory(self) -> bool:
+        """Load the directory again if another has been imported since (by `directory import`, beside running
+        replicas); True if it was."""
+        stamp = await directory_stamp(self.store)
+        if stamp == self.directory_stamp:
+            return False
+        stored = await load_directory(self.store)
+        if stored is None:
+            return False
+        self.people.directory, self.directory_stamp = stored, stamp
+        log.info("a new directory was imported: now in use (%d people)", len(stored))
+        return True
+
     async def tick(self, now: datetime | None = None, *, expire: bool = True) -> PassReport:
-        """One scheduler pass: forms accepted but not handled (the process stopped), then the jobs."""
+        """One scheduler pass: the directory again if a new one was imported, forms accepted but not handled (the
+        process stopped), then the jobs."""
+        try:
+            await self.refresh_directory()
+        except Exception as exc:  # (the one in use stays; tried again at the next pass)
+            log.warning("could not check for a new directory (%s)", type(exc).__name__)
         await self.inbox.recover()
         return await self.jobs.run_pass(now, expire=expire)
 
@@ -211,7 +233,7 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "policies": sorted(request.app[CORE].policies)})
 
 
-def channel_lines(host: str, port: int, data_dir: Path, settings: Settings) -> list[str]:
+def channel_lines(host: str, port: int, data_dir: Path | str, settings: Settings) -> list[str]:
     """What `serve` prints: which channels are live and how to reach each."""
     base = f"http://{host}:{port}"
     if settings.slack_enabled:
@@ -257,11 +279,12 @@ def serve(settings: Settings, policies: Mapping[str, Policy], *, host: str | Non
             "and MICROSOFT_APP_PASSWORD, or listen on a loopback address such as 127.0.0.1"
         )
     _can_listen(host, port)
-    app = build_app(TinyDBStore(data), policies, settings)
+    app = build_app(store_for(data, settings.database_url, schema=settings.database_schema), policies, settings)
     names = ", ".join(policies)
 
     def announce(_: object) -> None:
-        for line in [*channel_lines(host, port, data, settings), f"  procedures: {names}"]:
+        where = f"database {redacted(settings.database_url)}" if settings.database_url else str(data)
+        for line in [*channel_lines(host, port, where, settings), f"  procedures: {names}"]:
             print(line, flush=True)
 
     try:
@@ -298,7 +321,7 @@ async def run_console(data_dir: Path, policies: Mapping[str, Policy], settings: 
     """The console channel over the data folder, for one person, until standard input ends."""
     from adapters.console import Console
 
-    async with TinyDBStore(data_dir) as store:
+    async with store_for(data_dir, settings.database_url, schema=settings.database_schema) as store:
         core = build_core(store, policies, SystemClock(), settings=settings)
         await core.load_directory(settings)
         return await Console(core.door, email).run()
@@ -310,7 +333,7 @@ async def tick_once(data_dir: Path, policies: Mapping[str, Policy], settings: Se
     delivered by being listed (the caller prints them)."""
     from adapters.console import render
 
-    async with TinyDBStore(data_dir) as store:
+    async with store_for(data_dir, settings.database_url, schema=settings.database_schema) as store:
         core = build_core(store, policies, FixedClock(now), settings=settings)
         await core.load_directory(settings)
         core.outbox.register(ChannelInfo("console", roots=False), PrintSender(lambda _: None, render))

@@ -44,6 +44,8 @@ class Settings:
     teams_tenant_id: str = ""
     teams_cases_channel: str = ""
     teams_emulator: bool = False  # BOT_TEAMS_EMULATOR: serve /api/messages unauthenticated, loopback only
+    database_url: str = field(default="", repr=False)  # BOT_DATABASE_URL: PostgreSQL (replicas); empty: TinyDB
+    database_schema: str = "escalation"
 
     @property
     def slack_enabled(self) -> bool:
@@ -98,6 +100,17 @@ def _server(env: Mapping[str, str]) -> dict[str, object]:
         raise ConfigError("BOT_HOST must not be empty (e.g. 127.0.0.1)")
     return {"host": host, "port": int(port_text), "log_level": level,
             "data_dir": Path(env.get("BOT_DATA_DIR", "") or "data")}
+
+
+def _database(env: Mapping[str, str]) -> dict[str, object]:
+    url = env.get("BOT_DATABASE_URL", "").strip()
+    if url and not re.match(r"postgres(ql)?://", url):
+        raise ConfigError("BOT_DATABASE_URL must be a PostgreSQL URL, postgresql://USER:PASSWORD@HOST:PORT/DATABASE "
+                          "(or empty for the embedded store in BOT_DATA_DIR)")
+    schema = env.get("BOT_DATABASE_SCHEMA", "escalation").strip()
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
+        raise ConfigError(f"BOT_DATABASE_SCHEMA must be a lower-case name of letters, digits and _ (found {schema!r})")
+    return {"database_url": url, "database_schema": schema}
 
 
 def _jobs(env: Mapping[str, str]) -> dict[str, object]:
@@ -165,6 +178,6 @@ def read_settings(env: Mapping[str, str] | None = None) -> Settings:
     """The settings, each checked (the first wrong one raises ConfigError naming it)."""
     env = os.environ if env is None else env
     found: dict[str, object] = {}
-    for part in (_policies, _server, _jobs, _slack, _teams):
+    for part in (_policies, _server, _database, _jobs, _slack, _teams):
         found.update(part(env))
     return Settings(**found)  # type: ignore[arg-type]

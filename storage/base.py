@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import TracebackType
 from typing import Any, Protocol
 
 Doc = dict[str, Any]
@@ -33,6 +34,11 @@ class Store(Protocol):
     def exclusive(self) -> bool:
         """Whether one process at a time writes to this store (its owner): then work claimed by another process is
         work that process left when it stopped (bot.jobs.claims)."""
+
+    async def __aenter__(self) -> Store: ...
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None: ...
 
     async def open(self) -> None:
         """Acquire the store (one owner at a time), check the schema version, clean stale temp files.

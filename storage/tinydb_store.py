@@ -146,6 +146,12 @@ class TinyDBStore:
         self._check(collection)
         return await asyncio.to_thread(self._scan_sync, collection)
 
+    async def collections(self) -> list[str]:
+        """The names of the collections stored here (for copying a whole store elsewhere)."""
+        self._check("meta")
+        return sorted(p.name for p in self.path.iterdir() if p.is_dir() and p != self._tmp and not p.name.startswith(
+            "."))
+
     async def next_sequence(self, name: str) -> int:
         self._check(SEQUENCES, name)
         self._refuse_if_shared("next_sequence")

@@ -23,6 +23,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from storage.base import Store
+from storage.postgres_store import PostgresStore
 from storage.tinydb_store import TinyDBStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -124,7 +126,9 @@ class Fakes:
 class Bot:
     """`python -m bot serve` over `data`, with Slack mounted (cases posted in CASES_CHANNEL)."""
 
-    def __init__(self, data: Path, fakes: Fakes, logs: Path, policy: str = "", clock: str = "") -> None:
+    def __init__(self, data: Path, fakes: Fakes, logs: Path, policy: str = "", clock: str = "",
+                 database: tuple[str, str] | None = None) -> None:
+        self.database = database  # (a PostgreSQL URL and schema: a replica on that database, not on `data`)
         self.policy = policy
         self.clock = clock  # (an ISO time the process's clock starts from: tests/deploy/shifted)
         self.data = data
@@ -142,6 +146,8 @@ class Bot:
                "SLACK_API_URL": self.fakes.slack + "/api/", "BOT_TICK_SECONDS": "5",
                "BOT_TEAMS_EMULATOR": "1", "TEAMS_CASES_CHANNEL": TEAMS_CASES,
                **({"BOT_POLICY": self.policy} if self.policy else {}),
+               **({"BOT_DATABASE_URL": self.database[0], "BOT_DATABASE_SCHEMA": self.database[1]}
+                  if self.database else {}),
                **({"TEST_CLOCK_START": self.clock, "PYTHONPATH": str(ROOT / "tests" / "deploy" / "shifted")}
                   if self.clock else {})}
         log = (self.logs / f"run-{self.runs}.log").open("w")
@@ -176,13 +182,19 @@ class Bot:
         return [line for run in range(1, self.runs + 1) for line in self.log(run).splitlines()
                 if "Traceback" in line]
 
+    def store(self) -> Store:
+        """The bot's store, to read beside it (TinyDB: as a guest)."""
+        if self.database:
+            return PostgresStore(self.database[0], schema=self.database[1])
+        return TinyDBStore(self.data, shared=True)
+
     async def read(self, collection: str) -> list[tuple[str, dict[str, Any]]]:
-        """A collection as stored now (read beside the running bot, as a guest)."""
-        async with TinyDBStore(self.data, shared=True) as store:
+        """A collection as stored now (read beside the running bot)."""
+        async with self.store() as store:
             return await store.scan(collection)
 
     async def keys(self, collection: str) -> list[str]:
-        async with TinyDBStore(self.data, shared=True) as store:
+        async with self.store() as store:
             return await store.keys(collection)
 
     async def until_settled(self, seconds: float = 120) -> None:

@@ -14,7 +14,8 @@ from bot.config import Settings
 from bot.dates.workdays import LONDON
 from policies.loader import load_policies
 from policies.model import Policy
-from storage.base import StoreInUse
+from storage import store_for
+from storage.base import Store, StoreInUse
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -71,3 +72,14 @@ def refused_while_in_use(why: str) -> Iterator[None]:
         yield
     except StoreInUse as exc:
         raise StoreInUse(f"{exc} ({why})", holder=exc.holder) from None
+
+
+def store_of(settings: Settings, data_dir: Path | None = None, *, shared: bool = False) -> Store:
+    """The deployment's store: PostgreSQL when BOT_DATABASE_URL is set, else the data folder's."""
+    return store_for(data_dir or settings.data_dir, settings.database_url, schema=settings.database_schema,
+                     shared=shared)
+
+
+def has_data(settings: Settings, data_dir: Path | None = None) -> bool:
+    """Whether there is a store to read (a database is always there; a data folder only once made)."""
+    return bool(settings.database_url) or (data_dir or settings.data_dir).is_dir()

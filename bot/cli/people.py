@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.common import Parser, UsageError, add_data, policy_named, refused_while_in_use
+from bot.cli.common import Parser, UsageError, add_data, has_data, policy_named, refused_while_in_use, store_of
 from bot.config import Settings
 from policies.loader import load_policies
 from policies.model import TIER_LABELS
@@ -34,29 +34,25 @@ def add_parsers(sub: Any) -> None:
     add_data(counterpart)
 
 
-def stored_directory(data_dir: Path, policy_ids: list[str]) -> tuple[Directory, bool]:
+def stored_directory(settings: Settings, data_dir: Path, policy_ids: list[str]) -> tuple[Directory, bool]:
     """The imported directory and True, else the demo directory and False (a missing data folder is not created)."""
     from bot.people.directory import load_directory
     from bot.people.directory_csv import demo_directory
-    from storage.tinydb_store import TinyDBStore
-
     async def load() -> Directory | None:
-        async with TinyDBStore(data_dir) as store:
+        async with store_of(settings, data_dir) as store:
             return await load_directory(store)
 
-    found = asyncio.run(load()) if data_dir.is_dir() else None
+    found = asyncio.run(load()) if has_data(settings, data_dir) else None
     return (found, True) if found is not None else (demo_directory(policy_ids), False)
 
 
 def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
     from bot.people.directory import save_directory
     from bot.people.directory_csv import DirectoryCsvError, export_directory_csv, read_directory_csv
-    from storage.tinydb_store import TinyDBStore
-
     policy_ids = list(load_policies(settings.policy_dir))
     data_dir = args.data or settings.data_dir
     if args.action == "export":
-        directory, imported = stored_directory(data_dir, policy_ids)
+        directory, imported = stored_directory(settings, data_dir, policy_ids)
         if not imported:
             print("note: no directory has been imported; this is the demo directory", file=sys.stderr)
         sys.stdout.write(export_directory_csv(directory))
@@ -72,13 +68,15 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
     async def save() -> None:
-        async with TinyDBStore(data_dir) as store:
+        async with store_of(settings, data_dir) as store:
             await save_directory(store, directory)
 
-    with refused_while_in_use("the running bot reads the directory only when it starts, so import it while the bot "
-                              "is stopped"):
+    with refused_while_in_use("the embedded store is the running bot's alone, so import it while the bot is stopped "
+                              "(on PostgreSQL, import beside running replicas)"):
         asyncio.run(save())
     print(f"Imported {len(directory)} people from {args.file} ({len(directory.agencies())} agencies).")
+    if settings.database_url:
+        print(f"Running replicas use it from their next scheduler pass (within {settings.tick_seconds} s).")
     return 0
 
 
@@ -90,7 +88,7 @@ def cmd_counterpart(args: argparse.Namespace, settings: Settings) -> int:
     if stage is None:
         numbers = ", ".join(str(s.number) for s in policy.stages)
         raise UsageError(f"{policy.id} has no stage {args.stage}; its stages are {numbers}")
-    directory, _ = stored_directory(args.data or settings.data_dir, list(load_policies(settings.policy_dir)))
+    directory, _ = stored_directory(settings, args.data or settings.data_dir, list(load_policies(settings.policy_dir)))
     found = counterparts(directory, policy, args.stage, None, "", args.agency)
     person = found.other_side
     if person is not None:

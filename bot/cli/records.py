@@ -16,14 +16,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.common import Parser, UsageError, add_data, parse_date, refused_while_in_use
+from bot.cli.common import Parser, UsageError, add_data, has_data, parse_date, refused_while_in_use, store_of
 from bot.config import ConfigError, Settings, load_dotenv_file, read_settings
 from bot.dates.workdays import LONDON
 from policies.loader import load_policies
 from policies.reader import PolicyError
 
 if TYPE_CHECKING:
-    from storage.tinydb_store import TinyDBStore
+    from storage.base import Store
 
 # They read the store directly, without the chat's per-person checks: whoever can run them can read every case, so
 # run them only as the service account on the server. Each export, audit and purge is written to the audit log (by
@@ -77,20 +77,20 @@ def add_parsers(sub: Any) -> None:
 
 
 @asynccontextmanager
-async def shared_beside_bot(data_dir: Path) -> AsyncIterator[TinyDBStore]:
-    """The store opened exclusively, or, if another process (the running bot) has it, as a guest beside it.
+async def shared_beside_bot(settings: Settings, data_dir: Path) -> AsyncIterator[Store]:
+    """The store opened exclusively, or, if another process (the running bot) has it, as a guest beside it (a
+    database is shared by every process anyway).
 
     A guest reads and creates new records only (see TinyDBStore); one line on stderr says it is one, so standard
     output stays exactly what the command prints.
     """
     from storage.base import StoreInUse
-    from storage.tinydb_store import TinyDBStore
 
-    store = TinyDBStore(data_dir)
+    store = store_of(settings, data_dir)
     try:
         await store.open()
     except StoreInUse as exc:
-        store = TinyDBStore(data_dir, shared=True)
+        store = store_of(settings, data_dir, shared=True)
         await store.open()
         print(f"note: process {exc.holder} (the running bot?) has {data_dir} open; working beside it in shared "
               "mode (reads, and new audit-log entries only)", file=sys.stderr)
@@ -135,12 +135,12 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     if out is not None and not out.parent.is_dir():
         raise UsageError(f"--out: no such folder {out.parent}")
     data_dir = args.data or settings.data_dir
-    if not data_dir.is_dir():
+    if not has_data(settings, data_dir):
         raise UsageError(f"no case {ref} (no data folder {data_dir})")
     policies = load_policies(settings.policy_dir)
 
     async def run() -> int:
-        async with shared_beside_bot(data_dir) as store:
+        async with shared_beside_bot(settings, data_dir) as store:
             case = await CaseBook(store).get(ref)
             if case is None:
                 raise UsageError(f"no case {ref}")
@@ -185,9 +185,9 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     data_dir = args.data or settings.data_dir
 
     async def run() -> list[dict[str, str]]:
-        if not data_dir.is_dir():
+        if not has_data(settings, data_dir):
             return []
-        async with shared_beside_bot(data_dir) as store:
+        async with shared_beside_bot(settings, data_dir) as store:
             rows = await audit_rows(store, since)
             scope = f"since {since.isoformat()}" if since else "all dates"
             await log_event(store, {"at": datetime.now(LONDON).isoformat(), "by": operator(),
@@ -204,16 +204,15 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import DEDUPE
     from bot.jobs.expiry import DIALOG_RETENTION, RETENTION
     from bot.records.retention import PurgeReport, purge, years_before
-    from storage.tinydb_store import TinyDBStore
 
     years = retention_years()
     now = datetime.now(LONDON)
     data_dir = args.data or settings.data_dir
 
     async def run() -> PurgeReport:
-        if not data_dir.is_dir():
+        if not has_data(settings, data_dir):
             return PurgeReport((), years_before(now, years), years, args.dry_run)
-        async with TinyDBStore(data_dir) as store:
+        async with store_of(settings, data_dir) as store:
             return await purge(store, now, years, args.dry_run, operator(), DEDUPE)
 
     with refused_while_in_use("purge deletes cases and records the running bot may be using, so it runs only while "

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import EMAIL, UsageError, add_data, parse_instant, policy_named
+from bot.cli.common import EMAIL, UsageError, add_data, parse_instant, policy_named, store_of
 from bot.config import Settings
 from policies.loader import load_policies
 
@@ -33,6 +34,43 @@ def add_parsers(sub: Any) -> None:
     serve.add_argument("--host", metavar="HOST", help="address to bind (default: BOT_HOST or 127.0.0.1)")
     serve.add_argument("--port", metavar="PORT", type=int, help="port (default: BOT_PORT or 3978)")
     add_data(serve)
+    move = sub.add_parser("copy-to-database", help="copy the embedded store (a data folder) into the PostgreSQL "
+                          "database BOT_DATABASE_URL names, and check the counts (stop the bot first)")
+    move.add_argument("--resume", action="store_true", help="carry on a copy that was interrupted (the database "
+                      "already holds some of it)")
+    add_data(move)
+
+
+def cmd_copy_to_database(args: argparse.Namespace, settings: Settings) -> int:
+    from storage.copy import CopyRefused, copy_store
+    from storage.postgres_store import PostgresStore, redacted
+    from storage.tinydb_store import TinyDBStore
+
+    if not settings.database_url:
+        raise UsageError("set BOT_DATABASE_URL to the PostgreSQL database to copy into")
+    data = args.data or settings.data_dir
+    if not (data / "meta.json").is_file():
+        raise UsageError(f"{data} is not a data folder of the bot (no meta.json)")
+
+    async def run() -> int:
+        async with TinyDBStore(data) as source, PostgresStore(settings.database_url,
+                                                             schema=settings.database_schema) as target:
+            try:
+                report = await copy_store(source, target, resume=args.resume)
+            except CopyRefused as exc:
+                raise UsageError(str(exc)) from None
+        print(f"Copied {data} into {redacted(settings.database_url)} (schema {settings.database_schema}):")
+        for line in report:
+            print(f"  {line.collection:<24} {line.source:>8} in the folder, {line.copied:>8} copied now, "
+                  f"{line.target:>8} in the database{'' if line.matches else '  MISSING'}")
+        if not all(line.matches for line in report):
+            print("error: the database holds fewer documents than the folder; run again with --resume",
+                  file=sys.stderr)
+            return 1
+        print("All there. Start the bot with BOT_DATABASE_URL set; keep the folder until you are satisfied.")
+        return 0
+
+    return asyncio.run(run())
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
@@ -65,8 +103,6 @@ def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cases.book import CaseBook
     from bot.summary import figures as summary
     from bot.summary.chart import summary_png
-    from storage.tinydb_store import TinyDBStore
-
     policies = load_policies(settings.policy_dir)
     if args.policy:
         policy_named(args.policy, settings)
@@ -76,7 +112,7 @@ def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"--week: {exc}") from None
 
     async def run() -> int:
-        async with TinyDBStore(args.data or settings.data_dir) as store:
+        async with store_of(settings, args.data) as store:
             cases = await CaseBook(store).all()
         figs = summary.figures(cases, policies, monday, args.policy)
         print(json.dumps(figs, indent=2) if args.json else summary.text(figs, policies))
@@ -101,4 +137,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "tick": cmd_tick,
     "summary": cmd_summary,
     "serve": cmd_serve,
+    "copy-to-database": cmd_copy_to_database,
 }

@@ -7,6 +7,7 @@ same questions one at a time, in a dialog stored as it goes.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
@@ -83,14 +84,27 @@ class Engine:
         """
         # (a typed line waits for the same person's previous one, whose dialog it may answer; forms stand alone)
         async with self._users(event.user.key) if event.form is None else contextlib.nullcontext():
-            if self._repeat_matters(event) and not again and await self.store.get(EVENTS, event.event_id):
+            if not self._repeat_matters(event):
+                return await self._dispatch(event)
+            if again:  # (the inbox's form: its effects are once-only by themselves; remembered once made)
+                replies = await self._dispatch(event)
+                if _had_effect(replies):
+                    await self.store.put(EVENTS, event.event_id, {"at": self.clock.now().isoformat()})
+                return replies
+            # Taken first, atomically: the same request reaching two replicas at once (or this one twice) is
+            # handled by whichever takes it. Given back if it had no effect (a refusal, a mistake: the same words,
+            # corrected or sent by someone entitled, must still work) or if handling it failed.
+            if not await self.store.create(EVENTS, event.event_id, {"at": self.clock.now().isoformat()}):
                 log.info("duplicate event ignored")
                 return []
-            replies = await self._dispatch(event)
-            if self._repeat_matters(event) and not all(r.errors or r.kind in NO_EFFECT for r in replies):
-                # (a refused or invalid submit changed nothing: the same form, corrected or sent by someone
-                # entitled, must still work, so only an event that had an effect is remembered)
-                await self.store.put(EVENTS, event.event_id, {"at": self.clock.now().isoformat()})
+            try:
+                replies = await self._dispatch(event)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(self.store.delete(EVENTS, event.event_id))
+                raise
+            if not _had_effect(replies):
+                await self.store.delete(EVENTS, event.event_id)
             return replies
 
     def _repeat_matters(self, event: Event) -> bool:
@@ -440,3 +454,8 @@ class Engine:
         scope = " and ".join(p.name for p in mine.values()) if len(mine) < len(self.policies) else ""
         reply, _ = compose(await self.book.all(), mine, monday, scope=scope)
         return reply
+
+
+def _had_effect(replies: list[Reply]) -> bool:
+    """Whether answering changed anything (a refusal, a problem with the answers, a status changed nothing)."""
+    return not all(r.errors or r.kind in NO_EFFECT for r in replies)

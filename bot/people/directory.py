@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -136,6 +137,9 @@ def directory_from_doc(doc: dict[str, Any]) -> Directory:
     return Directory(people)
 
 
+VERSION = "version"  # the DIRECTORY record saying which import is current (a small read, every scheduler pass)
+
+
 class People:
     """The directory in use now: replaced whole when another is imported (cases keep their own copies of names)."""
 
@@ -150,5 +154,13 @@ async def load_directory(store: Store) -> Directory | None:
 
 
 async def save_directory(store: Store, directory: Directory) -> None:
-    """Replace the directory in one atomic write (cases keep their own copies of names, so none is lost)."""
+    """Replace the directory in one atomic write (cases keep their own copies of names, so none is lost), then
+    mark it new: every running process (each replica) sees the mark at its next scheduler pass and loads it."""
     await store.put(DIRECTORY, "current", directory_to_doc(directory))
+    await store.put(DIRECTORY, VERSION, {"stamp": uuid.uuid4().hex})
+
+
+async def directory_stamp(store: Store) -> str:
+    """The mark of the directory imported last ("" if none has been, or it was imported before marks were made)."""
+    doc = await store.get(DIRECTORY, VERSION)
+    return str(doc.get("stamp", "")) if doc else ""

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+from postgres_support import database_url, new_schema
 
 from storage import MemoryStore, Store, StoreError, TinyDBStore
+from storage.postgres_store import PostgresStore
+
+
+def postgres(tmp: Path) -> Store:
+    return PostgresStore(database_url(), schema=new_schema())
+
 
 BACKENDS: dict[str, Callable[[Path], Store]] = {
     "memory": lambda tmp: MemoryStore(),
     "tinydb": lambda tmp: TinyDBStore(tmp / "data"),
+    "postgres": postgres,
 }
 
 NESTED = {
@@ -32,6 +41,10 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     backend = BACKENDS[request.param](tmp_path)
     await backend.open()
     yield backend
+    if isinstance(backend, PostgresStore):  # (its throwaway schema)
+        with contextlib.suppress(StoreError):
+            await backend.open()
+        await backend.drop()
     await backend.close()
 
 
@@ -222,3 +235,6 @@ async def test_async_context_manager(tmp_path: Path) -> None:
             assert await opened.get("cases", "k") == {"v": 1}
         with pytest.raises(StoreError):
             await opened.get("cases", "k")
+        if isinstance(opened, PostgresStore):
+            async with opened:
+                await opened.drop()

@@ -1,0 +1,301 @@
+"""The PostgreSQL store: the same keyed JSON documents, shared by every replica of the bot.
+
+One table holds every document (`docs`: collection, key, body), one the durable counters (`sequences`). A document's
+body is kept as its JSON text, exactly as the other backends keep it (so text PostgreSQL's `jsonb` refuses, a NUL
+character or half an emoji, round-trips too), and cast to `jsonb` by queries that look inside it.
+
+Every write of a key takes a transaction-scoped advisory lock on that key, so a read-modify-write (`update`,
+`delete_if`) is serialised with every other write of the same key, in this process or another replica: updates never
+lose each other's changes. Counters are one atomic `INSERT ... ON CONFLICT ... RETURNING`, unique across replicas.
+
+The schema is created and upgraded by numbered migrations (MIGRATIONS) that run once, under a session advisory lock,
+however many replicas start together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from storage.base import Doc, StoreError, Updater
+from storage.common import check_collection, check_key, encode, json_copy, next_sequence_doc
+
+log = logging.getLogger(__name__)
+CONNECT_SECONDS = 5.0  # a database that does not answer within this stops start-up with one line naming it
+POOL_SIZE = 10
+MIGRATION_LOCK = 0x65736362  # the advisory lock held while migrating ("escb")
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+# Each migration runs once, in order, in one transaction with its version recorded. Never edit one that has shipped:
+# add the next.
+MIGRATIONS: tuple[tuple[int, str], ...] = (
+    (1, """
+        CREATE TABLE docs (
+            collection text NOT NULL,
+            key text NOT NULL,
+            body text NOT NULL,
+            PRIMARY KEY (collection, key)
+        );
+        CREATE TABLE sequences (
+            name text PRIMARY KEY,
+            value bigint NOT NULL
+        );
+    """),
+)
+
+
+def redacted(url: str) -> str:
+    """A database URL fit for a log line or an error: its password left out."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "the database URL"
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _loads(body: str) -> Doc:
+    doc: Doc = json.loads(body)
+    return doc
+
+
+class PostgresStore:
+    """Documents in PostgreSQL (`url`: postgresql://user:password@host:port/database), in `schema` (created if
+    absent; each deployment or test its own). Not exclusive: several processes share it."""
+
+    def __init__(self, url: str, *, schema: str = "public", pool_size: int = POOL_SIZE) -> None:
+        if not SCHEMA_NAME.fullmatch(schema):
+            raise ValueError(f"invalid schema name {schema!r}")
+        self.url = url
+        self.schema = schema
+        self.pool_size = pool_size
+        self._pool: Any = None
+
+    @property
+    def exclusive(self) -> bool:
+        """Several replicas write to it at once: another process's claim is live until its lease runs out."""
+        return False
+
+    async def __aenter__(self) -> PostgresStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+    # --- opening and closing -------------------------------------------------------------------------------------
+    async def open(self) -> None:
+        """Connect (at most CONNECT_SECONDS: else StoreError naming the database), then bring the schema up to date."""
+        if self._pool is not None:
+            raise StoreError("the PostgreSQL store is already open")
+        import psycopg
+        from psycopg_pool import AsyncConnectionPool
+
+        try:  # one try first, for a clear reason (the pool would retry, and say only that it timed out)
+            async with asyncio.timeout(CONNECT_SECONDS):
+                probe = await psycopg.AsyncConnection.connect(self.url, connect_timeout=max(1, int(CONNECT_SECONDS)))
+            await probe.close()
+        except (psycopg.Error, OSError, TimeoutError) as exc:
+            raise StoreError(f"cannot reach the database at {redacted(self.url)}: {_reason(exc)}") from None
+        pool = AsyncConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=False, timeout=30,
+                                   kwargs={"autocommit": True, "options": f"-c search_path={self.schema}",
+                                           "connect_timeout": max(1, int(CONNECT_SECONDS))},
+                                   name="escalation-store")
+        try:
+            await pool.open(wait=True, timeout=CONNECT_SECONDS)
+        except Exception as exc:
+            await pool.close()
+            raise StoreError(f"cannot reach the database at {redacted(self.url)}: {_reason(exc)}") from None
+        self._pool = pool
+        try:
+            await self._migrate()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    async def _migrate(self) -> None:
+        async with self._connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+            try:
+                await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")  # (under the lock: replicas race)
+                await conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version int PRIMARY KEY, "
+                                   "applied_at timestamptz NOT NULL DEFAULT now())")
+                cursor = await conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations")
+                row = await cursor.fetchone()
+                current = int(row[0]) if row else 0
+                newest = max(v for v, _ in MIGRATIONS)
+                if current > newest:
+                    raise StoreError(f"the database's schema is version {current}, newer than this bot knows "
+                                     f"({newest}): upgrade the bot")
+                for version, sql in MIGRATIONS:
+                    if version <= current:
+                        continue
+                    async with conn.transaction():
+                        await conn.execute(sql)
+                        await conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+                    log.info("database schema migrated to version %d", version)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        pool = self._pool
+        if pool is None:
+            raise StoreError("the PostgreSQL store is not open")
+        try:
+            async with pool.connection() as conn:
+                yield conn
+        except StoreError:
+            raise
+        except _database_errors() as exc:
+            raise StoreError(f"the database failed: {_reason(exc)}") from exc
+
+    @asynccontextmanager
+    async def _locked(self, collection: str, key: str) -> AsyncIterator[Any]:
+        """A transaction holding the write lock of one key."""
+        async with self._connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{collection}/{key}",))
+            yield conn
+
+    # --- the contract --------------------------------------------------------------------------------------------
+    async def get(self, collection: str, key: str) -> Doc | None:
+        _check(collection, key)
+        async with self._connection() as conn:
+            cursor = await conn.execute("SELECT body FROM docs WHERE collection = %s AND key = %s", (collection, key))
+            row = await cursor.fetchone()
+        return None if row is None else _loads(row[0])
+
+    async def put(self, collection: str, key: str, doc: Doc) -> None:
+        _check(collection, key)
+        body = _body(doc)
+        async with self._locked(collection, key) as conn:
+            await conn.execute("INSERT INTO docs (collection, key, body) VALUES (%s, %s, %s) ON CONFLICT "
+                               "(collection, key) DO UPDATE SET body = EXCLUDED.body", (collection, key, body))
+
+    async def create(self, collection: str, key: str, doc: Doc) -> bool:
+        _check(collection, key)
+        body = _body(doc)
+        async with self._locked(collection, key) as conn:
+            cursor = await conn.execute("INSERT INTO docs (collection, key, body) VALUES (%s, %s, %s) ON CONFLICT "
+                                        "DO NOTHING", (collection, key, body))
+            return bool(cursor.rowcount)
+
+    async def update(self, collection: str, key: str, fn: Updater) -> Doc:
+        _check(collection, key)
+        async with self._locked(collection, key) as conn:
+            cursor = await conn.execute("SELECT body FROM docs WHERE collection = %s AND key = %s",
+                                        (collection, key))
+            row = await cursor.fetchone()
+            new = json_copy(fn(None if row is None else _loads(row[0])))
+            await conn.execute("INSERT INTO docs (collection, key, body) VALUES (%s, %s, %s) ON CONFLICT "
+                               "(collection, key) DO UPDATE SET body = EXCLUDED.body", (collection, key, _body(new)))
+        return new
+
+    async def delete(self, collection: str, key: str) -> bool:
+        _check(collection, key)
+        async with self._locked(collection, key) as conn:
+            cursor = await conn.execute("DELETE FROM docs WHERE collection = %s AND key = %s", (collection, key))
+            return bool(cursor.rowcount)
+
+    async def delete_if(self, collection: str, key: str, check: Callable[[Doc], bool]) -> bool:
+        _check(collection, key)
+        async with self._locked(collection, key) as conn:
+            cursor = await conn.execute("SELECT body FROM docs WHERE collection = %s AND key = %s",
+                                        (collection, key))
+            row = await cursor.fetchone()
+            if row is None or not check(_loads(row[0])):
+                return False
+            await conn.execute("DELETE FROM docs WHERE collection = %s AND key = %s", (collection, key))
+            return True
+
+    async def keys(self, collection: str) -> list[str]:
+        check_collection(collection)
+        async with self._connection() as conn:
+            cursor = await conn.execute("SELECT key FROM docs WHERE collection = %s", (collection,))
+            return [row[0] for row in await cursor.fetchall()]
+
+    async def scan(self, collection: str) -> list[tuple[str, Doc]]:
+        check_collection(collection)
+        async with self._connection() as conn:
+            cursor = await conn.execute("SELECT key, body FROM docs WHERE collection = %s", (collection,))
+            rows = await cursor.fetchall()
+        return [(key, _loads(body)) for key, body in rows]
+
+    async def next_sequence(self, name: str) -> int:
+        check_key(name)
+        async with self._connection() as conn:
+            cursor = await conn.execute("INSERT INTO sequences (name, value) VALUES (%s, 1) ON CONFLICT (name) DO "
+                                        "UPDATE SET value = sequences.value + 1 RETURNING value", (name,))
+            row = await cursor.fetchone()
+        assert row is not None
+        value = int(row[0])
+        next_sequence_doc({"value": value - 1})  # (the same rule as every backend: a non-negative count)
+        return value
+
+    # --- for operators and tests ---------------------------------------------------------------------------------
+    async def count(self, collection: str | None = None) -> int:
+        """How many documents are stored (in one collection, or in all)."""
+        async with self._connection() as conn:
+            if collection is None:
+                cursor = await conn.execute("SELECT count(*) FROM docs")
+            else:
+                check_collection(collection)
+                cursor = await conn.execute("SELECT count(*) FROM docs WHERE collection = %s", (collection,))
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def raise_sequence(self, name: str, value: int) -> bool:
+        """Make a counter at least `value` (a store copied in: its references go on from where they were); True
+        if it went up."""
+        check_key(name)
+        async with self._connection() as conn:
+            cursor = await conn.execute("INSERT INTO sequences (name, value) VALUES (%s, %s) ON CONFLICT (name) DO "
+                                        "UPDATE SET value = EXCLUDED.value WHERE sequences.value < EXCLUDED.value",
+                                        (name, value))
+            return bool(cursor.rowcount)
+
+    async def drop(self) -> None:
+        """Remove this store's schema and everything in it (tests' throwaway schemas)."""
+        async with self._connection() as conn:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+
+
+def _check(collection: str, key: str) -> None:
+    check_collection(collection)
+    check_key(key)
+
+
+def _body(doc: Doc) -> str:
+    """The JSON text kept for a document (ASCII escapes where UTF-8 cannot hold it, as the other backends)."""
+    return encode(json_copy(doc)).decode("utf-8")
+
+
+def _database_errors() -> tuple[type[BaseException], ...]:
+    import psycopg
+    import psycopg_pool
+
+    return (psycopg.Error, psycopg_pool.PoolTimeout, OSError, asyncio.TimeoutError)
+
+
+def _reason(exc: BaseException) -> str:
+    """One line about a failure, without the URL (which may hold a password): the first line of what the driver
+    said, else the kind of error."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else ("no answer in time" if isinstance(exc, TimeoutError) else type(exc).__name__)
+    return text[:200]

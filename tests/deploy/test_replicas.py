@@ -1,0 +1,156 @@
+"""Two replicas of the bot, as deployed, on one PostgreSQL database and behind no load balancer at all: each request
+goes to whichever the test picks. The same signed request sent to both has one effect; forms sent across both at
+once become that many cases with distinct references; both running their scheduler over the same due nudges send each
+once."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from deployment import CASES_CHANNEL, JORDAN, Bot, Fakes, signed, slash_command, view_submission
+from postgres_support import database_url, new_schema
+
+from bot.app import build_core
+from bot.config import read_settings
+from bot.dates.clock import FixedClock
+from bot.dates.workdays import LONDON
+from bot.jobs.outbox import ChannelInfo
+from bot.people.directory_csv import demo_directory
+from bot.types import Event, ThreadRef, UserRef
+from policies.loader import load_policies
+from storage.postgres_store import PostgresStore
+
+REF = re.compile(r"ESC-\d{4}-\d{4,}")
+TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=LONDON)
+
+
+def answers(arose: date) -> dict[str, str]:
+    return {"arose_on": arose.isoformat(), "other_agency": "Northshire Police", "other_professional": "Chris Walker",
+            "other_role": "Detective Constable", "category": "safeguarding_decision", "disputed": "Closed referral",
+            "impact": "Risk continues", "desired_change": "Strategy discussion", "discussed_line_manager": "yes",
+            "discussed_other": "yes", "child_status": "none", "child_name": "Tallulah Quenby-Marsh",
+            "child_dob": "2015-02-03"}
+
+
+@pytest.fixture
+def pair(tmp_path):
+    database = (database_url(), new_schema())
+    fakes = Fakes()
+    bots = []
+    for name in ("a", "b"):
+        (tmp_path / f"logs-{name}").mkdir()
+        bots.append(Bot(tmp_path / f"data-{name}", fakes, tmp_path / f"logs-{name}", policy="surrey",
+                        database=database))
+    yield bots
+    for bot in bots:
+        if bot.proc is not None and bot.proc.poll() is None:
+            bot.stop()
+    fakes.close()
+
+    async def drop() -> None:
+        async with PostgresStore(database[0], schema=database[1]) as store:
+            await store.drop()
+
+    asyncio.run(drop())
+
+
+async def both(session: aiohttp.ClientSession, bots: list[Bot], body: str) -> list[int]:
+    """The same bytes with the same signature, to every replica at once (a retry that went elsewhere)."""
+    headers = signed(body)
+
+    async def one(bot: Bot) -> int:
+        async with session.post(bot.url + "/slack/events", data=body.encode(), headers=headers) as response:
+            await response.read()
+            return response.status
+
+    return list(await asyncio.gather(*(one(bot) for bot in bots)))
+
+
+async def test_the_same_signed_request_sent_to_both_replicas_has_one_effect(pair):
+    a, b = pair
+    a.start()
+    b.start()
+    async with aiohttp.ClientSession() as session:
+        intake = await a.intake_view(session)
+        form = view_submission(JORDAN, intake, answers(date.today()), "VBOTH")
+        assert await both(session, pair, form) == [200, 200]
+        await a.until_settled()
+        ((ref, _),) = await a.read("cases")  # one case from one form
+        contact = slash_command(JORDAN, f"contact {ref} Sam Lee, DI, 01632 960000", trigger="T-BOTH-1")
+        assert await both(session, pair, contact) == [200, 200]
+        await a.until_settled()
+    (_, case), = await b.read("cases")
+    assert [e["action"] for e in case["events"]].count("contact_recorded") == 1
+    posts = await a.fakes.posts()
+    roots = [p for p in posts if p["channel"] == CASES_CHANNEL and not p["thread_ts"] and ref in (p["text"] or "")]
+    told = [p for p in posts if p["channel"] == JORDAN and ref in (p["text"] or "")]
+    assert len(roots) == 1 and len(told) == 1
+    assert a.tracebacks() == [] and b.tracebacks() == []
+
+
+async def test_two_hundred_forms_across_both_replicas_become_two_hundred_cases(pair):
+    a, b = pair
+    a.start()
+    b.start()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        intake = await a.intake_view(session)
+        results = await asyncio.gather(*(
+            (a if i % 2 else b).post(session, view_submission(JORDAN, intake, answers(date.today()), f"VREP{i:03d}"))
+            for i in range(200)))
+        assert [status for status, _ in results] == [200] * 200
+        await a.until_settled()
+    cases = await b.read("cases")
+    refs = [ref for ref, _ in cases]
+    assert len(refs) == 200 and len(set(refs)) == 200
+    posts = await a.fakes.posts()
+    told = Counter(m.group() for p in posts if p["channel"] == JORDAN for m in [REF.search(p["text"] or "")] if m)
+    roots = Counter(m.group() for p in posts if p["channel"] == CASES_CHANNEL and not p["thread_ts"]
+                    for m in [REF.search(p["text"] or "")] if m)
+    assert set(told) == set(refs) == set(roots) and max(told.values()) == 1 and max(roots.values()) == 1
+    assert a.tracebacks() == [] and b.tracebacks() == []
+
+
+class Unreachable:
+    def reaches(self, thread: ThreadRef) -> bool:
+        return False
+
+    async def post(self, thread: ThreadRef, reply: Any, via: Any = None, key: str = "") -> ThreadRef:
+        raise AssertionError("not reachable")
+
+
+async def test_both_replicas_ticking_over_the_same_due_nudges_send_each_once(pair):
+    a, b = pair
+    weeks_ago = TUESDAY_10 - timedelta(weeks=4)
+    settings = read_settings({"SLACK_CASES_CHANNEL": CASES_CHANNEL})
+    async with a.store() as store:
+        core = build_core(store, load_policies(ids=("surrey",)), FixedClock(weeks_ago),
+                          directory=demo_directory(["surrey"]), settings=settings)
+        core.door.connect(ChannelInfo("slack", forms=True, command="/escalate", cases_place=CASES_CHANNEL),
+                          Unreachable())
+        me = ThreadRef("slack", JORDAN)
+        for i in range(30):
+            event = Event.submitted(UserRef("slack", JORDAN), me, answers(weeks_ago.date()),
+                                    {"step": "intake", "policy": "surrey"}, event_id=f"seed-{i}", reply_to=me)
+            taken = await core.door.submit(event)
+            await core.door.process(taken.ticket)
+    for bot in pair:
+        bot.clock = TUESDAY_10.isoformat()
+        bot.start()  # both start their scheduler at once, over the same 30 overdue cases
+    await asyncio.sleep(6)  # (a pass each at start, and one each 5 s on)
+    await a.until_settled()
+    a.stop()
+    b.stop()
+    posts = await a.fakes.posts()
+    nudges = Counter(p["key"] for p in posts if (p["key"] or "").startswith("nudge:"))
+    roots = Counter(m.group() for p in posts if p["channel"] == CASES_CHANNEL and not p["thread_ts"]
+                    for m in [REF.search(p["text"] or "")] if m)
+    cases = {ref for ref, _ in await a.read("cases")}
+    assert {REF.search(key).group() for key in nudges} == cases == set(roots)
+    assert max(nudges.values()) == 1 and max(roots.values()) == 1
+    assert a.tracebacks() == [] and b.tracebacks() == []

@@ -1,0 +1,96 @@
+"""The PostgreSQL store beyond the shared contract: replicas on one database, migrations run once, and a database
+that cannot be reached stops start-up at once with one line (never the password)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from postgres_support import database_url, new_schema
+
+from storage.base import StoreError
+from storage.postgres_store import MIGRATIONS, PostgresStore, redacted
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+async def replicas() -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
+    """Two stores on one schema, as two replicas of the bot would have."""
+    url, schema = database_url(), new_schema()
+    first, second = PostgresStore(url, schema=schema), PostgresStore(url, schema=schema)
+    await asyncio.gather(first.open(), second.open())
+    yield first, second
+    await first.drop()
+    await asyncio.gather(first.close(), second.close())
+
+
+async def test_migrations_run_once_when_replicas_start_together() -> None:
+    url, schema = database_url(), new_schema()
+    stores = [PostgresStore(url, schema=schema, pool_size=2) for _ in range(8)]
+    await asyncio.gather(*(s.open() for s in stores))
+    try:
+        async with stores[0]._connection() as conn:
+            cursor = await conn.execute("SELECT version FROM schema_migrations ORDER BY version")
+            assert [row[0] for row in await cursor.fetchall()] == [v for v, _ in MIGRATIONS]
+    finally:
+        await stores[0].drop()
+        await asyncio.gather(*(s.close() for s in stores))
+
+
+async def test_counters_are_unique_across_replicas(replicas) -> None:
+    first, second = replicas
+    numbers = await asyncio.gather(*(s.next_sequence("cases-2026") for _ in range(50) for s in (first, second)))
+    assert sorted(numbers) == list(range(1, 101))
+
+
+async def test_updates_from_two_replicas_never_lose_each_other(replicas) -> None:
+    first, second = replicas
+    await first.put("cases", "counter", {"n": 0})
+    await asyncio.gather(*(s.update("cases", "counter", lambda d: {"n": d["n"] + 1})
+                           for _ in range(25) for s in (first, second)))
+    assert await second.get("cases", "counter") == {"n": 50}
+
+
+async def test_one_form_creates_once_across_replicas(replicas) -> None:
+    first, second = replicas
+    made = await asyncio.gather(*(s.create("inbox", "slack-view:V1", {"by": i}) for i, s in
+                                  enumerate([first, second] * 10)))
+    assert made.count(True) == 1
+
+
+async def test_a_database_that_cannot_be_reached_is_named_without_its_password() -> None:
+    url = "postgresql://bot:s3cret-pw@127.0.0.1:1/escalation"
+    began = time.monotonic()
+    with pytest.raises(StoreError) as raised:
+        await PostgresStore(url).open()
+    assert time.monotonic() - began < 10
+    assert "127.0.0.1:1" in str(raised.value) and "s3cret-pw" not in str(raised.value)
+    assert redacted(url) == "postgresql://bot:***@127.0.0.1:1/escalation"
+
+
+def test_serve_with_an_unreachable_database_stops_with_one_line(tmp_path: Path) -> None:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+           "BOT_DATABASE_URL": "postgresql://bot:s3cret-pw@127.0.0.1:1/escalation"}
+    began = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "bot", "serve", "--port", "39817"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - began < 20
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "cannot reach the database" in lines[0] and "127.0.0.1:1" in lines[0], result.stderr
+    assert "s3cret-pw" not in result.stderr + result.stdout
+
+
+def test_a_database_url_that_is_not_postgresql_is_refused(tmp_path: Path) -> None:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
+           "BOT_DATABASE_URL": "mysql://root@127.0.0.1/test"}
+    result = subprocess.run([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and "BOT_DATABASE_URL" in result.stderr and len(result.stderr.splitlines()) == 1
