@@ -104,6 +104,10 @@ class Core:
             await self.refresh_directory()
         except Exception as exc:  # (the one in use stays; tried again at the next pass)
             log.warning("could not check for a new directory (%s)", type(exc).__name__)
+        try:
+            await self.inbox.claimer.refresh(self.store)  # (replicas that have gone: their work is taken over)
+        except Exception as exc:
+            log.warning("could not check which replicas are running (%s)", type(exc).__name__)
         await self.inbox.recover()
         return await self.jobs.run_pass(now, expire=expire)
 
@@ -115,7 +119,8 @@ def build_core(store: Store, policies: Mapping[str, Policy], clock: Clock | None
     clock = clock or SystemClock()
     policies = dict(policies)
     people = People(directory or Directory([]))
-    claimer = Claimer(exclusive=store.exclusive)  # (this process's name on the work it claims)
+    # (this process's name on the work it claims: the store's name for it, where replicas share the store)
+    claimer = Claimer(exclusive=store.exclusive, name=getattr(store, "instance", None))
     book, roles, outbox, work = CaseBook(store), Roles(people), Outbox(store, clock, claimer), Work()
     threads = Threads(book, outbox, roles, policies, work)
     scheduler = Scheduler(book, policies, clock, threads, Agenda(store), roles, KeyedLocks(),

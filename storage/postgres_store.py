@@ -15,9 +15,11 @@ however many replicas start together.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -46,6 +48,13 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE TABLE sequences (
             name text PRIMARY KEY,
             value bigint NOT NULL
+        );
+    """),
+    (2, """
+        CREATE TABLE replicas (
+            name text PRIMARY KEY,
+            started_at timestamptz NOT NULL DEFAULT now(),
+            gone_at timestamptz
         );
     """),
 )
@@ -79,7 +88,9 @@ class PostgresStore:
         self.url = url
         self.schema = schema
         self.pool_size = pool_size
+        self.instance = uuid.uuid4().hex[:12]  # this process's name among the replicas (bot.jobs.claims)
         self._pool: Any = None
+        self._presence: Any = None  # a connection of its own holding this replica's lock while it runs
 
     @property
     def exclusive(self) -> bool:
@@ -120,14 +131,53 @@ class PostgresStore:
         self._pool = pool
         try:
             await self._migrate()
+            await self._announce()
         except BaseException:
             await self.close()
             raise
 
     async def close(self) -> None:
+        presence, self._presence = self._presence, None
+        if presence is not None:
+            with contextlib.suppress(Exception):
+                await presence.execute("UPDATE replicas SET gone_at = now() WHERE name = %s", (self.instance,))
+            with contextlib.suppress(Exception):
+                await presence.close()  # (the lock goes with it)
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
+
+    async def _announce(self) -> None:
+        """Hold this replica's lock for as long as it runs, on a connection of its own: when the process dies, the
+        database ends the connection and lets the lock go, so the others know at once (`gone`)."""
+        import psycopg
+
+        conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True,
+                                                     options=f"-c search_path={self.schema}")
+        await conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (f"replica:{self.instance}",))
+        await conn.execute("INSERT INTO replicas (name) VALUES (%s) ON CONFLICT DO NOTHING", (self.instance,))
+        self._presence = conn
+
+    async def gone(self) -> set[str]:
+        """The replicas registered here whose process has gone (their lock is free). A gone replica stays listed
+        for a day, so that every other replica learns it too."""
+        found: set[str] = set()
+        async with self._connection() as conn:
+            await conn.execute("DELETE FROM replicas WHERE gone_at < now() - interval '1 day'")
+            cursor = await conn.execute("SELECT name, gone_at IS NOT NULL FROM replicas WHERE name <> %s",
+                                        (self.instance,))
+            for name, marked in await cursor.fetchall():
+                if marked:
+                    found.add(name)
+                    continue
+                probe = await conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))",
+                                           (f"replica:{name}",))
+                row = await probe.fetchone()
+                if row and row[0]:
+                    await conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (f"replica:{name}",))
+                    await conn.execute("UPDATE replicas SET gone_at = now() WHERE name = %s", (name,))
+                    found.add(name)
+        return found
 
     async def _migrate(self) -> None:
         async with self._connection() as conn:

@@ -5,7 +5,9 @@ Each process takes a random name as it starts, and remembers the claims it holds
 name and time. This process's own claim is live exactly while it holds it (whatever the time: a slow platform may
 keep a delivery going for minutes, and taking it over would post twice). Another process's claim is dead at once
 when the store is exclusive (one process at a time, as TinyDB's owner lock makes it: that process has gone, killed or
-stopped before it finished), and otherwise live until its lease runs out.
+stopped before it finished), or when the store says that process has gone (PostgreSQL: each replica holds a lock for
+its lifetime, which the database lets go of when its connection dies; `refresh` asks at each scheduler pass), and
+otherwise live until its lease runs out.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class Claimer:
         self.exclusive = exclusive
         self.name = name or uuid.uuid4().hex[:12]
         self._held: set[str] = set()
+        self.gone: set[str] = set()  # other processes known to have gone (their claims are dead at once)
 
     def stamp(self, now: datetime, key: str) -> dict[str, str]:
         """The fields a claim on `key` made now carries (this process holds it until `release`)."""
@@ -37,9 +40,15 @@ class Claimer:
         """Whether the claim on `doc` (the work stored under `key`) still holds: someone may be working on it."""
         if doc.get("claimed_by") == self.name:
             return key in self._held
-        if self.exclusive:
+        if self.exclusive or doc.get("claimed_by") in self.gone:
             return False
         try:
             return datetime.fromisoformat(str(doc.get("claimed_at"))) + lease > now
         except ValueError:
             return False
+
+    async def refresh(self, store: Any) -> None:
+        """Learn which other processes sharing `store` have gone, where the store can tell (`gone()`)."""
+        gone = getattr(store, "gone", None)
+        if gone is not None:
+            self.gone = set(await gone()) | set(list(self.gone)[-1000:])

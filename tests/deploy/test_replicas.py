@@ -154,3 +154,41 @@ async def test_both_replicas_ticking_over_the_same_due_nudges_send_each_once(pai
     assert {REF.search(key).group() for key in nudges} == cases == set(roots)
     assert max(nudges.values()) == 1 and max(roots.values()) == 1
     assert a.tracebacks() == [] and b.tracebacks() == []
+
+
+async def test_a_replica_killed_mid_pass_leaves_its_nudges_to_the_other(pair):
+    """kill -9 of the replica sending the nudges, mid-pass: the other takes its claims over at its next pass (the
+    database tells it the first has gone; no lease to wait out), and every nudge is posted once."""
+    a, b = pair
+    weeks_ago = TUESDAY_10 - timedelta(weeks=4)
+    settings = read_settings({"SLACK_CASES_CHANNEL": CASES_CHANNEL})
+    async with a.store() as store:
+        core = build_core(store, load_policies(ids=("surrey",)), FixedClock(weeks_ago),
+                          directory=demo_directory(["surrey"]), settings=settings)
+        core.door.connect(ChannelInfo("slack", forms=True, command="/escalate", cases_place=CASES_CHANNEL),
+                          Unreachable())
+        me = ThreadRef("slack", JORDAN)
+        for i in range(40):
+            event = Event.submitted(UserRef("slack", JORDAN), me, answers(weeks_ago.date()),
+                                    {"step": "intake", "policy": "surrey"}, event_id=f"seed-{i}", reply_to=me)
+            taken = await core.door.submit(event)
+            await core.door.process(taken.ticket)
+    a.clock = b.clock = TUESDAY_10.isoformat()
+    a.start()  # its first pass posts the roots, then the overdue nudges
+    for _ in range(2000):
+        if sum((p["key"] or "").startswith("nudge:") for p in await a.fakes.posts()):
+            break
+        await asyncio.sleep(0.005)
+    a.kill()  # mid-pass: claims left on what it was sending
+    nudged_then = sum((p["key"] or "").startswith("nudge:") for p in await a.fakes.posts())
+    b.start()
+    await asyncio.sleep(7)  # (b's first pass, and one 5 s on)
+    await b.until_settled(60)
+    b.stop()
+    posts = await a.fakes.posts()
+    nudges = Counter(p["key"] for p in posts if (p["key"] or "").startswith("nudge:"))
+    cases = {ref for ref, _ in await b.read("cases")}
+    assert 0 < nudged_then < 40  # (killed mid-pass)
+    assert {REF.search(key).group() for key in nudges} == cases  # every case nudged...
+    assert max(nudges.values()) == 1, [k for k, n in nudges.items() if n > 1]  # ...once
+    assert b.tracebacks() == []

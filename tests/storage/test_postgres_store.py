@@ -94,3 +94,15 @@ def test_a_database_url_that_is_not_postgresql_is_refused(tmp_path: Path) -> Non
     result = subprocess.run([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env, capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2 and "BOT_DATABASE_URL" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+async def test_a_replica_that_has_gone_is_known_to_the_others_at_once(replicas) -> None:
+    first, second = replicas
+    url, schema = database_url(), first.schema
+    third = PostgresStore(url, schema=schema)
+    await third.open()
+    assert await first.gone() == set() and await second.gone() == set()
+    await third._presence.close()  # (as a kill -9 leaves it: the connection ends, the row stays)
+    await third.close()
+    assert await first.gone() == {third.instance}
+    assert await second.gone() == {third.instance}  # (every replica learns it, not only the first to look)
