@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -96,6 +96,22 @@ class Scheduler:
         planned = nudges.plan(policy, case, today, self.review_days)
         await self.agenda.add(case["ref"], [n["date"] for n in planned])
         return planned
+
+    async def resume_chases(self, now: datetime) -> list[str]:
+        """Once per procedure, for a store upgraded from a version that sent one overdue nudge and then nothing:
+        plan the chase of every open case whose stage has nothing planned (from today, on working days). The
+        references it planned for."""
+        today = now.astimezone(LONDON).date()
+        resumed: list[str] = []
+        for ref in await self.book.unchased_once(list(self.policies)):
+            async with self.holding(ref):
+                case = await self.book.get(ref)
+                policy = self.policies.get(case["policy"]) if case else None
+                if case is None or policy is None or case["status"] != "open":
+                    continue
+                await self.book.update(ref, _adding(await self.plan(policy, case, today)))
+                resumed.append(ref)
+        return resumed
 
     async def tick(self, now: datetime | None = None) -> list[SentNudge]:
         """One pass: send every nudge that is due at `now` (default: the clock's time)."""
@@ -188,6 +204,15 @@ class Scheduler:
             await self.book.update(ref, record)
         except KeyError:
             pass
+
+
+def _adding(planned: list[Nudge]) -> Callable[[Case], Case]:
+    """A change adding planned nudges to a case (those it has already are left as they are)."""
+    def add(case: Case) -> Case:
+        known = {n["id"] for n in case.get("nudges", [])}
+        return {**case, "nudges": [*case.get("nudges", []), *(n for n in planned if n["id"] not in known)]}
+
+    return add
 
 
 def _follows(case: Case, follow_up: Nudge) -> bool:

@@ -12,7 +12,9 @@ from datetime import date, timedelta
 from conftest import CHILD_DOB, CHILD_NAME
 from scenario_kit import CASE_THREAD, CHRIS, JORDAN, LENA, SAM, World, at, events, nudge_status
 
+from bot.cases.book import CHASES_RESUMED
 from policies.model import Reminders
+from storage.collections import META
 from storage.tinydb_store import TinyDBStore
 
 MARIA = "maria.lopez@northshire-council.example.org"  # Northshire Children's Services' safeguarding lead
@@ -220,3 +222,28 @@ async def test_a_later_reminder_missed_in_an_outage_never_replaces_the_leads_mes
     assert status["1:overdue:2026-12-18"] == "pending"
     assert "as local practice, the safeguarding lead hears once a stage is 2 working days overdue" in (
         world.sender.nudges()[-1].text)
+
+
+async def test_a_case_left_silent_by_an_earlier_version_is_chased_again_after_the_upgrade(store, all_policies, clock):
+    world = World(store, {"gloucestershire": all_policies["gloucestershire"]}, clock)
+    ref = await open_gloucestershire_case(world)
+    (first,) = await world.tick(at(2026, 12, 9, 9))
+    assert first.kind == "overdue"
+    # As an earlier version stored it: its one overdue nudge sent, nothing more planned, and never looked through.
+    case = await world.case(ref)
+    await store.put("cases", ref, {**case, "nudges": [n for n in case["nudges"] if n["status"] == "sent"]})
+    await store.delete(META, CHASES_RESUMED)
+
+    world = World(store, {"gloucestershire": all_policies["gloucestershire"]}, clock)  # the upgraded bot starts
+    assert await world.tick(at(2026, 12, 25, 9)) == []  # Christmas Day: planned, not sent
+    status = nudge_status(await world.case(ref))
+    assert {k for k, v in status.items() if v == "pending"} == {"1:overdue:2026-12-29", "1:lead:2026-12-29"}
+    assert (await store.get(META, CHASES_RESUMED)) == {"policies": ["gloucestershire"]}
+    (told,) = await world.tick(at(2026, 12, 29, 9))
+    assert told.kind == "lead" and f"{ref} is 13 working days overdue" in told.text
+    (again,) = await world.tick(at(2026, 12, 31, 9))
+    assert again.kind == "overdue"
+    # Looked through once: a case stored silent now (there is none in this version) is not searched for again.
+    case = await world.case(ref)
+    await store.put("cases", ref, {**case, "nudges": [n for n in case["nudges"] if n["status"] == "sent"]})
+    assert await world.tick(at(2027, 1, 4, 9)) == [] and await world.tick(at(2027, 1, 5, 9)) == []
