@@ -13,6 +13,7 @@ from conftest import CHILD_DOB, CHILD_NAME
 from scenario_kit import CASE_THREAD, CHRIS, JORDAN, LENA, SAM, World, at, events, nudge_status
 
 from bot.cases.book import CHASES_RESUMED
+from bot.jobs import nudges
 from policies.model import Reminders
 from storage.collections import META
 from storage.tinydb_store import TinyDBStore
@@ -247,3 +248,17 @@ async def test_a_case_left_silent_by_an_earlier_version_is_chased_again_after_th
     case = await world.case(ref)
     await store.put("cases", ref, {**case, "nudges": [n for n in case["nudges"] if n["status"] == "sent"]})
     assert await world.tick(at(2027, 1, 4, 9)) == [] and await world.tick(at(2027, 1, 5, 9)) == []
+
+
+async def test_where_the_directory_names_no_lead_the_people_on_the_case_are_asked_to_tell_theirs(store, all_policies,
+                                                                                                clock):
+    world = World(store, {"gloucestershire": all_policies["gloucestershire"]}, clock)
+    ref = await open_gloucestershire_case(world)
+    case = await world.case(ref)
+    text = nudges.text(world.policies["gloucestershire"], case, "lead", "Jordan Ellis", "", date(2026, 12, 15), ())
+    assert text.startswith(f"Jordan Ellis: {ref} is overdue by 5 working days: Stage 1")
+    assert (f"{ref} is 5 working days overdue (as local practice, the safeguarding lead hears once a stage is 5 "
+            "working days overdue), and no safeguarding lead for these agencies is in the directory: please tell "
+            "your agency's designated safeguarding lead.") in text
+    one = nudges.text(world.policies["gloucestershire"], case, "lead", "", "", date(2026, 12, 15), ("Sam Patel",))
+    assert f"Safeguarding lead Sam Patel: {ref} is 5 working days overdue" in one
