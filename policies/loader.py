@@ -28,6 +28,7 @@ from policies.model import (
     Policy,
     PreStage,
     Question,
+    Reminders,
     Stage,
 )
 from policies.reader import PolicyError, Reader
@@ -129,6 +130,7 @@ def _parse(r: Reader, file: str) -> Policy:
         forms={k: _form(k, f) for k, f in r.mapping("forms", required=False).items()},
         liaison_officers=tuple(_liaison(s) for s in r.tables("liaison_officers", required=False)),
         debrief=_debrief(r.table("debrief", required=False)),
+        reminders=_reminders(r.table("reminders", required=False)),
         path=file,
     )
     if not policy.scope:
@@ -295,6 +297,19 @@ def _debrief(r: Reader | None) -> Debrief | None:
     if r is None:
         return None
     out = Debrief(text=r.text("text"), cite=r.text("cite"))
+    r.done()
+    return out
+
+
+def _reminders(r: Reader | None) -> Reminders:
+    """The `[reminders]` table; absent (or a field absent): the format's defaults (policies/README.md)."""
+    if r is None:
+        return Reminders()
+    default = Reminders()
+    every = r.integer("overdue_every", required=False, low=1, high=20)
+    lead = r.integer("lead_after", required=False, low=1, high=60)
+    out = Reminders(overdue_every=default.overdue_every if every is None else every,
+                    lead_after=default.lead_after if lead is None else lead, cite=r.text("cite", required=False))
     r.done()
     return out
 

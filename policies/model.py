@@ -187,6 +187,21 @@ class Form:
     note: str = ""
 
 
+REMINDERS_OVERDUE_EVERY = 2  # working days between reminders while a stage is overdue (policies/README.md)
+REMINDERS_LEAD_AFTER = 5  # working days overdue after which the safeguarding lead(s) are told, once
+
+
+@dataclass(frozen=True)
+class Reminders:
+    """How the bot chases a stage that is overdue: a reminder every `overdue_every` working days for as long as it
+    is, and, once it is `lead_after` working days overdue, the safeguarding lead(s) told (once per stage). These are
+    the product's defaults unless a procedure says otherwise (`cite` then names where)."""
+
+    overdue_every: int = REMINDERS_OVERDUE_EVERY
+    lead_after: int = REMINDERS_LEAD_AFTER
+    cite: str = ""
+
+
 @dataclass(frozen=True)
 class Category:
     """A kind of disagreement the procedure lists."""
@@ -228,6 +243,7 @@ class Policy:
     forms: dict[str, Form] = field(default_factory=dict)
     liaison_officers: tuple[LiaisonOfficer, ...] = ()
     debrief: Debrief | None = None
+    reminders: Reminders = field(default_factory=Reminders)
     path: str = ""
 
     def stage(self, number: int) -> Stage | None:

@@ -11,6 +11,7 @@ from storage.base import Doc, Store
 from storage.collections import CASES, META, OPENINGS
 
 ROOTS_QUEUED = "roots-queued"  # META record: cases stored before roots were queued have been looked through once
+CHASES_RESUMED = "chases-resumed"  # META record: the procedures whose silent overdue cases have been looked through
 
 
 class CaseBook:
@@ -49,6 +50,21 @@ class CaseBook:
             return []
         found = [c["ref"] for c in await self.all() if c.get("status") == "open" and root_pending(c)]
         await self.store.put(META, ROOTS_QUEUED, {"done": True})
+        return sorted(found)
+
+    async def unchased_once(self, policy_ids: list[str]) -> list[str]:
+        """Open cases of these procedures at a stage with a timescale and nothing planned for it: a stage left
+        silent after its one overdue nudge by an earlier version, which did not chase it again. Read from every case
+        the first time only for each procedure (a store upgraded from an earlier version), nothing after that."""
+        done = set((await self.store.get(META, CHASES_RESUMED) or {}).get("policies", []))
+        wanted = set(policy_ids) - done
+        if not wanted:
+            return []
+        found = [c["ref"] for c in await self.all()
+                 if c.get("policy") in wanted and c.get("status") == "open" and c.get("stage_due")
+                 and not any(n["stage"] == c.get("stage") and n["status"] in ("pending", "sending")
+                             for n in c.get("nudges", []))]
+        await self.store.put(META, CHASES_RESUMED, {"policies": sorted(done | wanted)})
         return sorted(found)
 
     async def opening(self, idem: str) -> str | None:

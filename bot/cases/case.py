@@ -17,7 +17,7 @@ SCHEMA = 1
 REF_PREFIX = "ESC"
 REF_PATTERN = re.compile(r"^ESC-\d{4}-\d{4,}$", re.IGNORECASE)  # what a case reference looks like when typed
 Status = Literal["open", "resolved", "immediate_harm"]
-NudgeKind = Literal["before", "due", "overdue", "overall", "review"]
+NudgeKind = Literal["before", "due", "overdue", "lead", "overall", "review"]  # lead: overdue, the leads told
 
 
 class _AuditEntry(TypedDict):

@@ -244,7 +244,9 @@ class CaseDesk:
                 if not (arg.isascii() and arg.isdigit()):
                     return Reply(f"Which duty? For example: done {ref} 1 (numbers as listed in status).")
                 updated = await self.book.update(ref, lambda c: workflow.duty_done(c, int(arg), user, now))
-                return Reply(f"Marked as done.\n{messages.status(policy, updated)}", case_ref=ref)
+                marked = next((d for d in updated["duties"] if d["id"] == updated["events"][-1]["detail"]), None)
+                what = f" notify {marked['notify']} ({marked['cite']})" if marked else ""
+                return Reply(f"Marked as done:{what}.\n{messages.status(policy, updated)}", case_ref=ref)
             updated = await self.book.update(ref, lambda c: workflow.record_contact(c, policy, user, arg, now))
             return Reply(f"Recorded the other agency's contact for {ref}: {self.roles.recorded_contact(updated)}.",
                          case_ref=ref)

@@ -182,11 +182,17 @@ def status(policy: Policy | None, case: Mapping[str, Any]) -> str:
     name = policy.short_name if policy else case["policy"]
     stage = policy.stage(case["stage"]) if policy else None
     where = stage_line(policy, stage, case.get("stage_due")) if policy and stage else f"stage {case['stage']}"
-    lines = [
-        f"{ref} ({name}): {case['status']}, at {where}",
-        f"Raised on {long_date(case['raised_at'][:10])}; disagreement with {other_agency(case)}.",
-    ]
-    return "\n".join(lines + duty_lines(case))
+    head = f"{ref} ({name}): {case['status']}, at {where}"
+    outcome = case.get("outcome")
+    if case["status"] == "resolved" and outcome:  # (a closed stage has no timescale left to state)
+        title = policy.stage_title(outcome["stage"]) if policy else f"stage {outcome['stage']}"
+        head = f"{ref} ({name}): resolved at {title} on {long_date(outcome['at'][:10])}."
+    lines = [head, f"Raised on {long_date(case['raised_at'][:10])}; disagreement with {other_agency(case)}."]
+    owed = duty_lines(case)
+    if case["status"] == "resolved" and owed:
+        lines.append(f"Notification duties still open after resolution: {len(owed)}. They stay on the safeguarding "
+                     "leads' weekly summary until they are marked done.")
+    return "\n".join(lines + owed)
 
 
 def root(policy: Policy, case: Mapping[str, Any], sides: Any) -> str:

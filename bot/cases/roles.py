@@ -64,6 +64,17 @@ class Roles:
             return None
         return me
 
+    def leads(self, policy: Policy, case: Case) -> tuple[Person, ...]:
+        """The safeguarding leads told when a stage is seriously overdue: those serving this procedure in the two
+        agencies of the case, and any at the partnership; the same leads `may_act` lets see and act on the case, and
+        nobody in an agency with no part in it."""
+        directory = self.people.directory
+        raiser = self.raiser(case)
+        own = raiser.agency if raiser else directory.match_agency(case["details"].get("raiser_agency", ""))
+        agencies = {a for a in (own, self.counterparts(policy, case).other_agency) if a}
+        return tuple(p for p in directory.contacts("safeguarding_lead", policy.id)
+                     if p.agency in agencies or p.tier == "partnership")
+
     def may_act(self, user: UserRef, case: Case, policy: Policy, at_stage: int | None = None) -> bool:
         """The raiser, their managers, whoever must act at the stage (the current one unless `at_stage`) on either
         side, or a safeguarding lead of either agency or of the partnership."""

@@ -1,9 +1,13 @@
 """Deadline nudges as data on the case: which to plan for a stage, which are due, and what they say.
 
 The ladder for a stage with a timescale: one working day before its due date, on the due date, and on the next
-working day after it (overdue). BCSSP's overall cap gets its own nudge a working day before it runs out. Stages with
-no timescale get a review reminder every `review_days` working days (local practice, not the procedure's rule).
-All are sent at the start of a working day, never on weekends or bank holidays of the policy's nation.
+working day after it (overdue). While the stage stays overdue, another overdue reminder follows every
+`[reminders].overdue_every` working days after the last one sent (planned when it is sent, like review reminders),
+and once the stage is `[reminders].lead_after` working days overdue the safeguarding lead(s) are told, once per stage:
+that day's reminder is the "lead" nudge, which @mentions them as well. BCSSP's overall cap gets its own nudge a
+working day before it runs out. Stages with no timescale get a review reminder every `review_days` working days
+(local practice, not the procedure's rule). All are sent at the start of a working day, never on weekends or bank
+holidays of the policy's nation.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ def plan(policy: Policy, case: Case, today: date, review_days: int) -> list[Nudg
                   ("overdue", calendar.next_working_day(due))]
         if dates[-1][1] < today:  # opened (or moved) after the whole ladder: one overdue nudge at the next chance
             dates.append(("overdue", calendar.on_or_after(today)))
+        if not lead_planned(case, stage):  # the leads hear of a stage once, however often its nudges are planned
+            serious = calendar.add_working_days(due, policy.reminders.lead_after)
+            dates.append(("lead", max(serious, calendar.on_or_after(today))))
     else:
         started = date.fromisoformat(case["stage_started_on"])
         dates.append(("review", calendar.add_working_days(max(started, today), review_days)))
@@ -51,6 +58,29 @@ def plan(policy: Policy, case: Case, today: date, review_days: int) -> list[Nudg
     return out
 
 
+def lead_planned(case: Case, stage: int) -> bool:
+    """Whether the leads' nudge for this stage is planned, on its way or sent already (it is sent once)."""
+    return any(n["kind"] == "lead" and n["stage"] == stage and n["status"] in ("pending", "sending", "sent")
+               for n in case.get("nudges", []))
+
+
+def next_overdue(policy: Policy, case: Case, after: date) -> Nudge:
+    """The next reminder while the stage stays overdue: `[reminders].overdue_every` working days after `after` (the
+    working day the last one was sent), so it always falls on a working day."""
+    day = calendar_for(policy.region).add_working_days(after, policy.reminders.overdue_every)
+    stage = stage_now(case)
+    return {"id": f"{stage}:overdue:{day.isoformat()}", "stage": stage, "kind": "overdue",
+            "date": day.isoformat(), "status": "pending", "attempts": 0}
+
+
+def overdue_by(policy: Policy, case: Case, today: date) -> int:
+    """How many working days the current stage is overdue on `today` (0 if it is not)."""
+    when_due = case.get("stage_due")
+    if not when_due:
+        return 0
+    return calendar_for(policy.region).working_days_between(date.fromisoformat(when_due), today)
+
+
 def next_review(policy: Policy, case: Case, after: date, review_days: int) -> Nudge:
     """The following review reminder once one has been sent."""
     day = calendar_for(policy.region).add_working_days(after, review_days)
@@ -59,9 +89,11 @@ def next_review(policy: Policy, case: Case, after: date, review_days: int) -> Nu
             "date": day.isoformat(), "status": "pending", "attempts": 0}
 
 
-def text(policy: Policy, case: Case, kind: str, addressees: str, next_contact: str, today: date | None = None) -> str:
+def text(policy: Policy, case: Case, kind: str, addressees: str, next_contact: str, today: date | None = None,
+         leads: tuple[str, ...] = ()) -> str:
     """The nudge's words. `addressees` names whoever must act; `next_contact` the next tier's counterpart; `today`
-    (the day it is sent) says whether the next working day is tomorrow."""
+    (the day it is sent) says whether the next working day is tomorrow and how long the stage is overdue; `leads`
+    names the safeguarding lead(s) a "lead" nudge tells."""
     ref, stage, when_due = case["ref"], stage_now(case), case.get("stage_due")
     title = policy.stage_title(stage)
     due = long_date(when_due)
@@ -73,12 +105,16 @@ def text(policy: Policy, case: Case, kind: str, addressees: str, next_contact: s
         body = f"{ref} is due {when}, {due}, at {title}."
     elif kind == "due":
         body = f"{ref} is due today at {title}."
-    elif kind == "overdue":
+    elif kind in ("overdue", "lead"):
         following = policy.next_stage(stage)
         step = f"escalate to {policy.stage_title(following.number)}" if following else "record the final decision"
-        body = f"{ref} is overdue: {title} was due {due}. If it is not resolved, {step} now."
+        late = overdue_by(policy, case, today) if today else 0
+        by = f" by {late} working day{'s' if late != 1 else ''}" if late else ""
+        body = f"{ref} is overdue{by}: {title} was due {due}. If it is not resolved, {step} now."
         if next_contact:
             body += f" {next_contact}"
+        if kind == "lead":
+            body += "\n" + _lead_line(policy, ref, late, leads)
     elif kind == "overall":
         cap = policy.overall
         assert cap is not None
@@ -88,3 +124,19 @@ def text(policy: Policy, case: Case, kind: str, addressees: str, next_contact: s
         body = (f"{ref} is at {title}, which has no set timescale in this procedure. As local practice, "
                 "please review progress: is it resolved, or does it need to go to the next step?")
     return head + body
+
+
+def _lead_line(policy: Policy, ref: str, late: int, leads: tuple[str, ...]) -> str:
+    """What the safeguarding lead(s) are told, once, when a stage is seriously overdue (no child details: the
+    reference and the stage only, as in every nudge)."""
+    rule = policy.reminders
+    why = (f"({rule.cite})" if rule.cite else
+           f"(as local practice, the safeguarding lead hears once a stage is {rule.lead_after} working "
+           f"day{'s' if rule.lead_after != 1 else ''} overdue)")
+    days = f"{late} working day{'s' if late != 1 else ''}" if late else "seriously"
+    if not leads:
+        return (f"{ref} is {days} overdue {why}, and no safeguarding lead for these agencies is in the directory: "
+                "please tell your agency's designated safeguarding lead.")
+    names = ", ".join(leads[:-1]) + f" and {leads[-1]}" if len(leads) > 1 else leads[0]
+    label = "Safeguarding leads" if len(leads) > 1 else "Safeguarding lead"
+    return f"{label} {names}: {ref} is {days} overdue {why}. Please help it move on."

@@ -58,6 +58,8 @@ class Jobs:
                 await self.threads.outbox.expire(now, RETENTION)
 
         await step("queueing the roots of older cases", unstarted, None)
+        none: list[str] = []
+        await step("resuming the chase of older overdue cases", lambda: self.scheduler.resume_chases(now), none)
         nothing: list[SentNudge] = []
         sent = await step("queueing nudges", lambda: self.scheduler.tick(now), nothing)
         if sent:

@@ -4,23 +4,26 @@ A pass reads the agenda for dates up to today, claims each due nudge inside an a
 overlapping passes never both take it), queues it in the outbox under a key of its own (so queuing it again is
 ignored), and records it as sent; the outbox delivers it, retrying while the channel is down. If several nudges of
 one stage fell due while the bot was down, only the latest (the most urgent) is sent and the others are marked
-superseded; a newer nudge drops an older one still waiting in the outbox. A nudge claimed by a pass that then crashed
-is queued again under the same key once its lease expires, or at once by the next process over an exclusive store
-(bot.jobs.claims): never lost, never twice.
+superseded, except that the leads' nudge of a seriously overdue stage is never superseded: when it is due it is the
+one sent (it reminds whoever must act as well). A newer nudge drops an older one still waiting in the outbox (but
+not a leads' one). An overdue (or leads') nudge, once sent, plans the next overdue reminder in the same write that
+records it as sent, so a stage that stays overdue is chased for as long as it is: one chain of reminders, each on a
+working day. A nudge claimed by a pass that then crashed is queued again under the same key once its lease expires,
+or at once by the next process over an exclusive store (bot.jobs.claims): never lost, never twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from bot.cases.book import CaseBook
 from bot.cases.case import Case, Nudge, audit, thread_of
 from bot.cases.messages import duty_lines
-from bot.cases.roles import Roles
+from bot.cases.roles import Roles, mention
 from bot.cases.workflow import available_actions
 from bot.dates.clock import Clock
 from bot.dates.workdays import LONDON, calendar_for
@@ -33,7 +36,7 @@ from policies.model import Policy
 from storage.common import KeyedLocks
 
 log = logging.getLogger(__name__)
-KIND_ORDER = {"review": 0, "overall": 1, "before": 2, "due": 3, "overdue": 4}
+KIND_ORDER = {"review": 0, "overall": 1, "before": 2, "due": 3, "overdue": 4, "lead": 5}
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,22 @@ class Scheduler:
         await self.agenda.add(case["ref"], [n["date"] for n in planned])
         return planned
 
+    async def resume_chases(self, now: datetime) -> list[str]:
+        """Once per procedure, for a store upgraded from a version that sent one overdue nudge and then nothing:
+        plan the chase of every open case whose stage has nothing planned (from today, on working days). The
+        references it planned for."""
+        today = now.astimezone(LONDON).date()
+        resumed: list[str] = []
+        for ref in await self.book.unchased_once(list(self.policies)):
+            async with self.holding(ref):
+                case = await self.book.get(ref)
+                policy = self.policies.get(case["policy"]) if case else None
+                if case is None or policy is None or case["status"] != "open":
+                    continue
+                await self.book.update(ref, _adding(await self.plan(policy, case, today)))
+                resumed.append(ref)
+        return resumed
+
     async def tick(self, now: datetime | None = None) -> list[SentNudge]:
         """One pass: send every nudge that is due at `now` (default: the clock's time)."""
         now = (now or self.clock.now()).astimezone(LONDON)
@@ -147,19 +166,25 @@ class Scheduler:
 
     async def _send(self, policy: Policy, case: Case, nudge: Nudge, now: datetime) -> SentNudge:
         """Hand the nudge to the outbox (the pass delivers it next, and the outbox retries it while its channel is
-        down), then record it as sent. Nudges of the case still waiting there are dropped: this is the most urgent."""
+        down), then record it as sent. Nudges of the case still waiting there are dropped (this is the most urgent),
+        except a leads' nudge: a later reminder does not tell the leads, so theirs is still delivered."""
         who = self.roles.addressees(policy, case)
-        text = "\n".join([nudges.text(policy, case, nudge["kind"], who.names, who.next_contact, now.date()),
-                          *duty_lines(case)])
+        leads = self.roles.leads(policy, case) if nudge["kind"] == "lead" else ()
+        text = "\n".join([nudges.text(policy, case, nudge["kind"], who.names, who.next_contact, now.date(),
+                                      tuple(p.name for p in leads)), *duty_lines(case)])
+        mentions = (*who.mentions, *(mention(p) for p in leads if p.email not in {m.email for m in who.mentions}))
         reply = Reply(text, kind=Kind.NUDGE, case_ref=case["ref"], actions=available_actions(policy, case),
-                      stage=case["stage"], mentions=who.mentions)
+                      stage=case["stage"], mentions=mentions)
         for older in case.get("nudges", []):
-            if older["status"] == "sent" and older["id"] != nudge["id"]:
+            if older["status"] == "sent" and older["id"] != nudge["id"] and older["kind"] != "lead":
                 await self.threads.outbox.cancel(nudge_key(case["ref"], older["id"]))
         await self.threads.send(nudge_key(case["ref"], nudge["id"]), reply, case=case["ref"], now=False)
         follow_up = None
         if nudge["kind"] == "review":
             follow_up = nudges.next_review(policy, case, now.date(), self.review_days)
+        elif nudge["kind"] in ("overdue", "lead"):  # chased again while the stage stays overdue
+            follow_up = nudges.next_overdue(policy, case, now.date())
+        if follow_up is not None:
             await self.agenda.add(case["ref"], [follow_up["date"]])
         await self._finish(case["ref"], nudge["id"], now, follow_up=follow_up)
         return SentNudge(case["ref"], nudge["kind"], nudge["stage"], thread_of(case), text)
@@ -171,7 +196,7 @@ class Scheduler:
                 if n["id"] == nudge_id and n["status"] == "sending":
                     n = {**n, "status": "sent", "sent_at": now.isoformat()}
                 result.append(n)
-            extra = [follow_up] if follow_up and case["status"] == "open" else []
+            extra = [follow_up] if follow_up and _follows({**case, "nudges": result}, follow_up) else []
             return {**case, "nudges": result + extra,
                     "events": [*case["events"], audit(now, None, "nudge_sent", nudge_id)]}
 
@@ -179,6 +204,28 @@ class Scheduler:
             await self.book.update(ref, record)
         except KeyError:
             pass
+
+
+def _adding(planned: list[Nudge]) -> Callable[[Case], Case]:
+    """A change adding planned nudges to a case (those it has already are left as they are)."""
+    def add(case: Case) -> Case:
+        known = {n["id"] for n in case.get("nudges", [])}
+        return {**case, "nudges": [*case.get("nudges", []), *(n for n in planned if n["id"] not in known)]}
+
+    return add
+
+
+def _follows(case: Case, follow_up: Nudge) -> bool:
+    """Whether the next reminder of a chain is still wanted as the case is now: open at the same stage, nothing of the
+    same kind already waiting for it (one chain of overdue reminders, however many nudges were sent), and, for an
+    overdue reminder, the stage still overdue on its day."""
+    if case["status"] != "open" or case.get("stage") != follow_up["stage"]:
+        return False
+    if any(n["id"] == follow_up["id"] or (n["kind"] == follow_up["kind"] and n["stage"] == follow_up["stage"]
+                                          and n["status"] in ("pending", "sending"))
+           for n in case.get("nudges", [])):
+        return False
+    return follow_up["kind"] != "overdue" or (case.get("stage_due") or "9999") < follow_up["date"]
 
 
 def nudge_key(ref: str, nudge_id: str) -> str:
@@ -206,7 +253,8 @@ def _claim(case: Case, now: datetime, lease: timedelta, claimer: Claimer) -> tup
     if not due:
         return {**case, "nudges": result}, []
     stage_due = [n for n in due if n["kind"] != "overall"]
-    latest = max(stage_due, key=lambda n: (n["date"], KIND_ORDER[n["kind"]])) if stage_due else None
+    leads = [n for n in stage_due if n["kind"] == "lead"]  # the leads hear of it whatever else fell due
+    latest = max(leads or stage_due, key=lambda n: (n["date"], KIND_ORDER[n["kind"]])) if stage_due else None
     # An overall-cap nudge says "one working day left": once the cap itself has passed (the bot was down), it would
     # be wrong, so it is superseded; the stage's own overdue nudge still goes.
     cap_passed = bool(case.get("overall_due")) and (case.get("overall_due") or "") < today

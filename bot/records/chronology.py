@@ -21,6 +21,7 @@ NUDGES = {
     "before": "{stage} is due in one working day",
     "due": "{stage} is due today",
     "overdue": "{stage} is overdue",
+    "lead": "{stage} is seriously overdue; the safeguarding lead(s) told",
     "overall": "one working day left of the overall timescale",
     "review": "review progress at {stage} (no set timescale)",
 }

@@ -90,6 +90,9 @@ def figures(cases: Iterable[Mapping[str, Any]], policies: Mapping[str, Policy], 
             if entry.get("ended_on") and _within(entry["ended_on"], monday, sunday):
                 days = calendar.working_days_between(_day(entry["started_on"]), _day(entry["ended_on"]))  # type: ignore[arg-type]
                 durations.setdefault(str(entry["stage"]), []).append(days)
+    # Duties left undone when a case is resolved stay on the leads' summary until someone marks them done.
+    duties_open = {c["ref"]: n for c in sorted(escalations, key=lambda c: c["ref"])
+                   if (n := _duties_open_at(c, policies[c["policy"]], sunday))}
     harm = sum(1 for c in chosen for e in c["events"]
                if e["action"] == "immediate_harm_route_given" and _within(e["at"], monday, sunday))
     return {
@@ -110,9 +113,33 @@ def figures(cases: Iterable[Mapping[str, Any]], policies: Mapping[str, Policy], 
                                                                                            key=lambda kv: int(kv[0]))},
         "by_category": _count(_category(c, policies) for c in new),
         "by_agency_pair": _count(_pair(c) for c in new),
-        "open_duties": sum(1 for c in open_now for d in c.get("duties", []) if d["status"] == "open"),
+        "open_duties": sum(duties_open.values()),
+        "open_duties_by_case": duties_open,
+        "open_duties_resolved_refs": sorted(ref for ref in duties_open if ref not in {c["ref"] for c in open_now}),
         "history": [_week_counts(escalations, monday - timedelta(weeks=n)) for n in range(HISTORY_WEEKS - 1, -1, -1)],
     }
+
+
+def _duties_open_at(case: Mapping[str, Any], policy: Policy, day: date) -> int:
+    """How many of the case's notification duties were open at the end of `day`: added by then (on entering their
+    stage, or on resolution) and not marked done by then, whether the case is open or resolved."""
+    if (_day(case.get("raised_at")) or day) > day:
+        return 0
+    started = {entry["stage"]: _day(entry.get("started_on")) for entry in case.get("stages", [])}
+    on_resolve = {n.id for n in policy.notifications if n.on == "resolve"}
+    count = 0
+    for duty in case.get("duties", []):
+        added = _day(case.get("closed_at")) if duty.get("duty") in on_resolve else started.get(duty.get("stage"))
+        if added is not None and added > day:
+            continue
+        if duty.get("status") == "done":
+            done = _day(duty.get("done_at"))
+            if done is None or done <= day:
+                continue
+        elif duty.get("status") != "open":
+            continue
+        count += 1
+    return count
 
 
 def _count(values: Iterable[str]) -> dict[str, int]:
@@ -169,5 +196,13 @@ def text(figs: Mapping[str, Any], policies: Mapping[str, Policy]) -> str:
         f"Median working days per stage (stages completed this week): {medians}",
         f"New escalations by category: {listed(figs['by_category'])}",
         f"New escalations by agency pair (raised by -> with): {listed(figs['by_agency_pair'])}",
-        f"Notification duties still open: {figs['open_duties']}",
+        f"Notification duties still open: {figs['open_duties']}{_duty_cases(figs)}",
     ])
+
+
+def _duty_cases(figs: Mapping[str, Any]) -> str:
+    """Which cases the open duties are on (references only), saying which are resolved: their duties are still owed."""
+    resolved = set(figs.get("open_duties_resolved_refs", []))
+    parts = [f"{ref}: {n}" + (", resolved" if ref in resolved else "")
+             for ref, n in figs.get("open_duties_by_case", {}).items()]
+    return f" ({'; '.join(parts)})" if parts else ""

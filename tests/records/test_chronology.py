@@ -43,6 +43,7 @@ def test_unknown_people_and_actions_still_read(all_policies):
     case = {"ref": "ESC-2026-0009", "raised_by": {"channel": "slack", "id": "U0NOBODY", "name": "", "email": ""},
             "stages": [{"stage": 2}], "events": [
                 event("12-01T09:00", "bot", "nudge_sent", "2:overdue:2026-12-01"),
+                event("12-08T09:00", "bot", "nudge_sent", "2:lead:2026-12-08"),
                 event("11-30T09:00", "slack:U0OTHER", "case_reopened", "on 2026-11-30"),
                 event("11-30T08:00", "slack:U0NOBODY", "opened", "x; due none"),
             ]}
@@ -51,6 +52,8 @@ def test_unknown_people_and_actions_still_read(all_policies):
         Row("30 Nov 2026 08:00", "U0NOBODY", "Opened the case at x; no set timescale."),
         Row("30 Nov 2026 09:00", "slack:U0OTHER", "Case reopened: on 30 November 2026."),
         Row("1 Dec 2026 09:00", "The bot", "Reminder sent: Stage 2 is overdue."),
+        Row("8 Dec 2026 09:00", "The bot", "Reminder sent: Stage 2 is seriously overdue; the safeguarding lead(s) "
+                                           "told."),
     ]
 
 

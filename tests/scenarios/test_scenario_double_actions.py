@@ -33,7 +33,7 @@ async def finish_together(world: World, ref: str, first: str, second: str) -> tu
     assert case["stages"][2]["reason"] in ("Police still refuse a strategy discussion.",
                                            "Social care still disagree with our decision.")
     stage4 = [n["id"] for n in case["nudges"] if n["stage"] == 4]
-    assert len(stage4) == len(set(stage4)) == 3  # Stage 4's nudges planned once
+    assert len(stage4) == len(set(stage4)) == 4  # Stage 4's nudges planned once (before, due, overdue, leads)
     return sorted([reply_a, reply_b], key=lambda r: r.kind), case
 
 

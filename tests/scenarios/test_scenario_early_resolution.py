@@ -57,7 +57,7 @@ async def test_line_manager_resolves_early_and_duties_are_followed_up(store, all
     (done,) = await world.person(LENA).say(f"done {ref} 1")
     case = await world.case(ref)
     if duties:
-        assert done.text.startswith("Marked as done.")
+        assert done.text.startswith("Marked as done: notify ")
         first = next(d for d in case["duties"] if d["id"] == duties[0])
         assert first["status"] == "done" and first["done_by"] == f"console:{LENA}"
         assert [d["id"] for d in case["duties"] if d["status"] == "open"] == duties[1:]

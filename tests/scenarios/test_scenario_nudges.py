@@ -25,7 +25,8 @@ async def test_surrey_ladder_across_christmas_and_new_year(store, all_policies, 
     world.set_time(at(2026, 12, 21))  # Monday 21 December 2026: Stage 1 due Wednesday 23 December
     ref = (await world.open_case()).case_ref
     assert nudge_status(await world.case(ref)) == {
-        "1:before:2026-12-22": "pending", "1:due:2026-12-23": "pending", "1:overdue:2026-12-24": "pending"}
+        "1:before:2026-12-22": "pending", "1:due:2026-12-23": "pending", "1:overdue:2026-12-24": "pending",
+        "1:lead:2027-01-04": "pending"}  # (5 working days overdue: 24, 29, 30, 31 December, 4 January)
 
     (before,) = await world.tick(at(2026, 12, 22, 9))
     assert before.kind == "before" and before.stage == 1 and before.thread == CASE_THREAD
@@ -40,10 +41,15 @@ async def test_surrey_ladder_across_christmas_and_new_year(store, all_policies, 
     assert case["stage_due"] == "2026-12-30"
     assert nudge_status(case) == {
         "1:before:2026-12-22": "sent", "1:due:2026-12-23": "sent", "1:overdue:2026-12-24": "cancelled",
-        "2:before:2026-12-29": "pending", "2:due:2026-12-30": "pending", "2:overdue:2026-12-31": "pending"}
+        "1:lead:2027-01-04": "cancelled",
+        "2:before:2026-12-29": "pending", "2:due:2026-12-30": "pending", "2:overdue:2026-12-31": "pending",
+        "2:lead:2027-01-07": "pending"}
 
     # Every day from Christmas Eve to Tuesday 5 January: before the send time, at it (twice), and in the afternoon.
-    expected = {date(2026, 12, 29): "before", date(2026, 12, 30): "due", date(2026, 12, 31): "overdue"}
+    # Overdue from 31 December, it is chased every 2 working days (the default [reminders].overdue_every) while it
+    # stays so: New Year's Day and the weekend skipped, the next reminder is on Tuesday 5 January.
+    expected = {date(2026, 12, 29): "before", date(2026, 12, 30): "due", date(2026, 12, 31): "overdue",
+                date(2027, 1, 5): "overdue"}
     delivered_before = len(world.sender.nudges())
     sent_on: dict[date, list[str]] = {}
     for day in days(date(2026, 12, 24), date(2027, 1, 5)):
@@ -57,24 +63,28 @@ async def test_surrey_ladder_across_christmas_and_new_year(store, all_policies, 
     assert sent_on == {day: [kind] for day, kind in expected.items()}
 
     delivered = world.sender.nudges()[delivered_before:]
-    assert [r.text.split(": ", 1)[0] for r in delivered] == ["Jordan Ellis and Chris Walker"] * 3
+    assert [r.text.split(": ", 1)[0] for r in delivered] == ["Jordan Ellis and Chris Walker"] * 4
     for reply in delivered:
         assert reply.kind == "nudge" and reply.case_ref == ref and reply.stage == 2
         assert [m.email for m in reply.mentions] == [JORDAN, CHRIS] and reply.actions == ACTIONS
-    assert [thread for thread, r in world.sender.sent if r.kind == "nudge"] == [CASE_THREAD] * 5
-    before, due, overdue = delivered
+    assert [thread for thread, r in world.sender.sent if r.kind == "nudge"] == [CASE_THREAD] * 6
+    before, due, overdue, again = delivered
     assert f"{ref} is due tomorrow, Wednesday 30 December 2026, at Stage 2: Inter-agency Discussion." in before.text
     assert f"{ref} is due today at Stage 2" in due.text
-    assert f"{ref} is overdue: Stage 2: Inter-agency Discussion was due Wednesday 30 December 2026." in overdue.text
+    assert (f"{ref} is overdue by 1 working day: Stage 2: Inter-agency Discussion was due Wednesday 30 December "
+            "2026.") in overdue.text
+    assert f"{ref} is overdue by 3 working days: Stage 2" in again.text
     assert "escalate to Stage 3: Escalation to Line Management/Second-Tier Management now" in overdue.text
     # ... naming the next tier's counterparts.
     assert "Who to contact at Stage 3: in Northshire Children's Services, Lena Okafor" in overdue.text
     assert "in Northshire Police, Priya Nair" in overdue.text and PRIYA in overdue.text
 
     case = await world.case(ref)
-    assert set(nudge_status(case).values()) <= {"sent", "cancelled"}
+    assert {k: v for k, v in nudge_status(case).items() if v not in ("sent", "cancelled")} == {
+        "2:lead:2027-01-07": "pending", "2:overdue:2027-01-07": "pending"}  # (the chase goes on)
     assert [e["detail"] for e in events(case, "nudge_sent")] == [
-        "1:before:2026-12-22", "1:due:2026-12-23", "2:before:2026-12-29", "2:due:2026-12-30", "2:overdue:2026-12-31"]
+        "1:before:2026-12-22", "1:due:2026-12-23", "2:before:2026-12-29", "2:due:2026-12-30", "2:overdue:2026-12-31",
+        "2:overdue:2027-01-05"]
 
 
 async def test_overlapping_ticks_send_each_nudge_once(tmp_path, all_policies, clock):
@@ -137,7 +147,9 @@ async def test_restart_after_the_due_time_sends_the_missed_nudge_once(tmp_path, 
         assert "was due Wednesday 25 November 2026" in sent.text
         case = await world.case(ref)
         assert nudge_status(case) == {
-            "1:before:2026-11-24": "superseded", "1:due:2026-11-25": "superseded", "1:overdue:2026-11-26": "sent"}
+            "1:before:2026-11-24": "superseded", "1:due:2026-11-25": "superseded", "1:overdue:2026-11-26": "sent",
+            "1:overdue:2026-11-30": "pending",  # (the next reminder, 2 working days on, while it stays overdue)
+            "1:lead:2026-12-02": "pending"}
         assert await world.tick() == []
         clock.set(at(2026, 11, 27, 9))
         assert await world.tick() == []
@@ -154,9 +166,11 @@ async def test_bcssp_overall_cap_nudge_on_the_working_day_before_the_tenth(store
                 sent.setdefault(day, []).append(nudge.kind)
     assert sent == {
         date(2026, 11, 24): ["before"], date(2026, 11, 25): ["due"], date(2026, 11, 26): ["overdue"],
-        date(2026, 12, 4): ["overall"],  # Friday, the working day before Monday 7 December
+        date(2026, 11, 30): ["overdue"], date(2026, 12, 2): ["lead"],  # (Stage 1 left overdue: chased, leads told)
+        date(2026, 12, 4): ["overall", "overdue"],  # Friday, the working day before Monday 7 December
+        date(2026, 12, 8): ["overdue"],
     }
-    overall = world.sender.nudges()[-1]
+    overall = next(r for r in world.sender.nudges() if "overall timescale" in r.text)
     assert f"{ref}: one working day left of the overall timescale" in overall.text
     assert "By Monday 7 December 2026; BCSSP Timeframes" in overall.text
     assert [m.email for m in overall.mentions] == [JORDAN, CHRIS]

@@ -150,7 +150,9 @@ async def test_gloucestershire_extension_by_agreement_at_stages_1_to_3_but_not_4
     # The nudges move with the due date: the old ladder is cancelled, the new one is pending.
     assert nudge_status(case) == {
         "1:before:2026-12-23": "cancelled", "1:due:2026-12-24": "cancelled", "1:overdue:2026-12-29": "cancelled",
+        "1:lead:2027-01-05": "cancelled",
         "1:before:2026-12-30": "pending", "1:due:2026-12-31": "pending", "1:overdue:2027-01-04": "pending",
+        "1:lead:2027-01-08": "pending",  # (5 working days after the new date: the leads told, if still overdue)
     }
     assert await world.tick(at(2026, 12, 23, 9)) == []
     assert await world.tick(at(2026, 12, 24, 9)) == []

@@ -181,3 +181,17 @@ async def test_double_click_second_submit_is_refused_with_what_already_happened(
     assert len([e for e in stored["events"] if "escalat" in str(e)]) == 1
     assert len(slack_bot.posts(thread_ts=case["thread"]["thread"])) == thread_posts + 1  # one thread message
     assert len(slack_bot.fake.called("chat.update")) == 1
+
+
+async def test_a_seriously_overdue_stage_mentions_the_safeguarding_leads_in_the_case_thread(slack_bot):
+    """Surrey Stage 1 due Wednesday 25 November; 5 working days overdue on Wednesday 2 December: that day's reminder,
+    in the case's private thread, @mentions the leads of both agencies (Maria Lopez, Sam Patel) with Lena."""
+    case = await slack_bot.open_case()
+    sent = await slack_bot.tick(datetime(2026, 12, 2, 9, 0, tzinfo=LONDON))
+    assert [(s.ref, s.kind) for s in sent] == [(case["ref"], "lead")]
+    (nudge,) = slack_bot.posts(channel=CASES_CHANNEL, thread_ts=case["thread"]["thread"])
+    assert f"<@{LENA}>" in nudge["text"] and f"<@{SAM}>" in nudge["text"] and "<@U0DEMO0003>" in nudge["text"]
+    assert f"<@{CHRIS}>" not in nudge["text"]  # (Stage 1 is internal: the police DC is not asked to act)
+    assert "Safeguarding leads Maria Lopez and Sam Patel" in nudge["text"]
+    assert "5 working days overdue" in nudge["text"]
+    assert await slack_bot.tick(datetime(2026, 12, 2, 9, 30, tzinfo=LONDON)) == []
