@@ -150,6 +150,10 @@ def extension_refused(policy: Policy, stage: int) -> str:
         found = policy.stage(stage)
         return (f"This procedure allows an agreed new date only at {where} ({ext.cite}); the timescale of "
                 f"{policy.stage_title(stage)} stands ({found.cite if found else ext.cite}).")
+    found = policy.stage(stage)
+    if found is not None and found.working_days is None:  # (our words: the quotation is only the procedure's)
+        return (f"{policy.stage_title(stage)} has no timescale in this procedure, so there is no date to change. "
+                f"In its own words: \"{ext.wording}\" ({ext.cite})")
     return (f"This procedure does not allow the timescale to be changed at this stage. "
             f"In its own words: \"{ext.wording}\" ({ext.cite})")
 
