@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from policies.model import (
+    CONTACT_KINDS,
     COUNTS_FROM,
     NOTIFY_ON,
     QUESTION_KINDS,
@@ -166,7 +167,12 @@ def _stage(r: Reader) -> Stage:
         counts_from=r.text("counts_from", required=days is not None, default="stage_start", choices=COUNTS_FROM),
         cite=r.text("cite"),
         timescale_note=r.text("timescale_note", required=False),
+        raiser_contact=r.text("raiser_contact", required=False, choices=CONTACT_KINDS),
+        other_contact=r.text("other_contact", required=False, choices=CONTACT_KINDS),
     )
+    for side in ("raiser", "other"):
+        if getattr(out, f"{side}_tier") == "none" and getattr(out, f"{side}_contact"):
+            raise r.fail(f"{side}_contact", f"nobody acts on this side ({side}_tier = \"none\"): no contact to name")
     r.done()
     return out
 

@@ -259,3 +259,12 @@ def test_a_stage_without_timescale_cannot_count_from_anything(tmp_path: Path) ->
 def test_form_field_ids_are_unique(tmp_path: Path) -> None:
     text = replaced('{ id = "date_of_disagreement"', '{ id = "case_reference"')
     assert_error(broken(tmp_path, text), "forms.sscp_standard_form.fields[1].id", "used twice")
+
+
+def test_a_stage_contact_must_be_a_directory_contact_kind_on_a_side_that_acts(tmp_path: Path) -> None:
+    text = replaced('other_tier = "none"', 'other_tier = "none"\nraiser_contact = "slo"')
+    assert load_policy(broken(tmp_path, text)).stages[0].raiser_contact == "slo"
+    text = replaced('other_tier = "none"', 'other_tier = "none"\nraiser_contact = "liaison"')
+    assert_error(broken(tmp_path, text), "stages[0].raiser_contact", "'liaison'", "slo")
+    text = replaced('other_tier = "none"', 'other_tier = "none"\nother_contact = "slo"')
+    assert_error(broken(tmp_path, text), "stages[0].other_contact", "nobody acts on this side")

@@ -127,7 +127,12 @@ async def test_gloucestershire_extension_by_agreement_at_stages_1_to_3_but_not_4
     await jordan.say("Priya Nair, DS")
     (moved,) = await jordan.say("School input needed.")
     assert moved.kind == "extend" and moved.stage == 1
-    assert "is now due by Thursday 31 December 2026, agreed by both agencies" in moved.text
+    assert "is now due by Thursday 31 December 2026, as both agencies agreed (GSCP 2.1 d, 2.2 g, 2.3 h)" in moved.text
+    # Status gives the agreed date alone: the procedure's "within 5 working days" no longer applies beside it.
+    (status,) = await jordan.say(f"status {ref}")
+    assert ("Stage 1: Discuss with the other worker, due by Thursday 31 December 2026 as both agencies agreed "
+            "(GSCP 2.1 d, 2.2 g, 2.3 h).") in status.text
+    assert "working days" not in status.text and "whichever is less" not in status.text
     assert "Priya Nair" not in moved.text  # typed: kept on the case (below), never repeated in chat
     case = await world.case(ref)
     assert case["stage_due"] == "2026-12-31" and case["stages"][-1]["due"] == "2026-12-31"
