@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +24,22 @@ HELP = """I help you follow your safeguarding partnership's procedure for resolv
   cancel        stop the questions you are answering
   help          this message
 If a child is in immediate danger, call 999 now."""
+
+
+def cited(cite: str) -> str:
+    """A citation in brackets, any brackets of its own made commas: '(GSCP 2, closing paragraph)', never
+    '(GSCP 2 (closing paragraph))'."""
+    inner = re.sub(r"\s*\(([^()]*)\)", r", \1", cite).replace("(", "").replace(")", "")
+    return f"({inner})"
+
+
+def edition(version: str) -> str:
+    """A procedure's version as a phrase: 'Version 4, January 2010' and 'V5' as they are, a bare date or number
+    as 'version 2020-08-08' (never 'version Version 4')."""
+    text = version.strip()
+    if re.match(r"(?i)(version\b|v\d)", text) or not text[:1].isdigit():
+        return text
+    return f"version {text}"
 
 
 def long_date(value: str | date | None) -> str:
@@ -113,9 +130,9 @@ def when_due(policy: Policy, stage: Stage, case: Mapping[str, Any], today: date 
     timescale. `today` (when known) says whether it is overdue."""
     due = case.get("stage_due")
     if stage.working_days is None or not due:
-        return f"no set timescale in this procedure ({stage.cite})"
+        return f"no set timescale in this procedure {cited(stage.cite)}"
     agreed = _agreed(case, stage)
-    cite = f"as both agencies agreed ({policy.extension.cite})" if agreed else f"({stage.cite})"
+    cite = f"as both agencies agreed {cited(policy.extension.cite)}" if agreed else f"{cited(stage.cite)}"
     by = f"due by {long_date(due)} {cite}"
     if today is not None and date.fromisoformat(due) < today:
         late = calendar_for(policy.region).working_days_between(date.fromisoformat(due), today)
@@ -165,10 +182,10 @@ def case_opened(policy: Policy, case: Mapping[str, Any], today: date, sides: Cou
     if details.get("discussed_line_manager") is False and stage.raiser_tier != "practitioner":
         lines.append("You have not yet discussed this with your line manager: the procedure starts there.")
     if details.get("discussed_other") is False and policy.pre_stage:
-        lines.append(f"First, {policy.pre_stage.name}: {policy.pre_stage.action} ({policy.pre_stage.cite})")
+        lines.append(f"First, {policy.pre_stage.name}: {policy.pre_stage.action} {cited(policy.pre_stage.cite)}")
     if case.get("overall_due") and policy.overall:
         cap = policy.overall
-        lines.append(f"Overall: {cap.description} By {long_date(case['overall_due'])} ({cap.cite}).")
+        lines.append(f"Overall: {cap.description} By {long_date(case['overall_due'])} {cited(cap.cite)}.")
     lines += duty_lines(case)
     following = policy.next_stage(stage.number)
     if following:
@@ -182,7 +199,8 @@ def duty_lines(case: Mapping[str, Any]) -> list[str]:
     open_duties = [d for d in case.get("duties", []) if d["status"] == "open"]
     for number, duty in enumerate(open_duties, 1):
         by = f" by {long_date(duty['due'])}" if duty.get("due") else ""
-        out.append(f"To do ({number}){by}: {duty['text']} ({duty['cite']}) - when done: done {case['ref']} {number}")
+        out.append(f"To do ({number}){by}: {duty['text']} {cited(duty['cite'])} - when done: "
+                   f"done {case['ref']} {number}")
     return out
 
 
@@ -214,12 +232,12 @@ def resolved(policy: Policy, case: Mapping[str, Any]) -> str:
              "outstanding actions will be followed up are recorded on the case."]
     if outcome.get("binding"):
         lines.append(f"This is the final stage's decision: final and binding on all organisations involved "
-                     f"({policy.final_stage.cite}).")
+                     f"{cited(policy.final_stage.cite)}.")
     elif outcome.get("final_decision"):
-        lines.append(f"This records the final stage's decision ({policy.final_stage.cite}).")
+        lines.append(f"This records the final stage's decision {cited(policy.final_stage.cite)}.")
     lines += duty_lines(case)
     if policy.debrief:
-        lines.append(f"{policy.debrief.text} ({policy.debrief.cite})")
+        lines.append(f"{policy.debrief.text} {cited(policy.debrief.cite)}")
     lines.append("Record the outcome on the child's file in your agency.")
     return "\n".join(lines)
 
@@ -231,14 +249,15 @@ def moved(policy: Policy, case: Mapping[str, Any], action: str, sides: Counterpa
     if action == "extend":
         ext = case["extensions"][-1]
         return (f"{case['ref']}: {policy.stage_title(stage.number)} is now due by {long_date(ext['new_due'])}, as "
-                f"both agencies agreed ({policy.extension.cite}). Who agreed, and why, is on the written record.\n"
+                f"both agencies agreed {cited(policy.extension.cite)}. Who agreed, and why, is on the written record.\n"
                 + who_acts(policy, stage, case, sides))
     final = stage.number == policy.last_stage.number
     lines = [f"{case['ref']} is escalated to {stage_line(policy, stage, case, today)}"
              + (" This is the final stage." if final else ""),
              who_acts(policy, stage, case, sides), f"What to do: {stage.action}"]
     if final and policy.final_stage.binding:
-        lines.append(f"Its decision is final and binding on all organisations involved ({policy.final_stage.cite}).")
+        lines.append("Its decision is final and binding on all organisations involved "
+                     f"{cited(policy.final_stage.cite)}.")
     lines += duty_lines(case)
     return "\n".join(lines)
 

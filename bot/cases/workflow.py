@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from bot.cases.case import AuditEntry, Case, Duty, ExtensionEntry, Nudge, StageEntry, audit, stage_duties
-from bot.cases.messages import long_date
+from bot.cases.messages import cited, long_date
 from bot.dates.timeline import stage_due
 from bot.dates.workdays import calendar_for, london_today
 from bot.types import UserRef
@@ -157,14 +157,14 @@ def extension_refused(policy: Policy, stage: int) -> str:
         numbers = [str(n) for n in ext.stages]
         where = f"{label}s {', '.join(numbers[:-1])} and {numbers[-1]}" if len(numbers) > 1 else f"{label} {numbers[0]}"
         found = policy.stage(stage)
-        return (f"This procedure allows an agreed new date only at {where} ({ext.cite}); the timescale of "
-                f"{policy.stage_title(stage)} stands ({found.cite if found else ext.cite}).")
+        return (f"This procedure allows an agreed new date only at {where} {cited(ext.cite)}; the timescale of "
+                f"{policy.stage_title(stage)} stands {cited(found.cite if found else ext.cite)}.")
     found = policy.stage(stage)
     if found is not None and found.working_days is None:  # (our words: the quotation is only the procedure's)
         return (f"{policy.stage_title(stage)} has no timescale in this procedure, so there is no date to change. "
-                f"In its own words: \"{ext.wording}\" ({ext.cite})")
+                f"In its own words: \"{ext.wording}\" {cited(ext.cite)}")
     return (f"This procedure does not allow the timescale to be changed at this stage. "
-            f"In its own words: \"{ext.wording}\" ({ext.cite})")
+            f"In its own words: \"{ext.wording}\" {cited(ext.cite)}")
 
 
 def extend(
