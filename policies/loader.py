@@ -31,6 +31,7 @@ from policies.model import (
     Question,
     Stage,
 )
+from policies.quotes import misquoted, source_path
 from policies.reader import PolicyError, Reader
 
 FORMAT_VERSION = 1
@@ -72,6 +73,11 @@ def load_policy(path: Path) -> Policy:
         raise PolicyError(file, "", f"is not valid TOML: {exc}") from None
     policy = _parse(Reader(file, data), file)
     _check_consistency(policy, file)
+    source = source_path(policy, path.parent)
+    if source.is_file():  # the procedure's own text is kept: a quotation not in it stops start-up
+        for problem in misquoted(policy, source.read_text(encoding="utf-8"))[:1]:
+            where, _, what = problem.partition(": ")
+            raise PolicyError(file, where, what)
     return policy
 
 

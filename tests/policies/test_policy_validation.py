@@ -268,3 +268,13 @@ def test_a_stage_contact_must_be_a_directory_contact_kind_on_a_side_that_acts(tm
     assert_error(broken(tmp_path, text), "stages[0].raiser_contact", "'liaison'", "slo")
     text = replaced('other_tier = "none"', 'other_tier = "none"\nother_contact = "slo"')
     assert_error(broken(tmp_path, text), "stages[0].other_contact", "nobody acts on this side")
+
+
+def test_a_quotation_not_in_the_procedures_kept_text_stops_loading(tmp_path: Path) -> None:
+    """With the procedure's text kept as sources/<id>.txt beside the file, a misquotation is refused at start-up."""
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "surrey.txt").write_text((POLICY_DIR / "sources" / "surrey.txt").read_text("utf-8"),
+                                                     encoding="utf-8")
+    assert load_policy(broken(tmp_path, SURREY)).id == "surrey"
+    text = replaced('wording = "Resolution should be sought', 'wording = "Resolution must be sought')
+    assert_error(broken(tmp_path, text), "extension.wording", "not in the procedure's text", "Resolution must")
