@@ -1,4 +1,9 @@
-"""What the bot says about cases. Chat text carries the case reference, never the child's identifiers."""
+"""What the bot says about cases. Chat text carries the case reference, never the child's identifiers nor anything
+typed as free text.
+
+Messages are short (the essentials first: reference, stage, who acts, by when, what next) and say who acts by name,
+from the reader's place (`Viewer`): "you" only to the person meant. What is said after an action also goes into the
+case's thread, read by everyone on the case, so it names everyone. Citations never nest brackets (`cited`)."""
 
 from __future__ import annotations
 
