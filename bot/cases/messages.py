@@ -153,7 +153,9 @@ def stage_line(policy: Policy, stage: Stage, case: Mapping[str, Any], today: dat
 
 def emergency_route(policy: Policy) -> str:
     """The procedure's emergency route as it is told: at once, before anything else."""
-    return f"Immediate risk of harm: act now. {policy.immediate_harm.text}"
+    harm = policy.immediate_harm  # (the procedure's route and cite, then the product's guidance: never attributed)
+    guidance = f" {harm.guidance}" if harm.guidance else ""
+    return f"Immediate risk of harm: act now. {harm.route} {cited(harm.cite)}{guidance}"
 
 
 def emergency(policy: Policy, ref: str) -> str:

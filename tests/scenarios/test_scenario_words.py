@@ -180,6 +180,15 @@ async def test_no_brackets_inside_brackets_in_any_case_message(store, all_polici
     assert [line for text in said for line in nested(text)] == []
 
 
+def test_the_emergency_route_has_no_stray_brackets(all_policies):
+    from bot.cases.messages import emergency_route
+
+    lscb = emergency_route(all_policies["lincolnshire"])
+    assert "(LSCB Notes a)" in lscb and "a))" not in lscb
+    for policy in all_policies.values():
+        assert nested(emergency_route(policy)) == []
+
+
 def test_citations_and_versions_read_cleanly():
     assert cited("GSCP 2 (closing paragraph)") == "(GSCP 2, closing paragraph)"
     assert cited("LSCB Notes a)") == "(LSCB Notes a)"
