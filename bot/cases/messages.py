@@ -303,6 +303,8 @@ def root(policy: Policy, case: Mapping[str, Any], sides: Counterparts) -> str:
     stage = policy.stage(case["stage"])
     assert stage is not None
     who = [p.name for p in (sides.raiser_side, sides.other_side) if p is not None]
+    if sides.raiser_side is None and stage.raiser_tier == "practitioner":  # a raiser outside the directory acts
+        who.insert(0, _raiser_name(case, ANYONE))
     lines = [
         f"Escalation {case['ref']} ({policy.short_name}): disagreement with {other_agency(case)}",
         "Now: " + stage_line(policy, stage, case),

@@ -196,3 +196,15 @@ def test_citations_and_versions_read_cleanly():
     assert edition("Version 4, January 2010 (updated 5 May 2010)") == "Version 4, January 2010 (updated 5 May 2010)"
     assert edition("V5") == "V5"
     assert edition("2020-08-08") == "version 2020-08-08"
+
+
+async def test_a_thread_root_names_a_raiser_outside_the_directory_who_acts(store, all_policies, clock):
+    """BCSSP Stage 1 is worker to worker: the root message (read by everyone in the cases channel) names both."""
+    world = World(store, {"bcssp": all_policies["bcssp"]}, clock)
+    opened = await world.person(STRANGER).escalate(**{
+        **OPENING, "raiser_agency": "Northshire Children's Services", "raiser_role": "Family Support Worker",
+        "raiser_manager": "Lena Okafor"})
+    case = await world.case(opened.case_ref)
+    case["raised_by"]["name"] = "Alex Rowe"  # as their chat profile gives it (Slack and Teams do)
+    text = world.core.threads.root(case).text
+    assert "Who must act: Alex Rowe and Chris Walker." in text
