@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from policies.model import (
+    CONTACT_KINDS,
     COUNTS_FROM,
     NOTIFY_ON,
     QUESTION_KINDS,
@@ -31,6 +32,7 @@ from policies.model import (
     Reminders,
     Stage,
 )
+from policies.quotes import misquoted, source_path
 from policies.reader import PolicyError, Reader
 
 FORMAT_VERSION = 1
@@ -72,6 +74,11 @@ def load_policy(path: Path) -> Policy:
         raise PolicyError(file, "", f"is not valid TOML: {exc}") from None
     policy = _parse(Reader(file, data), file)
     _check_consistency(policy, file)
+    source = source_path(policy, path.parent)
+    if source.is_file():  # the procedure's own text is kept: a quotation not in it stops start-up
+        for problem in misquoted(policy, source.read_text(encoding="utf-8"))[:1]:
+            where, _, what = problem.partition(": ")
+            raise PolicyError(file, where, what)
     return policy
 
 
@@ -168,7 +175,12 @@ def _stage(r: Reader) -> Stage:
         counts_from=r.text("counts_from", required=days is not None, default="stage_start", choices=COUNTS_FROM),
         cite=r.text("cite"),
         timescale_note=r.text("timescale_note", required=False),
+        raiser_contact=r.text("raiser_contact", required=False, choices=CONTACT_KINDS),
+        other_contact=r.text("other_contact", required=False, choices=CONTACT_KINDS),
     )
+    for side in ("raiser", "other"):
+        if getattr(out, f"{side}_tier") == "none" and getattr(out, f"{side}_contact"):
+            raise r.fail(f"{side}_contact", f"nobody acts on this side ({side}_tier = \"none\"): no contact to name")
     r.done()
     return out
 

@@ -20,6 +20,15 @@ TIER_LABELS: dict[str, str] = {
     "partnership": "safeguarding partnership",
     "none": "nobody",
 }
+# Shared contacts a directory entry can be (its `contact_for`), which a stage may name as whom to contact.
+CONTACT_KINDS: tuple[str, ...] = ("safeguarding_lead", "iro", "business_unit", "board", "slo")
+CONTACT_LABELS: dict[str, str] = {
+    "safeguarding_lead": "designated safeguarding lead",
+    "iro": "Independent Reviewing Officer (IRO)",
+    "business_unit": "partnership business unit",
+    "board": "partnership board",
+    "slo": "Senior Liaison Officer (SLO)",
+}
 REGIONS: tuple[str, ...] = ("ENG", "WLS", "SCT", "NIR")
 SCOPES: tuple[str, ...] = ("children", "adults")
 QUESTION_KINDS: tuple[str, ...] = ("yes_no", "choice", "text", "date")
@@ -82,6 +91,8 @@ class Stage:
     counts_from: str
     cite: str
     timescale_note: str = ""
+    raiser_contact: str = ""  # a contact kind (CONTACT_KINDS): whom to contact in the raiser's agency, not the tier
+    other_contact: str = ""  # the same in the other agency (at a partnership stage: the partnership's contact)
 
 
 @dataclass(frozen=True)

@@ -70,8 +70,11 @@ class CaseDesk:
             fresh = new_case(ref, policy, answers, user, home, now, opened_in)
             fresh["root_posted"] = not roots
             sides = self.roles.counterparts(policy, fresh)
-            # The two agencies as the directory names them (None if not in it): the summary shows only these.
-            fresh["agencies"] = {"raiser": me.agency if me is not None else None, "other": sides.other_agency}
+            # The two agencies as the directory names them (None if not in it): the summary shows only these. A
+            # raiser outside the directory is placed by the agency they gave, when it is one the directory has.
+            directory = self.roles.people.directory
+            mine = me.agency if me is not None else directory.match_agency(str(answers.get("raiser_agency") or ""))
+            fresh["agencies"] = {"raiser": mine, "other": sides.other_agency}
             async with self.planner.holding(ref):  # agenda dates and root, then the case, with no pass in between
                 fresh["nudges"] = await self.planner.plan(policy, fresh, london_today(now))
                 await self.planner.opening(fresh)
@@ -79,8 +82,8 @@ class CaseDesk:
             case = await self.book.get(ref)
             assert case is not None
             log.info("case opened: %s (%s)", ref, policy.id)
-        text = messages.case_opened(policy, case, london_today(now))
-        text += "\n" + messages.contacts_line(policy, case["stage"] or 0, self.roles.counterparts(policy, case))
+        text = messages.case_opened(policy, case, london_today(now), self.roles.counterparts(policy, case),
+                                    self.roles.viewer(user, case))
         return case, Reply(text, kind=Kind.CASE_OPENED, case_ref=ref, stage=case["stage"])
 
     async def emergency(self, idem: str, policy: Policy, user: UserRef, thread: ThreadRef) -> Reply:
@@ -128,20 +131,26 @@ class CaseDesk:
         if isinstance(found, Reply):
             return found
         case, policy = found
-        text = messages.status(policy, case)
-        if case["status"] == "open":
-            stage = case["stage"]
-            assert stage is not None
-            text += "\n" + messages.contacts_line(policy, stage, self.roles.counterparts(policy, case))
-            if case.get("actors", {}).get("other_recorded"):
-                text += f"\nContact given by the other agency: {self.roles.recorded_contact(case)}"
+        text = self._status(user, policy, case)
+        if case["status"] == "open" and case.get("actors", {}).get("other_recorded"):
+            text += f"\nContact given by the other agency: {self.roles.recorded_contact(case)}"
         return Reply(text, case_ref=case["ref"], actions=workflow.available_actions(policy, case),
                      stage=case.get("stage"))
+
+    def _status(self, user: UserRef, policy: Policy, case: Case) -> str:
+        """The case's status as `user` reads it: "you" where it means them, everyone else by name."""
+        today = london_today(self.clock.now())
+        sides = self.roles.counterparts(policy, case) if case["status"] == "open" else None
+        outcome: Mapping[str, Any] = case.get("outcome") or {}
+        by = self.roles.name_of(case, outcome["by"]) if outcome.get("by") else ""
+        raiser = self.roles.raiser(case)
+        raised_by = raiser.name if raiser is not None else case["raised_by"].get("name", "")
+        return messages.status(policy, case, today, sides, self.roles.viewer(user, case), by, raised_by)
 
     def refusal(self, action: str, case: Case, policy: Policy, stage: int | None) -> Reply | None:
         """Why `action` cannot be taken on the case at `stage` now (None if it can)."""
         try:
-            workflow.check_open(case, policy, stage)
+            workflow.check_open(case, policy, stage, self._names(case))
         except workflow.Refused as refused:
             return Reply(str(refused), kind=Kind.REFUSED, case_ref=case["ref"])
         current = case["stage"]
@@ -180,6 +189,10 @@ class CaseDesk:
         log.info("case %s: %s by %s", case["ref"], action, user.channel)
         return self._done(action, policy, updated)
 
+    def _names(self, case: Case) -> workflow.Names:
+        """How a refusal names whoever acted before ("Lena Okafor"), never by a raw chat id."""
+        return lambda key: self.roles.name_of(case, key)
+
     @staticmethod
     def applied(case: Case, event_id: str) -> bool:
         """Whether the chat event `event_id` (a form's id) made a change to this case already."""
@@ -208,26 +221,26 @@ class CaseDesk:
         now = self.clock.now()
 
         def change(current: Case) -> Case:
+            names = self._names(current)
             if action == "resolve":
                 return workflow.resolve(current, policy, user, answers.get("outcome", ""),
-                                        answers.get("follow_up", ""), now, expected_stage)
+                                        answers.get("follow_up", ""), now, expected_stage, names)
             if action == "escalate":
-                return workflow.escalate(current, policy, user, answers.get("reason", ""), now, expected_stage)
+                return workflow.escalate(current, policy, user, answers.get("reason", ""), now, expected_stage,
+                                         names)
             new_due = answers.get("new_due")
             return workflow.extend(current, policy, user,
                                    date.fromisoformat(new_due) if new_due else london_today(now),
                                    answers.get("agreed_here", ""), answers.get("agreed_other", ""),
-                                   answers.get("reason", ""), now, expected_stage)
+                                   answers.get("reason", ""), now, expected_stage, names)
 
         return change
 
     def _after(self, action: str, policy: Policy, case: Case) -> str:
         if action == "resolve":
             return messages.resolved(policy, case)
-        text = messages.moved(policy, case, action)
-        stage = case["stage"]
-        assert stage is not None
-        return text + "\n" + messages.contacts_line(policy, stage, self.roles.counterparts(policy, case))
+        return messages.moved(policy, case, action, self.roles.counterparts(policy, case),
+                              london_today(self.clock.now()))
 
     async def simple(self, user: UserRef, ref: str, what: str, arg: str = "") -> Reply:
         """The one-line actions: harm REF, done REF N, contact REF TEXT."""
@@ -246,8 +259,9 @@ class CaseDesk:
                 updated = await self.book.update(ref, lambda c: workflow.duty_done(c, int(arg), user, now))
                 marked = next((d for d in updated["duties"] if d["id"] == updated["events"][-1]["detail"]), None)
                 what = f" notify {marked['notify']} ({marked['cite']})" if marked else ""
-                return Reply(f"Marked as done:{what}.\n{messages.status(policy, updated)}", case_ref=ref)
-            updated = await self.book.update(ref, lambda c: workflow.record_contact(c, policy, user, arg, now))
+                return Reply(f"Marked as done:{what}.\n{self._status(user, policy, updated)}", case_ref=ref)
+            updated = await self.book.update(ref, lambda c: workflow.record_contact(c, policy, user, arg, now,
+                                                                                    self._names(c)))
             return Reply(f"Recorded the other agency's contact for {ref}: {self.roles.recorded_contact(updated)}.",
                          case_ref=ref)
         except workflow.Refused as refused:

@@ -43,19 +43,43 @@ class Roles:
         details = case["details"]
         number = stage or case["stage"]
         assert number is not None
-        return counterparts(self.people.directory, policy, number, self.raiser(case),
+        raiser = self.raiser(case)
+        typed_manager = str(details.get("raiser_manager") or "") if raiser is None else ""
+        return counterparts(self.people.directory, policy, number, raiser,
                             details.get("raiser_agency", ""), details.get("other_agency", ""),
-                            details.get("other_professional", ""))
+                            details.get("other_professional", ""),
+                            raiser_manager=self.named(typed_manager), manager_given=bool(typed_manager.strip()))
+
+    def named(self, typed: str) -> Person | None:
+        """The person typed text names, if it names someone in the directory by email or full name (so chat may
+        show the directory's name for them: the typed text itself is never shown)."""
+        directory = self.people.directory
+        words = {w.strip(" ,;<>()").lower() for w in typed.split()}
+        return next((p for p in directory.people if p.email in words), None) or next(
+            (p for p in directory.people if typed.strip() and p.name.lower() in typed.lower()), None)
 
     def recorded_contact(self, case: Case) -> str:
         """The contact recorded for the current stage as chat may show it: the directory's name for them when what
         was typed names someone in it (by email or full name), else only that it is recorded."""
-        typed = case.get("actors", {}).get("other_recorded", "")
-        directory = self.people.directory
-        words = {w.strip(" ,;<>()").lower() for w in typed.split()}
-        found = next((p for p in directory.people if p.email in words), None) or next(
-            (p for p in directory.people if p.name.lower() in typed.lower()), None)
+        found = self.named(case.get("actors", {}).get("other_recorded", ""))
         return found.label if found is not None else "recorded (see the written record)"
+
+    def viewer(self, user: UserRef, case: Case) -> messages.Viewer:
+        """Who is reading about the case, so a message says "you" to them and only to them."""
+        raised = case["raised_by"]
+        return messages.Viewer(self.person(user), raised["channel"] == user.channel and raised["id"] == user.id)
+
+    def name_of(self, case: Case, key: str) -> str:
+        """A readable name for an audit entry's `by` ("channel:id"): the directory's name, the raiser's chat name,
+        else "someone else"; never the raw id."""
+        channel, _, user_id = key.partition(":")
+        found = self.person(UserRef(channel, user_id, email=user_id if channel == "console" else ""))
+        if found is not None:
+            return found.name
+        raised = case["raised_by"]
+        if key == f"{raised['channel']}:{raised['id']}":
+            return raised.get("name") or "the practitioner who raised it"
+        return "the bot" if key == "bot" else "someone else"
 
     def is_lead(self, user: UserRef) -> Person | None:
         """The person, if they may ask for the weekly summary (a safeguarding lead or a partnership contact)."""

@@ -7,10 +7,11 @@ that has already moved is refused with what already happened, so each action app
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 from bot.cases.case import AuditEntry, Case, Duty, ExtensionEntry, Nudge, StageEntry, audit, stage_duties
-from bot.cases.messages import long_date
+from bot.cases.messages import cited, long_date
 from bot.dates.timeline import stage_due
 from bot.dates.workdays import calendar_for, london_today
 from bot.types import UserRef
@@ -21,23 +22,31 @@ class Refused(Exception):
     """The action cannot be applied; the message says why, in plain words, and nothing changed."""
 
 
+Names = Callable[[str], str]  # an audit entry's `by` ("channel:id") -> a name a person may read
+
+
+def _nobody(key: str) -> str:
+    return "someone else"  # (without names to hand, a raw chat id is never shown instead)
+
+
 def _last(case: Case, *actions: str) -> AuditEntry | None:
     return next((e for e in reversed(case["events"]) if e["action"] in actions), None)
 
 
-def check_open(case: Case, policy: Policy, expected_stage: int | None) -> int:
-    """Refuse unless the case is open and still at the stage the action was taken on; its current stage."""
+def check_open(case: Case, policy: Policy, expected_stage: int | None, names: Names = _nobody) -> int:
+    """Refuse unless the case is open and still at the stage the action was taken on; its current stage. `names`
+    says who acted before, by name."""
     ref = case["ref"]
     current = case.get("stage")
     if case["status"] == "immediate_harm" or current is None:
         raise Refused(f"{ref} records an immediate-harm referral; it has no stages to act on.")
     if case["status"] != "open":
         done = _last(case, "resolved")
-        when = f" by {done['by']} at {done['at'][:16].replace('T', ' ')}" if done else ""
+        when = f" by {names(done['by'])} at {done['at'][:16].replace('T', ' ')}" if done else ""
         raise Refused(f"{ref} was already resolved{when}. Nothing was changed.")
     if expected_stage is not None and current != expected_stage:
         moved = _last(case, "escalated")
-        who = f" (escalated by {moved['by']} at {moved['at'][:16].replace('T', ' ')})" if moved else ""
+        who = f" (escalated by {names(moved['by'])} at {moved['at'][:16].replace('T', ' ')})" if moved else ""
         raise Refused(f"{ref} has already moved on to {policy.stage_title(current)}{who}. Nothing was changed.")
     return current
 
@@ -68,10 +77,10 @@ def _cancel_pending(case: Case) -> list[Nudge]:
 
 def resolve(
     case: Case, policy: Policy, actor: UserRef, outcome: str, follow_up: str, now: datetime,
-    expected_stage: int | None,
+    expected_stage: int | None, names: Names = _nobody,
 ) -> Case:
     """Close the case with the written outcome agreed between the parties and how actions will be followed up."""
-    current = check_open(case, policy, expected_stage)
+    current = check_open(case, policy, expected_stage, names)
     if not outcome.strip() or not follow_up.strip():
         raise Refused("A resolution needs the written outcome agreed between the parties and how outstanding "
                       "actions will be followed up.")
@@ -105,12 +114,12 @@ def resolve(
 
 
 def escalate(case: Case, policy: Policy, actor: UserRef, reason: str, now: datetime,
-             expected_stage: int | None) -> Case:
+             expected_stage: int | None, names: Names = _nobody) -> Case:
     """Move to the next stage: record why, start its clock per the policy, add its notification duties.
 
     The stage's `actors` (such as the contact the other agency gave) move onto its entry in `stages`.
     """
-    current = policy.stage(check_open(case, policy, expected_stage))
+    current = policy.stage(check_open(case, policy, expected_stage, names))
     assert current is not None
     following = policy.next_stage(current.number)
     if following is None:
@@ -148,18 +157,22 @@ def extension_refused(policy: Policy, stage: int) -> str:
         numbers = [str(n) for n in ext.stages]
         where = f"{label}s {', '.join(numbers[:-1])} and {numbers[-1]}" if len(numbers) > 1 else f"{label} {numbers[0]}"
         found = policy.stage(stage)
-        return (f"This procedure allows an agreed new date only at {where} ({ext.cite}); the timescale of "
-                f"{policy.stage_title(stage)} stands ({found.cite if found else ext.cite}).")
+        return (f"This procedure allows an agreed new date only at {where} {cited(ext.cite)}; the timescale of "
+                f"{policy.stage_title(stage)} stands {cited(found.cite if found else ext.cite)}.")
+    found = policy.stage(stage)
+    if found is not None and found.working_days is None:  # (our words: the quotation is only the procedure's)
+        return (f"{policy.stage_title(stage)} has no timescale in this procedure, so there is no date to change. "
+                f"In its own words: \"{ext.wording}\" {cited(ext.cite)}")
     return (f"This procedure does not allow the timescale to be changed at this stage. "
-            f"In its own words: \"{ext.wording}\" ({ext.cite})")
+            f"In its own words: \"{ext.wording}\" {cited(ext.cite)}")
 
 
 def extend(
     case: Case, policy: Policy, actor: UserRef, new_due: date, agreed_here: str, agreed_other: str,
-    reason: str, now: datetime, expected_stage: int | None,
+    reason: str, now: datetime, expected_stage: int | None, names: Names = _nobody,
 ) -> Case:
     """A new due date agreed by both agencies, only where the procedure allows it."""
-    current = check_open(case, policy, expected_stage)
+    current = check_open(case, policy, expected_stage, names)
     ext = policy.extension
     if not ext.allows(current):
         raise Refused(extension_refused(policy, current))
@@ -178,7 +191,7 @@ def extend(
     last = next(reversed(case.get("extensions", [])), None)
     if last is not None and old == new_due.isoformat() and last["stage"] == current and last["new_due"] == old:
         # the same extension sent twice (a double click, two forms opened from one reminder): once is enough
-        raise Refused(f"{case['ref']} was already extended to {long_date(new_due)} by {last['by']}. "
+        raise Refused(f"{case['ref']} was already extended to {long_date(new_due)} by {names(last['by'])}. "
                       "Nothing was changed.")
     stages: list[StageEntry] = [{**s} for s in case["stages"]]
     stages[-1]["due"] = new_due.isoformat()
@@ -214,9 +227,10 @@ def duty_done(case: Case, number: int, actor: UserRef, now: datetime) -> Case:
             "events": [*case["events"], audit(now, actor, "duty_done", target)]}
 
 
-def record_contact(case: Case, policy: Policy, actor: UserRef, contact: str, now: datetime) -> Case:
+def record_contact(case: Case, policy: Policy, actor: UserRef, contact: str, now: datetime,
+                   names: Names = _nobody) -> Case:
     """The other agency's contact for the current stage, as it was given to the user."""
-    check_open(case, policy, None)
+    check_open(case, policy, None, names)
     if not contact.strip():
         raise Refused("Give the contact's name and how to reach them, e.g. contact ESC-2026-0001 Sam Lee, "
                       "sam.lee@agency.example, Team Manager.")

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.people.directory import TIER_RANK, Directory, Person, normalise_agency
-from policies.model import TIER_LABELS, Policy
+from policies.model import CONTACT_LABELS, TIER_LABELS, Policy, Stage
 
 # Who gives the next contact when the directory cannot name it, in each procedure's words where it has a rule.
 # SSCP 6.3: "there is a duty to immediately provide relevant contact details for line management where this relates
@@ -78,57 +78,94 @@ def named_professional(directory: Directory, policy: Policy, agency: str, profes
     return next((p for p in people if wanted in (p.name.lower(), p.email)), None)
 
 
-def _in_agency(directory: Directory, policy: Policy, agency: str, tier: str, professional: str) -> Person | None:
-    people = directory.in_agency(agency, policy.id)
-    if policy.liaison_officers and tier == "senior_manager":
-        # LSCB Step 3: "Each LSCB agency has a senior liaison officer who can be contacted to assist".
-        liaison = [p for p in people if "slo" in p.contact_for]
-        if liaison:
-            return liaison[0]
+def listed_contact(directory: Directory, policy: Policy, agency: str, kind: str) -> Person | None:
+    """The person the directory lists in the agency as this kind of contact (e.g. its Senior Liaison Officer)."""
+    return next((p for p in directory.in_agency(agency, policy.id) if kind in p.contact_for), None)
+
+
+def _in_agency(directory: Directory, policy: Policy, agency: str, tier: str,
+               professional: str) -> tuple[Person | None, bool]:
+    """Who acts in the other agency at this tier, and whether they are only the nearest more senior (nobody at the
+    tier). The named professional's own line comes first: the professional themself when they are senior enough."""
     named = named_professional(directory, policy, agency, professional)
     if named is not None and (found := _reaching(directory.chain(named), tier)) is not None:
-        return found
+        return found, False
     ranked = sorted(
-        (p for p in people if TIER_RANK[p.tier] >= TIER_RANK[tier]),
+        (p for p in directory.in_agency(agency, policy.id) if TIER_RANK[p.tier] >= TIER_RANK[tier]),
         key=lambda p: TIER_RANK[p.tier] - TIER_RANK[tier],
     )
-    return ranked[0] if ranked else None
+    return (ranked[0], ranked[0].tier != tier) if ranked else (None, False)
+
+
+def _role_note(policy: Policy, kind: str, agency: str) -> str:
+    """Which role the procedure's table gives as the agency's contact of this kind (LSCB's Senior Liaison Officers)."""
+    role = liaison_role(policy, agency) if kind == "slo" and agency else None
+    return f" (the {policy.short_name} table names its {role})" if role else ""
 
 
 def _raiser_side(
-    directory: Directory, policy: Policy, tier: str, raiser: Person | None, agency: str
+    directory: Directory, policy: Policy, stage: Stage, raiser: Person | None, agency: str, typed: str,
+    manager: Person | None, manager_given: bool,
 ) -> tuple[Person | None, tuple[str, ...]]:
+    """Who acts on the raiser's side. `agency` is the directory's name for the raiser's agency, or empty; what was
+    typed (`typed`) is never shown, it only finds the procedure's own table entry. `manager`: the line manager a
+    raiser outside the directory named, if the directory has them; `manager_given`: whether they named one."""
+    tier, kind = stage.raiser_tier, stage.raiser_contact
     if tier not in TIER_RANK:
         return None, ()
-    if raiser is not None and (found := _reaching(directory.chain(raiser), tier)) is not None:
+    if kind:  # the procedure names a role (LSCB Step 3: your agency's Senior Liaison Officer), not the tier
+        found = listed_contact(directory, policy, agency, kind) if agency else None
+        if found is not None:
+            return found, ()
+        whose = f"{agency}'s" if agency else "Your agency's"
+        return None, (f"{whose} {CONTACT_LABELS[kind]} is not in the directory{_role_note(policy, kind, typed)}: "
+                      "ask within your agency.",)
+    if raiser is None and tier == "practitioner":
+        return None, ()  # the raiser acts themself
+    chain = directory.chain(raiser) if raiser is not None else directory.chain(manager) if manager else ()
+    if (found := _reaching(chain, tier)) is not None:
         return found, ()
-    where = agency or "your agency"  # (`agency` is the directory's name, or empty: what was typed is never shown)
-    if raiser is None:
+    where = agency or "your agency"
+    slo = "; if you are unsure who to approach, your Senior Liaison Officer (SLO) will advise"
+    if raiser is None and tier == "line_manager" and manager_given:
+        note = "Your line manager is the one you named when you raised the case (they are not in the directory)"
+    elif raiser is None:
         note = f"You are not in the directory, so it cannot name your {TIER_LABELS[tier]}: ask within {where}"
     else:
         note = f"Nobody above you at the level of {TIER_LABELS[tier]} is in the directory for {where}: ask within it"
-    slo = "; if you are unsure who to approach, your Senior Liaison Officer (SLO) will advise"
     return None, (f"{note}{slo if policy.liaison_officers else ''}.",)
 
 
 def _other_side(
-    directory: Directory, policy: Policy, tier: str, agency_text: str, professional: str, raiser: tuple[str, bool]
+    directory: Directory, policy: Policy, stage: Stage, agency_text: str, professional: str, raiser: tuple[str, bool]
 ) -> tuple[Person | None, str | None, tuple[str, ...]]:
     """The counterpart in the other agency. Only the directory's name of the agency is ever shown, never what was
     typed (`raiser`: the raiser's agency, and whether that is the directory's name)."""
+    tier, kind = stage.other_tier, stage.other_contact
     if tier == "partnership":
-        found = directory.contacts("business_unit", policy.id) + directory.contacts("board", policy.id)
+        kinds = (kind,) if kind else ("business_unit", "board")
+        found = [p for k in kinds for p in directory.contacts(k, policy.id)]
         if found:
             return found[0], found[0].agency, ()
         note = f"No {policy.short_name} partnership contact (business unit or board) is in the directory: ask your "
         return None, None, (note + "designated safeguarding lead for the partnership's contact details.",)
     agency = directory.match_agency(agency_text)
-    person = _in_agency(directory, policy, agency, tier, professional) if agency and tier in TIER_RANK else None
-    if person is not None:
-        above = f"Nobody at the level of {TIER_LABELS[tier]} in {agency} is in the directory; the nearest more senior "
-        return person, agency, (above + f"contact is {person.label}.",) if person.tier != tier else ()
     if tier not in TIER_RANK:
         return None, agency, ()
+    if kind:  # the procedure names a role in each agency (LSCB Step 3: its Senior Liaison Officer)
+        person: Person | None = listed_contact(directory, policy, agency, kind) if agency else None
+        if person is not None:
+            return person, agency, ()
+        label = CONTACT_LABELS[kind]
+        who = f"{agency}'s {label}" if agency else f"The other agency's {label}"
+        note = (f"{who} is not in the directory{_role_note(policy, kind, agency or agency_text.strip())}. Ask the "
+                f"professional you are dealing with for the name and contact details of their {label}: "
+                f"{_duty(policy, *raiser)}.")
+        return None, agency, (note,)
+    person, above = _in_agency(directory, policy, agency, tier, professional) if agency else (None, False)
+    if person is not None:
+        nearest = f"Nobody at the level of {TIER_LABELS[tier]} in {agency} is in the directory; the nearest more "
+        return person, agency, (nearest + f"senior contact is {person.label}.",) if above else ()
     who = f"{agency}'s {TIER_LABELS[tier]}" if agency else "the other agency"
     notes = [
         f"{who[:1].upper()}{who[1:]} is not in the directory. Ask the professional you are dealing with for "
@@ -148,18 +185,21 @@ def counterparts(
     raiser_agency: str,
     other_agency_text: str,
     other_professional: str = "",
+    raiser_manager: Person | None = None,
+    manager_given: bool = False,
 ) -> Counterparts:
-    """Who must act at this stage on each side: the next person up the raiser's line, and the counterpart at a
-    similar level of seniority in the other agency (SSCP 6.4); notes say what the directory could not."""
+    """Who must act at this stage on each side: the next person up the raiser's line (or the contact the stage
+    names, such as the agency's Senior Liaison Officer), and the counterpart at a similar level of seniority in the
+    other agency (SSCP 6.4); notes say what the directory could not. A raiser outside the directory is placed by
+    the agency they gave (matched to the directory's) and the line manager they named (`raiser_manager`)."""
     stage = policy.stage(stage_number)
     if stage is None:
         raise ValueError(f"{policy.id} has no stage {stage_number}")
     listed = raiser.agency if raiser else directory.match_agency(raiser_agency)  # a name that may be shown
     raiser_agency = listed or raiser_agency.strip()
-    raiser_side, raiser_notes = _raiser_side(directory, policy, stage.raiser_tier, raiser, listed or "")
+    raiser_side, raiser_notes = _raiser_side(directory, policy, stage, raiser, listed or "", raiser_agency,
+                                             raiser_manager, manager_given)
     other_side, other_agency, other_notes = _other_side(
-        directory, policy, stage.other_tier, other_agency_text, other_professional, (raiser_agency, bool(listed))
+        directory, policy, stage, other_agency_text, other_professional, (raiser_agency, bool(listed))
     )
     return Counterparts(raiser_side, other_side, other_agency, raiser_notes, other_notes)
-
-

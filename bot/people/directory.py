@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from policies.model import CONTACT_KINDS as POLICY_CONTACT_KINDS
 from storage.base import Store
 from storage.collections import DIRECTORY
 
@@ -19,7 +20,7 @@ TIER_RANK: dict[str, int] = {
     "partnership": 4,
 }
 DIRECTORY_TIERS: tuple[str, ...] = tuple(TIER_RANK)
-CONTACT_KINDS: tuple[str, ...] = ("safeguarding_lead", "iro", "business_unit", "board", "slo")
+CONTACT_KINDS = POLICY_CONTACT_KINDS  # (kept here too: the directory's `contact_for` values)
 DOC_FORMAT = 1
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.cases.messages import edition
 from bot.people.directory import Directory
 from bot.records.clean import clean
 from bot.records.people import day, instant, moment, raiser, who
@@ -111,7 +112,7 @@ def summary(case: Case, policy: Policy, directory: Directory | None = None) -> l
     raised = raiser(case, directory)
     pairs = [
         ("Case reference", str(case.get("ref", ""))),
-        ("Procedure", f"{policy.name} ({policy.short_name}), version {case.get('policy_version') or policy.version}"),
+        ("Procedure", f"{policy.name} ({policy.short_name}), {edition(case.get('policy_version') or policy.version)}"),
         ("Status", status.get(str(case.get("status")), str(case.get("status", "")))),
         ("Current stage", policy.stage_title(stage) if stage is not None else ""),
         ("Raised by", ", ".join(p for p in (raised.name, raised.designation, raised.agency) if p)),

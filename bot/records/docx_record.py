@@ -107,7 +107,8 @@ def _procedure_line(doc: DocxDocument, case: Case, policy: Policy) -> None:
     opened = case.get("policy_version") or policy.version
     _para(doc, f"Procedure: {policy.name} ({policy.short_name}). {policy.source}.")
     if opened != policy.version:
-        _para(doc, f"The case was opened under version {opened}; this document uses version {policy.version}.")
+        _para(doc, f"The case was opened under an earlier edition of the procedure ({opened}); this document "
+                   f"follows the current one ({policy.version}).")
     _para(doc, f"Case reference: {case.get('ref', '')}")
 
 

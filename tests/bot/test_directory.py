@@ -253,15 +253,50 @@ def test_lincolnshire_step_3_prefers_the_senior_liaison_officer(demo: Directory)
 def test_lincolnshire_note_names_the_slo_when_nobody_is_found(demo: Directory) -> None:
     found = counterparts(demo, policy("lincolnshire"), 3, None, "Lincolnshire Police", "CAFCASS")
     assert found.raiser_side is None and found.other_side is None and found.other_agency is None
-    (raiser_note,) = found.raiser_notes
-    assert raiser_note.startswith("You are not in the directory")
-    assert raiser_note.endswith("your Senior Liaison Officer (SLO) will advise.")
-    duty, table = found.other_notes
-    # What was typed (agencies not in the directory) is never repeated: the notes point to them instead.
-    assert duty.startswith("The other agency is not in the directory.")
-    assert "your Senior Liaison Officer (SLO) will advise (your SLO is your agency's Head of PPU)" in duty
-    assert table == "The other agency's Senior Liaison Officer is its Service Manager (LSCB Senior Liaison Officers)."
+    # What was typed (agencies not in the directory) is never repeated: the notes point to them instead, with the
+    # role the procedure's table gives each agency's SLO.
+    assert found.raiser_notes == ("Your agency's Senior Liaison Officer (SLO) is not in the directory (the LSCB table "
+                                  "names its Head of PPU): ask within your agency.",)
+    (other,) = found.other_notes
+    assert other.startswith("The other agency's Senior Liaison Officer (SLO) is not in the directory (the LSCB table "
+                            "names its Service Manager). Ask the professional you are dealing with for the name and "
+                            "contact details of their Senior Liaison Officer (SLO): ")
     assert "CAFCASS" not in " ".join(found.notes) and "Lincolnshire Police" not in " ".join(found.notes)
+
+
+def test_lincolnshire_step_3_names_each_agencys_slo_not_the_next_manager(demo: Directory) -> None:
+    """LSCB Step 3: "Each LSCB agency has a senior liaison officer who can be contacted to assist"; the stage says so
+    as data (raiser_contact / other_contact = "slo"), and the directory's contact_for = slo says who."""
+    lscb = policy("lincolnshire")
+    assert (lscb.stage(3).raiser_contact, lscb.stage(3).other_contact) == ("slo", "slo")
+    jordan = demo.find("practitioner@example.org")
+    found = counterparts(demo, lscb, 3, jordan, "", POLICE, other_professional="Chris Walker")
+    assert emails(found.raiser_side, found.other_side) == [
+        "maria.lopez@northshire-council.example.org",  # not David Hughes, Jordan's line's senior manager
+        "sam.patel@northshire-police.example.org",
+    ]
+    assert found.notes == ()
+    # Step 4: the SLOs advise on referral to the case review group; the partnership's business unit on the other side.
+    found = counterparts(demo, lscb, 4, jordan, "", POLICE)
+    assert emails(found.raiser_side, found.other_side) == [
+        "maria.lopez@northshire-council.example.org", "business.unit@northshire-partnership.example.org"]
+    # An agency without an SLO in the directory: nobody else is named in their place, and the note says whom to ask.
+    school = demo.find("emma.clarke@northshire-primary.example.net")
+    without = Directory(p for p in demo.people if "slo" not in p.contact_for)
+    found = counterparts(without, lscb, 3, school, "", POLICE)
+    assert found.raiser_side is None and found.other_side is None
+    assert found.raiser_notes == ("Northshire Primary School's Senior Liaison Officer (SLO) is not in the directory: "
+                                  "ask within your agency.",)
+    assert found.other_notes[0].startswith("Northshire Police's Senior Liaison Officer (SLO) is not in the directory.")
+
+
+def test_a_named_professional_senior_to_the_stage_is_the_contact_without_a_false_note(demo: Directory) -> None:
+    """Naming a detective sergeant at a practitioners' stage: she is the contact, and nothing claims that nobody at
+    the practitioner level is in the directory (Chris Walker is)."""
+    found = counterparts(demo, policy("surrey"), 2, demo.find("practitioner@example.org"), "", POLICE,
+                         other_professional="Priya Nair")
+    assert emails(found.other_side) == ["priya.nair@northshire-police.example.org"]
+    assert found.notes == ()
 
 
 def test_the_other_professionals_own_chain_is_preferred(demo: Directory) -> None:

@@ -47,10 +47,12 @@ async def test_every_procedure_opens_a_case_with_its_stage1_due_date(store, all_
 async def test_reply_says_due_date_who_acts_and_next_stage(store, all_policies, clock):
     final = await Chat(engine_for(store, all_policies, clock, "surrey")).escalate()
     assert "Wednesday 25 November 2026" in final.text
-    assert "line manager" in final.text
-    assert "Stage 2: Inter-agency Discussion" in final.text
-    # No directory here: the other agency typed is not repeated, only pointed to (see test_privacy_of_typed_text).
-    assert "Disagreement with: the other agency (as named in the written record)" in final.text
+    # No directory here: who acts is said by their place from the raiser's side, and the directory's gap explained.
+    assert "Who acts: your line manager / supervisor; the other agency is not involved at this stage." in final.text
+    assert "You are not in the directory, so it cannot name your line manager / supervisor" in final.text
+    assert "If not resolved: Stage 2: Inter-agency Discussion, within 2 working days of the end of Stage 1." in (
+        final.text)
+    assert "Northshire Police" not in final.text  # the other agency as typed is never repeated
 
 
 async def test_bcssp_states_its_overall_ten_day_cap(store, all_policies, clock):
@@ -78,7 +80,9 @@ async def test_old_disagreement_is_flagged_overdue(store, all_policies, clock):
     final = await Chat(engine_for(store, all_policies, clock, "surrey")).escalate(arose_on="2026-11-16")
     case = await store.get("cases", "ESC-2026-0001")
     assert case["stage_due"] == "2026-11-18"
-    assert "was due on Wednesday 18 November 2026" in final.text
+    # Mon 23 Nov: three working days late (Thu 19, Fri 20, Mon 23).
+    assert "Stage 1: Internal Discussion, overdue by 3 working days: it was due by Wednesday 18 November 2026" in (
+        final.text)
 
 
 @pytest.mark.parametrize("policy_id", sorted(STAGE1_DUE))

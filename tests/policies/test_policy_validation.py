@@ -274,3 +274,22 @@ def test_day_words_only_for_a_date_question(tmp_path: Path) -> None:
     block = question_block("other_role")
     text = replaced(block, block.replace("max_length = 200\n", "max_length = 200\nday_words = false\n"))
     assert_error(broken(tmp_path, text), "questions[4].day_words", "only for date questions")
+
+
+def test_a_stage_contact_must_be_a_directory_contact_kind_on_a_side_that_acts(tmp_path: Path) -> None:
+    text = replaced('other_tier = "none"', 'other_tier = "none"\nraiser_contact = "slo"')
+    assert load_policy(broken(tmp_path, text)).stages[0].raiser_contact == "slo"
+    text = replaced('other_tier = "none"', 'other_tier = "none"\nraiser_contact = "liaison"')
+    assert_error(broken(tmp_path, text), "stages[0].raiser_contact", "'liaison'", "slo")
+    text = replaced('other_tier = "none"', 'other_tier = "none"\nother_contact = "slo"')
+    assert_error(broken(tmp_path, text), "stages[0].other_contact", "nobody acts on this side")
+
+
+def test_a_quotation_not_in_the_procedures_kept_text_stops_loading(tmp_path: Path) -> None:
+    """With the procedure's text kept as sources/<id>.txt beside the file, a misquotation is refused at start-up."""
+    (tmp_path / "sources").mkdir()
+    (tmp_path / "sources" / "surrey.txt").write_text((POLICY_DIR / "sources" / "surrey.txt").read_text("utf-8"),
+                                                     encoding="utf-8")
+    assert load_policy(broken(tmp_path, SURREY)).id == "surrey"
+    text = replaced('wording = "Resolution should be sought', 'wording = "Resolution must be sought')
+    assert_error(broken(tmp_path, text), "extension.wording", "not in the procedure's text", "Resolution must")

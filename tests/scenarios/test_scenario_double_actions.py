@@ -44,7 +44,10 @@ async def test_the_raiser_and_the_line_manager_finish_the_same_escalation_at_onc
     assert [moved.kind, told.kind] == ["escalate", "refused"]
     assert moved.stage == 4 and "escalated to Stage 4" in moved.text
     assert "already moved on to Stage 4: Escalation to Heads/Directors of Service" in told.text
-    assert "(escalated by console:" in told.text and "2026-11-26 14:00" in told.text
+    # Who acted first is named as the directory has them, never by a raw chat id ("console:...").
+    first = events(await world.case(ref), "escalated")[-1]["by"]
+    name = "Jordan Ellis" if first == f"console:{JORDAN}" else "Lena Okafor"
+    assert f"(escalated by {name} at 2026-11-26 14:00)" in told.text and "console:" not in told.text
     assert "Nothing was changed" in told.text
 
 
@@ -70,7 +73,9 @@ async def test_two_people_resolve_at_once(store, all_policies, clock):
     kinds = sorted([a.kind, b.kind])
     assert kinds == ["refused", "resolve"]
     told = a if a.kind == "refused" else b
-    assert f"{ref} was already resolved by console:" in told.text and "Nothing was changed" in told.text
+    winner = "Lena Okafor" if told is b else "Priya Nair"  # the other one resolved it, named as the directory has them
+    assert f"{ref} was already resolved by {winner} at " in told.text and "Nothing was changed" in told.text
+    assert "console:" not in told.text
     case = await world.case(ref)
     assert len(events(case, "resolved")) == 1 and case["status"] == "resolved"
 
@@ -107,7 +112,7 @@ async def test_a_late_click_on_an_old_stage_is_refused(store, all_policies, cloc
     (late,) = await world.click(JORDAN, "escalate", ref, 1, {"reason": "Unresolved."}, event_id="teams-1")
     assert late.kind == "refused"
     assert "already moved on to Stage 2: Escalate to Line Manager" in late.text
-    assert f"escalated by console:{LENA} at 2026-11-24 09:30" in late.text
+    assert "(escalated by Lena Okafor at 2026-11-24 09:30)" in late.text
     (late,) = await world.click(JORDAN, "resolve", ref, 1, {"outcome": "Agreed.", "follow_up": "None."})
     assert late.kind == "refused" and "already moved on" in late.text
     (late,) = await world.click(JORDAN, "extend", ref, 1, {

@@ -115,7 +115,9 @@ async def test_bcssp_four_stages_within_the_ten_day_cap_and_a_binding_decision(s
     # Stage 1: within 2 working days of the outset: Tue 24, Wed 25. Overall: 10 working days from 23 Nov: Mon 7 Dec.
     assert "due by Wednesday 25 November 2026" in opened.text
     assert "By Monday 7 December 2026" in opened.text
-    names_in(opened, "Jordan Ellis", "Chris Walker")
+    # Jordan reads it: "you", never his own name and address to contact.
+    assert "Who acts: you and Chris Walker (Detective Constable, Northshire Police)" in opened.text
+    assert "Jordan Ellis" not in opened.text
     case = await assert_stage(world, ref, 1, "2026-11-25")
     assert case["overall_due"] == "2026-12-07" and case["duties"] == []  # Appendix 2 at Stage 1: own records only
 
@@ -161,7 +163,9 @@ async def test_lincolnshire_four_steps_without_timescales_to_the_case_review_gro
     opened = await world.open_case()
     ref = opened.case_ref
     assert "Step 1: Discussion amongst frontline professionals, no set timescale in this procedure" in opened.text
-    names_in(opened, "Jordan Ellis", "Chris Walker")
+    # Jordan reads it: "you", never his own name and address to contact.
+    assert "Who acts: you and Chris Walker (Detective Constable, Northshire Police)" in opened.text
+    assert "Jordan Ellis" not in opened.text
     await assert_stage(world, ref, 1, None)
 
     world.set_time(at(2026, 12, 1))
@@ -170,18 +174,20 @@ async def test_lincolnshire_four_steps_without_timescales_to_the_case_review_gro
     names_in(reply, "Lena Okafor", "Priya Nair")
     await assert_stage(world, ref, 2, None)
 
-    # Step 3: each agency's Senior Liaison Officer: in Northshire Police, Sam Patel (the SLO) is named.
+    # Step 3: each agency's Senior Liaison Officer (the policy's raiser_contact / other_contact = "slo"): Maria Lopez
+    # in Northshire Children's Services and Sam Patel in Northshire Police, not David Hughes, the next manager up.
     world.set_time(at(2026, 12, 8))
     reply = await world.escalate(LENA, ref)
     assert "Step 3: Senior Liaison Officers, no set timescale" in reply.text
-    names_in(reply, "David Hughes", "Sam Patel")
+    names_in(reply, "Maria Lopez", "Sam Patel")
+    assert "David Hughes" not in reply.text
     await assert_stage(world, ref, 3, None)
 
     world.set_time(at(2026, 12, 15))
     reply = await world.escalate(SAM, ref)
     assert "Step 4: Referral to the inter agency case review group" in reply.text
     assert "This is the final stage" in reply.text
-    names_in(reply, "David Hughes", "Kim Fraser")
+    names_in(reply, "Maria Lopez", "Kim Fraser")  # Step 4: the SLO advises referral to the case review group
     case = await assert_stage(world, ref, 4, None)
     assert case["duties"] == []  # the seed names no notification duties
 
@@ -249,7 +255,9 @@ async def test_gloucestershire_across_new_year_to_the_resolution_panel(store, al
     ref = opened.case_ref
     # Stage 1: 5 working days from Thu 17 Dec: Fri 18, Mon 21, Tue 22, Wed 23, Thu 24 Dec.
     assert "Stage 1: Discuss with the other worker, due by Thursday 24 December 2026" in opened.text
-    names_in(opened, "Jordan Ellis", "Chris Walker")
+    # Jordan reads it: "you", never his own name and address to contact.
+    assert "Who acts: you and Chris Walker (Detective Constable, Northshire Police)" in opened.text
+    assert "Jordan Ellis" not in opened.text
     case = await assert_stage(world, ref, 1, "2026-12-24")
     assert duty_ids(case) == ["dsl_record@1"]
     assert "Independent Reviewing Officer" not in opened.text  # the IRO is told from Stage 2

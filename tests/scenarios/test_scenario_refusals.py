@@ -78,6 +78,18 @@ async def test_extend_is_refused_in_the_procedures_own_words(store, all_policies
     assert status.case_ref == ref and status.kind == "message"
 
 
+async def test_lincolnshire_says_in_its_own_voice_that_its_steps_have_no_timescale(store, all_policies, clock):
+    """LSCB's steps carry no timescales; saying so is the bot's sentence, never inside the procedure's quotation."""
+    policy = all_policies["lincolnshire"]
+    world = World(store, {"lincolnshire": policy}, clock)
+    ref = (await world.open_case()).case_ref
+    (reply,) = await world.person(JORDAN).say(f"extend {ref}")
+    assert reply.text.startswith(f"{ref}: Step 1: Discussion amongst frontline professionals has no timescale in "
+                                 "this procedure, so there is no date to change. In its own words: \"Individual "
+                                 "agencies are responsible for ensuring completion of recommendations/planned actions")
+    assert "sets no timescales" not in reply.text
+
+
 async def test_gloucestershire_extension_by_agreement_at_stages_1_to_3_but_not_4(store, all_policies, clock):
     policy = all_policies["gloucestershire"]
     world = World(store, {"gloucestershire": policy}, clock)
@@ -132,7 +144,12 @@ async def test_gloucestershire_extension_by_agreement_at_stages_1_to_3_but_not_4
     await jordan.say("Priya Nair, DS")
     (moved,) = await jordan.say("School input needed.")
     assert moved.kind == "extend" and moved.stage == 1
-    assert "is now due by Thursday 31 December 2026, agreed by both agencies" in moved.text
+    assert "is now due by Thursday 31 December 2026, as both agencies agreed (GSCP 2.1 d, 2.2 g, 2.3 h)" in moved.text
+    # Status gives the agreed date alone: the procedure's "within 5 working days" no longer applies beside it.
+    (status,) = await jordan.say(f"status {ref}")
+    assert ("Stage 1: Discuss with the other worker, due by Thursday 31 December 2026 as both agencies agreed "
+            "(GSCP 2.1 d, 2.2 g, 2.3 h).") in status.text
+    assert "working days" not in status.text and "whichever is less" not in status.text
     assert "Priya Nair" not in moved.text  # typed: kept on the case (below), never repeated in chat
     case = await world.case(ref)
     assert case["stage_due"] == "2026-12-31" and case["stages"][-1]["due"] == "2026-12-31"

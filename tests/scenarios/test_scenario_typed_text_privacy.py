@@ -44,9 +44,13 @@ async def test_a_mistyped_reference_is_not_repeated(world, typed):
 async def test_another_agency_typed_and_not_in_the_directory_is_only_pointed_to(world):
     reply = await world.open_case(other_agency=f"Fire Service {CANARY}")
     assert "Tommy" not in reply.text and "Fire Service" not in reply.text
-    assert "Disagreement with: the other agency (as named in the written record)" in reply.text
     (status,) = await world.person(JORDAN).say(f"status {reply.case_ref}")
+    assert "disagreement with the other agency (as named in the written record)" in status.text
     assert "Tommy" not in status.text and "Fire Service" not in status.text
+    # At Stage 2 the other agency acts: it is named only by its place, never by what was typed.
+    moved = await world.escalate(LENA, reply.case_ref)
+    assert "and the other agency's practitioner." in moved.text
+    assert "Tommy" not in moved.text and "Fire Service" not in moved.text
 
 
 async def test_a_week_or_record_kind_mistyped_is_not_repeated(world):

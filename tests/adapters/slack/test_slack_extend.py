@@ -41,7 +41,7 @@ async def test_extend_offered_and_applied_where_the_procedure_allows_it(aiohttp_
         stored = await bot.store.get("cases", ref)
         assert stored["stage"] == 1 and stored["stage_due"] == new_due and len(stored["extensions"]) == 1
         told = bot.posts(thread_ts=case["thread"]["thread"])[-1]
-        assert "agreed by both agencies" in told["text"] and ref in told["text"]
+        assert "as both agencies agreed" in told["text"] and ref in told["text"]
         assert "Priya Nair" not in told["text"]  # (who agreed was typed: on the record, never in chat)
     finally:
         await bot.session.close()
