@@ -48,6 +48,7 @@ MARGIN = Cm(2.0)
 HEADER_DISTANCE = Cm(0.8)  # from the page's edge to the header (and to the footer from the bottom)
 CELL_PADDING = 5.4  # points left and right inside a cell (Word's default: 0.075 inch)
 ROW_EXTRA = 1.0  # points a row adds besides its lines (its border)
+SLACK = 1.0  # points a column gets beyond its longest word (widths are stored in twentieths of a point)
 PAGE_FILL = 0.92
 
 # Advance widths in thousandths of an em of ASCII 32-126 (space to tilde), from Adobe's Helvetica and
@@ -130,7 +131,8 @@ def columns(cells: Sequence[Sequence[tuple[str, bool]]], room: float, points: fl
     """Column widths for a table whose column i holds the (text, bold) cells `cells[i]`, in `room` points."""
     size = points
     while True:
-        low = [max((longest_word(t, size, b) for t, b in col), default=0.0) + 2 * CELL_PADDING for col in cells]
+        low = [max((longest_word(t, size, b) for t, b in col), default=0.0) + 2 * CELL_PADDING + SLACK
+               for col in cells]
         high = [max(max((longest_line(t, size, b) for t, b in col), default=0.0) + 2 * CELL_PADDING, lo)
                 for col, lo in zip(cells, low, strict=True)]
         if sum(low) <= room or size <= MIN_POINTS:
