@@ -199,7 +199,8 @@ def _procedure_line(doc: DocxDocument, case: Case, policy: Policy) -> None:
 def form_docx(case: Case, policy: Policy, form: Form, directory: Directory | None = None,
               now: datetime | None = None) -> bytes:
     """One of the procedure's forms filled from the case, its fields in the policy file's order: each run of fields
-    of one section is a two-column table under that section's heading (fields with no section have none)."""
+    of one section is a two-column table under that section's heading (fields with no section have none). A history
+    (bot/records/story.py BY_STAGE) takes one row per stage, its label spanning them."""
     doc = _new(form.name, case, policy, now)
     _procedure_line(doc, case, policy)
     _para(doc, f"Send to: {form.send_to} ({form.cite})")
