@@ -14,7 +14,8 @@ from typing import TextIO
 from bot.door import ChannelInfo, Door, Event, Question, Reply, ThreadRef, UserRef
 
 QUIT_WORDS = {"quit", "exit", ":q"}
-RECORDS = "records"  # the console's private folder for written records, inside the data folder
+RECORDS = "records"  # the console's private folder for written records, inside the data folder (the name
+# bot/records/files.py PRIVATE_FOLDER knows: a purge removes a purged case's copies from it)
 
 
 def private_folder(data_dir: Path) -> Path:
@@ -126,7 +127,8 @@ class Console:
         except OSError as exc:
             return f"The written record could not be saved in {self.data_dir / RECORDS}: {exc.strerror or exc}."
         return (f"Saved the written record to {path}\n(in the bot's private records folder, readable by you only; "
-                "it stays there until you move it). File it on the child's record, then delete this copy.")
+                "it stays there until you move it or the case is purged). File it on the child's record, then "
+                "delete this copy.")
 
     async def run(self) -> int:
         names = ", ".join(p.short_name for p in self.door.procedures.values())
