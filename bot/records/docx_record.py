@@ -183,6 +183,8 @@ def _grid(doc: DocxDocument, header: Sequence[str], rows: Iterable[Sequence[str]
     cols = _set_widths(doc, table, cells)
     for cell, text in zip(table.rows[0].cells, header, strict=True):
         _fill(cell, text, cols.points, bold=True)
+    repeat = table.rows[0]._tr.get_or_add_trPr()  # (a table running onto another page shows its header again)
+    repeat.append(repeat.makeelement(qn("w:tblHeader"), {}))
     for row, texts in zip(table.rows[1:], body, strict=True):
         for cell, text in zip(row.cells, texts, strict=True):
             _fill(cell, text, cols.points)

@@ -110,6 +110,8 @@ async def test_no_table_breaks_a_word_and_columns_are_not_equal_slices(store, al
         for table in tables:  # set, not left to Word: fixed layout with a width on every column
             assert table._tbl.tblPr.find(qn("w:tblLayout")).get(qn("w:type")) == "fixed"
             assert all(c.width is not None for c in table.columns)
+    chronology = next(t for t in opened(chronology_docx(case, policy, DIRECTORY)).tables if len(t.columns) == 3)
+    assert chronology.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None  # its header repeats on a new page
     record = opened(record_docx(case, policy, DIRECTORY))
     stages = next(t for t in record.tables if t.rows[0].cells[0].text == "Stage" and len(t.columns) == 6)
     widths = [c.width.pt for c in stages.columns]
