@@ -136,13 +136,7 @@ def _set_widths(doc: DocxDocument, table: Table, rows: list[list[tuple[str, bool
     """Fixed column widths that never break a word (bot/records/layout.py), the same in Word and LibreOffice."""
     room = layout.body_width(doc)
     cols = layout.columns([[row[i] for row in rows] for i in range(len(table.columns))], room)
-    table.autofit = False
-    props = table._tbl.tblPr
-    fixed = props.find(qn("w:tblLayout"))
-    if fixed is None:
-        fixed = props.makeelement(qn("w:tblLayout"), {})
-        props.append(fixed)
-    fixed.set(qn("w:type"), "fixed")
+    table.autofit = False  # (w:tblLayout fixed: Word keeps these widths rather than refitting them)
     for column, wide in zip(table.columns, cols.widths, strict=True):
         column.width = Pt(wide)
     for row in table.rows:
