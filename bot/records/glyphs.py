@@ -6,9 +6,10 @@ Latin, Greek, Cyrillic, Hebrew and Arabic, and Word draws other scripts from its
 spaces, and the punctuation and symbols of WGL4, the repertoire every core Windows font carries (Arial, Calibri,
 Times New Roman). What is not: any other symbol (emoji, ticks and crosses, stars, dingbats), which Word draws as an
 empty box. Such a symbol becomes its plain equivalent from PLAIN, else a compatibility form made of characters kept
-(a mathematical bold A is an A, a fullwidth comma a comma), else its Unicode name in square brackets, so nothing said
+(a mathematical bold A is an A, a circled 1 a 1), else its Unicode name in square brackets, so nothing said
 is lost silently. Variation selectors and the joiner between emoji are dropped with them; private-use and unassigned
-code points, which no reader could know, become "?".
+code points, which no reader could know, become "?". East Asian punctuation and full-width forms are kept with
+the East Asian letters they go with.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def _kept(char: str) -> bool:
     code = ord(char)
     if code < 0x250 or char in WGL4_SYMBOLS:  # ASCII, Latin-1 and Latin Extended-A/B
         return True
+    if 0x3000 <= code <= 0x303F or 0xFF00 <= code <= 0xFFEF:  # East Asian punctuation and full/half-width forms:
+        return True  # drawn, like the letters around them, by the East Asian font
     kind = unicodedata.category(char)
     if kind[0] in "LMN" or kind in ("Zs", "Zl", "Zp"):
         return not _is_compatibility_letter(char)
@@ -50,9 +53,9 @@ def _kept(char: str) -> bool:
 
 
 def _is_compatibility_letter(char: str) -> bool:
-    """Styled letters (mathematical bold, fullwidth, circled): drawn by few fonts, their plain letter by all."""
+    """Styled letters (mathematical bold, circled, squared): drawn by few fonts, their plain letter by all."""
     decomposition = unicodedata.decomposition(char)
-    return decomposition.startswith(("<font>", "<wide>", "<circle>", "<narrow>", "<square>"))
+    return decomposition.startswith(("<font>", "<circle>", "<square>"))
 
 
 @lru_cache(maxsize=4096)
