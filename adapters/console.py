@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import stat
+import subprocess
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -11,6 +14,35 @@ from typing import TextIO
 from bot.door import ChannelInfo, Door, Event, Question, Reply, ThreadRef, UserRef
 
 QUIT_WORDS = {"quit", "exit", ":q"}
+RECORDS = "records"  # the console's private folder for written records, inside the data folder (the name
+# bot/records/files.py PRIVATE_FOLDER knows: a purge removes a purged case's copies from it)
+
+
+def private_folder(data_dir: Path) -> Path:
+    """`<data>/records`, made (or tightened to) owner-only: written records are OFFICIAL-SENSITIVE and sit beside
+    the store, which holds the same details under the same protection; never the current folder, which is often a
+    git checkout."""
+    folder = (data_dir / RECORDS).resolve()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if stat.S_IMODE(folder.stat().st_mode) != 0o700:
+        folder.chmod(0o700)
+    return folder
+
+
+def tracked_by_git(path: Path) -> bool:
+    """Whether `path` lies in a git work tree where git would not ignore it (so a careless `git add -A` would take
+    it); if git cannot say (no git installed), a path in a work tree counts as tracked."""
+    if not any((parent / ".git").exists() for parent in (path, *path.parents)):
+        return False
+    git = shutil.which("git")
+    if git is None:
+        return True
+    try:  # (no shell; the arguments are this folder's own path)
+        found = subprocess.run([git, "-C", str(path.parent), "check-ignore", "-q", str(path)],  # noqa: S603
+                               capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return True
+    return found.returncode != 0
 
 
 def render_question(question: Question) -> str:
@@ -59,8 +91,10 @@ class Console:
     """Reads lines, hands each to the core as one user's message, prints the replies (and what the core posts into
     this person's console thread meanwhile, or posted while they were away)."""
 
-    def __init__(self, door: Door, email: str, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+    def __init__(self, door: Door, email: str, data_dir: Path, stdin: TextIO = sys.stdin,
+                 stdout: TextIO = sys.stdout) -> None:
         self.door = door
+        self.data_dir = data_dir  # written records go to its private folder (`private_folder`), made when first used
         self.user = UserRef("console", email, email=email)
         self.thread = ThreadRef("console", email)
         self.stdin = stdin
@@ -74,15 +108,27 @@ class Console:
         self.stdout.flush()
 
     def keep(self, reply: Reply) -> str:
-        """The console's private channel is this terminal's folder: a written record is saved there (owner-only)."""
+        """The console's private channel is a folder of its own in the data folder: a written record is saved there,
+        readable by its owner only, and the person is told where. Never where git would track it."""
         assert reply.attachment is not None
         if not reply.private:
             return f"{reply.text}\n(chart not shown in the console: python -m bot summary --chart FILE.png)"
-        path = Path.cwd() / reply.attachment.name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(reply.attachment.data)
-        return f"Saved the written record to {path} (readable by you only). Keep it on the child's record."
+        try:
+            folder = private_folder(self.data_dir)
+            path = folder / reply.attachment.name
+            if tracked_by_git(path):
+                return (f"The written record was not saved: {folder} is inside a git checkout that does not ignore "
+                        "it, and the record is OFFICIAL-SENSITIVE. Start the console with --data outside the "
+                        "checkout (or one it ignores) and ask again.")
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                os.fchmod(out.fileno(), 0o600)  # (a copy saved before may have been given wider permissions)
+                out.write(reply.attachment.data)
+        except OSError as exc:
+            return f"The written record could not be saved in {self.data_dir / RECORDS}: {exc.strerror or exc}."
+        return (f"Saved the written record to {path}\n(in the bot's private records folder, readable by you only; "
+                "it stays there until you move it or the case is purged). File it on the child's record, then "
+                "delete this copy.")
 
     async def run(self) -> int:
         names = ", ".join(p.short_name for p in self.door.procedures.values())

@@ -329,7 +329,7 @@ async def run_console(data_dir: Path, policies: Mapping[str, Policy], settings: 
     async with store_for(data_dir, settings.database_url, schema=settings.database_schema) as store:
         core = build_core(store, policies, SystemClock(), settings=settings)
         await core.load_directory(settings)
-        return await Console(core.door, email).run()
+        return await Console(core.door, email, data_dir).run()
 
 
 async def tick_once(data_dir: Path, policies: Mapping[str, Policy], settings: Settings,

@@ -8,6 +8,8 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+from datetime import date
+from typing import Any
 
 from bot.cli import people as cli_people
 from bot.cli import records as records_cli
@@ -15,6 +17,7 @@ from bot.cli import run as cli_run
 from bot.cli.common import Parser, UsageError, parse_date, policy_named
 from bot.config import ConfigError, Settings, load_dotenv_file, read_settings
 from policies.loader import load_policies
+from policies.model import Policy
 from policies.reader import PolicyError
 
 MODULES = (cli_run, cli_people, records_cli)
@@ -32,7 +35,7 @@ def build_parser() -> Parser:
     timeline = sub.add_parser("timeline", help="the worst-case due date of every stage of a procedure")
     timeline.add_argument("--policy", required=True, metavar="ID")
     timeline.add_argument("--raised", required=True, metavar="YYYY-MM-DD")
-    timeline.add_argument("--json", action="store_true", help="print JSON (the only format for now)")
+    timeline.add_argument("--json", action="store_true", help="print JSON for machines (default: a table for people)")
     for module in MODULES:
         module.add_parsers(sub)
     return parser
@@ -68,8 +71,44 @@ def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
         for s in worst_case(policy, raised)
     ]
     cap = overall_due(policy, raised)
-    print(json.dumps({"policy": policy.id, "stages": stages, "overall_due": cap.isoformat() if cap else None}))
+    if args.json:
+        print(json.dumps({"policy": policy.id, "stages": stages, "overall_due": cap.isoformat() if cap else None}))
+    else:
+        print(timeline_table(policy, raised, stages, cap))
     return 0
+
+
+def timeline_table(policy: Policy, raised: date, stages: list[dict[str, Any]], cap: date | None) -> str:
+    """The timeline for a person: a heading, then one aligned row per stage (its number, its due date written out,
+    its name), and the overall cap where the procedure has one."""
+    def written(day: date) -> str:
+        return f"{day:%a} {day.day} {day:%b %Y}"
+
+    dues = [written(date.fromisoformat(s["due"])) if s["due"] else "no set timescale" for s in stages]
+    label = policy.stage_label
+    rows = [(label, "Due by", "Name"), *((str(s["stage"]), due, s["name"]) for s, due in zip(stages, dues,
+                                                                                                strict=True))]
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    lines = [f"{policy.name} ({policy.id}): raised {written(raised)}; the worst case, each "
+             f"{label.lower()} starting when the one before falls due (working days)", ""]
+    lines += [f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}" for row in rows]
+    if cap is not None and policy.overall is not None:
+        lines += ["", f"Overall cap: {written(cap)} ({policy.overall.working_days} working days from the outset; "
+                      f"{policy.overall.cite})"]
+    return "\n".join(lines)
+
+
+class PersonFormatter(logging.Formatter):
+    """Log lines for a person using the console: "(problem) ..." or "(note) ...", no module names or tracebacks
+    (the kind of error is named; operators who need more run the server, whose log has them)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        kind = "problem" if record.levelno >= logging.ERROR else "note" if record.levelno >= logging.WARNING \
+            else record.levelname.lower()
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            text += f" ({type(record.exc_info[1]).__name__})"
+        return f"({kind}) {text}"
 
 
 def commands() -> dict[str, Callable[[argparse.Namespace, Settings], int]]:
@@ -86,8 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         load_dotenv_file()
         settings = read_settings()
-        if args.command == "chat" and "BOT_LOG_LEVEL" not in os.environ:
-            logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        if args.command == "chat":  # (a person at a terminal: their problems, in their words, beside the chat)
+            level = settings.log_level if "BOT_LOG_LEVEL" in os.environ else logging.WARNING
+            handler = logging.StreamHandler()
+            handler.setFormatter(PersonFormatter())
+            logging.basicConfig(level=level, handlers=[handler])
         else:
             logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return commands()[args.command](args, settings)

@@ -203,6 +203,7 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import DEDUPE
     from bot.jobs.expiry import DIALOG_RETENTION, RETENTION
+    from bot.records.files import saved_copies
     from bot.records.retention import PurgeReport, purge, years_before
 
     years = retention_years()
@@ -228,6 +229,12 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{case.ref}\t{case.policy}\tclosed {case.closed_at[:10]}")
         print("Dry run: nothing was changed; run with --yes to remove them." if args.dry_run
               else f"Recorded in the audit log as {report.log_key}.")
+    copies = saved_copies(data_dir, report.refs)  # (the console's saved copies of their written records)
+    if copies:
+        if not args.dry_run:
+            for copy in copies:
+                copy.unlink(missing_ok=True)
+        print(f"{verb} {len(copies)} saved copy(ies) of their written records in {copies[0].parent}.")
     # Always the last lines; these records are not cases, so they are not in the audit log.
     print(f"{verb} {report.dialogs} unfinished form(s) untouched for {DIALOG_RETENTION.days} days "
           "(never opened as cases; they may hold a child's details).")

@@ -9,15 +9,21 @@ from typing import Any
 
 from docx import Document
 from docx.document import Document as DocxDocument
+from docx.enum.section import WD_ORIENT
+from docx.oxml.ns import qn
 from docx.shared import Pt
+from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
 from bot.dates.workdays import LONDON
 from bot.people.directory import Directory
+from bot.records import layout
 from bot.records.chronology import chronology, summary
 from bot.records.clean import clean
 from bot.records.forms import form_values, forms_for
+from bot.records.glyphs import printable
 from bot.records.people import day, moment, stage_contacts, who
+from bot.records.story import BY_STAGE, FormContext
 from dialogs.answers import show_answer
 from policies.model import Form, Policy
 
@@ -38,14 +44,50 @@ DETAIL_LABELS = {
 }
 
 
-# Every string written into a document goes through `clean` (bot/records/clean.py), here: in the metadata, header
-# and footer, the form's note, and in `_para`, `_heading`, `_pairs` and `_grid`, the other ways text enters the body.
+# Every string written into a document goes through `_text` (bot/records/clean.py, then bot/records/glyphs.py),
+# here: in the header and footer, the form's note, and in `_para`, `_heading`, `_pairs` and `_grid`, the other ways
+# text enters the body. Metadata goes through `clean` (it is not drawn).
+def _text(text: str) -> str:
+    return printable(clean(text))
+
+
 def _para(doc: DocxDocument, text: str, style: str | None = None) -> Paragraph:
-    return doc.add_paragraph(clean(text), style=style)
+    return doc.add_paragraph(_text(text), style=style)
 
 
 def _heading(doc: DocxDocument, text: str, level: int) -> Paragraph:
-    return doc.add_heading(clean(text), level=level)
+    return doc.add_heading(_text(text), level=level)
+
+
+def _arial(style: Any) -> None:
+    """Name the font on a style for every kind of text but East Asian (which keeps the theme's East Asian font),
+    and drop the theme's font names, which Word would otherwise prefer to it."""
+    fonts = style.element.get_or_add_rPr().get_or_add_rFonts()
+    for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(attribute), None)
+    for attribute in ("w:ascii", "w:hAnsi", "w:cs"):
+        fonts.set(qn(attribute), layout.FONT)
+
+
+def _styles(doc: DocxDocument) -> None:
+    """Page (A4, narrow margins) and styles (Arial; compact headings) as bot/records/layout.py measures them."""
+    section = doc.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = layout.PAGE_WIDTH, layout.PAGE_HEIGHT
+    for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+        setattr(section, side, layout.MARGIN)
+    section.header_distance = section.footer_distance = layout.HEADER_DISTANCE
+    for name in ("Normal", *layout.HEADINGS, "List Bullet", "Header", "Footer"):
+        style = doc.styles[name]
+        _arial(style)
+        size = layout.HEADINGS.get(name) or (layout.SMALL_POINTS if name in ("Header", "Footer")
+                                             else layout.BODY_POINTS)
+        style.font.size = Pt(size)
+        fmt = style.paragraph_format
+        fmt.line_spacing = 1.0
+        fmt.space_before = Pt(layout.SPACE_BEFORE.get(name, 0.0))
+        after = 0.0 if name in ("Header", "Footer") else layout.SPACE_AFTER.get(name, layout.SPACE_AFTER["Normal"])
+        fmt.space_after = Pt(after)
 
 
 def _new(title: str, case: Case, policy: Policy, now: datetime | None) -> DocxDocument:
@@ -54,6 +96,7 @@ def _new(title: str, case: Case, policy: Policy, now: datetime | None) -> DocxDo
     Its created and modified times are the true UTC time (the format has no zone: readers take them as UTC).
     """
     doc = Document()
+    _styles(doc)
     made = (now or datetime.now(LONDON)).astimezone(LONDON)
     props = doc.core_properties
     props.title = clean(f"{title} - {case.get('ref', '')}")
@@ -63,11 +106,11 @@ def _new(title: str, case: Case, policy: Policy, now: datetime | None) -> DocxDo
     props.created = props.modified = made.astimezone(UTC).replace(tzinfo=None)
     section = doc.sections[0]
     section.header.paragraphs[0].text = MARKING
-    section.footer.paragraphs[0].text = clean(f"{case.get('ref', '')} - {policy.short_name} - produced by the "
+    section.footer.paragraphs[0].text = _text(f"{case.get('ref', '')} - {policy.short_name} - produced by the "
                                               f"escalation bot on {moment(made.isoformat())}. {MARKING}")
     for part in (section.header.paragraphs[0], section.footer.paragraphs[0]):
         for run in part.runs:
-            run.font.size = Pt(8)
+            run.font.size = Pt(layout.SMALL_POINTS)
             run.font.bold = True
     _heading(doc, title, 0)
     return doc
@@ -79,28 +122,66 @@ def _bytes(doc: DocxDocument) -> bytes:
     return out.getvalue()
 
 
-def _pairs(doc: DocxDocument, pairs: Iterable[tuple[str, str]]) -> None:
-    """A two-column table: label | value."""
-    table = doc.add_table(rows=0, cols=2)
+def _fill(cell: _Cell, text: str, points: float, bold: bool = False) -> None:
+    """A cell's text at the table's size, without the space after a body paragraph (rows stay compact)."""
+    cell.text = _text(text)
+    for paragraph in cell.paragraphs:
+        paragraph.paragraph_format.space_after = Pt(0)
+        for run in paragraph.runs:
+            run.font.size = Pt(points)
+            run.font.bold = bold or None
+
+
+def _set_widths(doc: DocxDocument, table: Table, rows: list[list[tuple[str, bool]]]) -> layout.Columns:
+    """Fixed column widths that never break a word (bot/records/layout.py), the same in Word and LibreOffice."""
+    room = layout.body_width(doc)
+    cols = layout.columns([[row[i] for row in rows] for i in range(len(table.columns))], room)
+    table.autofit = False  # (w:tblLayout fixed: Word keeps these widths rather than refitting them)
+    for column, wide in zip(table.columns, cols.widths, strict=True):
+        column.width = Pt(wide)
+    for row in table.rows:
+        for cell, wide in zip(row.cells, cols.widths, strict=True):
+            cell.width = Pt(wide)
+    return cols
+
+
+Value = str | list[str]  # a field's value; a list is one row per stage, under one label
+
+
+def _pairs(doc: DocxDocument, pairs: Iterable[tuple[str, Value]]) -> None:
+    """A two-column table: label | value. A value given as a list takes one row per item (one per stage), its label
+    cell spanning them."""
+    items = [(label, value if isinstance(value, list) else [value]) for label, value in pairs]
+    cells = [[(label, True), (part, False)] for label, parts in items for part in parts or [""]]
+    table = doc.add_table(rows=len(cells), cols=2)
     table.style = "Table Grid"
-    for label, value in pairs:
-        cells = table.add_row().cells
-        cells[0].text = clean(label)
-        for run in cells[0].paragraphs[0].runs:
-            run.font.bold = True
-        cells[1].text = clean(value)
+    cols = _set_widths(doc, table, cells)
+    index = 0
+    for label, parts in items:
+        first = table.rows[index].cells
+        _fill(first[0], label, cols.points, bold=True)
+        for offset, part in enumerate(parts or [""]):
+            _fill(table.rows[index + offset].cells[1], part, cols.points)
+        if len(parts) > 1:
+            first[0].merge(table.rows[index + len(parts) - 1].cells[0])
+            _fill(first[0], label, cols.points, bold=True)
+        index += len(parts or [""])
 
 
 def _grid(doc: DocxDocument, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    table = doc.add_table(rows=1, cols=len(header))
+    """A table with a bold header row, one row per item."""
+    body = [list(row) for row in rows]
+    cells = [[(text, True) for text in header], *[[(text, False) for text in row] for row in body]]
+    table = doc.add_table(rows=1 + len(body), cols=len(header))
     table.style = "Table Grid"
+    cols = _set_widths(doc, table, cells)
     for cell, text in zip(table.rows[0].cells, header, strict=True):
-        cell.text = clean(text)
-        for run in cell.paragraphs[0].runs:
-            run.font.bold = True
-    for row in rows:
-        for cell, text in zip(table.add_row().cells, row, strict=True):
-            cell.text = clean(text)
+        _fill(cell, text, cols.points, bold=True)
+    repeat = table.rows[0]._tr.get_or_add_trPr()  # (a table running onto another page shows its header again)
+    repeat.append(repeat.makeelement(qn("w:tblHeader"), {}))
+    for row, texts in zip(table.rows[1:], body, strict=True):
+        for cell, text in zip(row.cells, texts, strict=True):
+            _fill(cell, text, cols.points)
 
 
 def _procedure_line(doc: DocxDocument, case: Case, policy: Policy) -> None:
@@ -115,18 +196,21 @@ def _procedure_line(doc: DocxDocument, case: Case, policy: Policy) -> None:
 def form_docx(case: Case, policy: Policy, form: Form, directory: Directory | None = None,
               now: datetime | None = None) -> bytes:
     """One of the procedure's forms filled from the case, its fields in the policy file's order: each run of fields
-    of one section is a two-column table under that section's heading (fields with no section have none)."""
+    of one section is a two-column table under that section's heading (fields with no section have none). A history
+    (bot/records/story.py BY_STAGE) takes one row per stage, its label spanning them."""
     doc = _new(form.name, case, policy, now)
     _procedure_line(doc, case, policy)
     _para(doc, f"Send to: {form.send_to} ({form.cite})")
     if form.note:
         note = doc.add_paragraph()
-        note.add_run(clean(f"Note: {form.note}")).italic = True
-    runs: list[tuple[str, list[tuple[str, str]]]] = []
+        note.add_run(_text(f"Note: {form.note}")).italic = True
+    runs: list[tuple[str, list[tuple[str, Value]]]] = []
+    ctx = FormContext(case, policy, form, directory)
     for field, value in form_values(case, policy, form, directory):
         if not runs or runs[-1][0] != field.section:
             runs.append((field.section, []))
-        runs[-1][1].append((field.label, value))
+        by_stage = BY_STAGE.get(field.id)  # (a history: one row per stage, not the whole of it in one cell)
+        runs[-1][1].append((field.label, by_stage(ctx) if by_stage and value else value))
     for index, (name, pairs) in enumerate(runs):
         if name:
             _heading(doc, name, 2)

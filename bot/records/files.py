@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from bot.people.directory import Directory
@@ -16,6 +17,7 @@ DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 MARKDOWN_MIME = "text/markdown; charset=utf-8"
 FORMATS = ("docx", "md")
 KINDS = ("record", "chronology")  # besides the ids of the procedure's forms
+PRIVATE_FOLDER = "records"  # in the data folder: where the console saves a person's copy (adapters/console.py)
 
 
 class RecordError(ValueError):
@@ -35,6 +37,16 @@ class RecordFile:
 def kinds(policy: Policy) -> tuple[str, ...]:
     """What can be asked for on a case under this procedure: the record, the chronology, each form's id."""
     return (*KINDS, *policy.forms)
+
+
+def saved_copies(data_dir: Path, refs: Iterable[str]) -> list[Path]:
+    """The copies the console saved of these cases' written records (`<data>/records/REF-KIND.ext`): a purge
+    removes them with their case, so no copy outlives the retention period beside the store."""
+    folder = data_dir / PRIVATE_FOLDER
+    if not folder.is_dir():
+        return []
+    prefixes = tuple(f"{ref.upper()}-" for ref in refs)
+    return sorted(p for p in folder.iterdir() if prefixes and p.is_file() and p.name.upper().startswith(prefixes))
 
 
 def render(case: Mapping[str, Any], policy: Policy, kind: str = "record", fmt: str = "docx",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,27 +85,43 @@ def referral_date(ctx: FormContext, number: int) -> str:
     return day(entry.get("started_on")) if entry else ""
 
 
-def stage_history(ctx: FormContext) -> str:
-    """Each stage: its dates, who acted, the contact the other agency gave (if recorded) and its outcome."""
-    lines = []
+def stage_history_rows(ctx: FormContext) -> list[str]:
+    """Each stage, one item each: its dates, who acted, the contact the other agency gave (if recorded) and its
+    outcome."""
+    rows = []
     contacts = dict(stage_contacts(ctx.case))
     for entry in ctx.case.get("stages") or []:
         number = entry["stage"]
         people = ", ".join(stage_people(ctx.case, number, ctx.directory)) or "not recorded"
         contact = f"Contact given by the other agency: {contacts[number]}. " if number in contacts else ""
-        lines.append(f"{ctx.title(number)}: {stage_dates(ctx, number)}. Involved: {people}. {contact}"
-                     f"Outcome: {stage_outcome(ctx, number)}")
-    return "\n".join(lines)
+        rows.append(f"{ctx.title(number)}: {stage_dates(ctx, number)}. Involved: {people}. {contact}"
+                    f"Outcome: {stage_outcome(ctx, number)}")
+    return rows
+
+
+def stage_history(ctx: FormContext) -> str:
+    return "\n".join(stage_history_rows(ctx))
+
+
+def escalation_rows(ctx: FormContext) -> list[str]:
+    """Each stage reached with its dates, one item each, then where the case stands."""
+    rows = [f"{ctx.title(e['stage'])}: {stage_dates(ctx, e['stage'])}" for e in ctx.case.get("stages") or []]
+    outcome = ctx.case.get("outcome") or {}
+    if ctx.case.get("status") == "resolved" and outcome.get("stage") is not None:
+        rows.append(f"Resolved at {ctx.title(outcome['stage'])}.")
+    elif ctx.case.get("stage") is not None:
+        rows.append(f"Open at {ctx.title(ctx.case['stage'])}.")
+    return rows
 
 
 def escalation(ctx: FormContext) -> str:
-    lines = [f"{ctx.title(e['stage'])}: {stage_dates(ctx, e['stage'])}" for e in ctx.case.get("stages") or []]
-    outcome = ctx.case.get("outcome") or {}
-    if ctx.case.get("status") == "resolved" and outcome.get("stage") is not None:
-        lines.append(f"Resolved at {ctx.title(outcome['stage'])}.")
-    elif ctx.case.get("stage") is not None:
-        lines.append(f"Open at {ctx.title(ctx.case['stage'])}.")
-    return "\n".join(lines)
+    return "\n".join(escalation_rows(ctx))
+
+
+# Fields whose value is a history: a Word document gives them one row per stage (bot/records/docx_record.py), keyed
+# by the field's value source (today its id; see bot/records/forms.py).
+BY_STAGE: dict[str, Callable[[FormContext], list[str]]] = {"stage_history": stage_history_rows,
+                                                           "escalation": escalation_rows}
 
 
 def actions_to_date(ctx: FormContext) -> str:

@@ -1,42 +1,104 @@
-"""The weekly summary's chart (PNG): open cases by stage, and new versus resolved per week over eight weeks."""
+"""The weekly summary's chart (PNG): open cases at every stage of each procedure, and new versus resolved per week
+over eight weeks.
+
+Readable however many procedures and stages are in scope: the open cases are horizontal bars, one per stage of each
+procedure (a stage with none is a bar of zero, so the whole procedure is always shown), labelled on the left with
+the procedure's short name and the stage's own title, wrapped; the figure grows a fixed height per bar, so labels
+never overlap. Both panels label both axes. Numbers only, like the summary text: no case details.
+"""
 
 from __future__ import annotations
 
 import io
+import textwrap
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+BAR_INCHES = 0.42  # height per bar of the left panel: room for a two-line label at LABEL_POINTS
+LABEL_POINTS = 8.5
+LABEL_CHARS = 38  # a stage label wraps at this many characters (two lines at most, then shortened)
+NEW, RESOLVED, OPEN = "#1d4f91", "#6aa84f", "#1d4f91"
+
+
+def stage_label(row: Mapping[str, Any]) -> str:
+    """'SSCP Stage 3: Escalation to Line Management/...' wrapped on two lines at most."""
+    lines = textwrap.wrap(f"{row['procedure']} {row['title']}", LABEL_CHARS, break_long_words=True)
+    if len(lines) > 2:
+        lines = [lines[0], textwrap.shorten(" ".join(lines[1:]), LABEL_CHARS, placeholder="...")]
+    return "\n".join(lines)
+
+
+def _stages(figs: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Every stage's row; figures made before this chart knew procedures (open counts by stage number alone) are
+    shown by stage number."""
+    rows = figs.get("open_by_procedure_stage")
+    if rows:
+        return list(rows)
+    counts = figs.get("open_by_stage") or {"1": 0}
+    return [{"procedure": "", "title": f"Stage {n}", "open": c} for n, c in counts.items()]
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")  # (no display: the server and the command line only ever write files)
+    from matplotlib import pyplot as plt
+
+    return plt
+
+
+def summary_figure(figs: Mapping[str, Any]) -> Figure:
+    """The chart as a matplotlib figure (the caller closes it: `close_figure`); `summary_png` renders it."""
+    plt = _pyplot()
+    rows = _stages(figs)
+    height = max(4.0, 1.4 + BAR_INCHES * len(rows))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, height), dpi=100, width_ratios=(1.25, 1))
+    positions = list(range(len(rows)))
+    left.barh(positions, [r["open"] for r in rows], color=OPEN, height=0.6)
+    left.set_yticks(positions, [stage_label(r) for r in rows], fontsize=LABEL_POINTS)
+    left.set_ylim(len(rows) - 0.5, -0.5)  # first stage at the top, as the procedure reads
+    widest = max([r["open"] for r in rows] + [1])
+    left.set_xlim(0, widest * 1.15)
+    left.xaxis.get_major_locator().set_params(integer=True)
+    for position, row in zip(positions, rows, strict=True):
+        left.annotate(str(row["open"]), (row["open"], position), xytext=(3, 0), textcoords="offset points",
+                      va="center", fontsize=LABEL_POINTS)
+    left.set_title(f"Open cases by stage, end of {figs['week']}")
+    left.set_xlabel("open cases")
+    left.set_ylabel("procedure and stage")
+
+    history = figs["history"]
+    weeks = [w["week"] for w in history]
+    places = range(len(weeks))
+    right.bar([p - 0.2 for p in places], [w["new"] for w in history], width=0.4, label="new", color=NEW)
+    right.bar([p + 0.2 for p in places], [w["resolved"] for w in history], width=0.4, label="resolved",
+              color=RESOLVED)
+    right.set_xticks(list(places), [w[5:] for w in weeks], fontsize=LABEL_POINTS)
+    tallest = max([w["new"] for w in history] + [w["resolved"] for w in history] + [1])
+    right.set_ylim(0, tallest * 1.3)
+    right.yaxis.get_major_locator().set_params(integer=True)
+    right.set_title("New and resolved escalations per week")
+    right.set_xlabel(f"ISO week ({weeks[0][:4]}-{weeks[-1][:4]})" if weeks and weeks[0][:4] != weeks[-1][:4]
+                     else f"ISO week of {weeks[-1][:4]}" if weeks else "ISO week")
+    right.set_ylabel("escalations")
+    right.legend()
+    fig.tight_layout()
+    return fig
+
+
+def close_figure(fig: Figure) -> None:
+    _pyplot().close(fig)
 
 
 def summary_png(figs: Mapping[str, Any]) -> bytes:
-    """Render the chart; numbers only, like the summary text."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=100)
+    """Render the chart as PNG."""
+    fig = summary_figure(figs)
     try:
-        stages = list(figs["open_by_stage"]) or ["1"]
-        counts = [figs["open_by_stage"].get(s, 0) for s in stages]
-        left.bar([f"Stage {s}" for s in stages], counts, color="#1d4f91")
-        left.set_title(f"Open cases by stage, end of {figs['week']}")
-        left.set_ylabel("cases")
-        left.yaxis.get_major_locator().set_params(integer=True)
-        weeks = [w["week"][5:] for w in figs["history"]]
-        positions = range(len(weeks))
-        right.bar([p - 0.2 for p in positions], [w["new"] for w in figs["history"]], width=0.4, label="new",
-                  color="#1d4f91")
-        right.bar([p + 0.2 for p in positions], [w["resolved"] for w in figs["history"]], width=0.4,
-                  label="resolved", color="#6aa84f")
-        right.set_xticks(list(positions), weeks)
-        tallest = max([w["new"] for w in figs["history"]] + [w["resolved"] for w in figs["history"]] + [1])
-        right.set_ylim(0, tallest * 1.3)
-        right.set_title("New and resolved escalations per week")
-        right.yaxis.get_major_locator().set_params(integer=True)
-        right.legend()
-        fig.tight_layout()
         out = io.BytesIO()
         fig.savefig(out, format="png")
         return out.getvalue()
     finally:
-        plt.close(fig)
+        close_figure(fig)

@@ -74,12 +74,14 @@ def figures(cases: Iterable[Mapping[str, Any]], policies: Mapping[str, Policy], 
     new = [c for c in escalations if _within(c["raised_at"], monday, sunday)]
     open_now = [c for c in escalations if _open_at(c, sunday)]
     by_stage: Counter[str] = Counter()
+    by_procedure_stage: Counter[tuple[str, int]] = Counter()
     overdue: list[str] = []
     for case in open_now:
         entry = _stage_at(case, sunday)
         if entry is None:
             continue
         by_stage[str(entry["stage"])] += 1
+        by_procedure_stage[(case["policy"], int(entry["stage"]))] += 1
         if entry.get("due") and _day(entry["due"]) < sunday:  # type: ignore[operator]
             overdue.append(case["ref"])
     resolved = [c for c in escalations if c.get("outcome") and _within(c["outcome"]["at"], monday, sunday)]
@@ -103,6 +105,7 @@ def figures(cases: Iterable[Mapping[str, Any]], policies: Mapping[str, Policy], 
         "new_escalations": len(new),
         "open_at_end": len(open_now),
         "open_by_stage": dict(sorted(by_stage.items(), key=lambda kv: int(kv[0]))),
+        "open_by_procedure_stage": _every_stage(policies, policy_id, by_procedure_stage),
         "resolved": len(resolved),
         "resolved_by_stage": _count(str(c["outcome"]["stage"]) for c in resolved),
         "overdue": len(overdue),
@@ -140,6 +143,15 @@ def _duties_open_at(case: Mapping[str, Any], policy: Policy, day: date) -> int:
             continue
         count += 1
     return count
+
+
+def _every_stage(policies: Mapping[str, Policy], policy_id: str | None,
+                 counts: Counter[tuple[str, int]]) -> list[dict[str, Any]]:
+    """Open cases at every stage of each procedure in scope, in the procedure's order, a stage with none included
+    (the chart shows the whole procedure, so an empty stage reads as empty rather than missing)."""
+    chosen = [p for p in policies.values() if policy_id is None or p.id == policy_id]
+    return [{"policy": p.id, "procedure": p.short_name, "stage": s.number, "title": p.stage_title(s.number),
+             "open": counts[(p.id, s.number)]} for p in chosen for s in p.stages]
 
 
 def _count(values: Iterable[str]) -> dict[str, int]:

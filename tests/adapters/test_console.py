@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -34,15 +35,16 @@ SURREY_SESSION = [
 ]
 
 
-def chat(tmp_path: Path, lines: list[str], *args: str, user: str = "practitioner@example.org"):
+def chat(tmp_path: Path, lines: list[str], *args: str, user: str = "practitioner@example.org",
+         cwd: Path = ROOT, data: Path | None = None):
     """A console session as the demo directory's practitioner (Jordan Ellis, Northshire Children's Services)."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-m", "bot", "chat", "--user", user, "--data", str(tmp_path / "data"), *args],
+        [sys.executable, "-m", "bot", "chat", "--user", user, "--data", str(data or tmp_path / "data"), *args],
         input="\n".join(lines) + "\n",
         capture_output=True,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
         timeout=60,
     )
@@ -134,3 +136,70 @@ def test_an_agreed_new_date_is_checked_when_it_is_given_and_no_answer_is_lost(tm
     assert out.count("bot> The new date must be after today") == 2
     assert f"is now due by {day:%A} {day.day} {day:%B %Y}, agreed by both agencies" in out
     assert "did not understand" not in out
+
+
+LENA = "lena.okafor@northshire-council.example.org"  # Jordan's team manager in the demo directory
+
+
+def opened_ref(out: str) -> str:
+    return out.split("Case ", 1)[1].split(" ", 1)[0]
+
+
+def test_actions_in_the_console_print_no_warnings(tmp_path):
+    """A console session has no case threads of its own: what the raiser does is answered here, what someone else
+    does reaches the raiser when they next open the console. Neither is a problem to warn anyone about."""
+    first = chat(tmp_path, SURREY_SESSION, "--policy", "surrey")
+    ref = opened_ref(first.stdout)
+    raiser = chat(tmp_path, [f"contact {ref} DS Ray Hart, 01234 567890", f"escalate {ref}", "Still not agreed.",
+                             f"harm {ref}", f"status {ref}"], "--policy", "surrey")
+    assert f"{ref} is escalated to Stage 2" in raiser.stdout
+    manager = chat(tmp_path, [f"escalate {ref}", "Still not agreed at Stage 2.", f"resolve {ref}",
+                              "A strategy discussion is booked.", "Both managers review it in a week."],
+                   "--policy", "surrey", user=LENA)
+    assert f"{ref} is resolved at Stage 3" in manager.stdout
+    back = chat(tmp_path, [], "--policy", "surrey")  # the manager's changes reach the raiser's console
+    assert f"[{ref}]" in back.stdout and "resolved" in back.stdout
+    for session in (first, raiser, manager, back):
+        assert session.returncode == 0 and session.stderr == "", session.stderr
+        assert "not posted" not in session.stdout and "WARNING" not in session.stdout
+
+
+def test_a_console_log_line_is_worded_for_a_person(tmp_path):
+    """A real problem still shows, as a short line without module names (here: a data file the store cannot read)."""
+    chat(tmp_path, SURREY_SESSION[:3], "--policy", "surrey")
+    for found in (tmp_path / "data").rglob("*"):
+        if found.is_file() and "dialogs" in found.parts:
+            found.write_text("not a record")
+    result = chat(tmp_path, ["help"], "--policy", "surrey")
+    lines = [line for line in result.stderr.splitlines() if line]
+    assert lines[0].startswith("(note) unreadable record file"), result.stderr
+    assert all(line.startswith(("(note) ", "(problem) ", "error: ")) for line in lines), result.stderr
+    assert "bot." not in result.stderr and "WARNING" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_record_is_saved_in_the_data_folders_private_records_folder_not_the_current_folder(tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    ref = opened_ref(chat(tmp_path, SURREY_SESSION, "--policy", "surrey").stdout)
+    result = chat(tmp_path, [f"record {ref}"], "--policy", "surrey", cwd=work)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    folder = (tmp_path / "data" / "records").resolve()
+    saved = folder / f"{ref}-record.docx"
+    assert f"Saved the written record to {saved}" in result.stdout
+    assert saved.read_bytes().startswith(b"PK")  # a .docx (a zip)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700 and stat.S_IMODE(saved.stat().st_mode) == 0o600
+    assert list(work.iterdir()) == []  # nothing left where the console was started
+
+
+def test_record_is_never_saved_where_git_would_track_it(tmp_path):
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    subprocess.run(["git", "init", "-q", str(checkout)], check=True, env={"PATH": "/usr/bin:/bin"})
+    data = checkout / "data"
+    ref = opened_ref(chat(tmp_path, SURREY_SESSION, "--policy", "surrey", data=data).stdout)
+    refused = chat(tmp_path, [f"record {ref}"], "--policy", "surrey", data=data)
+    assert "The written record was not saved" in refused.stdout and "git checkout" in refused.stdout
+    assert not list((data / "records").glob("*.docx"))
+    (checkout / ".gitignore").write_text("/data/\n")  # as this repository ignores its own ./data
+    saved = chat(tmp_path, [f"record {ref}"], "--policy", "surrey", data=data)
+    assert "Saved the written record to" in saved.stdout and (data / "records" / f"{ref}-record.docx").exists()

@@ -204,6 +204,26 @@ def test_timeline_uses_the_procedures_own_stage_names(
     assert names[4].startswith("Escalation to the Surrey Safeguarding Children Partnership")
 
 
+def test_timeline_without_json_is_a_table_for_people(repo: Path, clean_env: dict[str, str]) -> None:
+    """The default is for a person (aligned rows, dates written out); JSON only with --json."""
+    bcssp, lincs = run_many(repo, clean_env, [["timeline", "--policy", "bcssp", "--raised", "2026-12-21"],
+                                              ["timeline", "--policy", "lincolnshire", "--raised", "2026-12-21"]])
+    assert bcssp.returncode == 0 and bcssp.stderr == "", bcssp.stderr
+    assert not bcssp.stdout.lstrip().startswith("{")
+    lines = bcssp.stdout.splitlines()
+    assert "raised Mon 21 Dec 2026" in lines[0]
+    header = lines.index(next(line for line in lines if line.startswith("Stage")))
+    assert lines[header].split() == ["Stage", "Due", "by", "Name"]
+    rows = lines[header + 1:header + 5]  # the same dates as the JSON (TIMELINE_CASES), one row per stage
+    assert [r.split()[:5] for r in rows] == [["1", "Wed", "23", "Dec", "2026"], ["2", "Wed", "30", "Dec", "2026"],
+                                             ["3", "Wed", "6", "Jan", "2027"], ["4", "Wed", "13", "Jan", "2027"]]
+    assert rows[3].endswith("Refer concern to BCSSP")
+    assert len({r.index(r.split()[1]) for r in rows}) == 1  # the due dates start in one column
+    assert lines[-1].startswith("Overall cap: Thu 7 Jan 2027")
+    assert lincs.returncode == 0 and "Step  Due by" in lincs.stdout
+    assert lincs.stdout.count("no set timescale") == 4 and "Overall cap" not in lincs.stdout
+
+
 def test_after_a_stage_with_no_timescale_later_dues_are_unknown(
     repo: Path, clean_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -108,12 +108,26 @@ def fields(content: bytes) -> dict[tuple[str, str], str]:
         if isinstance(block, Paragraph) and block.style is not None and block.style.name.startswith("Heading"):
             section = block.text
         elif isinstance(block, Table):
-            for row in block.rows:
-                cells = row.cells
-                if len(cells) == 2:
-                    found[(section, cells[0].text)] = cells[1].text
+            if len(block.columns) == 2:
+                for label, values in field_rows(block):
+                    found[(section, label)] = "\n".join(values)
             section = ""
     return found
+
+
+def field_rows(table: Table) -> list[tuple[str, list[str]]]:
+    """A label | value table's fields in order, each with its values: one per row, several where the label's cell
+    spans several rows (a history, one row per stage)."""
+    out: list[tuple[str, list[str]]] = []
+    previous = None
+    for row in table.rows:
+        cells = row.cells
+        if previous is not None and cells[0]._tc is previous:
+            out[-1][1].append(cells[-1].text)
+        else:
+            out.append((cells[0].text, [cells[-1].text]))
+        previous = cells[0]._tc
+    return out
 
 
 def text_of(content: bytes) -> str:

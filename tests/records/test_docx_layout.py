@@ -9,7 +9,7 @@ from itertools import pairwise
 import pytest
 from docx.table import Table
 from docx.text.paragraph import Paragraph
-from records_kit import DAVID, DIRECTORY, Desk, at, opened, walk
+from records_kit import DAVID, DIRECTORY, Desk, at, field_rows, opened, walk
 
 from bot.dates.workdays import LONDON
 from bot.records.docx_record import chronology_docx, form_docx, record_docx
@@ -22,8 +22,8 @@ def layout(content: bytes) -> list[tuple[str, str]]:
     """After the form's notes: ("heading", text) for each section heading and ("field", label) for each table row."""
     out: list[tuple[str, str]] = []
     for block in opened(content).iter_inner_content():
-        if isinstance(block, Table):
-            out += [("field", row.cells[0].text) for row in block.rows]
+        if isinstance(block, Table):  # (a label spanning several rows, one per stage, is one field)
+            out += [("field", label) for label, _ in field_rows(block)]
         elif isinstance(block, Paragraph) and block.style is not None and block.style.name == "Heading 2":
             out.append(("heading", block.text))
     return out

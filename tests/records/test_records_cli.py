@@ -167,6 +167,27 @@ def test_purge_dry_run_then_for_real(tmp_path, data, recent):
     assert again.stdout.startswith("Nothing to remove: no case was closed before ")
 
 
+def test_purge_removes_the_consoles_saved_copies_of_a_purged_case(tmp_path, data, recent):
+    """`record REF` in the console saves a copy in <data>/records: it goes with its case, never outliving it."""
+    from adapters.console import RECORDS
+    from bot.records.files import PRIVATE_FOLDER
+
+    assert RECORDS == PRIVATE_FOLDER  # (the console and the purge name one folder)
+    folder = data / PRIVATE_FOLDER
+    folder.mkdir(mode=0o700)
+    old = [folder / f"{OLD}-record.docx", folder / f"{OLD}-appendix2.docx"]
+    kept = [folder / f"{recent}-record.docx", folder / f"{OLD}0-record.docx", folder / "notes.txt"]
+    for path in (*old, *kept):
+        path.write_bytes(b"copy")
+    dry = run(tmp_path, "purge", "--dry-run", "--data", data)
+    assert f"Would remove 2 saved copy(ies) of their written records in {folder}." in dry.stdout
+    assert all(p.exists() for p in (*old, *kept))
+    real = run(tmp_path, "purge", "--yes", "--data", data)
+    assert real.returncode == 0 and f"Removed 2 saved copy(ies) of their written records in {folder}." in real.stdout
+    assert not any(p.exists() for p in old) and all(p.exists() for p in kept)
+    assert real.stdout.splitlines()[-2:] == [f"Removed 0 {DIALOG_LINE}", f"Removed 0 {DEDUPE_LINE}"]
+
+
 def test_purge_counts_expired_dedupe_records_in_a_dry_run_and_removes_them_for_real(tmp_path, data):
     now = datetime.now(LONDON)
     records = {"slack-event:Ev-old": {"at": (now - timedelta(days=10)).isoformat()},
