@@ -133,38 +133,38 @@ asyncio.run(main())
 """
 
 
-def run() -> dict[str, Any]:
+def run(sizes: tuple[int, ...] = SIZES, url: str = URL) -> dict[str, Any]:
     try:
         import psycopg
 
-        with psycopg.connect(URL, connect_timeout=3):
+        with psycopg.connect(url, connect_timeout=3):
             pass
     except Exception as exc:
-        return {"skipped": f"no PostgreSQL at {URL} ({type(exc).__name__})", "ok": True}
-    return asyncio.run(_run())
+        return {"skipped": f"no PostgreSQL at {url} ({type(exc).__name__})", "ok": True}
+    return asyncio.run(_run(sizes, url))
 
 
-async def _run() -> dict[str, Any]:
+async def _run(sizes: tuple[int, ...], url: str) -> dict[str, Any]:
     from storage.postgres_store import PostgresStore
 
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     template = await _template()
     result: dict[str, Any] = {"sizes": {}}
     rng = random.Random(7)
-    async with PostgresStore(URL, schema=schema) as store:
+    async with PostgresStore(url, schema=schema) as store:
         try:
             loaded = 0
-            for size in SIZES:
+            for size in sizes:
                 await _fill(store, template, loaded, size)
                 loaded = size
                 result["sizes"][size] = statistics.median(await _writes(store, size, rng))
             probe = await asyncio.to_thread(  # (the summary in a process of its own: its peak memory its own)
-                subprocess.run, [sys.executable, "-c", SUMMARY_PROBE, URL, schema, MONDAY.isoformat()], cwd=ROOT,
+                subprocess.run, [sys.executable, "-c", SUMMARY_PROBE, url, schema, MONDAY.isoformat()], cwd=ROOT,
                 capture_output=True, text=True, timeout=300, check=True)
             result["summary"] = json.loads(probe.stdout.strip().splitlines()[-1])
         finally:
             await store.drop()
-    small, large = result["sizes"][SIZES[0]], result["sizes"][SIZES[-1]]
+    small, large = result["sizes"][sizes[0]], result["sizes"][sizes[-1]]
     result["ratio"] = large / small
     summary = result["summary"]
     result["ok"] = (result["ratio"] <= WRITE_RATIO and summary["seconds"] < SUMMARY_SECONDS
