@@ -8,13 +8,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import once, slack, store
+from bench import once, postgres, slack, store
 
 # name -> (run, report); later benchmarks (HTTP latency, ...) add an entry here.
 BENCHMARKS: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], str]]] = {
     "store": (store.run, store.report),
     "slack": (slack.run, slack.report),
     "once": (once.run, once.report),
+    "postgres": (postgres.run, postgres.report),
 }
 
 

@@ -8,6 +8,9 @@ from typing import Any, Protocol
 
 Doc = dict[str, Any]
 Updater = Callable[[Doc | None], Doc]
+# A condition on a document's top-level fields: field -> (operator, value), all of which must hold. Operators: "="
+# and ">=" (strings, numbers), "missing" (absent or null; value ignored). `select` takes documents matching any one.
+Clause = dict[str, tuple[str, Any]]
 
 
 class StoreError(Exception):
@@ -78,6 +81,10 @@ class Store(Protocol):
 
     async def scan(self, collection: str) -> list[tuple[str, Doc]]:
         """Every (key, document) pair in a collection (unordered). Cost grows with the collection."""
+
+    async def select(self, collection: str, any_of: list[Clause]) -> list[tuple[str, Doc]]:
+        """The (key, document) pairs matching any clause (storage.common.matches says what matching is). A
+        database answers from indexes on the documents' top-level fields; a folder or memory reads every one."""
 
     async def next_sequence(self, name: str) -> int:
         """A durable counter: 1, 2, 3, ... for each name; never repeats, even across restarts."""

@@ -9,7 +9,7 @@ import weakref
 from collections.abc import Hashable
 from typing import Any
 
-from storage.base import Doc
+from storage.base import Clause, Doc
 
 _COLLECTION = re.compile(r"[a-z0-9_][a-z0-9_-]{0,63}")
 RESERVED_COLLECTIONS = frozenset({"tmp"})
@@ -78,3 +78,45 @@ class KeyedLocks:
         if lock is None:
             lock = self._locks[key] = asyncio.Lock()
         return lock
+
+
+OPERATORS = ("=", ">=", "missing")
+
+
+def check_clauses(any_of: list[Clause]) -> None:
+    """Raise ValueError for a clause no backend can answer."""
+    for clause in any_of:
+        for field, (operator, value) in clause.items():
+            if operator not in OPERATORS or not isinstance(field, str) or not field:
+                raise ValueError(f"a condition is field -> (one of {OPERATORS}, value), not {field!r}: {operator!r}")
+            if operator != "missing" and (isinstance(value, bool) or not isinstance(value, str | int | float)):
+                raise ValueError(f"compare {field!r} with a string or a number, not {type(value).__name__}")
+
+
+def matches(doc: Doc, any_of: list[Clause]) -> bool:
+    """Whether a document matches any clause (every condition of it): what every backend's `select` answers."""
+    return any(all(_holds(doc.get(field), operator, value) for field, (operator, value) in clause.items())
+               for clause in any_of)
+
+
+def _holds(found: Any, operator: str, value: Any) -> bool:
+    if operator == "missing":
+        return found is None
+    if isinstance(found, bool) or found is None or isinstance(found, str) != isinstance(value, str):
+        return False
+    if not isinstance(found, str | int | float):
+        return False
+    return bool(found == value) if operator == "=" else bool(found >= value)
+
+
+def index_fields(doc: Doc) -> Doc:
+    """A document's top-level fields a database may index for `select`: strings (up to 200 characters, with no NUL
+    or half a surrogate pair), numbers, booleans and nulls; nothing nested."""
+    fields: Doc = {}
+    for name, value in doc.items():
+        if isinstance(value, str):
+            if len(value) <= 200 and "\x00" not in value and not any(0xD800 <= ord(c) <= 0xDFFF for c in value):
+                fields[name] = value
+        elif value is None or isinstance(value, bool | int | float):
+            fields[name] = value
+    return fields

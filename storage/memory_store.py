@@ -6,8 +6,8 @@ import copy
 from collections.abc import Callable
 from types import TracebackType
 
-from storage.base import Doc, StoreError, Updater
-from storage.common import SEQUENCES, check_collection, check_key, json_copy, next_sequence_doc
+from storage.base import Clause, Doc, StoreError, Updater
+from storage.common import SEQUENCES, check_clauses, check_collection, check_key, json_copy, matches, next_sequence_doc
 
 
 class MemoryStore:
@@ -89,6 +89,10 @@ class MemoryStore:
 
     async def scan(self, collection: str) -> list[tuple[str, Doc]]:
         return [(key, copy.deepcopy(doc)) for key, doc in self._check(collection).items()]
+
+    async def select(self, collection: str, any_of: list[Clause]) -> list[tuple[str, Doc]]:
+        check_clauses(any_of)
+        return [(key, copy.deepcopy(doc)) for key, doc in self._check(collection).items() if matches(doc, any_of)]
 
     async def next_sequence(self, name: str) -> int:
         value: int = (await self.update(SEQUENCES, name, next_sequence_doc))["value"]

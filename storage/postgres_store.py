@@ -26,8 +26,16 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from storage.base import Doc, StoreError, Updater
-from storage.common import check_collection, check_key, encode, json_copy, next_sequence_doc
+from storage.base import Clause, Doc, StoreError, Updater
+from storage.common import (
+    check_clauses,
+    check_collection,
+    check_key,
+    encode,
+    index_fields,
+    json_copy,
+    next_sequence_doc,
+)
 
 log = logging.getLogger(__name__)
 CONNECT_SECONDS = 5.0  # a database that does not answer within this stops start-up with one line naming it
@@ -56,6 +64,12 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
             started_at timestamptz NOT NULL DEFAULT now(),
             gone_at timestamptz
         );
+    """),
+    (3, """
+        ALTER TABLE docs ADD COLUMN fields jsonb;
+        CREATE INDEX docs_closed_at ON docs (collection, (fields->'closed_at'));
+        CREATE INDEX docs_status ON docs (collection, (fields->'status'));
+        CREATE INDEX docs_open_duties ON docs (collection, (fields->'open_duties'));
     """),
 )
 
@@ -200,8 +214,21 @@ class PostgresStore:
                         await conn.execute(sql)
                         await conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
                     log.info("database schema migrated to version %d", version)
+                await self._backfill(conn)
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+
+    async def _backfill(self, conn: Any) -> None:
+        """Documents written before their fields were indexed (migration 3) get them, a batch at a time."""
+        while True:
+            cursor = await conn.execute("SELECT collection, key, body FROM docs WHERE fields IS NULL LIMIT 1000")
+            rows = await cursor.fetchall()
+            if not rows:
+                return
+            async with conn.transaction():
+                for collection, key, body in rows:
+                    await conn.execute("UPDATE docs SET fields = %s WHERE collection = %s AND key = %s",
+                                       (_fields(_loads(body)), collection, key))
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Any]:
@@ -235,15 +262,14 @@ class PostgresStore:
         _check(collection, key)
         body = _body(doc)
         async with self._locked(collection, key) as conn:
-            await conn.execute("INSERT INTO docs (collection, key, body) VALUES (%s, %s, %s) ON CONFLICT "
-                               "(collection, key) DO UPDATE SET body = EXCLUDED.body", (collection, key, body))
+            await conn.execute(UPSERT, (collection, key, body, _fields(doc)))
 
     async def create(self, collection: str, key: str, doc: Doc) -> bool:
         _check(collection, key)
         body = _body(doc)
         async with self._locked(collection, key) as conn:
-            cursor = await conn.execute("INSERT INTO docs (collection, key, body) VALUES (%s, %s, %s) ON CONFLICT "
-                                        "DO NOTHING", (collection, key, body))
+            cursor = await conn.execute("INSERT INTO docs (collection, key, body, fields) VALUES (%s, %s, %s, %s) "
+                                        "ON CONFLICT DO NOTHING", (collection, key, body, _fields(doc)))
             return bool(cursor.rowcount)
 
     async def update(self, collection: str, key: str, fn: Updater) -> Doc:
@@ -253,8 +279,7 @@ class PostgresStore:
                                         (collection, key))
             row = await cursor.fetchone()
             new = json_copy(fn(None if row is None else _loads(row[0])))
-            await conn.execute("INSERT INTO docs (collection, key, body) VALUES (%s, %s, %s) ON CONFLICT "
-                               "(collection, key) DO UPDATE SET body = EXCLUDED.body", (collection, key, _body(new)))
+            await conn.execute(UPSERT, (collection, key, _body(new), _fields(new)))
         return new
 
     async def delete(self, collection: str, key: str) -> bool:
@@ -284,6 +309,22 @@ class PostgresStore:
         check_collection(collection)
         async with self._connection() as conn:
             cursor = await conn.execute("SELECT key, body FROM docs WHERE collection = %s", (collection,))
+            rows = await cursor.fetchall()
+        return [(key, _loads(body)) for key, body in rows]
+
+    async def select(self, collection: str, any_of: list[Clause]) -> list[tuple[str, Doc]]:
+        check_collection(collection)
+        check_clauses(any_of)
+        if not any_of:
+            return []
+        parts, params = [], [collection]
+        for clause in any_of:
+            conditions = [_condition(field, operator, value) for field, (operator, value) in clause.items()]
+            parts.append("(" + " AND ".join(sql for sql, _ in conditions) + ")" if conditions else "TRUE")
+            params += [p for _, values in conditions for p in values]
+        query = f"SELECT key, body FROM docs WHERE collection = %s AND ({' OR '.join(parts)})"  # noqa: S608  (only fixed SQL fragments; every value a parameter)
+        async with self._connection() as conn:
+            cursor = await conn.execute(query, params)
             rows = await cursor.fetchall()
         return [(key, _loads(body)) for key, body in rows]
 
@@ -324,6 +365,34 @@ class PostgresStore:
         """Remove this store's schema and everything in it (tests' throwaway schemas)."""
         async with self._connection() as conn:
             await conn.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
+
+
+UPSERT = ("INSERT INTO docs (collection, key, body, fields) VALUES (%s, %s, %s, %s) ON CONFLICT (collection, key) "
+          "DO UPDATE SET body = EXCLUDED.body, fields = EXCLUDED.fields")
+
+
+def _fields(doc: Doc) -> Any:
+    from psycopg.types.json import Jsonb
+
+    return Jsonb(index_fields(doc))
+
+
+FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+def _condition(field: str, operator: str, value: Any) -> tuple[str, list[Any]]:
+    """One condition as SQL on the indexed fields (the same meaning as storage.common.matches). The field's name is
+    written into the SQL (checked: letters, digits, _), so the planner matches it with an index on `fields->'name'`
+    whatever plan it caches; the value is always a parameter. Strings compare with strings, numbers with numbers."""
+    if not FIELD_NAME.fullmatch(field):
+        raise ValueError(f"a field to select on is a plain name (letters, digits, _), not {field!r}")
+    at = f"fields->'{field}'"
+    if operator == "missing":
+        return f"({at} IS NULL OR {at} = 'null'::jsonb)", []
+    kind = "string" if isinstance(value, str) else "number"
+    if operator == "=":
+        return f"{at} = %s::jsonb", [json.dumps(value)]
+    return f"({at} >= %s::jsonb AND jsonb_typeof({at}) = '{kind}')", [json.dumps(value)]
 
 
 def _check(collection: str, key: str) -> None:

@@ -21,8 +21,18 @@ from storage.atomic import (
     read_record,
     write_record,
 )
-from storage.base import Doc, StoreError, Updater
-from storage.common import SEQUENCES, KeyedLocks, check_collection, check_key, dumps, json_copy, next_sequence_doc
+from storage.base import Clause, Doc, StoreError, Updater
+from storage.common import (
+    SEQUENCES,
+    KeyedLocks,
+    check_clauses,
+    check_collection,
+    check_key,
+    dumps,
+    json_copy,
+    matches,
+    next_sequence_doc,
+)
 from storage.layout import SUFFIX, collection_files, decode_key, record_path
 from storage.lockfile import acquire_lock, release_lock
 
@@ -145,6 +155,11 @@ class TinyDBStore:
     async def scan(self, collection: str) -> list[tuple[str, Doc]]:
         self._check(collection)
         return await asyncio.to_thread(self._scan_sync, collection)
+
+    async def select(self, collection: str, any_of: list[Clause]) -> list[tuple[str, Doc]]:
+        """Every record read (one file each, off the event loop) and the matching ones kept."""
+        check_clauses(any_of)
+        return [(key, doc) for key, doc in await self.scan(collection) if matches(doc, any_of)]
 
     async def collections(self) -> list[str]:
         """The names of the collections stored here (for copying a whole store elsewhere)."""

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import cast
+from datetime import date
+from typing import Any, cast
 
 from bot.cases.case import Case, root_pending
 from bot.types import ThreadRef
-from storage.base import Doc, Store
+from storage.base import Clause, Doc, Store
 from storage.collections import CASES, META, OPENINGS
 
 ROOTS_QUEUED = "roots-queued"  # META record: cases stored before roots were queued have been looked through once
+DUTIES_COUNTED = "duties-counted"  # META record: every case carries its count of open duties (the summary's index)
 CHASES_RESUMED = "chases-resumed"  # META record: the procedures whose silent overdue cases have been looked through
 
 
@@ -23,7 +25,7 @@ class CaseBook:
 
     async def create(self, case: Case) -> bool:
         """Store a new case (False if its reference is taken)."""
-        return await self.store.create(CASES, case["ref"], cast(Doc, case))
+        return await self.store.create(CASES, case["ref"], _indexed(cast(Doc, case)))
 
     async def update(self, ref: str, change: Callable[[Case], Case]) -> Case:
         """Atomically change a stored case; KeyError if there is none (nothing is written)."""
@@ -31,13 +33,31 @@ class CaseBook:
         def apply(doc: Doc | None) -> Doc:
             if doc is None:
                 raise KeyError(ref)
-            return cast(Doc, change(cast(Case, doc)))
+            return _indexed(cast(Doc, change(cast(Case, doc))))
 
         return cast(Case, await self.store.update(CASES, ref.upper(), apply))
 
     async def all(self) -> list[Case]:
-        """Every stored case (for the summary and the audit export; it reads the whole collection)."""
+        """Every stored case (for the audit export and one-off upgrades; it reads the whole collection)."""
         return [cast(Case, doc) for _, doc in await self.store.scan(CASES)]
+
+    async def for_summary(self, since: date) -> list[Case]:
+        """The cases a summary of the weeks from `since` on can count: open ones, those closed since, and those
+        still owing a duty (a database answers from its indexes, without reading the cases closed long ago)."""
+        wanted: list[Clause] = [{"closed_at": ("missing", None)}, {"closed_at": (">=", since.isoformat())},
+                                {"open_duties": (">=", 1)}]
+        return [cast(Case, doc) for _, doc in await self.store.select(CASES, wanted)]
+
+    async def indexed_once(self) -> int:
+        """Cases stored before the count of open duties was kept get it: read from every case the first time only
+        (a store upgraded from an earlier version), nothing after that; how many were rewritten."""
+        if await self.store.get(META, DUTIES_COUNTED) is not None:
+            return 0
+        old = [c["ref"] for c in await self.all() if "open_duties" not in c]
+        for ref in old:
+            await self.update(ref, lambda c: c)
+        await self.store.put(META, DUTIES_COUNTED, {"done": True})
+        return len(old)
 
     async def thread_started(self, ref: str, thread: ThreadRef) -> Case:
         """The case's thread is started (its root message posted): where its messages go from now on."""
@@ -79,3 +99,12 @@ class CaseBook:
         held = await self.opening(idem)
         assert held is not None
         return held
+
+
+def _open_duties(case: Any) -> int:
+    return sum(1 for duty in case.get("duties", []) if duty.get("status") == "open")
+
+
+def _indexed(doc: Doc) -> Doc:
+    """A case as stored: with how many of its duties are open (so a summary can find the cases owing one)."""
+    return {**doc, "open_duties": _open_duties(doc)}

@@ -138,6 +138,7 @@ class Case(TypedDict, total=False):
     outcome: Outcome
     closed_at: str
     events: list[AuditEntry]
+    open_duties: int  # how many duties are open: kept by bot.cases.book on every write (the summary's index)
 
 
 def make_ref(year: int, number: int) -> str:

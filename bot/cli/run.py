@@ -113,7 +113,7 @@ def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> int:
         async with store_of(settings, args.data) as store:
-            cases = await CaseBook(store).all()
+            cases = await CaseBook(store).for_summary(summary.summary_window(monday))
         figs = summary.figures(cases, policies, monday, args.policy)
         print(json.dumps(figs, indent=2) if args.json else summary.text(figs, policies))
         if args.chart:

@@ -452,7 +452,7 @@ class Engine:
                          "last week's.")
         mine = {pid: self.policies[pid] for pid in served}  # every partnership this lead serves, and only those
         scope = " and ".join(p.name for p in mine.values()) if len(mine) < len(self.policies) else ""
-        reply, _ = compose(await self.book.all(), mine, monday, scope=scope)
+        reply, _ = compose(await self.book.for_summary(figures.summary_window(monday)), mine, monday, scope=scope)
         return reply
 
 

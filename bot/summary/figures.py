@@ -41,6 +41,12 @@ def last_full_week(today: date) -> date:
     return monday if today.weekday() >= 5 else monday - timedelta(days=7)
 
 
+def summary_window(monday: date) -> date:
+    """The first day a summary of the week from `monday` looks at (its history goes back HISTORY_WEEKS weeks): a
+    case closed before it counts only while it still owes a duty."""
+    return monday - timedelta(weeks=HISTORY_WEEKS)
+
+
 def _day(value: str | None) -> date | None:
     return date.fromisoformat(value[:10]) if value else None
 

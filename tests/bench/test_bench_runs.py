@@ -22,3 +22,13 @@ def test_store_bench_reports_a_median_per_size(tmp_path):
     assert set(result["sizes"]) == {10, 30}
     assert all(row["median_ms"] > 0 for row in result["sizes"].values())
     assert "30" in store.report(result)
+
+
+def test_postgres_bench_reports_writes_and_the_summary():
+    from postgres_support import database_url
+
+    from bench import postgres
+
+    result = postgres.run(sizes=(20, 60), url=database_url())
+    assert set(result["sizes"]) == {20, 60} and result["summary"]["read"] > 0
+    assert "weekly summary over 60 cases" in postgres.report(result)

@@ -238,3 +238,33 @@ async def test_async_context_manager(tmp_path: Path) -> None:
         if isinstance(opened, PostgresStore):
             async with opened:
                 await opened.drop()
+
+
+async def test_select_finds_documents_by_their_top_level_fields(store: Store) -> None:
+    await store.put("cases", "open-1", {"status": "open", "closed_at": None, "open_duties": 0})
+    await store.put("cases", "closed-old", {"status": "resolved", "closed_at": "2025-01-10T09:00:00", "open_duties": 0})
+    await store.put("cases", "closed-new", {"status": "resolved", "closed_at": "2026-11-20T09:00:00", "open_duties": 0})
+    await store.put("cases", "closed-owing", {"status": "resolved", "closed_at": "2024-03-01T09:00:00",
+                                              "open_duties": 3})
+    await store.put("cases", "no-field", {"status": "open"})
+    await store.put("cases", "odd", {"status": "open", "closed_at": 5, "open_duties": "2", "nul": "a\x00b"})
+    await store.put("other", "x", {"status": "open"})
+    wanted = [{"closed_at": ("missing", None)}, {"closed_at": (">=", "2026-01-01")}, {"open_duties": (">=", 1)}]
+    assert sorted(k for k, _ in await store.select("cases", wanted)) == ["closed-new", "closed-owing", "no-field",
+                                                                          "open-1"]
+    both = [{"status": ("=", "resolved"), "open_duties": (">=", 1)}]
+    assert [k for k, _ in await store.select("cases", both)] == ["closed-owing"]
+    assert dict(await store.select("cases", [{"status": ("=", "open"), "closed_at": (">=", 1)}])) == {
+        "odd": {"status": "open", "closed_at": 5, "open_duties": "2", "nul": "a\x00b"}}  # (numbers with numbers)
+    assert await store.select("cases", []) == []
+    with pytest.raises(ValueError):
+        await store.select("cases", [{"status": ("like", "o%")}])
+
+
+async def test_select_sees_updates_and_deletes(store: Store) -> None:
+    await store.put("cases", "k", {"status": "open"})
+    await store.update("cases", "k", lambda d: {**(d or {}), "status": "resolved"})
+    assert await store.select("cases", [{"status": ("=", "open")}]) == []
+    assert [k for k, _ in await store.select("cases", [{"status": ("=", "resolved")}])] == ["k"]
+    await store.delete("cases", "k")
+    assert await store.select("cases", [{"status": ("=", "resolved")}]) == []

@@ -1,0 +1,189 @@
+"""The PostgreSQL store at national scale: a case write at 1,000 and at 100,000 stored cases (the ratio must stay
+near 1), and the weekly summary over 100,000 cases (under 1 s and 300 MB of memory, in a process of its own so its
+peak memory is its own).
+
+The cases are real ones (opened through the core, then copied with new references): most closed years ago, a few
+hundred open or closed in the last weeks, a few closed long ago still owing a duty. Runs where a PostgreSQL answers
+(BOT_BENCH_DATABASE_URL, else 127.0.0.1:5432 user postgres database test); else it says so and is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+SIZES = (1_000, 100_000)
+WRITES = 200
+WRITE_RATIO = 1.2
+SUMMARY_SECONDS = 1.0
+SUMMARY_MB = 300
+ROOT = Path(__file__).resolve().parents[1]
+URL = os.environ.get("BOT_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+MONDAY = date(2026, 11, 23)
+
+
+async def _template() -> dict[str, Any]:
+    """One real case, opened through the core."""
+    from bot.app import build_core
+    from bot.dates.clock import FixedClock
+    from bot.dates.workdays import LONDON
+    from bot.people.directory_csv import demo_directory
+    from bot.types import Event, ThreadRef, UserRef
+    from policies.loader import load_policies
+    from storage import MemoryStore
+
+    answers = {"arose_on": "2026-11-23", "other_agency": "Northshire Police", "other_professional": "Chris Walker",
+               "other_role": "Detective Constable", "category": "safeguarding_decision", "disputed": "Closed",
+               "impact": "Risk continues", "desired_change": "Strategy discussion",
+               "discussed_line_manager": "yes", "discussed_other": "yes", "child_status": "none",
+               "child_name": "Tallulah Quenby-Marsh", "child_dob": "2015-02-03"}
+    async with MemoryStore() as store:
+        core = build_core(store, load_policies(ids=("surrey",)), FixedClock(datetime(2026, 11, 23, 10,
+                                                                                        tzinfo=LONDON)),
+                          directory=demo_directory(["surrey"]))
+        me = ThreadRef("console", "practitioner@example.org")
+        user = UserRef("console", "practitioner@example.org", email="practitioner@example.org")
+        taken = await core.door.submit(Event.submitted(user, me, answers, {"step": "intake", "policy": "surrey"},
+                                                       event_id="bench", reply_to=me))
+        (ref,) = [r.case_ref for r in await core.door.process(taken.ticket) if r.case_ref]
+        case = await store.get("cases", ref)
+    assert case is not None
+    return case
+
+
+def _case(template: dict[str, Any], i: int, rng: random.Random) -> dict[str, Any]:
+    case = json.loads(json.dumps(template))
+    case["ref"] = f"ESC-{2019 + i % 8}-{i:06d}"
+    roll = rng.random()
+    if roll < 0.004:  # open now
+        return case
+    if roll < 0.008:  # closed in the last weeks
+        closed = MONDAY - timedelta(days=rng.randrange(1, 50))
+    else:  # closed years ago
+        closed = date(2019, 1, 1) + timedelta(days=rng.randrange(0, 6 * 365))
+    case["status"], case["closed_at"], case["stage"] = "resolved", f"{closed.isoformat()}T10:00:00+00:00", None
+    owing = roll > 0.999  # a few closed long ago and still owing a duty
+    case["duties"] = [{**d, "status": "open" if owing else "done"} for d in case.get("duties", [])]
+    case["open_duties"] = sum(1 for d in case["duties"] if d["status"] == "open")
+    return case
+
+
+async def _fill(store: Any, template: dict[str, Any], first: int, end: int) -> None:
+    """Bulk load (COPY) cases [first, end) as the store would hold them."""
+    from storage.common import index_fields
+    from storage.postgres_store import _body
+
+    rng = random.Random(first)
+    async with store._connection() as conn:
+        async with conn.cursor() as cursor, cursor.copy("COPY docs (collection, key, body, fields) FROM STDIN") as copy:
+            for i in range(first, end):
+                case = _case(template, i, rng)
+                await copy.write_row(("cases", case["ref"], _body(case), json.dumps(index_fields(case))))
+        await conn.execute("ANALYZE docs")
+
+
+async def _writes(store: Any, stored: int, rng: random.Random) -> list[float]:
+    times = []
+    for j in range(WRITES + 10):
+        i = rng.randrange(stored)
+        ref = f"ESC-{2019 + i % 8}-{i:06d}"
+        start = time.perf_counter()
+        await store.update("cases", ref, lambda c, j=j: {**(c or {}), "touched": j})
+        if j >= 10:
+            times.append((time.perf_counter() - start) * 1000)
+    return times
+
+
+SUMMARY_PROBE = """
+import asyncio, json, resource, sys, time
+from datetime import date
+from bot.cases.book import CaseBook
+from bot.summary.figures import summary_window
+from bot.summary.report import compose
+from policies.loader import load_policies
+from storage.postgres_store import PostgresStore
+
+import matplotlib
+matplotlib.use("Agg")
+from matplotlib import pyplot  # (imported once by a running server: not part of a summary's time)
+
+async def main():
+    async with PostgresStore(sys.argv[1], schema=sys.argv[2]) as store:
+        start = time.perf_counter()
+        monday = date.fromisoformat(sys.argv[3])
+        cases = await CaseBook(store).for_summary(summary_window(monday))
+        read = time.perf_counter() - start
+        _, figs = compose(cases, load_policies(), monday)
+        took = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": took, "query_seconds": read, "peak_mb": peak, "read": len(cases),
+                      "open": figs["open_at_end"]}))
+
+asyncio.run(main())
+"""
+
+
+def run(sizes: tuple[int, ...] = SIZES, url: str = URL) -> dict[str, Any]:
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=3):
+            pass
+    except Exception as exc:
+        return {"skipped": f"no PostgreSQL at {url} ({type(exc).__name__})", "ok": True}
+    return asyncio.run(_run(sizes, url))
+
+
+async def _run(sizes: tuple[int, ...], url: str) -> dict[str, Any]:
+    from storage.postgres_store import PostgresStore
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    template = await _template()
+    result: dict[str, Any] = {"sizes": {}}
+    rng = random.Random(7)
+    async with PostgresStore(url, schema=schema) as store:
+        try:
+            loaded = 0
+            for size in sizes:
+                await _fill(store, template, loaded, size)
+                loaded = size
+                result["sizes"][size] = statistics.median(await _writes(store, size, rng))
+            probe = await asyncio.to_thread(  # (the summary in a process of its own: its peak memory its own)
+                subprocess.run, [sys.executable, "-c", SUMMARY_PROBE, url, schema, MONDAY.isoformat()], cwd=ROOT,
+                capture_output=True, text=True, timeout=300, check=True)
+            result["summary"] = json.loads(probe.stdout.strip().splitlines()[-1])
+        finally:
+            await store.drop()
+    small, large = result["sizes"][sizes[0]], result["sizes"][sizes[-1]]
+    result["ratio"] = large / small
+    summary = result["summary"]
+    result["ok"] = (result["ratio"] <= WRITE_RATIO and summary["seconds"] < SUMMARY_SECONDS
+                    and summary["peak_mb"] < SUMMARY_MB)
+    return result
+
+
+def report(result: dict[str, Any]) -> str:
+    if "skipped" in result:
+        return f"PostgreSQL benchmark skipped: {result['skipped']}"
+    sizes = sorted(result["sizes"])
+    summary = result["summary"]
+    verdict = "OK" if result["ok"] else "MISSED"
+    lines = [f"PostgreSQL store: a case update (median of {WRITES}) by cases stored"]
+    lines += [f"  {size:>9,} cases  {result['sizes'][size]:6.2f} ms" for size in sizes]
+    lines += [
+        f"  ratio {sizes[-1]:,} / {sizes[0]:,}: {result['ratio']:.2f} (target <= {WRITE_RATIO:g})",
+        f"  weekly summary over {sizes[-1]:,} cases: {summary['seconds']:.2f} s, peak {summary['peak_mb']:.0f} MB "
+        f"(read {summary['read']:,} cases in {summary['query_seconds']:.2f} s; targets < {SUMMARY_SECONDS:g} s, "
+        f"< {SUMMARY_MB} MB): {verdict}",
+    ]
+    return "\n".join(lines)
