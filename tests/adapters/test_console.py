@@ -134,7 +134,7 @@ def test_an_agreed_new_date_is_checked_when_it_is_given_and_no_answer_is_lost(tm
            "DD/MM/YYYY)" in out
     assert "today or yesterday" not in out.split(f"you> extend {ref}", 1)[1]
     assert out.count("bot> The new date must be after today") == 2
-    assert f"is now due by {day:%A} {day.day} {day:%B %Y}, agreed by both agencies" in out
+    assert f"is now due by {day:%A} {day.day} {day:%B %Y}, as both agencies agreed" in out
     assert "did not understand" not in out
 
 

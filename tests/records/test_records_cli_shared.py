@@ -173,7 +173,7 @@ def test_purge_and_directory_import_still_refuse_while_the_server_runs(
     load = bot(tmp_path, "directory", "import", people, "--data", data)
     assert load.returncode == 1 and load.stdout == "", load.stderr
     assert load.stderr.startswith(refused) and len(load.stderr.splitlines()) == 1
-    assert "the running bot reads the directory only when it starts, so import it while the bot is stopped" \
+    assert "the embedded store is the running bot's alone, so import it while the bot is stopped" \
         in load.stderr
     assert server.stop() == 0, server.output
     rows = json.loads(bot(tmp_path, "audit", "--format", "json", "--data", data).stdout)

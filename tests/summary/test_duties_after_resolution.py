@@ -54,7 +54,7 @@ async def test_undone_duties_of_a_resolved_case_stay_on_the_summary_and_in_statu
     for who in (MARIA, SAM, JORDAN):
         (status,) = await world.person(who).say(f"status {ref}")
         assert status.text.startswith(f"{ref} (MSCB): resolved at Stage 3: Escalate to Assistant/ Deputy Directors on "
-                                      "Thursday 26 November 2026."), who
+                                      "Thursday 26 November 2026 by "), who  # (by whoever resolved it, by name)
         assert "timescale" not in status.text.split("\n")[0], who
         assert "Notification duties still open after resolution: 4." in status.text, who
         assert f"done {ref} 4" in status.text and f"done {ref} 5" not in status.text, who
