@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from policies.model import (
     COUNTS_FROM,
+    DUTY_CLOCKS,
+    FORM_FILLS,
+    GENERIC_NEXT_CONTACT,
     NOTIFY_ON,
     QUESTION_KINDS,
     REGIONS,
@@ -22,6 +26,7 @@ from policies.model import (
     FormField,
     ImmediateHarm,
     LiaisonOfficer,
+    NextContact,
     Notification,
     Option,
     OverallCap,
@@ -129,6 +134,8 @@ def _parse(r: Reader, file: str) -> Policy:
         forms={k: _form(k, f) for k, f in r.mapping("forms", required=False).items()},
         liaison_officers=tuple(_liaison(s) for s in r.tables("liaison_officers", required=False)),
         debrief=_debrief(r.table("debrief", required=False)),
+        next_contact=_next_contact(r.table("next_contact", required=False)),
+        closure_days=_closure_days(r.table("calendar", required=False)),
         path=file,
     )
     if not policy.scope:
@@ -174,11 +181,16 @@ def _stage(r: Reader) -> Stage:
 def _overall(r: Reader | None) -> OverallCap | None:
     if r is None:
         return None
+    until_stage = r.integer("until_stage", required=False, low=1, high=20)
+    until_resolution = r.flag("until_resolution", required=False)
+    if (until_stage is None) == (not until_resolution):
+        raise r.fail("until_stage", "give either until_stage = N or until_resolution = true (exactly one)")
     out = OverallCap(
         working_days=r.integer("working_days", low=1, high=120) or 0,
-        until_stage=r.integer("until_stage", low=1, high=20) or 0,
+        until_stage=until_stage,
         description=r.text("description"),
         cite=r.text("cite"),
+        until_resolution=until_resolution,
     )
     r.done()
     return out
@@ -251,10 +263,14 @@ def _question(r: Reader, categories: tuple[Category, ...]) -> Question:
 
 
 def _notification(r: Reader) -> Notification:
+    on = r.text("on", choices=NOTIFY_ON)
+    clocks = [key for key in DUTY_CLOCKS if r.has(key)]
+    if len(clocks) > 1:
+        raise r.fail(clocks[1], f"a duty has one deadline: give only one of {', '.join(DUTY_CLOCKS)}")
     out = Notification(
         id=r.text("id"),
-        stages=r.integers("stages"),
-        on=r.text("on", choices=NOTIFY_ON),
+        stages=r.integers("stages", required=on != "harm"),
+        on=on,
         notify=r.text("notify"),
         responsible_tier=r.text("responsible_tier", choices=TIERS),
         text=r.text("text"),
@@ -262,6 +278,9 @@ def _notification(r: Reader) -> Notification:
         form=r.text("form", required=False),
         when_child_status=r.texts("when_child_status", required=False),
         within_working_days=r.integer("within_working_days", required=False, low=0, high=60),
+        within_calendar_days=r.integer("within_calendar_days", required=False, low=0, high=366),
+        within_months=r.integer("within_months", required=False, low=1, high=24),
+        within_hours=r.integer("within_hours", required=False, low=1, high=720),
     )
     r.done()
     return out
@@ -272,7 +291,15 @@ def _form(key: str, r: Reader) -> Form:
     for f in r.tables("fields"):
         if any(existing.id == f.data.get("id") for existing in fields):
             raise f.fail("id", f"the field id {f.data.get('id')!r} is used twice in this form")
-        fields.append(FormField(id=f.text("id"), label=f.text("label"), section=f.text("section", required=False)))
+        fill = f.text("fill", choices=tuple(FORM_FILLS))
+        stage = f.integer("stage", required=False, low=1, high=20)
+        if stage is not None and not FORM_FILLS[fill]:
+            raise f.fail("stage", f"fill = {fill!r} does not read a stage")
+        question = f.text("question", required=fill == "answer")
+        if question and fill != "answer":
+            raise f.fail("question", "only fill = \"answer\" names a question")
+        fields.append(FormField(id=f.text("id"), label=f.text("label"), section=f.text("section", required=False),
+                                fill=fill, stage=stage, question=question))
         f.done()
     out = Form(
         id=key,
@@ -281,6 +308,7 @@ def _form(key: str, r: Reader) -> Form:
         cite=r.text("cite"),
         fields=tuple(fields),
         note=r.text("note", required=False),
+        from_stage=r.integer("from_stage", required=False, low=1, high=20),
     )
     r.done()
     return out
@@ -292,6 +320,23 @@ def _debrief(r: Reader | None) -> Debrief | None:
     out = Debrief(text=r.text("text"), cite=r.text("cite"))
     r.done()
     return out
+
+
+def _next_contact(r: Reader | None) -> NextContact:
+    if r is None:
+        return GENERIC_NEXT_CONTACT
+    out = NextContact(duty=r.text("duty"), cite=r.text("cite"), own_side=r.text("own_side", required=False))
+    r.done()
+    return out
+
+
+def _closure_days(r: Reader | None) -> tuple[date, ...]:
+    if r is None:
+        return ()
+    days = r.dates("closure_days")
+    r.text("cite")  # where the list comes from (the council's published closure days): required, not shown
+    r.done()
+    return days
 
 
 def _liaison(r: Reader) -> LiaisonOfficer:
@@ -310,7 +355,7 @@ def _check_consistency(p: Policy, file: str) -> None:
     for number in p.extension.stages:
         if p.stage(number) is None:
             raise fail("extension.stages", f"there is no stage {number}")
-    if p.overall and p.stage(p.overall.until_stage) is None:
+    if p.overall and p.overall.until_stage is not None and p.stage(p.overall.until_stage) is None:
         raise fail("overall.until_stage", f"there is no stage {p.overall.until_stage}")
     _unique(fail, "categories", [c.id for c in p.categories])
     _unique(fail, "questions", [q.id for q in p.questions])
@@ -343,6 +388,14 @@ def _check_consistency(p: Policy, file: str) -> None:
         for sid in n.when_child_status:
             if sid not in status_ids:
                 raise fail(f"notifications[{i}].when_child_status", f"{sid!r} is not a child_status option")
+    for key, form in p.forms.items():
+        if form.from_stage is not None and p.stage(form.from_stage) is None:
+            raise fail(f"forms.{key}.from_stage", f"there is no stage {form.from_stage}")
+        for j, f in enumerate(form.fields):
+            if f.stage is not None and p.stage(f.stage) is None:
+                raise fail(f"forms.{key}.fields[{j}].stage", f"there is no stage {f.stage}")
+            if f.question and p.question(f.question) is None:
+                raise fail(f"forms.{key}.fields[{j}].question", f"there is no question {f.question!r}")
 
 
 def _unique(fail: Callable[[str, str], PolicyError], field: str, ids: list[str]) -> None:

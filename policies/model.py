@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 TIERS: tuple[str, ...] = (
     "practitioner",
@@ -24,7 +25,22 @@ REGIONS: tuple[str, ...] = ("ENG", "WLS", "SCT", "NIR")
 SCOPES: tuple[str, ...] = ("children", "adults")
 QUESTION_KINDS: tuple[str, ...] = ("yes_no", "choice", "text", "date")
 COUNTS_FROM: tuple[str, ...] = ("disagreement", "stage_start")
-NOTIFY_ON: tuple[str, ...] = ("enter", "resolve")
+NOTIFY_ON: tuple[str, ...] = ("enter", "resolve", "harm")
+# The clocks a notification duty's deadline can run on (at most one per duty): working days (weekends, bank holidays
+# and the policy's closure days skipped), calendar days, calendar months, or hours.
+DUTY_CLOCKS: tuple[str, ...] = ("within_working_days", "within_calendar_days", "within_months", "within_hours")
+# What can fill a form field (`fill`), and whether it reads one stage (`stage`, default the form's `from_stage`).
+# bot/records/forms.py holds how each is filled; policies/README.md says what each gives.
+FORM_FILLS: dict[str, bool] = {
+    "reference": False, "arose_on": False, "answer": False, "nature": False, "people": False,
+    "people_names": False, "people_roles": False, "people_agencies": False, "people_contacts": False,
+    "raiser": False, "raiser_agency": False, "raiser_line_manager": False,
+    "history": False, "escalation": False, "actions_to_date": False,
+    "final_date": False, "final_outcome": False, "panel_convened": False, "by_hand": False,
+    "concerns_remaining": True, "escalated_by": True, "raiser_contact": True,
+    "stage_started": True, "stage_due": True, "stage_ended": True, "stage_dates": True, "stage_outcome": True,
+    "stage_response": True, "stage_resolution": True, "stage_progressed": True, "next_stage_started": True,
+}
 
 
 @dataclass(frozen=True)
@@ -72,12 +88,18 @@ class Stage:
 
 @dataclass(frozen=True)
 class OverallCap:
-    """A cap on the whole process, counted from the disagreement arising (BCSSP's 10 working days)."""
+    """A cap on the whole process, counted from the disagreement arising: until a stage is reached (BCSSP's 10
+    working days "to be either resolved or ... escalated to stage 4"), or until the case is resolved."""
 
     working_days: int
-    until_stage: int
+    until_stage: int | None
     description: str
     cite: str
+    until_resolution: bool = False
+
+    def runs_at(self, stage: int) -> bool:
+        """Whether the cap still runs while a case is open at this stage."""
+        return self.until_resolution or (self.until_stage is not None and stage < self.until_stage)
 
 
 @dataclass(frozen=True)
@@ -150,6 +172,14 @@ class Notification:
     form: str = ""
     when_child_status: tuple[str, ...] = ()
     within_working_days: int | None = None
+    within_calendar_days: int | None = None
+    within_months: int | None = None
+    within_hours: int | None = None
+
+    def applies_at(self, stage: int | None) -> bool:
+        """Whether the duty applies at this stage (None: an immediate-harm record, before any stage); a harm duty
+        with no stages listed applies wherever the immediate-harm route is given."""
+        return stage in self.stages if self.stages else self.on == "harm"
 
 
 @dataclass(frozen=True)
@@ -159,6 +189,9 @@ class FormField:
     id: str
     label: str
     section: str = ""
+    fill: str = "by_hand"
+    stage: int | None = None
+    question: str = ""
 
 
 @dataclass(frozen=True)
@@ -171,6 +204,22 @@ class Form:
     cite: str
     fields: tuple[FormField, ...]
     note: str = ""
+    from_stage: int | None = None
+
+
+@dataclass(frozen=True)
+class NextContact:
+    """Who must give the next contact when the directory cannot name it, in the procedure's words: `duty` (the other
+    agency's), and `own_side` (help on the raiser's side, e.g. Lincolnshire's Senior Liaison Officers)."""
+
+    duty: str
+    cite: str
+    own_side: str = ""
+
+
+# Where a procedure says nothing about it (Medway, Gloucestershire): the product's own words, not a procedure's.
+GENERIC_NEXT_CONTACT = NextContact("the other agency should give you the next contact at once, so the escalation is "
+                                   "not held up", "")
 
 
 @dataclass(frozen=True)
@@ -214,6 +263,8 @@ class Policy:
     forms: dict[str, Form] = field(default_factory=dict)
     liaison_officers: tuple[LiaisonOfficer, ...] = ()
     debrief: Debrief | None = None
+    next_contact: NextContact = GENERIC_NEXT_CONTACT
+    closure_days: tuple[date, ...] = ()
     path: str = ""
 
     def stage(self, number: int) -> Stage | None:

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any, Literal, TypedDict
 
 from bot.dates.timeline import overall_due, stage_clock_start, stage_due
-from bot.dates.workdays import calendar_for, london_today
+from bot.dates.workdays import calendar_of, london_today
 from bot.types import ThreadRef, UserRef
 from policies.model import Policy, Stage
 
@@ -197,7 +197,7 @@ def split_answers(policy: Policy, answers: Mapping[str, Any]) -> tuple[dict[str,
 def stage_duties(policy: Policy, stage: Stage, on: str, details: Mapping[str, Any], start: date) -> list[Duty]:
     """The notification duties that apply when a case enters (or is resolved at) a stage."""
     status = details.get("child_status", "")
-    calendar = calendar_for(policy.region)
+    calendar = calendar_of(policy)
     duties: list[Duty] = []
     for n in policy.notifications:
         if stage.number not in n.stages or n.on != on:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from bot.cases.case import AuditEntry, Case, Duty, ExtensionEntry, Nudge, StageEntry, audit, stage_duties
 from bot.cases.messages import long_date
 from bot.dates.timeline import stage_due
-from bot.dates.workdays import calendar_for, london_today
+from bot.dates.workdays import calendar_of, london_today
 from bot.types import UserRef
 from policies.model import Policy
 
@@ -168,7 +168,7 @@ def extend(
     if not reason.strip():
         raise Refused("Give the reason for the new date.")
     today = london_today(now)
-    calendar = calendar_for(policy.region)
+    calendar = calendar_of(policy)
     if new_due <= today:
         raise Refused(f"The new date must be after today ({long_date(today)}).")
     if not calendar.is_working_day(new_due):

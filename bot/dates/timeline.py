@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from bot.dates.workdays import calendar_for
+from bot.dates.workdays import calendar_of
 from policies.model import Policy, Stage
 
 
@@ -20,7 +20,7 @@ def stage_due(policy: Policy, stage: Stage, start: date) -> date | None:
     """When a stage must be done if its clock starts on `start`; None where it has no timescale."""
     if stage.working_days is None:
         return None
-    return calendar_for(policy.region).add_working_days(start, stage.working_days)
+    return calendar_of(policy).add_working_days(start, stage.working_days)
 
 
 def stage_clock_start(stage: Stage, arose_on: date, stage_started_on: date) -> date:
@@ -32,7 +32,7 @@ def overall_due(policy: Policy, arose_on: date) -> date | None:
     """The overall cap's date (BCSSP: 10 working days from the outset), or None."""
     if policy.overall is None:
         return None
-    return calendar_for(policy.region).add_working_days(arose_on, policy.overall.working_days)
+    return calendar_of(policy).add_working_days(arose_on, policy.overall.working_days)
 
 
 def worst_case(policy: Policy, raised: date) -> list[StageDue]:

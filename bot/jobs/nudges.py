@@ -1,7 +1,8 @@
 """Deadline nudges as data on the case: which to plan for a stage, which are due, and what they say.
 
 The ladder for a stage with a timescale: one working day before its due date, on the due date, and on the next
-working day after it (overdue). BCSSP's overall cap gets its own nudge a working day before it runs out. Stages with
+working day after it (overdue). An overall cap (BCSSP's) gets its own nudge a working day before it runs out, until
+the case reaches the stage the cap runs to (or, for a cap that runs to resolution, until it is resolved). Stages with
 no timescale get a review reminder every `review_days` working days (local practice, not the procedure's rule).
 All are sent at the start of a working day, never on weekends or bank holidays of the policy's nation.
 """
@@ -12,13 +13,13 @@ from datetime import date
 
 from bot.cases.case import Case, Nudge, NudgeKind, stage_now
 from bot.cases.messages import long_date
-from bot.dates.workdays import calendar_for
+from bot.dates.workdays import calendar_of
 from policies.model import Policy
 
 
 def plan(policy: Policy, case: Case, today: date, review_days: int) -> list[Nudge]:
     """The nudges to send for the case's current stage (only those on or after today)."""
-    calendar = calendar_for(policy.region)
+    calendar = calendar_of(policy)
     stage = stage_now(case)
     stage_due = case.get("stage_due")
     dates: list[tuple[NudgeKind, date]] = []
@@ -33,7 +34,7 @@ def plan(policy: Policy, case: Case, today: date, review_days: int) -> list[Nudg
         dates.append(("review", calendar.add_working_days(max(started, today), review_days)))
     cap = policy.overall
     cap_due = case.get("overall_due")
-    if cap and cap_due and stage < cap.until_stage:
+    if cap and cap_due and cap.runs_at(stage):
         overall = date.fromisoformat(cap_due)
         dates.append(("overall", calendar.previous_working_day(overall)))
     live = [n for n in case.get("nudges", []) if n["status"] in ("pending", "sending", "sent")]
@@ -53,7 +54,7 @@ def plan(policy: Policy, case: Case, today: date, review_days: int) -> list[Nudg
 
 def next_review(policy: Policy, case: Case, after: date, review_days: int) -> Nudge:
     """The following review reminder once one has been sent."""
-    day = calendar_for(policy.region).add_working_days(after, review_days)
+    day = calendar_of(policy).add_working_days(after, review_days)
     stage = stage_now(case)
     return {"id": f"{stage}:review:{day.isoformat()}", "stage": stage, "kind": "review",
             "date": day.isoformat(), "status": "pending", "attempts": 0}

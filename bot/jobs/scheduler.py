@@ -23,7 +23,7 @@ from bot.cases.messages import duty_lines
 from bot.cases.roles import Roles
 from bot.cases.workflow import available_actions
 from bot.dates.clock import Clock
-from bot.dates.workdays import LONDON, calendar_for
+from bot.dates.workdays import LONDON, calendar_of
 from bot.jobs import nudges
 from bot.jobs.agenda import Agenda
 from bot.jobs.claims import Claimer
@@ -108,7 +108,7 @@ class Scheduler:
         return sent
 
     def _sending_now(self, policy: Policy, now: datetime) -> bool:
-        return calendar_for(policy.region).is_working_day(now.date()) and now.time() >= self.send_time
+        return calendar_of(policy).is_working_day(now.date()) and now.time() >= self.send_time
 
     async def _process(self, ref: str, day: str, now: datetime) -> list[SentNudge]:
         case = await self.book.get(ref)

@@ -10,18 +10,6 @@ from dataclasses import dataclass
 from bot.people.directory import TIER_RANK, Directory, Person, normalise_agency
 from policies.model import TIER_LABELS, Policy
 
-# Who gives the next contact when the directory cannot name it, in each procedure's words where it has a rule.
-# SSCP 6.3: "there is a duty to immediately provide relevant contact details for line management where this relates
-# to the necessary next step in the escalation process". BCSSP Additional Requirements 4: "ask the practitioner, line
-# manager or senior manager involved for who the next person would be ... All agencies MUST share this information".
-# LSCB (Senior Liaison Officers): "if you are uncertain who in your line management structure you should approach,
-# your SLO will advise". Medway and Gloucestershire state no such duty: GENERIC_DUTY is the product's own wording.
-NEXT_CONTACT_DUTY: dict[str, str] = {
-    "surrey": "every agency has a duty to give the next contact at once (SSCP 6.3)",
-    "bcssp": "all agencies must share who the next person is and how to contact them (BCSSP Additional Requirements 4)",
-    "lincolnshire": "if you are unsure who to approach, your Senior Liaison Officer (SLO) will advise",
-}
-GENERIC_DUTY = "the other agency should give you the next contact at once, so the escalation is not held up"
 ASK_FOR = {
     "practitioner": "the name and contact details of the practitioner involved",
     "line_manager": "their line manager's name and contact details",
@@ -62,13 +50,13 @@ def _reaching(people: Iterable[Person], tier: str) -> Person | None:
 def _duty(policy: Policy, raiser_agency: str, listed: bool) -> str:
     """The duty to give the next contact; with the raiser's Senior Liaison Officer where the procedure has them
     (`listed`: the agency's name is the directory's, so it may be shown; typed text never is)."""
-    duty = NEXT_CONTACT_DUTY.get(policy.id, GENERIC_DUTY)
+    given = policy.next_contact  # the procedure's words ([next_contact]), else the product's (GENERIC_NEXT_CONTACT)
     role = liaison_role(policy, raiser_agency) if raiser_agency else None
-    if not role:
-        return duty
-    if listed:
-        return f"{duty} (in {raiser_agency} the SLO is the {role})"
-    return f"{duty} (your SLO is your agency's {role})"
+    where = ""
+    if role:
+        where = f"in {raiser_agency} the SLO is the {role}" if listed else f"your SLO is your agency's {role}"
+    said = "; ".join(part for part in (given.cite, where) if part)
+    return f"{given.duty} ({said})" if said else given.duty
 
 
 def named_professional(directory: Directory, policy: Policy, agency: str, professional: str) -> Person | None:
@@ -107,8 +95,8 @@ def _raiser_side(
         note = f"You are not in the directory, so it cannot name your {TIER_LABELS[tier]}: ask within {where}"
     else:
         note = f"Nobody above you at the level of {TIER_LABELS[tier]} is in the directory for {where}: ask within it"
-    slo = "; if you are unsure who to approach, your Senior Liaison Officer (SLO) will advise"
-    return None, (f"{note}{slo if policy.liaison_officers else ''}.",)
+    own = policy.next_contact
+    return None, (f"{note}; {own.own_side} ({own.cite})." if own.own_side else f"{note}.",)
 
 
 def _other_side(

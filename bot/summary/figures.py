@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from bot.dates.workdays import calendar_for
+from bot.dates.workdays import calendar_of
 from policies.model import Policy
 
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -85,7 +85,7 @@ def figures(cases: Iterable[Mapping[str, Any]], policies: Mapping[str, Policy], 
     resolved = [c for c in escalations if c.get("outcome") and _within(c["outcome"]["at"], monday, sunday)]
     durations: dict[str, list[int]] = {}
     for case in escalations:
-        calendar = calendar_for(policies[case["policy"]].region)
+        calendar = calendar_of(policies[case["policy"]])
         for entry in case.get("stages", []):
             if entry.get("ended_on") and _within(entry["ended_on"], monday, sunday):
                 days = calendar.working_days_between(_day(entry["started_on"]), _day(entry["ended_on"]))  # type: ignore[arg-type]

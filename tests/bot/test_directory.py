@@ -255,11 +255,12 @@ def test_lincolnshire_note_names_the_slo_when_nobody_is_found(demo: Directory) -
     assert found.raiser_side is None and found.other_side is None and found.other_agency is None
     (raiser_note,) = found.raiser_notes
     assert raiser_note.startswith("You are not in the directory")
-    assert raiser_note.endswith("your Senior Liaison Officer (SLO) will advise.")
+    assert raiser_note.endswith("your Senior Liaison Officer (SLO) will advise (LSCB Senior Liaison Officers).")
     duty, table = found.other_notes
     # What was typed (agencies not in the directory) is never repeated: the notes point to them instead.
     assert duty.startswith("The other agency is not in the directory.")
-    assert "your Senior Liaison Officer (SLO) will advise (your SLO is your agency's Head of PPU)" in duty
+    assert ("your Senior Liaison Officer (SLO) will advise (LSCB Senior Liaison Officers; your SLO is your agency's "
+            "Head of PPU)") in duty
     assert table == "The other agency's Senior Liaison Officer is its Service Manager (LSCB Senior Liaison Officers)."
     assert "CAFCASS" not in " ".join(found.notes) and "Lincolnshire Police" not in " ".join(found.notes)
 
