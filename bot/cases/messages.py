@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from dialogs.answers import show_answer
@@ -28,6 +28,15 @@ def long_date(value: str | date | None) -> str:
         return "no set date"
     day = date.fromisoformat(value) if isinstance(value, str) else value
     return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def due_by(value: str) -> str:
+    """A duty's deadline as said: 'Wednesday 25 November 2026', or '10:00 on Tuesday 24 November 2026' for one
+    counted in hours (stored as a London date and time)."""
+    if "T" not in value:
+        return long_date(value)
+    at = datetime.fromisoformat(value)
+    return f"{at:%H:%M} on {long_date(at.date())}"
 
 
 def who_acts(stage: Stage) -> str:
@@ -113,12 +122,14 @@ def case_opened(policy: Policy, case: Mapping[str, Any], today: date) -> str:
     return "\n".join(lines)
 
 
-def duty_lines(case: Mapping[str, Any]) -> list[str]:
-    """Open notification duties, numbered as `done REF N` expects."""
+def duty_lines(case: Mapping[str, Any], only: frozenset[str] | None = None) -> list[str]:
+    """Open notification duties, numbered as `done REF N` expects (`only`: just the duties with these ids)."""
     out = []
     open_duties = [d for d in case.get("duties", []) if d["status"] == "open"]
     for number, duty in enumerate(open_duties, 1):
-        by = f" by {long_date(duty['due'])}" if duty.get("due") else ""
+        if only is not None and duty["id"] not in only:
+            continue
+        by = f" by {due_by(duty['due'])}" if duty.get("due") else ""
         out.append(f"To do ({number}){by}: {duty['text']} ({duty['cite']}) - when done: done {case['ref']} {number}")
     return out
 

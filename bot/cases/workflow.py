@@ -81,7 +81,7 @@ def resolve(
     final = stage.number == policy.last_stage.number
     binding = final and policy.final_stage.binding
     details = case["details"]
-    duties = [*case["duties"], *stage_duties(policy, stage, "resolve", details, today)]
+    duties = [*case["duties"], *stage_duties(policy, stage, "resolve", details, now)]
     return {
         **case,
         "status": "resolved",
@@ -134,7 +134,7 @@ def escalate(case: Case, policy: Policy, actor: UserRef, reason: str, now: datet
         "stage_due": due.isoformat() if due else None,
         "stages": stages,
         "actors": {},
-        "duties": [*case["duties"], *stage_duties(policy, following, "enter", case["details"], today)],
+        "duties": [*case["duties"], *stage_duties(policy, following, "enter", case["details"], now)],
         "nudges": _cancel_pending(case),
         "events": [*case["events"], audit(now, actor, "escalated",
                                           f"to {policy.stage_title(following.number)}; due {due or 'none'}")],
@@ -197,9 +197,13 @@ def extend(
 
 
 def declare_harm(case: Case, policy: Policy, actor: UserRef, now: datetime) -> Case:
-    """Immediate harm declared on a case at any stage: recorded; the route is given by the caller at once."""
-    return {**case, "events": [*case["events"], audit(now, actor, "immediate_harm_route_given",
-                                                      f"at stage {case.get('stage')}; {policy.immediate_harm.cite}")]}
+    """Immediate harm declared on a case at any stage: recorded, with the procedure's duties when the route is given
+    (BCSSP: the required action within 24 hours), each on its own clock; the route is given by the caller at once."""
+    number = case.get("stage")
+    stage = policy.stage(number) if number is not None else None
+    return {**case, "duties": [*case["duties"], *stage_duties(policy, stage, "harm", case.get("details") or {}, now)],
+            "events": [*case["events"], audit(now, actor, "immediate_harm_route_given",
+                                              f"at stage {case.get('stage')}; {policy.immediate_harm.cite}")]}
 
 
 def duty_done(case: Case, number: int, actor: UserRef, now: datetime) -> Case:

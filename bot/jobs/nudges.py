@@ -9,15 +9,60 @@ All are sent at the start of a working day, never on weekends or bank holidays o
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from bot.cases.case import Case, Nudge, NudgeKind, stage_now
-from bot.cases.messages import long_date
+from bot.cases.messages import due_by, long_date
 from bot.dates.workdays import calendar_of
 from policies.model import Policy
 
 
 def plan(policy: Policy, case: Case, today: date, review_days: int) -> list[Nudge]:
+    """The nudges to plan for a case now: its current stage's (while it is open) and its duties' own."""
+    stage = _stage_plan(policy, case, today, review_days) if case.get("status") == "open" else []
+    return stage + duty_plan(policy, case, today)
+
+
+def own_clock(policy: Policy, duty_id: str) -> bool:
+    """Whether a duty runs on a clock of its own (calendar days, months, hours): those get their own nudge, as their
+    deadlines do not follow the stage's; duties in working days are listed in every nudge of their stage."""
+    found = next((n for n in policy.notifications if n.id == duty_id), None)
+    return found is not None and found.within_working_days is None and (
+        found.within_calendar_days is not None or found.within_months is not None or found.within_hours is not None)
+
+
+def duty_plan(policy: Policy, case: Case, today: date) -> list[Nudge]:
+    """One nudge per open duty on a clock of its own, when it falls due: a duty counted in hours at its due time
+    (any day: the procedure's clock runs in hours); one counted in days or months at the start of the last working
+    day on or before its due date (or the next one, if that has passed). Kept after the case is resolved, until the
+    duty is done (Surrey's learning is shared within a month of the final meeting)."""
+    calendar = calendar_of(policy)
+    live = {n["id"] for n in case.get("nudges", []) if n["status"] in ("pending", "sending", "sent")}
+    out: list[Nudge] = []
+    for duty in case.get("duties", []):
+        due = duty.get("due")
+        if duty["status"] != "open" or not due or not own_clock(policy, duty["duty"]):
+            continue
+        stage = duty.get("stage", case.get("stage") or 0)
+        nid = f"{stage}:duty:{duty['id']}:{due}"
+        if nid in live:
+            continue
+        nudge: Nudge = {"id": nid, "stage": stage, "kind": "duty", "status": "pending", "attempts": 0,
+                        "duty": duty["id"]}
+        if "T" in due:
+            out.append({**nudge, "date": datetime.fromisoformat(due).date().isoformat(), "at": due})
+            continue
+        deadline = date.fromisoformat(due)
+        day = deadline if calendar.is_working_day(deadline) else calendar.previous_working_day(deadline)
+        if day < today:
+            if deadline < today:
+                continue
+            day = calendar.on_or_after(today)
+        out.append({**nudge, "date": day.isoformat()})
+    return out
+
+
+def _stage_plan(policy: Policy, case: Case, today: date, review_days: int) -> list[Nudge]:
     """The nudges to send for the case's current stage (only those on or after today)."""
     calendar = calendar_of(policy)
     stage = stage_now(case)
@@ -58,6 +103,14 @@ def next_review(policy: Policy, case: Case, after: date, review_days: int) -> Nu
     stage = stage_now(case)
     return {"id": f"{stage}:review:{day.isoformat()}", "stage": stage, "kind": "review",
             "date": day.isoformat(), "status": "pending", "attempts": 0}
+
+
+def duty_text(case: Case, nudge: Nudge) -> str:
+    """A duty's own nudge: which duty falls due, and when (the open duties follow, numbered for `done`)."""
+    duty = next((d for d in case.get("duties", []) if d["id"] == nudge.get("duty")), None)
+    if duty is None or not duty.get("due"):
+        return f"{case['ref']}: a notification duty falls due."
+    return f"{case['ref']}: a notification duty falls due by {due_by(str(duty['due']))}: notify {duty['notify']}."
 
 
 def text(policy: Policy, case: Case, kind: str, addressees: str, next_contact: str, today: date | None = None) -> str:

@@ -118,12 +118,14 @@ class Scheduler:
         policy = self.policies.get(case["policy"])
         if policy is None:
             return []  # a procedure not enabled in this process: its dates stay for when it is
-        if not self._sending_now(policy, now):
+        regular = self._sending_now(policy, now)  # else only time-of-day nudges (duties counted in hours) go
+        timed = any(n.get("at") and n["status"] in ("pending", "sending") for n in case.get("nudges", []))
+        if not regular and not timed:
             return []
         claimed: list[Nudge] = []
 
         def claim(current: Case) -> Case:
-            updated, chosen = _claim(current, now, self.lease, self.claimer)
+            updated, chosen = _claim(current, now, self.lease, self.claimer, regular)
             if not chosen and updated == current:
                 raise _Nothing
             claimed[:] = chosen
@@ -149,12 +151,13 @@ class Scheduler:
         """Hand the nudge to the outbox (the pass delivers it next, and the outbox retries it while its channel is
         down), then record it as sent. Nudges of the case still waiting there are dropped: this is the most urgent."""
         who = self.roles.addressees(policy, case)
-        text = "\n".join([nudges.text(policy, case, nudge["kind"], who.names, who.next_contact, now.date()),
-                          *duty_lines(case)])
+        head = (nudges.duty_text(case, nudge) if nudge["kind"] == "duty"
+                else nudges.text(policy, case, nudge["kind"], who.names, who.next_contact, now.date()))
+        text = "\n".join([head, *duty_lines(case)])
         reply = Reply(text, kind=Kind.NUDGE, case_ref=case["ref"], actions=available_actions(policy, case),
-                      stage=case["stage"], mentions=who.mentions)
-        for older in case.get("nudges", []):
-            if older["status"] == "sent" and older["id"] != nudge["id"]:
+                      stage=case.get("stage"), mentions=who.mentions)
+        for older in case.get("nudges", []) if nudge["kind"] != "duty" else []:  # (a duty's own nudge drops none)
+            if older["status"] == "sent" and older["id"] != nudge["id"] and older["kind"] != "duty":
                 await self.threads.outbox.cancel(nudge_key(case["ref"], older["id"]))
         await self.threads.send(nudge_key(case["ref"], nudge["id"]), reply, case=case["ref"], now=False)
         follow_up = None
@@ -186,32 +189,44 @@ def nudge_key(ref: str, nudge_id: str) -> str:
     return f"nudge:{ref}:{nudge_id}"
 
 
-def _claim(case: Case, now: datetime, lease: timedelta, claimer: Claimer) -> tuple[Case, list[Nudge]]:
-    """Pick what to send now: the latest due nudge of the current stage (older ones are superseded) and any due
-    overall-cap nudge; nudges of a stage the case has left, or of a closed case, are cancelled."""
+def _claim(case: Case, now: datetime, lease: timedelta, claimer: Claimer,
+           regular: bool = True) -> tuple[Case, list[Nudge]]:
+    """Pick what to send now: the latest due nudge of the current stage (older ones are superseded), any due
+    overall-cap nudge and every due duty nudge; nudges of a stage the case has left, or of a closed case, are
+    cancelled, but a duty's own nudge only once its duty is done. `regular`: whether it is a working day's sending
+    time (else only nudges with a time of their own, `at`, may go)."""
     today = now.date().isoformat()
     open_stage = case["status"] == "open"
+    open_duties = {d["id"] for d in case.get("duties", []) if d["status"] == "open"}
     due: list[Nudge] = []
     result: list[Nudge] = []
     for n in case.get("nudges", []):
-        if n["status"] in ("pending", "sending") and (not open_stage or n["stage"] != case["stage"]):
+        if n["kind"] == "duty":
+            gone = n.get("duty") not in open_duties
+        else:
+            gone = not open_stage or n["stage"] != case["stage"]
+        if n["status"] in ("pending", "sending") and gone:
             n = {**n, "status": "cancelled"}
         elif n["status"] == "sending" and not claimer.live(dict(n), now, lease, nudge_key(case["ref"], n["id"])):
             n = {**n, "status": "pending"}  # claimed by a pass that never finished
-        if n["status"] == "pending" and n["date"] <= today and (
+        at = n.get("at")
+        time_come = datetime.fromisoformat(at) <= now if at else regular and n["date"] <= today
+        if n["status"] == "pending" and time_come and (
             not n.get("retry_at") or datetime.fromisoformat(n["retry_at"]) <= now
         ):
             due.append(n)
         result.append(n)
     if not due:
         return {**case, "nudges": result}, []
+    duties = [n for n in due if n["kind"] == "duty"]
+    due = [n for n in due if n["kind"] != "duty"]
     stage_due = [n for n in due if n["kind"] != "overall"]
     latest = max(stage_due, key=lambda n: (n["date"], KIND_ORDER[n["kind"]])) if stage_due else None
     # An overall-cap nudge says "one working day left": once the cap itself has passed (the bot was down), it would
     # be wrong, so it is superseded; the stage's own overdue nudge still goes.
     cap_passed = bool(case.get("overall_due")) and (case.get("overall_due") or "") < today
     overall = [n for n in due if n["kind"] == "overall" and not cap_passed]
-    chosen_ids = {id(n) for n in overall} | ({id(latest)} if latest is not None else set())
+    chosen_ids = {id(n) for n in overall + duties} | ({id(latest)} if latest is not None else set())
     final: list[Nudge] = []
     chosen: list[Nudge] = []
     for n in result:

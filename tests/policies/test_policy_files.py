@@ -392,5 +392,9 @@ def test_surrey(policies: dict[str, Policy]) -> None:
     assert "C-SPA" in p.immediate_harm.route
     assert p.extension.allowed is False
     assert p.final_stage.binding is False
-    assert notes(p) == {"sscp_referral": ((5,), "enter", "sscp_standard_form", ())}
+    assert notes(p) == {"sscp_referral": ((5,), "enter", "sscp_standard_form", ()),
+                        "learning_disseminated": ((5,), "resolve", "", ())}
+    # 6.4 Stage 5: learning disseminated "within one month of the meeting or review": a clock in months.
+    learning = next(n for n in p.notifications if n.id == "learning_disseminated")
+    assert (learning.within_months, learning.within_working_days) == (1, None)
 
