@@ -4,7 +4,9 @@ The ladder for a stage with a timescale: one working day before its due date, on
 working day after it (overdue). An overall cap (BCSSP's) gets its own nudge a working day before it runs out, until
 the case reaches the stage the cap runs to (or, for a cap that runs to resolution, until it is resolved). Stages with
 no timescale get a review reminder every `review_days` working days (local practice, not the procedure's rule).
-All are sent at the start of a working day, never on weekends or bank holidays of the policy's nation.
+A duty on a clock of its own (calendar days, months, hours) gets one nudge when it falls due, until it is done.
+All are sent at the start of a working day, never on weekends, bank holidays of the policy's nation or its closure
+days; but a duty counted in hours is nudged at its due time, any day (see `duty_plan`).
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ NUDGES = {
     "overdue": "{stage} is overdue",
     "overall": "one working day left of the overall timescale",
     "review": "review progress at {stage} (no set timescale)",
+    "duty": "a notification duty falls due",
 }
 
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import POLICY_FOLDER, POLICY_IDS, SEED_IDS
 
 from policies.loader import POLICY_DIR, REQUIRED_QUESTIONS, load_policies, load_policy
-from policies.model import Policy
+from policies.model import GENERIC_NEXT_CONTACT, Policy
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +78,7 @@ def test_every_rule_has_a_cite_and_a_comment(policies: dict[str, Policy], pid: s
         *p.forms.values(),
     ]
     cited += [x for x in (p.overall, p.pre_stage) if x is not None]
+    cited += [p.next_contact] if p.next_contact != GENERIC_NEXT_CONTACT else []
     assert all(x.cite.startswith(p.short_name) for x in cited)
     text = (POLICY_FOLDER / f"{pid}.toml").read_text(encoding="utf-8")
     for header in ("[immediate_harm]", "[extension]", "[final_stage]"):
