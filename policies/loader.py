@@ -25,6 +25,7 @@ from policies.model import (
     Form,
     FormField,
     ImmediateHarm,
+    Liaison,
     LiaisonOfficer,
     NextContact,
     Notification,
@@ -133,6 +134,7 @@ def _parse(r: Reader, file: str) -> Policy:
         notifications=tuple(_notification(n) for n in r.tables("notifications", required=False)),
         forms={k: _form(k, f) for k, f in r.mapping("forms", required=False).items()},
         liaison_officers=tuple(_liaison(s) for s in r.tables("liaison_officers", required=False)),
+        liaison=_liaison_title(r.table("liaison", required=False)),
         debrief=_debrief(r.table("debrief", required=False)),
         next_contact=_next_contact(r.table("next_contact", required=False)),
         closure_days=_closure_days(r.table("calendar", required=False)),
@@ -339,6 +341,15 @@ def _closure_days(r: Reader | None) -> tuple[date, ...]:
     return days
 
 
+def _liaison_title(r: Reader | None) -> Liaison | None:
+    if r is None:
+        return None
+    out = Liaison(title=r.text("title"), abbreviation=r.text("abbreviation"), tier=r.text("tier", choices=TIERS),
+                  cite=r.text("cite"))
+    r.done()
+    return out
+
+
 def _liaison(r: Reader) -> LiaisonOfficer:
     out = LiaisonOfficer(agency=r.text("agency"), role=r.text("role"))
     r.done()
@@ -357,6 +368,8 @@ def _check_consistency(p: Policy, file: str) -> None:
             raise fail("extension.stages", f"there is no stage {number}")
     if p.overall and p.overall.until_stage is not None and p.stage(p.overall.until_stage) is None:
         raise fail("overall.until_stage", f"there is no stage {p.overall.until_stage}")
+    if p.liaison_officers and p.liaison is None:
+        raise fail("liaison", "is missing: [[liaison_officers]] needs [liaison] (title, abbreviation, tier, cite)")
     _unique(fail, "categories", [c.id for c in p.categories])
     _unique(fail, "questions", [q.id for q in p.questions])
     _unique(fail, "notifications", [n.id for n in p.notifications])

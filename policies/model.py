@@ -232,6 +232,17 @@ class Category:
 
 
 @dataclass(frozen=True)
+class Liaison:
+    """What the procedure calls each agency's liaison officer (Lincolnshire: Senior Liaison Officer, SLO), the tier at
+    which the other agency's is contacted first, and where the table of them comes from."""
+
+    title: str
+    abbreviation: str
+    tier: str
+    cite: str
+
+
+@dataclass(frozen=True)
 class LiaisonOfficer:
     """An agency's Senior Liaison Officer role (Lincolnshire)."""
 
@@ -262,6 +273,7 @@ class Policy:
     notifications: tuple[Notification, ...] = ()
     forms: dict[str, Form] = field(default_factory=dict)
     liaison_officers: tuple[LiaisonOfficer, ...] = ()
+    liaison: Liaison | None = None
     debrief: Debrief | None = None
     next_contact: NextContact = GENERIC_NEXT_CONTACT
     closure_days: tuple[date, ...] = ()

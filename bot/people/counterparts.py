@@ -35,8 +35,9 @@ class Counterparts:
 
 
 def liaison_role(policy: Policy, agency: str) -> str | None:
-    """The agency's Senior Liaison Officer role from the policy's table: an exact match of the agency name, else
-    the longest table agency that ends the name ('Northshire Children's Services' -> 'Children's Services')."""
+    """The agency's liaison officer role (Lincolnshire's Senior Liaison Officer) from the policy's table: an exact
+    match of the agency name, else the longest table agency that ends the name ('Northshire Children's Services' ->
+    'Children's Services')."""
     words = re.sub(r"[^a-z0-9 ]", "", agency.lower().replace("&", " and ")).split()
     ends = {"".join(words[i:]): len(words) - i for i in range(len(words))}
     found = [(ends[key], o.role) for o in policy.liaison_officers if (key := normalise_agency(o.agency)) in ends]
@@ -48,13 +49,14 @@ def _reaching(people: Iterable[Person], tier: str) -> Person | None:
 
 
 def _duty(policy: Policy, raiser_agency: str, listed: bool) -> str:
-    """The duty to give the next contact; with the raiser's Senior Liaison Officer where the procedure has them
+    """The duty to give the next contact; with the raiser's liaison officer where the procedure has them
     (`listed`: the agency's name is the directory's, so it may be shown; typed text never is)."""
     given = policy.next_contact  # the procedure's words ([next_contact]), else the product's (GENERIC_NEXT_CONTACT)
     role = liaison_role(policy, raiser_agency) if raiser_agency else None
     where = ""
-    if role:
-        where = f"in {raiser_agency} the SLO is the {role}" if listed else f"your SLO is your agency's {role}"
+    if role and policy.liaison is not None:
+        slo = policy.liaison.abbreviation
+        where = f"in {raiser_agency} the {slo} is the {role}" if listed else f"your {slo} is your agency's {role}"
     said = "; ".join(part for part in (given.cite, where) if part)
     return f"{given.duty} ({said})" if said else given.duty
 
@@ -68,8 +70,8 @@ def named_professional(directory: Directory, policy: Policy, agency: str, profes
 
 def _in_agency(directory: Directory, policy: Policy, agency: str, tier: str, professional: str) -> Person | None:
     people = directory.in_agency(agency, policy.id)
-    if policy.liaison_officers and tier == "senior_manager":
-        # LSCB Step 3: "Each LSCB agency has a senior liaison officer who can be contacted to assist".
+    if policy.liaison is not None and tier == policy.liaison.tier:
+        # At this tier the agency's liaison officer first ([liaison] tier; Lincolnshire Step 3).
         liaison = [p for p in people if "slo" in p.contact_for]
         if liaison:
             return liaison[0]
@@ -122,9 +124,9 @@ def _other_side(
         f"{who[:1].upper()}{who[1:]} is not in the directory. Ask the professional you are dealing with for "
         f"{ASK_FOR[tier]}: {_duty(policy, *raiser)}."
     ]
-    if role := liaison_role(policy, agency or agency_text.strip()):
+    if (role := liaison_role(policy, agency or agency_text.strip())) and policy.liaison is not None:
         whose = f"{agency}'s" if agency else "The other agency's"
-        notes.append(f"{whose} Senior Liaison Officer is its {role} ({policy.short_name} Senior Liaison Officers).")
+        notes.append(f"{whose} {policy.liaison.title} is its {role} ({policy.liaison.cite}).")
     return None, agency, tuple(notes)
 
 

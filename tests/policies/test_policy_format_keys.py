@@ -110,3 +110,15 @@ def test_next_contact_wording_comes_from_the_file(tmp_path: Path) -> None:
     assert load_policy(POLICY_DIR / "medway.toml").next_contact == GENERIC_NEXT_CONTACT  # the seed states none
     assert_error(broken(tmp_path, replaced('duty = "every agency has a duty to give the next contact at once"\n', "")),
                  "next_contact.duty", "is missing")
+
+
+def test_liaison_officers_come_with_what_the_procedure_calls_them(tmp_path: Path) -> None:
+    lincolnshire = (POLICY_DIR / "lincolnshire.toml").read_text(encoding="utf-8")
+    liaison = load_policy(POLICY_DIR / "lincolnshire.toml").liaison
+    assert liaison is not None and (liaison.title, liaison.abbreviation, liaison.tier) == (
+        "Senior Liaison Officer", "SLO", "senior_manager")
+    start = lincolnshire.index("[liaison]\n")
+    without = lincolnshire[:start] + lincolnshire[lincolnshire.index("\n# --- Senior Liaison Officers"):]
+    assert_error(broken(tmp_path, without, "lincolnshire.toml"), "liaison", "[[liaison_officers]] needs [liaison]")
+    assert_error(broken(tmp_path, replaced('tier = "senior_manager"\ncite = "LSCB', 'tier = "boss"\ncite = "LSCB',
+                                           lincolnshire), "lincolnshire.toml"), "liaison.tier", "must be one of")
