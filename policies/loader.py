@@ -221,8 +221,11 @@ def _extension(r: Reader) -> Extension:
 
 def _final_stage(r: Reader) -> FinalStage:
     out = FinalStage(
-        nature=r.text("nature"), binding=r.flag("binding"), description=r.text("description"), cite=r.text("cite")
+        nature=r.text("nature"), binding=r.flag("binding"), description=r.text("description"), cite=r.text("cite"),
+        decision=r.text("decision", required=False),
     )
+    if out.decision and not out.binding:
+        raise r.fail("decision", "only a binding final stage has words for its binding decision")
     r.done()
     return out
 

@@ -156,6 +156,7 @@ class FinalStage:
     binding: bool
     description: str
     cite: str
+    decision: str = ""  # the procedure's words on a binding decision, said when it is recorded
 
 
 @dataclass(frozen=True)

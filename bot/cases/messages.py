@@ -160,8 +160,8 @@ def resolved(policy: Policy, case: Mapping[str, Any]) -> str:
     lines = [f"{case['ref']} is resolved at {policy.stage_title(outcome['stage'])}. The written outcome and how "
              "outstanding actions will be followed up are recorded on the case."]
     if outcome.get("binding"):
-        lines.append(f"This is the final stage's decision: final and binding on all organisations involved "
-                     f"({policy.final_stage.cite}).")
+        words = policy.final_stage.decision or "final and binding"  # (the procedure's words where it has them)
+        lines.append(f"This is the final stage's decision: {words} ({policy.final_stage.cite}).")
     elif outcome.get("final_decision"):
         lines.append(f"This records the final stage's decision ({policy.final_stage.cite}).")
     lines += duty_lines(case)
