@@ -122,3 +122,10 @@ def test_liaison_officers_come_with_what_the_procedure_calls_them(tmp_path: Path
     assert_error(broken(tmp_path, without, "lincolnshire.toml"), "liaison", "[[liaison_officers]] needs [liaison]")
     assert_error(broken(tmp_path, replaced('tier = "senior_manager"\ncite = "LSCB', 'tier = "boss"\ncite = "LSCB',
                                            lincolnshire), "lincolnshire.toml"), "liaison.tier", "must be one of")
+
+
+def test_only_a_binding_final_stage_has_words_for_its_decision(tmp_path: Path) -> None:
+    assert load_policy(POLICY_DIR / "bcssp.toml").final_stage.decision == (
+        "final and binding on all organisations involved")  # Appendix 1
+    unbound = broken(tmp_path, replaced("binding = false\n", 'binding = false\ndecision = "final"\n'))
+    assert_error(unbound, "final_stage.decision", "only a binding final stage")
