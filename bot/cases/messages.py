@@ -189,7 +189,8 @@ def moved(policy: Policy, case: Mapping[str, Any], action: str) -> str:
 def status(policy: Policy | None, case: Mapping[str, Any]) -> str:
     ref = case["ref"]
     if case["status"] == "immediate_harm":
-        return f"{ref}: the immediate-harm route was given on {long_date(case['raised_at'][:10])}; no case stages."
+        given = f"{ref}: the immediate-harm route was given on {long_date(case['raised_at'][:10])}; no case stages."
+        return "\n".join([given, *duty_lines(case)])  # (the procedure's duties once the route is given: BCSSP)
     name = policy.short_name if policy else case["policy"]
     stage = policy.stage(case["stage"]) if policy else None
     where = stage_line(policy, stage, case.get("stage_due")) if policy and stage else f"stage {case['stage']}"

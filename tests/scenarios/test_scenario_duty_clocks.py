@@ -30,6 +30,12 @@ async def test_bcssp_harm_at_the_first_question_starts_a_24_hour_clock_nudged_at
     assert "a notification duty falls due by 16:30 on Saturday 28 November 2026" in nudge.text
     assert await world.tick(at(2026, 11, 28, 17)) == []  # once
     assert await world.tick(at(2026, 11, 30, 9)) == []
+    # Listed in status until it is marked done.
+    (status,) = await world.person(JORDAN).say(f"status {reply.case_ref}")
+    assert "To do (1) by 16:30 on Saturday 28 November 2026" in status.text
+    (done,) = await world.person(JORDAN).say(f"done {reply.case_ref} 1")
+    assert done.text.startswith("Marked as done.") and "To do" not in done.text
+    assert (await world.case(reply.case_ref))["duties"][0]["status"] == "done"
 
 
 async def test_bcssp_harm_on_a_case_adds_the_duty_and_done_stops_its_nudge(store, all_policies, clock):
