@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from bot.dates.workdays import calendar_for
+from bot.dates.workdays import calendar_of
 from dialogs.answers import parse_answer
 from dialogs.intake import BACK_WORDS, CANCEL_WORDS, HELP_WORDS
 from dialogs.outcome import Outcome, Say
@@ -69,7 +69,7 @@ def handle_text(state: dict[str, Any], text: str, policies: Mapping[str, Policy]
     if word in BACK_WORDS:
         previous = asked[max(0, index - 1)]
         return Outcome({**state, "step": previous.id}, (Say("", question=previous),))
-    parsed = parse_answer(question, text, today, calendar_for(policies[state["policy"]].region))
+    parsed = parse_answer(question, text, today, calendar_of(policies[state["policy"]]))
     if not parsed.ok:  # (a date is checked here, when it is given: asked again, and nothing answered is lost)
         return Outcome(state, (Say(parsed.error, question=question, invalid=True),))
     answers = {**state["answers"], question.id: parsed.value}
@@ -85,7 +85,7 @@ def check_form(action: str, policy: Policy, stage: int, values: Mapping[str, Any
     errors: dict[str, str] = {}
     asked = questions(action, policy, stage)
     for question in asked:
-        parsed = parse_answer(question, values.get(question.id), today, calendar_for(policy.region))
+        parsed = parse_answer(question, values.get(question.id), today, calendar_of(policy))
         if parsed.ok:
             answers[question.id] = parsed.value
         else:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from policies.model import (
     CONTACT_KINDS,
     COUNTS_FROM,
+    DUTY_CLOCKS,
+    FORM_FILLS,
+    GENERIC_NEXT_CONTACT,
     NOTIFY_ON,
     QUESTION_KINDS,
     REGIONS,
@@ -22,7 +26,9 @@ from policies.model import (
     Form,
     FormField,
     ImmediateHarm,
+    Liaison,
     LiaisonOfficer,
+    NextContact,
     Notification,
     Option,
     OverallCap,
@@ -136,8 +142,11 @@ def _parse(r: Reader, file: str) -> Policy:
         notifications=tuple(_notification(n) for n in r.tables("notifications", required=False)),
         forms={k: _form(k, f) for k, f in r.mapping("forms", required=False).items()},
         liaison_officers=tuple(_liaison(s) for s in r.tables("liaison_officers", required=False)),
+        liaison=_liaison_title(r.table("liaison", required=False)),
         debrief=_debrief(r.table("debrief", required=False)),
         reminders=_reminders(r.table("reminders", required=False)),
+        next_contact=_next_contact(r.table("next_contact", required=False)),
+        closure_days=_closure_days(r.table("calendar", required=False)),
         path=file,
     )
     if not policy.scope:
@@ -188,11 +197,16 @@ def _stage(r: Reader) -> Stage:
 def _overall(r: Reader | None) -> OverallCap | None:
     if r is None:
         return None
+    until_stage = r.integer("until_stage", required=False, low=1, high=20)
+    until_resolution = r.flag("until_resolution", required=False)
+    if (until_stage is None) == (not until_resolution):
+        raise r.fail("until_stage", "give either until_stage = N or until_resolution = true (exactly one)")
     out = OverallCap(
         working_days=r.integer("working_days", low=1, high=120) or 0,
-        until_stage=r.integer("until_stage", low=1, high=20) or 0,
+        until_stage=until_stage,
         description=r.text("description"),
         cite=r.text("cite"),
+        until_resolution=until_resolution,
     )
     r.done()
     return out
@@ -221,8 +235,11 @@ def _extension(r: Reader) -> Extension:
 
 def _final_stage(r: Reader) -> FinalStage:
     out = FinalStage(
-        nature=r.text("nature"), binding=r.flag("binding"), description=r.text("description"), cite=r.text("cite")
+        nature=r.text("nature"), binding=r.flag("binding"), description=r.text("description"), cite=r.text("cite"),
+        decision=r.text("decision", required=False),
     )
+    if out.decision and not out.binding:
+        raise r.fail("decision", "only a binding final stage has words for its binding decision")
     r.done()
     return out
 
@@ -270,10 +287,14 @@ def _question(r: Reader, categories: tuple[Category, ...]) -> Question:
 
 
 def _notification(r: Reader) -> Notification:
+    on = r.text("on", choices=NOTIFY_ON)
+    clocks = [key for key in DUTY_CLOCKS if r.has(key)]
+    if len(clocks) > 1:
+        raise r.fail(clocks[1], f"a duty has one deadline: give only one of {', '.join(DUTY_CLOCKS)}")
     out = Notification(
         id=r.text("id"),
-        stages=r.integers("stages"),
-        on=r.text("on", choices=NOTIFY_ON),
+        stages=r.integers("stages", required=on != "harm"),
+        on=on,
         notify=r.text("notify"),
         responsible_tier=r.text("responsible_tier", choices=TIERS),
         text=r.text("text"),
@@ -281,6 +302,9 @@ def _notification(r: Reader) -> Notification:
         form=r.text("form", required=False),
         when_child_status=r.texts("when_child_status", required=False),
         within_working_days=r.integer("within_working_days", required=False, low=0, high=60),
+        within_calendar_days=r.integer("within_calendar_days", required=False, low=0, high=366),
+        within_months=r.integer("within_months", required=False, low=1, high=24),
+        within_hours=r.integer("within_hours", required=False, low=1, high=720),
     )
     r.done()
     return out
@@ -291,7 +315,15 @@ def _form(key: str, r: Reader) -> Form:
     for f in r.tables("fields"):
         if any(existing.id == f.data.get("id") for existing in fields):
             raise f.fail("id", f"the field id {f.data.get('id')!r} is used twice in this form")
-        fields.append(FormField(id=f.text("id"), label=f.text("label"), section=f.text("section", required=False)))
+        fill = f.text("fill", choices=tuple(FORM_FILLS))
+        stage = f.integer("stage", required=False, low=1, high=20)
+        if stage is not None and not FORM_FILLS[fill]:
+            raise f.fail("stage", f"fill = {fill!r} does not read a stage")
+        question = f.text("question", required=fill == "answer")
+        if question and fill != "answer":
+            raise f.fail("question", "only fill = \"answer\" names a question")
+        fields.append(FormField(id=f.text("id"), label=f.text("label"), section=f.text("section", required=False),
+                                fill=fill, stage=stage, question=question))
         f.done()
     out = Form(
         id=key,
@@ -300,6 +332,7 @@ def _form(key: str, r: Reader) -> Form:
         cite=r.text("cite"),
         fields=tuple(fields),
         note=r.text("note", required=False),
+        from_stage=r.integer("from_stage", required=False, low=1, high=20),
     )
     r.done()
     return out
@@ -326,6 +359,31 @@ def _reminders(r: Reader | None) -> Reminders:
     return out
 
 
+def _next_contact(r: Reader | None) -> NextContact:
+    if r is None:
+        return GENERIC_NEXT_CONTACT
+    out = NextContact(duty=r.text("duty"), cite=r.text("cite"), own_side=r.text("own_side", required=False))
+    r.done()
+    return out
+
+
+def _closure_days(r: Reader | None) -> tuple[date, ...]:
+    if r is None:
+        return ()
+    days = r.dates("closure_days")
+    r.text("cite")  # where the list comes from (the council's published closure days): required, not shown
+    r.done()
+    return days
+
+
+def _liaison_title(r: Reader | None) -> Liaison | None:
+    if r is None:
+        return None
+    out = Liaison(title=r.text("title"), abbreviation=r.text("abbreviation"), cite=r.text("cite"))
+    r.done()
+    return out
+
+
 def _liaison(r: Reader) -> LiaisonOfficer:
     out = LiaisonOfficer(agency=r.text("agency"), role=r.text("role"))
     r.done()
@@ -342,8 +400,15 @@ def _check_consistency(p: Policy, file: str) -> None:
     for number in p.extension.stages:
         if p.stage(number) is None:
             raise fail("extension.stages", f"there is no stage {number}")
-    if p.overall and p.stage(p.overall.until_stage) is None:
+    if p.overall and p.overall.until_stage is not None and p.stage(p.overall.until_stage) is None:
         raise fail("overall.until_stage", f"there is no stage {p.overall.until_stage}")
+    if p.liaison_officers and p.liaison is None:
+        raise fail("liaison", "is missing: [[liaison_officers]] needs [liaison] (title, abbreviation, cite)")
+    for i, stage in enumerate(p.stages):
+        for key in ("raiser_contact", "other_contact"):
+            if getattr(stage, key) == "slo" and p.liaison is None:
+                raise fail(f"stages[{i}].{key}", "names the agencies' liaison officers: add [liaison] (title, "
+                           "abbreviation, cite) to say what the procedure calls them")
     _unique(fail, "categories", [c.id for c in p.categories])
     _unique(fail, "questions", [q.id for q in p.questions])
     _unique(fail, "notifications", [n.id for n in p.notifications])
@@ -375,6 +440,14 @@ def _check_consistency(p: Policy, file: str) -> None:
         for sid in n.when_child_status:
             if sid not in status_ids:
                 raise fail(f"notifications[{i}].when_child_status", f"{sid!r} is not a child_status option")
+    for key, form in p.forms.items():
+        if form.from_stage is not None and p.stage(form.from_stage) is None:
+            raise fail(f"forms.{key}.from_stage", f"there is no stage {form.from_stage}")
+        for j, f in enumerate(form.fields):
+            if f.stage is not None and p.stage(f.stage) is None:
+                raise fail(f"forms.{key}.fields[{j}].stage", f"there is no stage {f.stage}")
+            if f.question and p.question(f.question) is None:
+                raise fail(f"forms.{key}.fields[{j}].question", f"there is no question {f.question!r}")
 
 
 def _unique(fail: Callable[[str, str], PolicyError], field: str, ids: list[str]) -> None:

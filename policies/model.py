@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 TIERS: tuple[str, ...] = (
     "practitioner",
@@ -20,20 +21,36 @@ TIER_LABELS: dict[str, str] = {
     "partnership": "safeguarding partnership",
     "none": "nobody",
 }
-# Shared contacts a directory entry can be (its `contact_for`), which a stage may name as whom to contact.
+# Shared contacts a directory entry can be (its `contact_for`), which a stage may name as whom to contact. `slo` is an
+# agency's liaison officer: what a procedure calls them is its own wording ([liaison]; Policy.contact_label).
 CONTACT_KINDS: tuple[str, ...] = ("safeguarding_lead", "iro", "business_unit", "board", "slo")
 CONTACT_LABELS: dict[str, str] = {
     "safeguarding_lead": "designated safeguarding lead",
     "iro": "Independent Reviewing Officer (IRO)",
     "business_unit": "partnership business unit",
     "board": "partnership board",
-    "slo": "Senior Liaison Officer (SLO)",
+    "slo": "liaison officer",
 }
 REGIONS: tuple[str, ...] = ("ENG", "WLS", "SCT", "NIR")
 SCOPES: tuple[str, ...] = ("children", "adults")
 QUESTION_KINDS: tuple[str, ...] = ("yes_no", "choice", "text", "date")
 COUNTS_FROM: tuple[str, ...] = ("disagreement", "stage_start")
-NOTIFY_ON: tuple[str, ...] = ("enter", "resolve")
+NOTIFY_ON: tuple[str, ...] = ("enter", "resolve", "harm")
+# The clocks a notification duty's deadline can run on (at most one per duty): working days (weekends, bank holidays
+# and the policy's closure days skipped), calendar days, calendar months, or hours.
+DUTY_CLOCKS: tuple[str, ...] = ("within_working_days", "within_calendar_days", "within_months", "within_hours")
+# What can fill a form field (`fill`), and whether it reads one stage (`stage`, default the form's `from_stage`).
+# bot/records/forms.py holds how each is filled; policies/README.md says what each gives.
+FORM_FILLS: dict[str, bool] = {
+    "reference": False, "arose_on": False, "answer": False, "nature": False, "people": False,
+    "people_names": False, "people_roles": False, "people_agencies": False, "people_contacts": False,
+    "raiser": False, "raiser_agency": False, "raiser_line_manager": False,
+    "history": False, "escalation": False, "actions_to_date": False,
+    "final_date": False, "final_outcome": False, "panel_convened": False, "by_hand": False,
+    "concerns_remaining": True, "escalated_by": True, "raiser_contact": True,
+    "stage_started": True, "stage_due": True, "stage_ended": True, "stage_dates": True, "stage_outcome": True,
+    "stage_response": True, "stage_resolution": True, "stage_progressed": True, "next_stage_started": True,
+}
 
 
 @dataclass(frozen=True)
@@ -97,12 +114,18 @@ class Stage:
 
 @dataclass(frozen=True)
 class OverallCap:
-    """A cap on the whole process, counted from the disagreement arising (BCSSP's 10 working days)."""
+    """A cap on the whole process, counted from the disagreement arising: until a stage is reached (BCSSP's 10
+    working days "to be either resolved or ... escalated to stage 4"), or until the case is resolved."""
 
     working_days: int
-    until_stage: int
+    until_stage: int | None
     description: str
     cite: str
+    until_resolution: bool = False
+
+    def runs_at(self, stage: int) -> bool:
+        """Whether the cap still runs while a case is open at this stage."""
+        return self.until_resolution or (self.until_stage is not None and stage < self.until_stage)
 
 
 @dataclass(frozen=True)
@@ -159,6 +182,7 @@ class FinalStage:
     binding: bool
     description: str
     cite: str
+    decision: str = ""  # the procedure's words on a binding decision, said when it is recorded
 
 
 @dataclass(frozen=True)
@@ -175,6 +199,14 @@ class Notification:
     form: str = ""
     when_child_status: tuple[str, ...] = ()
     within_working_days: int | None = None
+    within_calendar_days: int | None = None
+    within_months: int | None = None
+    within_hours: int | None = None
+
+    def applies_at(self, stage: int | None) -> bool:
+        """Whether the duty applies at this stage (None: an immediate-harm record, before any stage); a harm duty
+        with no stages listed applies wherever the immediate-harm route is given."""
+        return stage in self.stages if self.stages else self.on == "harm"
 
 
 @dataclass(frozen=True)
@@ -184,6 +216,9 @@ class FormField:
     id: str
     label: str
     section: str = ""
+    fill: str = "by_hand"
+    stage: int | None = None
+    question: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,6 +231,22 @@ class Form:
     cite: str
     fields: tuple[FormField, ...]
     note: str = ""
+    from_stage: int | None = None
+
+
+@dataclass(frozen=True)
+class NextContact:
+    """Who must give the next contact when the directory cannot name it, in the procedure's words: `duty` (the other
+    agency's), and `own_side` (help on the raiser's side, e.g. Lincolnshire's Senior Liaison Officers)."""
+
+    duty: str
+    cite: str
+    own_side: str = ""
+
+
+# Where a procedure says nothing about it (Medway, Gloucestershire): the product's own words, not a procedure's.
+GENERIC_NEXT_CONTACT = NextContact("the other agency should give you the next contact at once, so the escalation is "
+                                   "not held up", "")
 
 
 REMINDERS_OVERDUE_EVERY = 2  # working days between reminders while a stage is overdue (policies/README.md)
@@ -220,6 +271,22 @@ class Category:
     id: str
     label: str
     cite: str
+
+
+@dataclass(frozen=True)
+class Liaison:
+    """What the procedure calls each agency's liaison officer (Lincolnshire: Senior Liaison Officer, SLO) and where
+    its table of them comes from. Whom a stage contacts is the stage's (`raiser_contact` / `other_contact` = "slo");
+    this is only how they are named."""
+
+    title: str
+    abbreviation: str
+    cite: str
+
+    @property
+    def label(self) -> str:
+        """'Senior Liaison Officer (SLO)'."""
+        return f"{self.title} ({self.abbreviation})"
 
 
 @dataclass(frozen=True)
@@ -253,8 +320,11 @@ class Policy:
     notifications: tuple[Notification, ...] = ()
     forms: dict[str, Form] = field(default_factory=dict)
     liaison_officers: tuple[LiaisonOfficer, ...] = ()
+    liaison: Liaison | None = None
     debrief: Debrief | None = None
     reminders: Reminders = field(default_factory=Reminders)
+    next_contact: NextContact = GENERIC_NEXT_CONTACT
+    closure_days: tuple[date, ...] = ()
     path: str = ""
 
     def stage(self, number: int) -> Stage | None:
@@ -277,6 +347,13 @@ class Policy:
     def question(self, question_id: str) -> Question | None:
         """The Stage 1 question with this id."""
         return next((q for q in self.questions if q.id == question_id), None)
+
+    def contact_label(self, kind: str) -> str:
+        """What a contact kind is called in this procedure: its liaison officers by its own title ([liaison]), the
+        other kinds by the product's words (CONTACT_LABELS)."""
+        if kind == "slo" and self.liaison is not None:
+            return self.liaison.label
+        return CONTACT_LABELS[kind]
 
     def stage_title(self, number: int) -> str:
         """E.g. 'Stage 3: Escalation to Line Management/Second-Tier Management'."""

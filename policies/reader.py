@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 
@@ -90,6 +91,25 @@ class Reader:
         ):
             raise self.fail(key, "must be a non-empty list of whole numbers")
         return tuple(value)
+
+    def dates(self, key: str, *, required: bool = True) -> tuple[date, ...]:
+        """A list of calendar dates: TOML dates (2027-01-04) or ISO text ("2027-01-04")."""
+        value = self._get(key, required)
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            raise self.fail(key, "must be a list of dates, e.g. [2027-01-04, 2027-04-19]")
+        out: list[date] = []
+        for item in value:
+            if isinstance(item, str):
+                try:
+                    item = date.fromisoformat(item)
+                except ValueError:
+                    raise self.fail(key, f"{item!r} is not a date (YYYY-MM-DD)") from None
+            if isinstance(item, datetime) or not isinstance(item, date):
+                raise self.fail(key, f"{item!r} is not a date (YYYY-MM-DD, no time)")
+            out.append(item)
+        return tuple(sorted(set(out)))
 
     def table(self, key: str, *, required: bool = True) -> Reader | None:
         value = self._get(key, required)

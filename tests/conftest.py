@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,9 +14,17 @@ from bot.app import Core, build_core
 from bot.dates.clock import FixedClock
 from bot.dates.workdays import LONDON
 from bot.types import Event, Reply, ThreadRef, UserRef
-from policies.loader import load_policies
+from policies.loader import POLICY_DIR, load_policies
 from policies.model import Policy, Question
 from storage.memory_store import MemoryStore
+
+# The policy folder the tests read: policies/, or BOT_POLICY_DIR when set (a copy with a partnership's own file beside
+# the five). Tests that go through every procedure take their list from it (POLICY_IDS), never from a list of the
+# five: tests/policies/test_sixth_procedure.py runs them over a sixth. Tests of one named procedure's own rules name it.
+POLICY_FOLDER = Path(os.environ.get("BOT_POLICY_DIR") or POLICY_DIR)
+POLICIES: dict[str, Policy] = load_policies(POLICY_FOLDER)
+POLICY_IDS: tuple[str, ...] = tuple(POLICIES)
+SEED_IDS = ("surrey", "bcssp", "lincolnshire", "medway", "gloucestershire")  # the five built from the seeds
 
 CHILD_NAME = "Tallulah Quenby-Marsh"
 CHILD_DOB = "2015-02-03"
@@ -42,7 +52,7 @@ DEFAULT_ANSWERS: dict[str, str] = {
 
 @pytest.fixture(scope="session")
 def all_policies() -> dict[str, Policy]:
-    return load_policies()
+    return load_policies(POLICY_FOLDER)
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Literal, TypedDict
 
-from bot.dates.timeline import overall_due, stage_clock_start, stage_due
-from bot.dates.workdays import calendar_for, london_today
+from bot.dates.timeline import duty_due, overall_due, stage_clock_start, stage_due
+from bot.dates.workdays import london_today
 from bot.types import ThreadRef, UserRef
 from policies.model import Policy, Stage
 
@@ -17,7 +17,7 @@ SCHEMA = 1
 REF_PREFIX = "ESC"
 REF_PATTERN = re.compile(r"^ESC-\d{4}-\d{4,}$", re.IGNORECASE)  # what a case reference looks like when typed
 Status = Literal["open", "resolved", "immediate_harm"]
-NudgeKind = Literal["before", "due", "overdue", "lead", "overall", "review"]  # lead: overdue, the leads told
+NudgeKind = Literal["before", "due", "overdue", "lead", "overall", "review", "duty"]  # lead: overdue, leads told
 
 
 class _AuditEntry(TypedDict):
@@ -49,15 +49,15 @@ class StageEntry(TypedDict, total=False):
 class Duty(TypedDict, total=False):
     """A notification duty (tell the IRO, send a form, ...), open until someone marks it done."""
 
-    id: str  # "<notification id>@<stage>"
+    id: str  # "<notification id>@<stage>" ("<notification id>@<time given>" for an immediate-harm duty)
     duty: str
-    stage: int
+    stage: int  # (absent on an immediate-harm record's duty: it has no stages)
     notify: str
     form: str
     responsible_tier: str
     text: str
     cite: str
-    due: str | None
+    due: str | None  # a date (ISO), or a London date and time for a duty counted in hours
     status: Literal["open", "done"]
     done_by: str
     done_at: str
@@ -66,10 +66,12 @@ class Duty(TypedDict, total=False):
 class Nudge(TypedDict, total=False):
     """A deadline reminder planned for the case: sent at most once (see bot.jobs.scheduler)."""
 
-    id: str  # "<stage>:<kind>:<date>"
+    id: str  # "<stage>:<kind>:<date>" ("<stage>:duty:<duty id>:<due>" for a duty's own nudge)
     stage: int
     kind: NudgeKind
     date: str
+    at: str  # a time-of-day nudge (a duty counted in hours): sent once this instant has passed, on any day
+    duty: str  # the duty a "duty" nudge is about
     status: Literal["pending", "sending", "sent", "cancelled", "superseded"]
     attempts: int
     claimed_at: str
@@ -195,22 +197,24 @@ def split_answers(policy: Policy, answers: Mapping[str, Any]) -> tuple[dict[str,
     return details, child
 
 
-def stage_duties(policy: Policy, stage: Stage, on: str, details: Mapping[str, Any], start: date) -> list[Duty]:
-    """The notification duties that apply when a case enters (or is resolved at) a stage."""
+def stage_duties(policy: Policy, stage: Stage | None, on: str, details: Mapping[str, Any],
+                 now: datetime) -> list[Duty]:
+    """The notification duties that apply when a case enters (or is resolved at) a stage, or when the immediate-harm
+    route is given (`on = "harm"`; `stage` None on a record that has no stages), each due on its own clock."""
     status = details.get("child_status", "")
-    calendar = calendar_for(policy.region)
+    number = stage.number if stage is not None else None
     duties: list[Duty] = []
     for n in policy.notifications:
-        if stage.number not in n.stages or n.on != on:
+        if n.on != on or not n.applies_at(number):
             continue
         if n.when_child_status and status not in n.when_child_status:
             continue
-        due = None
-        if n.within_working_days is not None:
-            due = calendar.add_working_days(start, n.within_working_days).isoformat()
-        duties.append({"id": f"{n.id}@{stage.number}", "duty": n.id, "stage": stage.number, "notify": n.notify,
-                       "form": n.form, "responsible_tier": n.responsible_tier, "text": n.text, "cite": n.cite,
-                       "due": due, "status": "open"})
+        duty: Duty = {"id": f"{n.id}@{now.isoformat(timespec='seconds') if on == 'harm' else number}", "duty": n.id,
+                      "notify": n.notify, "form": n.form, "responsible_tier": n.responsible_tier, "text": n.text,
+                      "cite": n.cite, "due": duty_due(policy, n, now), "status": "open"}
+        if number is not None:
+            duty["stage"] = number
+        duties.append(duty)
     return duties
 
 
@@ -232,7 +236,7 @@ def new_case(ref: str, policy: Policy, answers: Mapping[str, Any], raised_by: Us
         "stage_due": due.isoformat() if due else None, "overall_due": cap.isoformat() if cap else None,
         "stages": [{"stage": stage.number, "started_on": today.isoformat(), "due": due.isoformat() if due else None,
                     "ended_on": None, "outcome": None}],
-        "duties": stage_duties(policy, stage, "enter", details, today),
+        "duties": stage_duties(policy, stage, "enter", details, now),
         "events": [audit(now, raised_by, "opened", f"{policy.stage_title(stage.number)}; due {due or 'none'}")],
     }
 
@@ -243,5 +247,6 @@ def emergency_record(ref: str, policy: Policy, raised_by: UserRef, thread: Threa
         "schema": SCHEMA, "ref": ref, "policy": policy.id, "policy_version": policy.version,
         "status": "immediate_harm", "raised_by": user_dict(raised_by), "raised_at": now.isoformat(),
         "thread": thread.to_dict(), "details": {"immediate_risk": True}, "child": {}, "stage": None, "stages": [],
-        "duties": [], "events": [audit(now, raised_by, "immediate_harm_route_given", policy.immediate_harm.cite)],
+        "duties": stage_duties(policy, None, "harm", {}, now),
+        "events": [audit(now, raised_by, "immediate_harm_route_given", policy.immediate_harm.cite)],
     }

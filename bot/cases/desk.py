@@ -89,9 +89,15 @@ class CaseDesk:
     async def emergency(self, idem: str, policy: Policy, user: UserRef, thread: ThreadRef) -> Reply:
         """Record (once per `idem`) that the immediate-harm route was given, and give it."""
         ref = await self.allocate_ref(idem)
-        if await self.book.create(emergency_record(ref, policy, user, thread, self.clock.now())):
-            log.info("immediate-harm route given: %s (%s)", ref, policy.id)
-        return Reply(messages.emergency(policy, ref), kind=Kind.EMERGENCY, case_ref=ref)
+        now = self.clock.now()
+        record = emergency_record(ref, policy, user, thread, now)
+        async with self.planner.holding(ref):  # a duty's own nudges (BCSSP: 24 hours) on the agenda, then the record
+            record["nudges"] = await self.planner.plan(policy, record, london_today(now))
+            if await self.book.create(record):
+                log.info("immediate-harm route given: %s (%s)", ref, policy.id)
+        stored = await self.book.get(ref) or record
+        return Reply("\n".join([messages.emergency(policy, ref), *messages.duty_lines(stored)]), kind=Kind.EMERGENCY,
+                     case_ref=ref)
 
     # --- looking ----------------------------------------------------------------------------------------------
     async def find(self, user: UserRef, ref: str, stage: int | None = None,
@@ -181,8 +187,7 @@ class CaseDesk:
         try:
             preview = change(case)  # refuses early, and tells the agenda about the new stage's nudges first
             async with self.planner.holding(case["ref"]):  # agenda dates, then the case, with no pass between
-                planned = (await self.planner.plan(policy, preview, london_today(self.clock.now()))
-                           if preview["status"] == "open" else [])
+                planned = await self.planner.plan(policy, preview, london_today(self.clock.now()))
                 updated = await self.book.update(case["ref"], lambda current: _with_planned(change(current), planned))
         except workflow.Refused as refused:
             return Reply(str(refused), kind=Kind.REFUSED, case_ref=case["ref"])
@@ -251,8 +256,14 @@ class CaseDesk:
         now, ref = self.clock.now(), case["ref"]
         try:
             if what == "harm":
-                await self.book.update(ref, lambda c: workflow.declare_harm(c, policy, user, now))
-                return Reply(messages.emergency(policy, ref), kind=Kind.EMERGENCY, case_ref=ref)
+                preview = workflow.declare_harm(case, policy, user, now)
+                async with self.planner.holding(ref):  # the harm duties' own nudges, then the case
+                    planned = await self.planner.plan(policy, preview, london_today(now))
+                    updated = await self.book.update(
+                        ref, lambda c: _with_planned(workflow.declare_harm(c, policy, user, now), planned))
+                fresh = frozenset(d["id"] for d in updated["duties"]) - {d["id"] for d in case["duties"]}
+                return Reply("\n".join([messages.emergency(policy, ref), *messages.duty_lines(updated, fresh)]),
+                             kind=Kind.EMERGENCY, case_ref=ref)
             if what == "done":
                 if not (arg.isascii() and arg.isdigit()):
                     return Reply(f"Which duty? For example: done {ref} 1 (numbers as listed in status).")

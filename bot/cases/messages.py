@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from bot.dates.workdays import calendar_for
+from bot.dates.workdays import calendar_of
 from bot.people.counterparts import Counterparts
 from bot.people.directory import Person
-from policies.model import CONTACT_LABELS, TIER_LABELS, Policy, Stage
+from policies.model import TIER_LABELS, Policy, Stage
 
 HELP = """I help you follow your safeguarding partnership's procedure for resolving professional disagreements.
   escalate      start a new escalation (I ask the Stage 1 questions, then open a case)
@@ -53,6 +53,15 @@ def long_date(value: str | date | None) -> str:
         return "no set date"
     day = date.fromisoformat(value) if isinstance(value, str) else value
     return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def due_by(value: str) -> str:
+    """A duty's deadline as said: 'Wednesday 25 November 2026', or '10:00 on Tuesday 24 November 2026' for one
+    counted in hours (stored as a London date and time)."""
+    if "T" not in value:
+        return long_date(value)
+    at = datetime.fromisoformat(value)
+    return f"{at:%H:%M} on {long_date(at.date())}"
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,7 @@ def who_acts(policy: Policy, stage: Stage, case: Mapping[str, Any], sides: Count
     if not mine and stage.raiser_tier == "practitioner":
         mine = _raiser_name(case, viewer)  # the raiser acts themself (not in the directory)
     elif not mine and stage.raiser_tier != "none":
-        what = CONTACT_LABELS[stage.raiser_contact] if stage.raiser_contact else TIER_LABELS[stage.raiser_tier]
+        what = policy.contact_label(stage.raiser_contact) if stage.raiser_contact else TIER_LABELS[stage.raiser_tier]
         mine = f"your {what}" if viewer.raiser else f"the raiser's {what}"
     if stage.other_tier == "none":
         theirs, tail = "", "; the other agency is not involved at this stage"
@@ -100,7 +109,7 @@ def who_acts(policy: Policy, stage: Stage, case: Mapping[str, Any], sides: Count
         contact = _side(sides.other_side, viewer) or f"the {policy.short_name} partnership's contact"
         theirs, tail = f"for the safeguarding partnership, {contact}", ""
     else:
-        what = CONTACT_LABELS[stage.other_contact] if stage.other_contact else TIER_LABELS[stage.other_tier]
+        what = policy.contact_label(stage.other_contact) if stage.other_contact else TIER_LABELS[stage.other_tier]
         where = f"{sides.other_agency}'s" if sides.other_agency else "the other agency's"
         theirs, tail = _side(sides.other_side, viewer) or f"{where} {what}", ""
     joint = " and, " if stage.other_tier == "partnership" else " and "
@@ -140,7 +149,7 @@ def when_due(policy: Policy, stage: Stage, case: Mapping[str, Any], today: date 
     cite = f"as both agencies agreed {cited(policy.extension.cite)}" if agreed else f"{cited(stage.cite)}"
     by = f"due by {long_date(due)} {cite}"
     if today is not None and date.fromisoformat(due) < today:
-        late = calendar_for(policy.region).working_days_between(date.fromisoformat(due), today)
+        late = calendar_of(policy).working_days_between(date.fromisoformat(due), today)
         days = f" by {late} working day{'s' if late != 1 else ''}" if late else ""
         return f"overdue{days}: it was {by}"
     note = f", {stage.timescale_note}" if stage.timescale_note and not agreed else ""
@@ -200,12 +209,14 @@ def case_opened(policy: Policy, case: Mapping[str, Any], today: date, sides: Cou
     return "\n".join(lines)
 
 
-def duty_lines(case: Mapping[str, Any]) -> list[str]:
-    """Open notification duties, numbered as `done REF N` expects."""
+def duty_lines(case: Mapping[str, Any], only: frozenset[str] | None = None) -> list[str]:
+    """Open notification duties, numbered as `done REF N` expects (`only`: just the duties with these ids)."""
     out = []
     open_duties = [d for d in case.get("duties", []) if d["status"] == "open"]
     for number, duty in enumerate(open_duties, 1):
-        by = f" by {long_date(duty['due'])}" if duty.get("due") else ""
+        if only is not None and duty["id"] not in only:
+            continue
+        by = f" by {due_by(duty['due'])}" if duty.get("due") else ""
         out.append(f"To do ({number}){by}: {duty['text']} {cited(duty['cite'])} - when done: "
                    f"done {case['ref']} {number}")
     return out
@@ -233,13 +244,17 @@ def contacts_line(policy: Policy, stage_number: int, sides: Any) -> str:
     return (text + (" " if text and notes else "") + notes).strip()
 
 
+def decision_words(policy: Policy) -> str:
+    """What a binding final decision is, in the procedure's words ([final_stage] decision) where it has them."""
+    return policy.final_stage.decision or "final and binding"
+
+
 def resolved(policy: Policy, case: Mapping[str, Any]) -> str:
     outcome = case["outcome"]
     lines = [f"{case['ref']} is resolved at {policy.stage_title(outcome['stage'])}. The written outcome and how "
              "outstanding actions will be followed up are recorded on the case."]
     if outcome.get("binding"):
-        lines.append(f"This is the final stage's decision: final and binding on all organisations involved "
-                     f"{cited(policy.final_stage.cite)}.")
+        lines.append(f"This is the final stage's decision: {decision_words(policy)} {cited(policy.final_stage.cite)}.")
     elif outcome.get("final_decision"):
         lines.append(f"This records the final stage's decision {cited(policy.final_stage.cite)}.")
     lines += duty_lines(case)
@@ -263,8 +278,7 @@ def moved(policy: Policy, case: Mapping[str, Any], action: str, sides: Counterpa
              + (" This is the final stage." if final else ""),
              who_acts(policy, stage, case, sides), f"What to do: {stage.action}"]
     if final and policy.final_stage.binding:
-        lines.append("Its decision is final and binding on all organisations involved "
-                     f"{cited(policy.final_stage.cite)}.")
+        lines.append(f"Its decision is {decision_words(policy)} {cited(policy.final_stage.cite)}.")
     lines += duty_lines(case)
     return "\n".join(lines)
 
@@ -276,7 +290,8 @@ def status(policy: Policy | None, case: Mapping[str, Any], today: date | None = 
     `resolved_by` and `raised_by` are names (the directory's, else the chat profile's), "" when not known."""
     ref = case["ref"]
     if case["status"] == "immediate_harm":
-        return f"{ref}: the immediate-harm route was given on {long_date(case['raised_at'][:10])}; no case stages."
+        given = f"{ref}: the immediate-harm route was given on {long_date(case['raised_at'][:10])}; no case stages."
+        return "\n".join([given, *duty_lines(case)])  # (the procedure's duties once the route is given: BCSSP)
     name = policy.short_name if policy else case["policy"]
     stage = policy.stage(case["stage"]) if policy else None
     by = "you" if viewer.raiser else raised_by

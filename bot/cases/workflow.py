@@ -13,7 +13,7 @@ from datetime import date, datetime
 from bot.cases.case import AuditEntry, Case, Duty, ExtensionEntry, Nudge, StageEntry, audit, stage_duties
 from bot.cases.messages import cited, long_date
 from bot.dates.timeline import stage_due
-from bot.dates.workdays import calendar_for, london_today
+from bot.dates.workdays import calendar_of, london_today
 from bot.types import UserRef
 from policies.model import Policy
 
@@ -90,7 +90,7 @@ def resolve(
     final = stage.number == policy.last_stage.number
     binding = final and policy.final_stage.binding
     details = case["details"]
-    duties = [*case["duties"], *stage_duties(policy, stage, "resolve", details, today)]
+    duties = [*case["duties"], *stage_duties(policy, stage, "resolve", details, now)]
     return {
         **case,
         "status": "resolved",
@@ -143,7 +143,7 @@ def escalate(case: Case, policy: Policy, actor: UserRef, reason: str, now: datet
         "stage_due": due.isoformat() if due else None,
         "stages": stages,
         "actors": {},
-        "duties": [*case["duties"], *stage_duties(policy, following, "enter", case["details"], today)],
+        "duties": [*case["duties"], *stage_duties(policy, following, "enter", case["details"], now)],
         "nudges": _cancel_pending(case),
         "events": [*case["events"], audit(now, actor, "escalated",
                                           f"to {policy.stage_title(following.number)}; due {due or 'none'}")],
@@ -181,7 +181,7 @@ def extend(
     if not reason.strip():
         raise Refused("Give the reason for the new date.")
     today = london_today(now)
-    calendar = calendar_for(policy.region)
+    calendar = calendar_of(policy)
     if new_due <= today:
         raise Refused(f"The new date must be after today ({long_date(today)}).")
     if not calendar.is_working_day(new_due):
@@ -210,9 +210,13 @@ def extend(
 
 
 def declare_harm(case: Case, policy: Policy, actor: UserRef, now: datetime) -> Case:
-    """Immediate harm declared on a case at any stage: recorded; the route is given by the caller at once."""
-    return {**case, "events": [*case["events"], audit(now, actor, "immediate_harm_route_given",
-                                                      f"at stage {case.get('stage')}; {policy.immediate_harm.cite}")]}
+    """Immediate harm declared on a case at any stage: recorded, with the procedure's duties when the route is given
+    (BCSSP: the required action within 24 hours), each on its own clock; the route is given by the caller at once."""
+    number = case.get("stage")
+    stage = policy.stage(number) if number is not None else None
+    return {**case, "duties": [*case["duties"], *stage_duties(policy, stage, "harm", case.get("details") or {}, now)],
+            "events": [*case["events"], audit(now, actor, "immediate_harm_route_given",
+                                              f"at stage {case.get('stage')}; {policy.immediate_harm.cite}")]}
 
 
 def duty_done(case: Case, number: int, actor: UserRef, now: datetime) -> Case:

@@ -8,8 +8,10 @@ superseded, except that the leads' nudge of a seriously overdue stage is never s
 one sent (it reminds whoever must act as well). A newer nudge drops an older one still waiting in the outbox (but
 not a leads' one). An overdue (or leads') nudge, once sent, plans the next overdue reminder in the same write that
 records it as sent, so a stage that stays overdue is chased for as long as it is: one chain of reminders, each on a
-working day. A nudge claimed by a pass that then crashed is queued again under the same key once its lease expires,
-or at once by the next process over an exclusive store (bot.jobs.claims): never lost, never twice.
+working day. A duty's own nudge (a duty on a clock of its own) is sent beside whatever else is due, supersedes
+nothing and drops nothing; one counted in hours goes at its time, on any day, and it is cancelled only once its duty
+is done. A nudge claimed by a pass that then crashed is queued again under the same key once its lease expires, or at
+once by the next process over an exclusive store (bot.jobs.claims): never lost, never twice.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from bot.cases.messages import duty_lines
 from bot.cases.roles import Roles, mention
 from bot.cases.workflow import available_actions
 from bot.dates.clock import Clock
-from bot.dates.workdays import LONDON, calendar_for
+from bot.dates.workdays import LONDON, calendar_of
 from bot.jobs import nudges
 from bot.jobs.agenda import Agenda
 from bot.jobs.claims import Claimer
@@ -127,7 +129,7 @@ class Scheduler:
         return sent
 
     def _sending_now(self, policy: Policy, now: datetime) -> bool:
-        return calendar_for(policy.region).is_working_day(now.date()) and now.time() >= self.send_time
+        return calendar_of(policy).is_working_day(now.date()) and now.time() >= self.send_time
 
     async def _process(self, ref: str, day: str, now: datetime) -> list[SentNudge]:
         case = await self.book.get(ref)
@@ -137,12 +139,14 @@ class Scheduler:
         policy = self.policies.get(case["policy"])
         if policy is None:
             return []  # a procedure not enabled in this process: its dates stay for when it is
-        if not self._sending_now(policy, now):
+        regular = self._sending_now(policy, now)  # else only time-of-day nudges (duties counted in hours) go
+        timed = any(n.get("at") and n["status"] in ("pending", "sending") for n in case.get("nudges", []))
+        if not regular and not timed:
             return []
         claimed: list[Nudge] = []
 
         def claim(current: Case) -> Case:
-            updated, chosen = _claim(current, now, self.lease, self.claimer)
+            updated, chosen = _claim(current, now, self.lease, self.claimer, regular)
             if not chosen and updated == current:
                 raise _Nothing
             claimed[:] = chosen
@@ -167,16 +171,19 @@ class Scheduler:
     async def _send(self, policy: Policy, case: Case, nudge: Nudge, now: datetime) -> SentNudge:
         """Hand the nudge to the outbox (the pass delivers it next, and the outbox retries it while its channel is
         down), then record it as sent. Nudges of the case still waiting there are dropped (this is the most urgent),
-        except a leads' nudge: a later reminder does not tell the leads, so theirs is still delivered."""
+        except a leads' nudge (a later reminder does not tell the leads, so theirs is still delivered) and a duty's
+        own nudge (about its duty, not the stage); a duty's own nudge drops nothing."""
         who = self.roles.addressees(policy, case)
         leads = self.roles.leads(policy, case) if nudge["kind"] == "lead" else ()
-        text = "\n".join([nudges.text(policy, case, nudge["kind"], who.names, who.next_contact, now.date(),
-                                      tuple(p.name for p in leads)), *duty_lines(case)])
+        head = (nudges.duty_text(case, nudge) if nudge["kind"] == "duty"
+                else nudges.text(policy, case, nudge["kind"], who.names, who.next_contact, now.date(),
+                                 tuple(p.name for p in leads)))
+        text = "\n".join([head, *duty_lines(case)])
         mentions = (*who.mentions, *(mention(p) for p in leads if p.email not in {m.email for m in who.mentions}))
         reply = Reply(text, kind=Kind.NUDGE, case_ref=case["ref"], actions=available_actions(policy, case),
-                      stage=case["stage"], mentions=mentions)
-        for older in case.get("nudges", []):
-            if older["status"] == "sent" and older["id"] != nudge["id"] and older["kind"] != "lead":
+                      stage=case.get("stage"), mentions=mentions)
+        for older in case.get("nudges", []) if nudge["kind"] != "duty" else []:  # (a duty's own nudge drops none)
+            if older["status"] == "sent" and older["id"] != nudge["id"] and older["kind"] not in ("lead", "duty"):
                 await self.threads.outbox.cancel(nudge_key(case["ref"], older["id"]))
         await self.threads.send(nudge_key(case["ref"], nudge["id"]), reply, case=case["ref"], now=False)
         follow_up = None
@@ -233,25 +240,37 @@ def nudge_key(ref: str, nudge_id: str) -> str:
     return f"nudge:{ref}:{nudge_id}"
 
 
-def _claim(case: Case, now: datetime, lease: timedelta, claimer: Claimer) -> tuple[Case, list[Nudge]]:
-    """Pick what to send now: the latest due nudge of the current stage (older ones are superseded) and any due
-    overall-cap nudge; nudges of a stage the case has left, or of a closed case, are cancelled."""
+def _claim(case: Case, now: datetime, lease: timedelta, claimer: Claimer,
+           regular: bool = True) -> tuple[Case, list[Nudge]]:
+    """Pick what to send now: the latest due nudge of the current stage (older ones are superseded), any due
+    overall-cap nudge and every due duty nudge; nudges of a stage the case has left, or of a closed case, are
+    cancelled, but a duty's own nudge only once its duty is done. `regular`: whether it is a working day's sending
+    time (else only nudges with a time of their own, `at`, may go)."""
     today = now.date().isoformat()
     open_stage = case["status"] == "open"
+    open_duties = {d["id"] for d in case.get("duties", []) if d["status"] == "open"}
     due: list[Nudge] = []
     result: list[Nudge] = []
     for n in case.get("nudges", []):
-        if n["status"] in ("pending", "sending") and (not open_stage or n["stage"] != case["stage"]):
+        if n["kind"] == "duty":
+            gone = n.get("duty") not in open_duties
+        else:
+            gone = not open_stage or n["stage"] != case["stage"]
+        if n["status"] in ("pending", "sending") and gone:
             n = {**n, "status": "cancelled"}
         elif n["status"] == "sending" and not claimer.live(dict(n), now, lease, nudge_key(case["ref"], n["id"])):
             n = {**n, "status": "pending"}  # claimed by a pass that never finished
-        if n["status"] == "pending" and n["date"] <= today and (
+        at = n.get("at")
+        time_come = datetime.fromisoformat(at) <= now if at else regular and n["date"] <= today
+        if n["status"] == "pending" and time_come and (
             not n.get("retry_at") or datetime.fromisoformat(n["retry_at"]) <= now
         ):
             due.append(n)
         result.append(n)
     if not due:
         return {**case, "nudges": result}, []
+    duties = [n for n in due if n["kind"] == "duty"]
+    due = [n for n in due if n["kind"] != "duty"]
     stage_due = [n for n in due if n["kind"] != "overall"]
     leads = [n for n in stage_due if n["kind"] == "lead"]  # the leads hear of it whatever else fell due
     latest = max(leads or stage_due, key=lambda n: (n["date"], KIND_ORDER[n["kind"]])) if stage_due else None
@@ -259,7 +278,7 @@ def _claim(case: Case, now: datetime, lease: timedelta, claimer: Claimer) -> tup
     # be wrong, so it is superseded; the stage's own overdue nudge still goes.
     cap_passed = bool(case.get("overall_due")) and (case.get("overall_due") or "") < today
     overall = [n for n in due if n["kind"] == "overall" and not cap_passed]
-    chosen_ids = {id(n) for n in overall} | ({id(latest)} if latest is not None else set())
+    chosen_ids = {id(n) for n in overall + duties} | ({id(latest)} if latest is not None else set())
     final: list[Nudge] = []
     chosen: list[Nudge] = []
     for n in result:

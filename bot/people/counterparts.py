@@ -8,20 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.people.directory import TIER_RANK, Directory, Person, normalise_agency
-from policies.model import CONTACT_LABELS, TIER_LABELS, Policy, Stage
+from policies.model import TIER_LABELS, Policy, Stage
 
-# Who gives the next contact when the directory cannot name it, in each procedure's words where it has a rule.
-# SSCP 6.3: "there is a duty to immediately provide relevant contact details for line management where this relates
-# to the necessary next step in the escalation process". BCSSP Additional Requirements 4: "ask the practitioner, line
-# manager or senior manager involved for who the next person would be ... All agencies MUST share this information".
-# LSCB (Senior Liaison Officers): "if you are uncertain who in your line management structure you should approach,
-# your SLO will advise". Medway and Gloucestershire state no such duty: GENERIC_DUTY is the product's own wording.
-NEXT_CONTACT_DUTY: dict[str, str] = {
-    "surrey": "every agency has a duty to give the next contact at once (SSCP 6.3)",
-    "bcssp": "all agencies must share who the next person is and how to contact them (BCSSP Additional Requirements 4)",
-    "lincolnshire": "if you are unsure who to approach, your Senior Liaison Officer (SLO) will advise",
-}
-GENERIC_DUTY = "the other agency should give you the next contact at once, so the escalation is not held up"
 ASK_FOR = {
     "practitioner": "the name and contact details of the practitioner involved",
     "line_manager": "their line manager's name and contact details",
@@ -47,8 +35,9 @@ class Counterparts:
 
 
 def liaison_role(policy: Policy, agency: str) -> str | None:
-    """The agency's Senior Liaison Officer role from the policy's table: an exact match of the agency name, else
-    the longest table agency that ends the name ('Northshire Children's Services' -> 'Children's Services')."""
+    """The agency's liaison officer role (Lincolnshire's Senior Liaison Officer) from the policy's table: an exact
+    match of the agency name, else the longest table agency that ends the name ('Northshire Children's Services' ->
+    'Children's Services')."""
     words = re.sub(r"[^a-z0-9 ]", "", agency.lower().replace("&", " and ")).split()
     ends = {"".join(words[i:]): len(words) - i for i in range(len(words))}
     found = [(ends[key], o.role) for o in policy.liaison_officers if (key := normalise_agency(o.agency)) in ends]
@@ -60,15 +49,16 @@ def _reaching(people: Iterable[Person], tier: str) -> Person | None:
 
 
 def _duty(policy: Policy, raiser_agency: str, listed: bool) -> str:
-    """The duty to give the next contact; with the raiser's Senior Liaison Officer where the procedure has them
+    """The duty to give the next contact; with the raiser's liaison officer where the procedure has them
     (`listed`: the agency's name is the directory's, so it may be shown; typed text never is)."""
-    duty = NEXT_CONTACT_DUTY.get(policy.id, GENERIC_DUTY)
+    given = policy.next_contact  # the procedure's words ([next_contact]), else the product's (GENERIC_NEXT_CONTACT)
     role = liaison_role(policy, raiser_agency) if raiser_agency else None
-    if not role:
-        return duty
-    if listed:
-        return f"{duty} (in {raiser_agency} the SLO is the {role})"
-    return f"{duty} (your SLO is your agency's {role})"
+    where = ""
+    if role and policy.liaison is not None:
+        slo = policy.liaison.abbreviation
+        where = f"in {raiser_agency} the {slo} is the {role}" if listed else f"your {slo} is your agency's {role}"
+    said = "; ".join(part for part in (given.cite, where) if part)
+    return f"{given.duty} ({said})" if said else given.duty
 
 
 def named_professional(directory: Directory, policy: Policy, agency: str, professional: str) -> Person | None:
@@ -118,7 +108,7 @@ def _raiser_side(
         if found is not None:
             return found, ()
         whose = f"{agency}'s" if agency else "Your agency's"
-        return None, (f"{whose} {CONTACT_LABELS[kind]} is not in the directory{_role_note(policy, kind, typed)}: "
+        return None, (f"{whose} {policy.contact_label(kind)} is not in the directory{_role_note(policy, kind, typed)}: "
                       "ask within your agency.",)
     if raiser is None and tier == "practitioner":
         return None, ()  # the raiser acts themself
@@ -126,14 +116,14 @@ def _raiser_side(
     if (found := _reaching(chain, tier)) is not None:
         return found, ()
     where = agency or "your agency"
-    slo = "; if you are unsure who to approach, your Senior Liaison Officer (SLO) will advise"
     if raiser is None and tier == "line_manager" and manager_given:
         note = "Your line manager is the one you named when you raised the case (they are not in the directory)"
     elif raiser is None:
         note = f"You are not in the directory, so it cannot name your {TIER_LABELS[tier]}: ask within {where}"
     else:
         note = f"Nobody above you at the level of {TIER_LABELS[tier]} is in the directory for {where}: ask within it"
-    return None, (f"{note}{slo if policy.liaison_officers else ''}.",)
+    own = policy.next_contact  # (the procedure's help on your own side, e.g. Lincolnshire's SLOs: [next_contact])
+    return None, (f"{note}; {own.own_side} ({own.cite})." if own.own_side else f"{note}.",)
 
 
 def _other_side(
@@ -156,7 +146,7 @@ def _other_side(
         person: Person | None = listed_contact(directory, policy, agency, kind) if agency else None
         if person is not None:
             return person, agency, ()
-        label = CONTACT_LABELS[kind]
+        label = policy.contact_label(kind)
         who = f"{agency}'s {label}" if agency else f"The other agency's {label}"
         note = (f"{who} is not in the directory{_role_note(policy, kind, agency or agency_text.strip())}. Ask the "
                 f"professional you are dealing with for the name and contact details of their {label}: "
@@ -171,9 +161,9 @@ def _other_side(
         f"{who[:1].upper()}{who[1:]} is not in the directory. Ask the professional you are dealing with for "
         f"{ASK_FOR[tier]}: {_duty(policy, *raiser)}."
     ]
-    if role := liaison_role(policy, agency or agency_text.strip()):
+    if (role := liaison_role(policy, agency or agency_text.strip())) and policy.liaison is not None:
         whose = f"{agency}'s" if agency else "The other agency's"
-        notes.append(f"{whose} Senior Liaison Officer is its {role} ({policy.short_name} Senior Liaison Officers).")
+        notes.append(f"{whose} {policy.liaison.title} is its {role} ({policy.liaison.cite}).")
     return None, agency, tuple(notes)
 
 

@@ -25,6 +25,7 @@ NUDGES = {
     "lead": "{stage} is seriously overdue; the safeguarding lead(s) told",
     "overall": "one working day left of the overall timescale",
     "review": "review progress at {stage} (no set timescale)",
+    "duty": "a notification duty falls due",
 }
 
 

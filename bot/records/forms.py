@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,35 +19,24 @@ from bot.records.story import (
     stage_outcome,
 )
 from dialogs.answers import show_answer
-from policies.model import TIER_LABELS, Form, FormField, Policy
+from policies.model import FORM_FILLS, TIER_LABELS, Form, FormField, Policy
 
-log = logging.getLogger(__name__)
 Case = Mapping[str, Any]
-
-# Which forms apply (`forms_for`): a form applies once the case has reached the first stage at which the procedure
-# uses it. That stage is, in order: the form's own `from_stage` if the policy format gains one; else FROM_STAGE
-# (forms a procedure uses before any notification names them); else the earliest stage of the notifications that
-# name the form; else (a form no notification names) the first stage. An immediate-harm record has no stages and
-# no forms: its written record is the case record. So: BCSSP Appendix 2 always; Medway's Stage 3 Escalation Alert
-# Form from Stage 3 and its MSCB notification form at Stage 4; GSCP's Escalation Monitoring Form from Stage 3;
-# Surrey's SSCP standard form at Stage 5; Lincolnshire names no form (its record is the case record).
-#
-# BCSSP Appendix 2: "This form is to be used to record the initial disagreement at Stage 1 and stored securely for
-# your own records" (its notifications only name it from Stage 2, when it is also sent to the Business Manager).
-FROM_STAGE: dict[tuple[str, str], int] = {("bcssp", "appendix2"): 1}
+Fill = Callable[[FormContext, int], str]  # (the case's form context, the stage the field reads) -> the value
 
 
 def first_stage(policy: Policy, form: Form) -> int:
-    """The stage from which `form` applies (see the module's docstring)."""
-    explicit = getattr(form, "from_stage", None) or FROM_STAGE.get((policy.id, form.id))
-    if explicit:
-        return int(explicit)
+    """The stage from which `form` applies: its `from_stage` in the policy file; else the earliest stage of the
+    notifications that name it; else (a form no notification names) the first stage (policies/README.md, forms)."""
+    if form.from_stage is not None:
+        return form.from_stage
     named = [min(n.stages) for n in policy.notifications if n.form == form.id and n.stages]
     return min(named) if named else policy.first_stage.number
 
 
 def forms_for(case: Case, policy: Policy) -> list[Form]:
-    """The procedure's forms that apply to this case now, in the policy file's order."""
+    """The procedure's forms that apply to this case now, in the policy file's order. An immediate-harm record has
+    no stages and no forms: its written record is the case record."""
     stages = [s["stage"] for s in case.get("stages") or []]
     if case.get("status") == "immediate_harm" or not stages:
         return []
@@ -58,16 +45,17 @@ def forms_for(case: Case, policy: Policy) -> list[Form]:
 
 def form_values(case: Case, policy: Policy, form: Form,
                 directory: Directory | None = None) -> list[tuple[FormField, str]]:
-    """Every field of `form` with its value from the case; an unknown field id is left blank (and logged)."""
+    """Every field of `form` with its value from the case, as the field's `fill` (and `stage`, `question`) in the
+    policy file say; `by_hand` fields are left blank for whoever completes the form."""
     ctx = FormContext(case, policy, form, directory)
+    default_stage = first_stage(policy, form)
     out: list[tuple[FormField, str]] = []
     for field in form.fields:
-        fill = _filler(field.id)
-        if fill is None:
-            log.warning("form %s (%s): no value is known for field %r; it is left blank", form.id, policy.id, field.id)
-            out.append((field, ""))
+        if field.fill == "answer":
+            value = answer(ctx, field.question)
         else:
-            out.append((field, fill(ctx).strip()))
+            value = FILLS[field.fill](ctx, field.stage or default_stage)
+        out.append((field, value.strip()))
     return out
 
 
@@ -77,7 +65,7 @@ def _line(name: str, *parts: str) -> str:
     return f"{name}, {extra}" if extra else name
 
 
-def agencies(ctx: FormContext) -> str:
+def people(ctx: FormContext, _stage: int = 0) -> str:
     found = workers(ctx.case, ctx.directory)
     lines = []
     for index, w in enumerate(found):
@@ -87,17 +75,16 @@ def agencies(ctx: FormContext) -> str:
     return "\n".join(lines)
 
 
-def worker_column(attribute: str) -> Callable[[FormContext], str]:
-    def fill(ctx: FormContext) -> str:
+def worker_column(attribute: str) -> Fill:
+    def fill(ctx: FormContext, _stage: int = 0) -> str:
         found = workers(ctx.case, ctx.directory)
         return "\n".join(f"{i}. {getattr(w, attribute) or 'not recorded'}" for i, w in enumerate(found, 1))
 
     return fill
 
 
-def alert_from(ctx: FormContext) -> str:
-    """Who escalated the case into the form's stage (else the raiser)."""
-    stage = first_stage(ctx.policy, ctx.form)
+def escalated_by(ctx: FormContext, stage: int) -> str:
+    """Who escalated the case into `stage` (else the raiser)."""
     before = [n for n in stage_events(ctx.case) if n < stage]
     moved = [e for e in stage_events(ctx.case).get(max(before), []) if e.get("action") == "escalated"] if before else []
     by = moved[-1]["by"] if moved and ctx.entry(stage) is not None else raiser_key(ctx.case)
@@ -110,9 +97,9 @@ def alert_from(ctx: FormContext) -> str:
     return _line(w.name, w.designation, w.agency)
 
 
-def alert_to(ctx: FormContext) -> str:
-    """Whoever acts on the raiser's side at the form's stage: from the directory, else the procedure's tier."""
-    stage = ctx.policy.stage(first_stage(ctx.policy, ctx.form))
+def raiser_contact(ctx: FormContext, number: int) -> str:
+    """Whoever acts on the raiser's side at `number`: from the directory, else the procedure's tier."""
+    stage = ctx.policy.stage(number)
     if stage is None:
         return ""
     w = raiser(ctx.case, ctx.directory)
@@ -126,9 +113,8 @@ def alert_to(ctx: FormContext) -> str:
     return _line(tier[:1].upper() + tier[1:], w.agency)
 
 
-def form_stage_field(what: str) -> Callable[[FormContext], str]:
-    def fill(ctx: FormContext) -> str:
-        number = first_stage(ctx.policy, ctx.form)
+def stage_field(what: str) -> Fill:
+    def fill(ctx: FormContext, number: int) -> str:
         entry = ctx.entry(number)
         if entry is None:
             return ""
@@ -151,21 +137,22 @@ def form_stage_field(what: str) -> Callable[[FormContext], str]:
     return fill
 
 
-def practitioner(ctx: FormContext) -> str:
+def practitioner(ctx: FormContext, _stage: int = 0) -> str:
     w = raiser(ctx.case, ctx.directory)
     return _line(w.name, w.designation)
 
 
-def summary_of_concerns(ctx: FormContext) -> str:
+def concerns_remaining(ctx: FormContext, stage: int) -> str:
+    """The nature of the disagreement, with what remained unresolved at the stage before `stage`."""
     text = nature(ctx)
-    before = [e for e in ctx.case.get("stages") or [] if e["stage"] < first_stage(ctx.policy, ctx.form)]
+    before = [e for e in ctx.case.get("stages") or [] if e["stage"] < stage]
     if before and before[-1].get("reason"):
         text += f"\nRemaining from {ctx.title(before[-1]['stage'])}: {before[-1]['reason']}"
     return text
 
 
-def progress(ctx: FormContext) -> str:
-    entry = ctx.entry(first_stage(ctx.policy, ctx.form))
+def progressed(ctx: FormContext, stage: int) -> str:
+    entry = ctx.entry(stage)
     if entry is None or not entry.get("outcome"):
         return ""
     if entry["outcome"] == "escalated":
@@ -174,7 +161,7 @@ def progress(ctx: FormContext) -> str:
 
 
 # --- what ---------------------------------------------------------------------------------------------------------
-def nature(ctx: FormContext) -> str:
+def nature(ctx: FormContext, _stage: int = 0) -> str:
     details = ctx.details
     question = ctx.policy.question("category")
     category = show_answer(question, details["category"]) if question and details.get("category") else ""
@@ -187,12 +174,27 @@ def nature(ctx: FormContext) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def case_reference(ctx: FormContext) -> str:
+def answer(ctx: FormContext, question_id: str) -> str:
+    """A Stage 1 answer as a person reads it (a choice by its label, a date as '3 February 2015'); the sensitive
+    ones (the child's details) are kept apart from the others on the case, and read from there."""
+    question = ctx.policy.question(question_id)
+    source = ctx.child if question is not None and question.sensitive else ctx.details
+    value = source.get(question_id)
+    if value is None or value == "":
+        return ""
+    if question is None:
+        return str(value)
+    if question.kind == "date":
+        return day(str(value))
+    return show_answer(question, value)
+
+
+def case_reference(ctx: FormContext, _stage: int = 0) -> str:
     own = ctx.details.get("agency_reference")
     return f"{ctx.case.get('ref', '')} (raising agency's reference: {own})" if own else str(ctx.case.get("ref", ""))
 
 
-def panel_convened(ctx: FormContext) -> str:
+def panel_convened(ctx: FormContext, _stage: int = 0) -> str:
     last = ctx.policy.last_stage
     if ctx.entry(last.number) is not None:
         return (f"Not recorded by the bot: complete by hand ({ctx.title(last.number)} reached on "
@@ -201,58 +203,42 @@ def panel_convened(ctx: FormContext) -> str:
     return f"No: resolved at {ctx.title(outcome['stage'])}" if outcome.get("stage") else ""
 
 
-def _detail(key: str) -> Callable[[FormContext], str]:
-    return lambda ctx: str(ctx.details.get(key) or "")
+def _case_wide(fill: Callable[[FormContext], str]) -> Fill:
+    return lambda ctx, _stage: fill(ctx)
 
 
-def _child(key: str, is_date: bool = False) -> Callable[[FormContext], str]:
-    return lambda ctx: day(ctx.child.get(key)) if is_date else str(ctx.child.get(key) or "")
-
-
-FIELDS: dict[str, Callable[[FormContext], str]] = {
-    "case_reference": case_reference,
-    "date_of_original_disagreement": lambda ctx: day(ctx.case.get("arose_on")),
-    "date_of_disagreement": lambda ctx: day(ctx.case.get("arose_on")),
-    "name": _child("child_name"), "child_name": _child("child_name"),
-    "date_of_birth": _child("child_dob", True), "child_dob": _child("child_dob", True),
-    "dob": _child("child_dob", True),
-    "address": _child("child_address"), "child_address": _child("child_address"),
-    "worker_names": worker_column("name"), "worker_designations": worker_column("designation"),
-    "worker_agencies": worker_column("agency"), "worker_contact_details": worker_column("contact"),
-    "agencies": agencies,
+# How each `fill` of the policy format (policies.model.FORM_FILLS; policies/README.md says what each gives) is filled.
+FILLS: dict[str, Fill] = {
+    "reference": case_reference,
+    "arose_on": lambda ctx, _stage: day(ctx.case.get("arose_on")),
     "nature": nature,
-    "summary_of_concerns": summary_of_concerns,
-    "requested_action": _detail("desired_change"),
-    "final_date": lambda ctx: day((ctx.case.get("outcome") or {}).get("at")),
+    "people": people,
+    "people_names": worker_column("name"),
+    "people_roles": worker_column("designation"),
+    "people_agencies": worker_column("agency"),
+    "people_contacts": worker_column("contact"),
+    "raiser": practitioner,
+    "raiser_agency": lambda ctx, _stage: raiser(ctx.case, ctx.directory).agency,
+    "raiser_line_manager": lambda ctx, _stage: line_manager(ctx.case, ctx.directory),
+    "history": _case_wide(stage_history),
+    "escalation": _case_wide(escalation),
+    "actions_to_date": _case_wide(actions_to_date),
+    "final_date": lambda ctx, _stage: day((ctx.case.get("outcome") or {}).get("at")),
+    "final_outcome": _case_wide(resolution),
     "panel_convened": panel_convened,
-    "final_outcome": resolution,
-    "stage_history": stage_history,
-    "escalation": escalation,
-    "actions_to_date": actions_to_date,
-    "date_of_alert": form_stage_field("started"),
-    "from": alert_from,
-    "to": alert_to,
-    "response_expected": form_stage_field("due"),
-    "practitioner": practitioner,
-    "service": lambda ctx: raiser(ctx.case, ctx.directory).agency,
-    "line_manager": lambda ctx: line_manager(ctx.case, ctx.directory),
-    "response": form_stage_field("response"),
-    "response_date": form_stage_field("ended"),
-    "resolution": form_stage_field("resolution"),
-    "progress_date": form_stage_field("next"),
+    "by_hand": lambda ctx, _stage: "",
+    "concerns_remaining": concerns_remaining,
+    "escalated_by": escalated_by,
+    "raiser_contact": raiser_contact,
+    "stage_started": referral_date,
+    "stage_due": stage_field("due"),
+    "stage_ended": stage_field("ended"),
+    "stage_dates": stage_dates,
+    "stage_outcome": stage_outcome,
+    "stage_response": stage_field("response"),
+    "stage_resolution": stage_field("resolution"),
+    "stage_progressed": progressed,
+    "next_stage_started": stage_field("next"),
 }
-PER_STAGE = re.compile(r"^stage(\d+)_(dates|outcome|referral_date)$")
-PROGRESS = re.compile(r"^progress_to_stage\d+$")
-
-
-def _filler(field_id: str) -> Callable[[FormContext], str] | None:
-    if field_id in FIELDS:
-        return FIELDS[field_id]
-    if PROGRESS.match(field_id):
-        return progress
-    match = PER_STAGE.match(field_id)
-    if match is None:
-        return None
-    number, what = int(match[1]), match[2]
-    fill = {"dates": stage_dates, "outcome": stage_outcome, "referral_date": referral_date}[what]
-    return lambda ctx: fill(ctx, number)
+# "answer" reads the field's `question` (form_values); every other fill is here, and nothing else is.
+assert set(FILLS) | {"answer"} == set(FORM_FILLS), "bot/records/forms.py and policies.model.FORM_FILLS disagree"

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-from bot.dates.workdays import calendar_for
+from bot.dates.workdays import calendar_of
 from policies.model import Policy
 
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
@@ -93,13 +93,14 @@ def figures(cases: Iterable[Mapping[str, Any]], policies: Mapping[str, Policy], 
     resolved = [c for c in escalations if c.get("outcome") and _within(c["outcome"]["at"], monday, sunday)]
     durations: dict[str, list[int]] = {}
     for case in escalations:
-        calendar = calendar_for(policies[case["policy"]].region)
+        calendar = calendar_of(policies[case["policy"]])
         for entry in case.get("stages", []):
             if entry.get("ended_on") and _within(entry["ended_on"], monday, sunday):
                 days = calendar.working_days_between(_day(entry["started_on"]), _day(entry["ended_on"]))  # type: ignore[arg-type]
                 durations.setdefault(str(entry["stage"]), []).append(days)
-    # Duties left undone when a case is resolved stay on the leads' summary until someone marks them done.
-    duties_open = {c["ref"]: n for c in sorted(escalations, key=lambda c: c["ref"])
+    # Duties left undone when a case is resolved stay on the leads' summary until someone marks them done, and so do
+    # those owed once the immediate-harm route was given (BCSSP's action within 24 hours), on a record of its own too.
+    duties_open = {c["ref"]: n for c in sorted(chosen, key=lambda c: c["ref"])
                    if (n := _duties_open_at(c, policies[c["policy"]], sunday))}
     harm = sum(1 for c in chosen for e in c["events"]
                if e["action"] == "immediate_harm_route_given" and _within(e["at"], monday, sunday))
@@ -124,21 +125,31 @@ def figures(cases: Iterable[Mapping[str, Any]], policies: Mapping[str, Policy], 
         "by_agency_pair": _count(_pair(c) for c in new),
         "open_duties": sum(duties_open.values()),
         "open_duties_by_case": duties_open,
-        "open_duties_resolved_refs": sorted(ref for ref in duties_open if ref not in {c["ref"] for c in open_now}),
+        "open_duties_resolved_refs": sorted(c["ref"] for c in escalations if c["ref"] in duties_open
+                                            and c["ref"] not in {o["ref"] for o in open_now}),
+        "open_duties_harm_refs": sorted(c["ref"] for c in chosen
+                                        if c["ref"] in duties_open and c["status"] == "immediate_harm"),
         "history": [_week_counts(escalations, monday - timedelta(weeks=n)) for n in range(HISTORY_WEEKS - 1, -1, -1)],
     }
 
 
 def _duties_open_at(case: Mapping[str, Any], policy: Policy, day: date) -> int:
     """How many of the case's notification duties were open at the end of `day`: added by then (on entering their
-    stage, or on resolution) and not marked done by then, whether the case is open or resolved."""
+    stage, on resolution, or when the immediate-harm route was given) and not marked done by then, whether the case
+    is open, resolved or an immediate-harm record."""
     if (_day(case.get("raised_at")) or day) > day:
         return 0
     started = {entry["stage"]: _day(entry.get("started_on")) for entry in case.get("stages", [])}
     on_resolve = {n.id for n in policy.notifications if n.on == "resolve"}
+    on_harm = {n.id for n in policy.notifications if n.on == "harm"}
     count = 0
     for duty in case.get("duties", []):
-        added = _day(case.get("closed_at")) if duty.get("duty") in on_resolve else started.get(duty.get("stage"))
+        if duty.get("duty") in on_harm:  # (its id carries when the route was given: "<id>@<time>")
+            added = _day(str(duty.get("id", "")).partition("@")[2]) or _day(case.get("raised_at"))
+        elif duty.get("duty") in on_resolve:
+            added = _day(case.get("closed_at"))
+        else:
+            added = started.get(duty.get("stage"))
         if added is not None and added > day:
             continue
         if duty.get("status") == "done":
@@ -219,8 +230,10 @@ def text(figs: Mapping[str, Any], policies: Mapping[str, Policy]) -> str:
 
 
 def _duty_cases(figs: Mapping[str, Any]) -> str:
-    """Which cases the open duties are on (references only), saying which are resolved: their duties are still owed."""
+    """Which cases the open duties are on (references only), saying which are resolved (their duties are still owed)
+    and which are immediate-harm records."""
     resolved = set(figs.get("open_duties_resolved_refs", []))
-    parts = [f"{ref}: {n}" + (", resolved" if ref in resolved else "")
+    harm = set(figs.get("open_duties_harm_refs", []))
+    parts = [f"{ref}: {n}" + (", resolved" if ref in resolved else ", immediate harm" if ref in harm else "")
              for ref, n in figs.get("open_duties_by_case", {}).items()]
     return f" ({'; '.join(parts)})" if parts else ""

@@ -100,8 +100,7 @@ def test_every_problem_is_listed_with_its_line_number_in_one_error() -> None:
         "line 2: tier: unknown tier 'boss' (use one of practitioner, line_manager, senior_manager, head_of_service, "
         "partnership)",
         "line 2: contact_for: unknown value 'helper' (use safeguarding_lead, iro, business_unit, board, slo)",
-        "line 2: partnerships: unknown policy id 'nowhere' (known: bcssp, gloucestershire, lincolnshire, medway, "
-        "surrey)",
+        f"line 2: partnerships: unknown policy id 'nowhere' (known: {', '.join(sorted(IDS))})",
         "line 2: line_manager: nobody@x.example.org is not a person in this file",
         "line 3: email: not an email address ('not-an-email')",
         "line 3: slack_id: U1 is also on line 2",
@@ -261,6 +260,17 @@ def test_lincolnshire_note_names_the_slo_when_nobody_is_found(demo: Directory) -
     assert other.startswith("The other agency's Senior Liaison Officer (SLO) is not in the directory (the LSCB table "
                             "names its Service Manager). Ask the professional you are dealing with for the name and "
                             "contact details of their Senior Liaison Officer (SLO): ")
+    assert "CAFCASS" not in " ".join(found.notes) and "Lincolnshire Police" not in " ".join(found.notes)
+    # Step 2 (line managers, not SLOs): the procedure's SLO help and table, in its words ([next_contact], [liaison]).
+    found = counterparts(demo, policy("lincolnshire"), 2, None, "Lincolnshire Police", "CAFCASS")
+    (raiser_note,) = found.raiser_notes
+    assert raiser_note.startswith("You are not in the directory")
+    assert raiser_note.endswith("your Senior Liaison Officer (SLO) will advise (LSCB SLO table).")
+    duty, table = found.other_notes
+    assert duty.startswith("The other agency is not in the directory.")
+    assert ("your Senior Liaison Officer (SLO) will advise (LSCB SLO table; your SLO is your agency's Head of PPU)"
+            in duty)
+    assert table == "The other agency's Senior Liaison Officer is its Service Manager (LSCB SLO table)."
     assert "CAFCASS" not in " ".join(found.notes) and "Lincolnshire Police" not in " ".join(found.notes)
 
 

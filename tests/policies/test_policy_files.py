@@ -1,20 +1,20 @@
-"""The five shipped policy files load and encode their seed procedures (shared/seeds/000-004)."""
+"""The shipped policy files load and encode their seed procedures (shared/seeds/000-004); checks that hold for every
+file run over whatever the policy folder holds (a partnership's own file too)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from conftest import POLICY_FOLDER, POLICY_IDS, SEED_IDS
 
 from policies.loader import POLICY_DIR, REQUIRED_QUESTIONS, load_policies, load_policy
-from policies.model import Policy
-
-IDS = {"surrey", "bcssp", "lincolnshire", "medway", "gloucestershire"}
+from policies.model import GENERIC_NEXT_CONTACT, Policy
 
 
 @pytest.fixture(scope="module")
 def policies() -> dict[str, Policy]:
-    return load_policies(POLICY_DIR)
+    return load_policies(POLICY_FOLDER)
 
 
 def stages(p: Policy) -> list[tuple[int, str, int | None, str, str, str]]:
@@ -32,12 +32,13 @@ def labels(p: Policy, form: str) -> list[tuple[str, str]]:
 # --- all files -----------------------------------------------------------------------------------------------
 
 
-def test_all_five_policies_load_with_their_ids(policies: dict[str, Policy]) -> None:
-    assert set(policies) == IDS
+def test_every_policy_file_loads_under_its_id_and_the_five_are_there(policies: dict[str, Policy]) -> None:
+    assert set(SEED_IDS) <= set(policies)
+    assert sorted(policies) == sorted(path.stem for path in POLICY_FOLDER.glob("*.toml"))
     for pid, p in policies.items():
         assert p.id == pid
         assert Path(p.path).name == f"{pid}.toml"
-        assert p.region == "ENG"
+    assert {policies[pid].region for pid in SEED_IDS} == {"ENG"}  # all five seeds are English partnerships
 
 
 def test_load_policies_keeps_requested_ids_in_order() -> None:
@@ -45,7 +46,7 @@ def test_load_policies_keeps_requested_ids_in_order() -> None:
     assert list(picked) == ["medway", "bcssp"]
 
 
-@pytest.mark.parametrize("pid", sorted(IDS))
+@pytest.mark.parametrize("pid", POLICY_IDS)
 def test_required_questions_and_child_details(policies: dict[str, Policy], pid: str) -> None:
     p = policies[pid]
     assert p.questions[0].id == "immediate_risk"
@@ -63,7 +64,7 @@ def test_required_questions_and_child_details(policies: dict[str, Policy], pid: 
     assert [o.id for o in category.options] == [c.id for c in p.categories]
 
 
-@pytest.mark.parametrize("pid", sorted(IDS))
+@pytest.mark.parametrize("pid", POLICY_IDS)
 def test_every_rule_has_a_cite_and_a_comment(policies: dict[str, Policy], pid: str) -> None:
     p = policies[pid]
     cited = [
@@ -77,16 +78,17 @@ def test_every_rule_has_a_cite_and_a_comment(policies: dict[str, Policy], pid: s
         *p.forms.values(),
     ]
     cited += [x for x in (p.overall, p.pre_stage) if x is not None]
+    cited += [p.next_contact] if p.next_contact != GENERIC_NEXT_CONTACT else []
     assert all(x.cite.startswith(p.short_name) for x in cited)
-    text = (POLICY_DIR / f"{pid}.toml").read_text(encoding="utf-8")
+    text = (POLICY_FOLDER / f"{pid}.toml").read_text(encoding="utf-8")
     for header in ("[immediate_harm]", "[extension]", "[final_stage]"):
         before = text.split(header, 1)[1].lstrip("\n")
         assert before.startswith("#"), f"{pid}: no source comment under {header}"
 
 
-@pytest.mark.parametrize("pid", sorted(IDS))
+@pytest.mark.parametrize("pid", POLICY_IDS)
 def test_load_policy_reads_one_file(pid: str) -> None:
-    assert load_policy(POLICY_DIR / f"{pid}.toml").id == pid
+    assert load_policy(POLICY_FOLDER / f"{pid}.toml").id == pid
 
 
 # --- BCSSP (seed 001) ----------------------------------------------------------------------------------------
@@ -392,5 +394,9 @@ def test_surrey(policies: dict[str, Policy]) -> None:
     assert "C-SPA" in p.immediate_harm.route
     assert p.extension.allowed is False
     assert p.final_stage.binding is False
-    assert notes(p) == {"sscp_referral": ((5,), "enter", "sscp_standard_form", ())}
+    assert notes(p) == {"sscp_referral": ((5,), "enter", "sscp_standard_form", ()),
+                        "learning_disseminated": ((5,), "resolve", "", ())}
+    # 6.4 Stage 5: learning disseminated "within one month of the meeting or review": a clock in months.
+    learning = next(n for n in p.notifications if n.id == "learning_disseminated")
+    assert (learning.within_months, learning.within_working_days) == (1, None)
 

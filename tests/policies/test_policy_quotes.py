@@ -1,5 +1,7 @@
-"""Only the procedure's own words are shown as its words: every quotation in every policy file (whatever files there
-are) is found in that procedure's text, kept beside the files as policies/sources/<id>.txt."""
+"""Only the procedure's own words are shown as its words: every quotation in every policy file that has its
+procedure's text beside it (policies/sources/<id>.txt; whatever files there are, BOT_POLICY_DIR honoured) is found in
+that text. The five seeds must keep theirs. A partnership's own file without one loads (the loader checks only what it
+can), and is skipped here: its quotations cannot be verified until its text is added."""
 
 from __future__ import annotations
 
@@ -8,22 +10,33 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import POLICY_FOLDER, SEED_IDS
 
 from policies.loader import POLICY_DIR, load_policy
 from policies.quotes import found_in, misquoted, normalise, source_path
 
-POLICY_FILES = sorted(POLICY_DIR.glob("*.toml"))
+POLICY_FILES = sorted(POLICY_FOLDER.glob("*.toml"))
 
 
 def test_there_are_policy_files_to_check() -> None:
     assert POLICY_FILES, "no policy files found"
 
 
+@pytest.mark.parametrize("seed", SEED_IDS)
+def test_each_seed_keeps_its_procedures_text(seed: str) -> None:
+    policy = load_policy(POLICY_DIR / f"{seed}.toml")
+    source = source_path(policy, POLICY_DIR)
+    assert source.is_file(), f"{seed}.toml: keep the procedure's published text as {source.relative_to(POLICY_DIR)}"
+    assert normalise(source.read_text(encoding="utf-8")), f"{source} is empty"
+
+
 @pytest.mark.parametrize("path", POLICY_FILES, ids=lambda p: p.stem)
 def test_every_quotation_is_in_the_procedures_text(path: Path) -> None:
     policy = load_policy(path)
     source = source_path(policy, path.parent)
-    assert source.is_file(), f"{path.name}: keep the procedure's published text as {source.relative_to(POLICY_DIR)}"
+    if not source.is_file():
+        assert policy.id not in SEED_IDS, f"{path.name}: the seed's text is missing ({source})"
+        pytest.skip(f"{path.name}: no sources/{policy.id}.txt beside it, so its quotations cannot be checked")
     assert misquoted(policy, source.read_text(encoding="utf-8")) == []
 
 
@@ -65,12 +78,14 @@ def test_words_left_out_are_marked_and_the_rest_found_in_order() -> None:
 def test_the_refusal_to_extend_quotes_only_the_procedures_words(all_policies) -> None:
     from bot.cases.workflow import extension_refused
 
-    for policy in all_policies.values():
+    checked = [p for p in all_policies.values() if source_path(p, POLICY_FOLDER).is_file()]
+    assert set(SEED_IDS) <= {p.id for p in checked}
+    for policy in checked:  # (a file without its procedure's text: nothing to check the words against)
+        text = normalise(source_path(policy, POLICY_FOLDER).read_text(encoding="utf-8"))
         for stage in policy.stages:
             if policy.extension.allows(stage.number):
                 continue
             said = extension_refused(policy, stage.number)
-            text = normalise(source_path(policy, POLICY_DIR).read_text(encoding="utf-8"))
             passages = re.findall(r'"([^"]+)"', said)
             assert passages or policy.extension.allowed, f"{policy.id}: a refusal gives the procedure's words"
             for passage in passages:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import POLICY_FOLDER, POLICY_IDS
 
 from policies.loader import POLICY_DIR, load_policies, load_policy
 from policies.reader import PolicyError
@@ -237,11 +238,11 @@ def test_a_broken_file_stops_the_whole_directory(tmp_path: Path) -> None:
     assert str(info.value).startswith(f"{bad}: region: ")
 
 
-@pytest.mark.parametrize("pid", ["bcssp", "lincolnshire", "medway", "gloucestershire"])
+@pytest.mark.parametrize("pid", [pid for pid in POLICY_IDS if pid != "surrey"])
 def test_new_files_are_checked_too(tmp_path: Path, pid: str) -> None:
-    text = (POLICY_DIR / f"{pid}.toml").read_text(encoding="utf-8")
-    path = broken(tmp_path, replaced("\nstage_label", "\nstage_lable", text), f"{pid}.toml")
-    assert_error(path, "stage_lable", "is not a field this format knows")
+    text = (POLICY_FOLDER / f"{pid}.toml").read_text(encoding="utf-8")
+    path = broken(tmp_path, replaced("\nid = ", "\nidd = 1\nid = ", text), f"{pid}.toml")
+    assert_error(path, "idd", "is not a field this format knows")
 
 
 def test_extension_stages_must_exist_and_need_an_allowed_extension(tmp_path: Path) -> None:
@@ -277,8 +278,10 @@ def test_day_words_only_for_a_date_question(tmp_path: Path) -> None:
 
 
 def test_a_stage_contact_must_be_a_directory_contact_kind_on_a_side_that_acts(tmp_path: Path) -> None:
-    text = replaced('other_tier = "none"', 'other_tier = "none"\nraiser_contact = "slo"')
-    assert load_policy(broken(tmp_path, text)).stages[0].raiser_contact == "slo"
+    text = replaced('other_tier = "none"', 'other_tier = "none"\nraiser_contact = "safeguarding_lead"')
+    assert load_policy(broken(tmp_path, text)).stages[0].raiser_contact == "safeguarding_lead"
+    text = replaced('other_tier = "none"', 'other_tier = "none"\nraiser_contact = "slo"')  # (named by [liaison])
+    assert_error(broken(tmp_path, text), "stages[0].raiser_contact", "add [liaison]")
     text = replaced('other_tier = "none"', 'other_tier = "none"\nraiser_contact = "liaison"')
     assert_error(broken(tmp_path, text), "stages[0].raiser_contact", "'liaison'", "slo")
     text = replaced('other_tier = "none"', 'other_tier = "none"\nother_contact = "slo"')

@@ -12,7 +12,7 @@ from datetime import datetime
 from io import BytesIO
 from typing import Any
 
-from conftest import Chat
+from conftest import POLICY_IDS, Chat  # (POLICY_IDS: every procedure in the policy folder)
 from docx import Document
 from docx.table import Table
 from docx.text.paragraph import Paragraph
@@ -25,7 +25,6 @@ from bot.people.directory_csv import demo_directory
 from policies.model import Policy
 from storage.base import Store
 
-POLICY_IDS = ("surrey", "bcssp", "lincolnshire", "medway", "gloucestershire")
 DIRECTORY = demo_directory(POLICY_IDS)
 JORDAN = "practitioner@example.org"
 LENA = "lena.okafor@northshire-council.example.org"

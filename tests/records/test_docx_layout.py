@@ -7,15 +7,16 @@ from datetime import UTC, datetime
 from itertools import pairwise
 
 import pytest
+from conftest import POLICY_FOLDER
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 from records_kit import DAVID, DIRECTORY, Desk, at, field_rows, opened, walk
 
 from bot.dates.workdays import LONDON
 from bot.records.docx_record import chronology_docx, form_docx, record_docx
+from policies.loader import load_policies
 
-SHIPPED_FORMS = [("bcssp", "appendix2"), ("medway", "stage3_alert"), ("medway", "mscb_notification"),
-                 ("gloucestershire", "monitoring"), ("surrey", "sscp_standard_form")]
+SHIPPED_FORMS = [(pid, form) for pid, policy in load_policies(POLICY_FOLDER).items() for form in policy.forms]
 
 
 def layout(content: bytes) -> list[tuple[str, str]]:
@@ -29,7 +30,7 @@ def layout(content: bytes) -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.parametrize("key", SHIPPED_FORMS)
+@pytest.mark.parametrize("key", SHIPPED_FORMS, ids=[f"{pid}-{form}" for pid, form in SHIPPED_FORMS])
 async def test_form_fields_keep_the_policy_files_order(store, all_policies, key):
     policy = all_policies[key[0]]
     form = policy.forms[key[1]]

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from conftest import Chat
+from conftest import POLICY_IDS, Chat  # (POLICY_IDS: every procedure in the policy folder)
 
 from bot.app import build_core
 from bot.config import read_settings
@@ -28,8 +28,6 @@ from bot.people.directory_csv import demo_directory
 from bot.types import Event, Reply, ThreadRef
 from policies.model import Policy
 from storage.base import Store
-
-POLICY_IDS = ("surrey", "bcssp", "lincolnshire", "medway", "gloucestershire")
 
 JORDAN = "practitioner@example.org"
 LENA = "lena.okafor@northshire-council.example.org"

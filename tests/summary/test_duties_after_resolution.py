@@ -97,3 +97,32 @@ async def test_duties_count_from_when_they_arose(store, all_policies, clock):
     assert f"Notification duties still open: 1 ({ref}: 1)" in summary.text(w48, world.policies)
     assert summary.figures(cases, world.policies, W49)["open_duties_by_case"] == {ref: 2}
     assert summary.figures(cases, world.policies, summary.parse_week("2026-W47"))["open_duties"] == 0
+
+
+async def test_a_duty_owed_once_the_immediate_harm_route_is_given_is_on_the_summary_until_done(
+    store, all_policies, clock
+):
+    """BCSSP Timeframes: the required action "within 24 hours" once the route is given is a duty of the immediate-harm
+    record itself (it has no stages): the leads' summary counts it, marked as such, from the week it arose until done;
+    given on an open case, it counts from that day, not from when the case's stage began."""
+    world = World(store, {"bcssp": all_policies["bcssp"]}, clock)
+    ref = (await world.open_case()).case_ref  # Monday 23 November, W48: an escalation at Stage 1
+    world.set_time(at(2026, 11, 27, 16, 30))  # Friday, W48: the route given at the first question, a record of its own
+    harm = (await world.person(JORDAN).escalate(immediate_risk="yes")).case_ref
+    world.set_time(at(2026, 12, 1, 11))  # Tuesday, W49: the route given on the open case
+    assert (await world.person(JORDAN).say(f"harm {ref}"))[0].kind == "emergency"
+    cases = [doc for _, doc in await store.scan("cases")]
+    w48 = summary.figures(cases, world.policies, W48)
+    before = {k: v for k, v in w48["open_duties_by_case"].items() if k == ref}
+    assert w48["open_duties_by_case"][harm] == 1 and w48["open_duties_harm_refs"] == [harm]
+    assert f"{harm}: 1, immediate harm" in summary.text(w48, world.policies)
+    w49 = summary.figures(cases, world.policies, W49)
+    assert w49["open_duties_by_case"][ref] == before.get(ref, 0) + 1  # the harm duty counts from W49 only
+    assert ref not in w49["open_duties_harm_refs"] and ref not in w49["open_duties_resolved_refs"]
+
+    world.set_time(at(2026, 12, 2, 9))
+    (done,) = await world.person(JORDAN).say(f"done {harm} 1")
+    assert done.text.startswith("Marked as done: notify ")
+    cases = [doc for _, doc in await store.scan("cases")]
+    assert harm not in summary.figures(cases, world.policies, W49)["open_duties_by_case"]
+    assert summary.figures(cases, world.policies, W48)["open_duties_by_case"][harm] == 1  # as that week ended

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import POLICY_IDS
 from teams_server import inputs
 
 from adapters.teams import cards
@@ -24,7 +25,7 @@ def test_with_several_procedures_the_start_card_asks_the_partnership_first(all_p
     assert "⚠ Please choose the partnership." in texts
 
 
-@pytest.mark.parametrize("policy_id", ["surrey", "bcssp", "lincolnshire", "medway", "gloucestershire"])
+@pytest.mark.parametrize("policy_id", POLICY_IDS)
 def test_every_procedure_renders_its_own_questions_with_child_details_apart(all_policies, policy_id):
     policy = all_policies[policy_id]
     card = cards.form_card(Forms(all_policies).intake(policy, False), "d" * 32)
