@@ -14,7 +14,7 @@ from scenario_kit import CASE_THREAD, CHRIS, JORDAN, LENA, SAM, World, at, event
 
 from bot.cases.book import CHASES_RESUMED
 from bot.jobs import nudges
-from policies.model import Reminders
+from policies.model import Notification, Reminders
 from storage.collections import META
 from storage.tinydb_store import TinyDBStore
 
@@ -262,3 +262,38 @@ async def test_where_the_directory_names_no_lead_the_people_on_the_case_are_aske
             "your agency's designated safeguarding lead.") in text
     one = nudges.text(world.policies["gloucestershire"], case, "lead", "", "", date(2026, 12, 15), ("Sam Patel",))
     assert f"Safeguarding lead Sam Patel: {ref} is 5 working days overdue" in one
+
+
+async def test_a_duty_nudge_drops_no_reminder_and_no_reminder_drops_it_or_the_leads_message(store, all_policies, clock):
+    """The two kinds that are never dropped, together: a duty's own nudge (a duty on a clock of its own) drops
+    nothing still waiting to be delivered, and neither it nor the leads' message is dropped by a later reminder."""
+    gscp = all_policies["gloucestershire"]
+    own_clock = [Notification(id=f"check_{days}", stages=(1,), on="enter", notify="the named safeguarding lead",
+                              responsible_tier="practitioner", text=f"Check in within {days} days.", cite="GSCP 2.1",
+                              within_calendar_days=days) for days in (9, 14)]  # due Thursday 10, Tuesday 15 December
+    policy = dataclasses.replace(gscp, notifications=(*gscp.notifications, *own_clock))
+    world = World(store, {"gloucestershire": policy}, clock)
+    ref = await open_gloucestershire_case(world)  # overdue from Wednesday 9; the leads told on Tuesday 15 December
+
+    world.sender.fail_next(1)  # Wednesday's reminder is not delivered at once...
+    assert [s.kind for s in await world.tick(at(2026, 12, 9, 9))] == ["overdue"]
+    assert world.sender.nudges() == []
+    # ...and Thursday's duty nudge does not drop it: both are delivered.
+    assert [s.kind for s in await world.tick(at(2026, 12, 10, 9))] == ["duty"]
+    texts = [r.text for r in world.sender.nudges()]
+    assert len(texts) == 2 and sum("is overdue" in t for t in texts) == 1
+    assert sum("a notification duty falls due by Thursday 10 December 2026" in t for t in texts) == 1
+
+    # Tuesday 15 December: the leads' message and the second duty's nudge both fail to post (the channel is down for
+    # the rest of the pass once a send fails); Thursday's reminder drops neither.
+    world.sender.fail_next(1)
+    assert sorted(s.kind for s in await world.tick(at(2026, 12, 15, 9))) == ["duty", "lead"]
+    assert len(world.sender.nudges()) == 2
+    assert [s.kind for s in await world.tick(at(2026, 12, 17, 9))] == ["overdue"]
+    texts = [r.text for r in world.sender.nudges()[2:]]
+    assert len(texts) == 3 and sum("Safeguarding lead" in t for t in texts) == 1
+    assert sum("a notification duty falls due by Tuesday 15 December 2026" in t for t in texts) == 1
+    status = nudge_status(await world.case(ref))
+    assert status["1:duty:check_14@1:2026-12-15"] == status["1:lead:2026-12-15"] == "sent"
+    for key in ("1:duty:check_14@1:2026-12-15", "1:lead:2026-12-15"):
+        assert (await store.get("outbox", f"nudge:{ref}:{key}"))["status"] == "sent"
