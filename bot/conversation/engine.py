@@ -452,7 +452,9 @@ class Engine:
                          "last week's.")
         mine = {pid: self.policies[pid] for pid in served}  # every partnership this lead serves, and only those
         scope = " and ".join(p.name for p in mine.values()) if len(mine) < len(self.policies) else ""
-        reply, _ = compose(await self.book.for_summary(figures.summary_window(monday)), mine, monday, scope=scope)
+        cases = await self.book.for_summary(figures.summary_window(monday))
+        # (figures and chart off the event loop: the answers to everyone else do not wait for them)
+        reply, _ = await asyncio.to_thread(compose, cases, mine, monday, scope=scope)
         return reply
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from datetime import datetime, time, timedelta
@@ -45,7 +46,8 @@ class WeeklyPoster:
         if await self.store.get(SUMMARIES, key) is not None:
             return None
         monday = summary.last_full_week(due.date())  # the week before this week's slot, however late it runs
-        reply, _ = compose(await self.book.for_summary(summary.summary_window(monday)), self.policies, monday)
+        cases = await self.book.for_summary(summary.summary_window(monday))
+        reply, _ = await asyncio.to_thread(compose, cases, self.policies, monday)  # (off the event loop)
         await self.threads.send(f"summary:{key}", reply, to=self.target, now=False)  # (once, whatever happens next)
         if not await self.store.create(SUMMARIES, key, {"status": "queued", "at": now.isoformat(),
                                                          "week": summary.week_label(monday)}):

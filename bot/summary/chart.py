@@ -41,21 +41,24 @@ def _stages(figs: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [{"procedure": "", "title": f"Stage {n}", "open": c} for n, c in counts.items()]
 
 
-def _pyplot() -> Any:
-    import matplotlib
+def _new_figure(**options: Any) -> Figure:
+    """A figure of its own, outside pyplot's global registry: safe to draw in a worker thread (the server composes
+    a summary off its event loop) and freed with its last reference (matplotlib's advice for servers)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # (no display: the server and the command line only ever write files)
-    from matplotlib import pyplot as plt
-
-    return plt
+    fig = Figure(**options)
+    FigureCanvasAgg(fig)  # (draws into memory: no display)
+    return fig
 
 
 def summary_figure(figs: Mapping[str, Any]) -> Figure:
-    """The chart as a matplotlib figure (the caller closes it: `close_figure`); `summary_png` renders it."""
-    plt = _pyplot()
+    """The chart as a matplotlib figure (the caller closes it: `close_figure`); `summary_png` renders it. Draws on
+    the Agg canvas: no display, no pyplot, so any thread may call it."""
     rows = _stages(figs)
     height = max(4.0, 1.4 + BAR_INCHES * len(rows))
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, height), dpi=100, width_ratios=(1.25, 1))
+    fig = _new_figure(figsize=(12, height), dpi=100)
+    left, right = fig.subplots(1, 2, width_ratios=(1.25, 1))
     positions = list(range(len(rows)))
     left.barh(positions, [r["open"] for r in rows], color=OPEN, height=0.6)
     left.set_yticks(positions, [stage_label(r) for r in rows], fontsize=LABEL_POINTS)
@@ -90,7 +93,8 @@ def summary_figure(figs: Mapping[str, Any]) -> Figure:
 
 
 def close_figure(fig: Figure) -> None:
-    _pyplot().close(fig)
+    """Let go of a figure's drawing (it is not in pyplot's registry, so nothing else holds it)."""
+    fig.clear()
 
 
 def summary_png(figs: Mapping[str, Any]) -> bytes:
