@@ -210,11 +210,12 @@ def case_opened(policy: Policy, case: Mapping[str, Any], today: date, sides: Cou
 
 
 def duty_lines(case: Mapping[str, Any], only: frozenset[str] | None = None) -> list[str]:
-    """Open notification duties, numbered as `done REF N` expects (`only`: just the duties with these ids)."""
+    """Open notification duties, numbered as `done REF N` expects (`only`: just the duties with these ids). A duty's
+    number is its place among all the case's duties, so it never changes as others are marked done: a number in an
+    earlier message still names the same duty."""
     out = []
-    open_duties = [d for d in case.get("duties", []) if d["status"] == "open"]
-    for number, duty in enumerate(open_duties, 1):
-        if only is not None and duty["id"] not in only:
+    for number, duty in enumerate(case.get("duties", []), 1):
+        if duty["status"] != "open" or (only is not None and duty["id"] not in only):
             continue
         by = f" by {due_by(duty['due'])}" if duty.get("due") else ""
         out.append(f"To do ({number}){by}: {duty['text']} {cited(duty['cite'])} - when done: "

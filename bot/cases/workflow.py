@@ -220,11 +220,15 @@ def declare_harm(case: Case, policy: Policy, actor: UserRef, now: datetime) -> C
 
 
 def duty_done(case: Case, number: int, actor: UserRef, now: datetime) -> Case:
-    """Mark the case's open notification duty number `number` (1-based, as listed in status) as done."""
-    open_duties = [d for d in case["duties"] if d["status"] == "open"]
-    if not 1 <= number <= len(open_duties):
-        raise Refused(f"{case['ref']} has no open duty number {number}; type status {case['ref']} to see them.")
-    target = open_duties[number - 1]["id"]
+    """Mark the case's notification duty number `number` (1-based, its place among all the case's duties, as status
+    lists it) as done; one already done is refused, saying so."""
+    duties_now = case["duties"]
+    if not 1 <= number <= len(duties_now):
+        raise Refused(f"{case['ref']} has no duty number {number}; type status {case['ref']} to see them.")
+    if duties_now[number - 1]["status"] != "open":
+        raise Refused(f"Duty {number} of {case['ref']} is already marked done; type status {case['ref']} to see "
+                      "those still open.")
+    target = duties_now[number - 1]["id"]
     duties: list[Duty] = [{**d, "status": "done", "done_by": actor.key, "done_at": now.isoformat()}
                           if d["id"] == target else d for d in case["duties"]]
     return {**case, "duties": duties,

@@ -73,7 +73,7 @@ async def test_line_manager_resolves_early_and_duties_are_followed_up(store, all
         assert [d["id"] for d in case["duties"] if d["status"] == "open"] == duties[1:]
         assert events(case, "duty_done")[0]["detail"] == duties[0]
     else:
-        assert done.kind == "refused" and "no open duty number 1" in done.text
+        assert done.kind == "refused" and "has no duty number 1" in done.text
 
 
 async def test_gloucestershire_without_a_plan_has_no_iro_duty(store, all_policies, clock):

@@ -63,18 +63,21 @@ async def test_undone_duties_of_a_resolved_case_stay_on_the_summary_and_in_statu
     # `done` works on the resolved case: the Stage 3 form is sent on Monday.
     (done,) = await world.person(JORDAN).say(f"done {ref} 3")
     assert done.kind != "refused" and done.text.startswith("Marked as done: notify Assistant Director/ Deputy Director")
-    assert "Complete the Stage 3 Escalation Alert Form" not in done.text and f"done {ref} 3" in done.text
+    assert "Complete the Stage 3 Escalation Alert Form" not in done.text and f"done {ref} 3" not in done.text
+    assert f"done {ref} 4" in done.text  # (numbers never shift: 4 is still the MSCB copy)
     case = await world.case(ref)
     assert case["status"] == "resolved"
     assert [d["duty"] for d in case["duties"] if d["status"] == "done"] == ["stage3_alert"]
 
     # Wednesday: Maria, the lead, records the other three.
     world.set_time(at(2026, 12, 2))
-    for _ in range(3):
-        (done,) = await world.person(MARIA).say(f"done {ref} 1")
+    for number in (1, 2, 4):
+        (done,) = await world.person(MARIA).say(f"done {ref} {number}")
         assert done.text.startswith("Marked as done: notify "), done.text
-    (none_left,) = await world.person(MARIA).say(f"done {ref} 1")
-    assert none_left.kind == "refused" and f"{ref} has no open duty number 1" in none_left.text
+    (again,) = await world.person(MARIA).say(f"done {ref} 1")
+    assert again.kind == "refused" and f"Duty 1 of {ref} is already marked done" in again.text
+    (none,) = await world.person(MARIA).say(f"done {ref} 5")
+    assert none.kind == "refused" and f"{ref} has no duty number 5" in none.text
     (status,) = await world.person(JORDAN).say(f"status {ref}")
     assert "To do" not in status.text and "still open" not in status.text
 
