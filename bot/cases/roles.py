@@ -100,8 +100,9 @@ class Roles:
                      if p.agency in agencies or p.tier == "partnership")
 
     def may_act(self, user: UserRef, case: Case, policy: Policy, at_stage: int | None = None) -> bool:
-        """The raiser, their managers, whoever must act at the stage (the current one unless `at_stage`) on either
-        side, or a safeguarding lead of either agency or of the partnership."""
+        """The raiser, their managers, anyone who has acted on the case, whoever must act at the stage (the current
+        one unless `at_stage`; for a resolved case, the one it was resolved at) on either side, or a safeguarding lead
+        of either agency or of the partnership."""
         raised = case["raised_by"]
         if raised["channel"] == user.channel and raised["id"] == user.id:
             return True
@@ -112,7 +113,11 @@ class Roles:
         raiser = self.raiser(case)
         if raiser is not None and me in directory.chain(raiser):
             return True
+        if any(event.get("by") == user.key for event in case.get("events", [])):
+            return True  # (acted on it before, at any stage: still on the case, resolved or not)
         current = case.get("stage")
+        if current is None and case["status"] == "resolved":  # where it ended: those at that stage, and the leads
+            current = (case.get("outcome") or {}).get("stage")
         if case["status"] == "immediate_harm" or current is None:
             return False
         number = at_stage if at_stage is not None and policy.stage(at_stage) else current

@@ -208,3 +208,21 @@ async def test_a_thread_root_names_a_raiser_outside_the_directory_who_acts(store
     case["raised_by"]["name"] = "Alex Rowe"  # as their chat profile gives it (Slack and Teams do)
     text = world.core.threads.root(case).text
     assert "Who must act: Alex Rowe and Chris Walker." in text
+
+
+async def test_someone_who_acted_at_an_earlier_stage_still_sees_the_case_after_it_moves_on_and_is_resolved(
+        store, all_policies, clock):
+    from scenario_kit import LUCY
+
+    world = World(store, {"medway": all_policies["medway"]}, clock)
+    ref = (await world.open_case()).case_ref
+    (recorded,) = await world.person(CHRIS).say(f"contact {ref} DS Ray Hart, 01632 960111")  # Chris acts at Stage 1
+    assert recorded.kind != "refused"
+    world.set_time(at(2026, 11, 24))
+    assert (await world.escalate(JORDAN, ref)).kind == "escalate"
+    world.set_time(at(2026, 11, 25))
+    assert (await world.resolve(JORDAN, ref)).kind == "resolve"
+    (status,) = await world.person(CHRIS).say(f"status {ref}")
+    assert status.kind != "refused" and f"{ref} (MSCB): resolved" in status.text  # still on the case
+    (refused,) = await world.person(LUCY).say(f"status {ref}")
+    assert refused.kind == "refused"  # (someone with no part in it still cannot see it)
