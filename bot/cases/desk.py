@@ -262,7 +262,8 @@ class CaseDesk:
                     updated = await self.book.update(
                         ref, lambda c: _with_planned(workflow.declare_harm(c, policy, user, now), planned))
                 fresh = frozenset(d["id"] for d in updated["duties"]) - {d["id"] for d in case["duties"]}
-                return Reply("\n".join([messages.emergency(policy, ref), *messages.duty_lines(updated, fresh)]),
+                return Reply("\n".join([messages.emergency(policy, ref, on_case=True),
+                                         *messages.duty_lines(updated, fresh)]),
                              kind=Kind.EMERGENCY, case_ref=ref)
             if what == "done":
                 if not (arg.isascii() and arg.isdigit()):

@@ -167,7 +167,11 @@ def emergency_route(policy: Policy) -> str:
     return f"Immediate risk of harm: act now. {harm.route} {cited(harm.cite)}{guidance}"
 
 
-def emergency(policy: Policy, ref: str) -> str:
+def emergency(policy: Policy, ref: str, on_case: bool = False) -> str:
+    """The route, and that it is recorded: as a record of its own (then the disagreement can still be raised), or
+    on the case it was asked for (`on_case`: the disagreement is that case, and it goes on)."""
+    if on_case:
+        return f"{emergency_route(policy)}\nI have recorded on {ref} that this route was given; the case goes on."
     return (
         f"{emergency_route(policy)}\n"
         f"I have recorded that this route was given, as {ref}. When the child is safe, you can still raise the "

@@ -21,6 +21,7 @@ async def test_harm_at_any_stage_gives_the_route_at_once_and_is_recorded(store, 
     assert reply.text.startswith("Immediate risk of harm: act now.")
     assert policy.immediate_harm.route in reply.text and policy.immediate_harm.cite in reply.text
     assert reply.question is None  # nothing is asked first
+    assert f"recorded on {ref}" in reply.text and "type escalate" not in reply.text  # (the case is the disagreement)
 
     case = await world.case(ref)
     (recorded,) = events(case, "immediate_harm_route_given")
