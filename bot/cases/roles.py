@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from bot.cases import messages
 from bot.cases.case import Case
@@ -117,7 +118,8 @@ class Roles:
             return True  # (acted on it before, at any stage: still on the case, resolved or not)
         current = case.get("stage")
         if current is None and case["status"] == "resolved":  # where it ended: those at that stage, and the leads
-            current = (case.get("outcome") or {}).get("stage")
+            outcome: dict[str, Any] = dict(case.get("outcome") or {})
+            current = outcome.get("stage")
         if case["status"] == "immediate_harm" or current is None:
             return False
         number = at_stage if at_stage is not None and policy.stage(at_stage) else current
