@@ -177,8 +177,11 @@ def text(policy: Policy, case: Case, kind: str, addressees: str, next_contact: s
         body = (f"{ref}: one working day left of the overall timescale ({cap.description} "
                 f"By {long_date(case.get('overall_due'))}; {cap.cite}).")
     else:
+        last = stage == policy.last_stage.number
+        question = ("is it resolved?" if last else
+                    f"is it resolved, or does it need to go to {policy.stage_label} {stage + 1}?")
         body = (f"{ref} is at {title}, which has no set timescale in this procedure. As local practice, "
-                "please review progress: is it resolved, or does it need to go to the next step?")
+                f"please review progress: {question}")
     return head + body
 
 

@@ -209,9 +209,12 @@ def text(figs: Mapping[str, Any], policies: Mapping[str, Policy]) -> str:
         scope = next(iter(policies.values())).name
     else:
         scope = figs.get("scope") or "all partnerships"
-    staged = lambda counts: ", ".join(f"Stage {k}: {v}" for k, v in counts.items()) or "none"  # noqa: E731
+    # (a procedure's own word for its stages: "Step" in Lincolnshire's, "Level" in another's; "Stage" across several)
+    labels = {p.stage_label for p in policies.values() if figs["policy"] in ("all", p.id)}
+    label = labels.pop() if len(labels) == 1 else "Stage"
+    staged = lambda counts: ", ".join(f"{label} {k}: {v}" for k, v in counts.items()) or "none"  # noqa: E731
     listed = lambda counts: "; ".join(f"{k}: {v}" for k, v in counts.items()) or "none"  # noqa: E731
-    medians = ", ".join(f"Stage {k}: {v:g}" for k, v in figs["median_working_days_by_stage"].items()) or "none"
+    medians = ", ".join(f"{label} {k}: {v:g}" for k, v in figs["median_working_days_by_stage"].items()) or "none"
     overdue = f" ({', '.join(figs['overdue_refs'])})" if figs["overdue_refs"] else ""
     return "\n".join([
         f"Weekly escalation summary, {figs['week']} ({monday:%a} {monday.day} {monday:%b} to {sunday:%a} "
