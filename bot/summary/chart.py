@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 BAR_INCHES = 0.42  # height per bar of the left panel: room for a two-line label at LABEL_POINTS
 LABEL_POINTS = 8.5
 LABEL_CHARS = 38  # a stage label wraps at this many characters (two lines at most, then shortened)
+LEFT_MARGIN_INCHES = 3.1  # room for the stage labels (LABEL_CHARS at LABEL_POINTS) and the axis's own label
 NEW, RESOLVED, OPEN = "#1d4f91", "#6aa84f", "#1d4f91"
 
 
@@ -88,7 +89,11 @@ def summary_figure(figs: Mapping[str, Any]) -> Figure:
                      else f"ISO week of {weeks[-1][:4]}" if weeks else "ISO week")
     right.set_ylabel("escalations")
     right.legend()
-    fig.tight_layout()
+    # Margins set from what is known (labels of at most two lines of LABEL_CHARS at LABEL_POINTS), not measured by
+    # tight_layout, which draws the whole figure once more (a third of a summary's time at national scale).
+    inches = fig.get_size_inches()
+    fig.subplots_adjust(left=LEFT_MARGIN_INCHES / inches[0], right=1 - 0.25 / inches[0],
+                        bottom=0.75 / inches[1], top=1 - 0.45 / inches[1], wspace=0.32)
     return fig
 
 
