@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -81,6 +81,10 @@ class Store(Protocol):
 
     async def scan(self, collection: str) -> list[tuple[str, Doc]]:
         """Every (key, document) pair in a collection (unordered). Cost grows with the collection."""
+
+    def batches(self, collection: str, size: int = 500) -> AsyncIterator[list[tuple[str, Doc]]]:
+        """Every (key, document) pair of a collection, `size` at a time, in key order: a whole collection read in
+        constant memory (an export at national scale)."""
 
     async def select(self, collection: str, any_of: list[Clause]) -> list[tuple[str, Doc]]:
         """The (key, document) pairs matching any clause (storage.common.matches says what matching is). A

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 
 from storage.base import Clause, Doc, StoreError, Updater
@@ -89,6 +89,12 @@ class MemoryStore:
 
     async def scan(self, collection: str) -> list[tuple[str, Doc]]:
         return [(key, copy.deepcopy(doc)) for key, doc in self._check(collection).items()]
+
+    async def batches(self, collection: str, size: int = 500) -> AsyncIterator[list[tuple[str, Doc]]]:
+        keys = sorted(self._check(collection))
+        for start in range(0, len(keys), size):
+            docs = self._check(collection)
+            yield [(key, copy.deepcopy(docs[key])) for key in keys[start:start + size] if key in docs]
 
     async def select(self, collection: str, any_of: list[Clause]) -> list[tuple[str, Doc]]:
         check_clauses(any_of)

@@ -312,6 +312,20 @@ class PostgresStore:
             rows = await cursor.fetchall()
         return [(key, _loads(body)) for key, body in rows]
 
+    async def batches(self, collection: str, size: int = 500) -> AsyncIterator[list[tuple[str, Doc]]]:
+        """Keyset pages in key order: each page one short query, nothing held between them."""
+        check_collection(collection)
+        after = ""
+        while True:
+            async with self._connection() as conn:
+                cursor = await conn.execute("SELECT key, body FROM docs WHERE collection = %s AND key > %s "
+                                            "ORDER BY key LIMIT %s", (collection, after, size))
+                rows = await cursor.fetchall()
+            if not rows:
+                return
+            yield [(key, _loads(body)) for key, body in rows]
+            after = rows[-1][0]
+
     async def select(self, collection: str, any_of: list[Clause]) -> list[tuple[str, Doc]]:
         check_collection(collection)
         check_clauses(any_of)

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -155,6 +155,17 @@ class TinyDBStore:
     async def scan(self, collection: str) -> list[tuple[str, Doc]]:
         self._check(collection)
         return await asyncio.to_thread(self._scan_sync, collection)
+
+    async def batches(self, collection: str, size: int = 500) -> AsyncIterator[list[tuple[str, Doc]]]:
+        """The record files listed once (paths only), then read `size` at a time off the event loop."""
+        self._check(collection)
+        paths = sorted(await self._in_writer(self._files, collection))
+        for start in range(0, len(paths), size):
+            chunk = paths[start:start + size]
+            records = await self._in_writer(lambda c=chunk: [self._checked_record(collection, path) for path in c])
+            found = sorted((record for record in records if record is not None), key=lambda item: item[0])
+            if found:
+                yield found
 
     async def select(self, collection: str, any_of: list[Clause]) -> list[tuple[str, Doc]]:
         """Every record read (one file each, off the event loop) and the matching ones kept."""

@@ -179,24 +179,24 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     """Print the audit trail. The run is itself written to the audit log (who, when, format, --since, how many rows)
     after its rows are read and before they are printed: so its own entry is not in its output (which is the trail
     as it stood when the run began), it is in the next run's. With no data folder there is nothing to read or log."""
-    from bot.records.audit import audit_rows, log_event, to_csv, to_json
+    from bot.records.audit import csv_lines, json_lines, log_event, sorted_trail
 
     since = parse_date(args.since, "--since") if args.since else None
     data_dir = args.data or settings.data_dir
+    lines = csv_lines if args.format == "csv" else json_lines
 
-    async def run() -> list[dict[str, str]]:
+    async def run() -> None:
         if not has_data(settings, data_dir):
-            return []
-        async with shared_beside_bot(settings, data_dir) as store:
-            rows = await audit_rows(store, since)
+            sys.stdout.writelines(lines([]))
+            return
+        async with shared_beside_bot(settings, data_dir) as store, sorted_trail(store, since) as trail:
             scope = f"since {since.isoformat()}" if since else "all dates"
             await log_event(store, {"at": datetime.now(LONDON).isoformat(), "by": operator(),
                                     "action": "audit_exported",
-                                    "detail": f"format {args.format}; {scope}; {len(rows)} row(s)"})
-            return rows
+                                    "detail": f"format {args.format}; {scope}; {trail.count} row(s)"})
+            sys.stdout.writelines(lines(trail.rows()))  # (streamed: constant memory at any size)
 
-    rows = asyncio.run(run())
-    sys.stdout.write(to_csv(rows) if args.format == "csv" else to_json(rows))
+    asyncio.run(run())
     return 0
 
 

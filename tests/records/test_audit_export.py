@@ -69,3 +69,17 @@ async def test_audit_log_keys_never_collide(store):
     entry = {"at": "2026-11-23T10:00:00+00:00", "by": "cli", "action": "record_exported", "ref": "ESC-2026-0001"}
     keys = {await log_event(store, entry) for _ in range(3)}
     assert len(keys) == 3 and len(await store.keys(AUDIT_LOG)) == 3
+
+
+def test_streamed_exports_are_the_same_text_as_whole_ones() -> None:
+    import json as _json
+
+    from bot.records.audit import csv_lines, json_lines
+
+    rows = [{"at": "2026-11-24T09:00:00+00:00", "case": "ESC-2026-0001", "policy": "surrey", "who": "bot",
+             "action": "opened", "detail": "=SUM(A1)"},
+            {"at": "2026-11-25T09:00:00+00:00", "case": "", "policy": "", "who": "cli:ops", "action": "purged",
+             "detail": 'Zoë "quoted"\nline'}]
+    assert "".join(json_lines(rows)) == _json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+    assert "".join(json_lines([])) == "[]\n"
+    assert "".join(csv_lines(rows)) == to_csv(rows) and "'=SUM(A1)" in to_csv(rows)

@@ -268,3 +268,16 @@ async def test_select_sees_updates_and_deletes(store: Store) -> None:
     assert [k for k, _ in await store.select("cases", [{"status": ("=", "resolved")}])] == ["k"]
     await store.delete("cases", "k")
     assert await store.select("cases", [{"status": ("=", "resolved")}]) == []
+
+
+async def test_batches_give_every_document_once_a_few_at_a_time(store: Store) -> None:
+    docs = {f"case-{i:03d}": {"i": i} for i in range(23)}
+    for key, doc in docs.items():
+        await store.put("cases", key, doc)
+    await store.put("other", "x", {"i": -1})
+    seen: list[tuple[str, dict]] = []
+    async for batch in store.batches("cases", size=5):
+        assert 0 < len(batch) <= 5
+        seen.extend(batch)
+    assert dict(seen) == docs and len(seen) == len(docs)
+    assert [batch async for batch in store.batches("empty")] == []
