@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import once, postgres, slack, store
+from bench import once, postgres, replicas, slack, store
 
 # name -> (run, report); later benchmarks (HTTP latency, ...) add an entry here.
 BENCHMARKS: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], str]]] = {
@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[dict[str, An
     "slack": (slack.run, slack.report),
     "once": (once.run, once.report),
     "postgres": (postgres.run, postgres.report),
+    "replicas": (replicas.run, replicas.report),
 }
 
 

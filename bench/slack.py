@@ -74,11 +74,17 @@ class _FakeSlackProtocol(asyncio.Protocol):
             self.buffer = self.buffer[end + 4 + length:]
             verb, path = lines[0].split(" ")[:2]
             assert self.transport is not None
-            self.transport.write(self.answer(verb, path.rsplit("/", 1)[-1]))
+            self.transport.write(self.answer(verb, path.split("?", 1)[0].rsplit("/", 1)[-1]))
 
     def answer(self, verb: str, method: str) -> bytes:
         if verb == "GET" and method == "stats":
             body = json.dumps(self.counts).encode()
+        elif method == "files.getUploadURLExternal":  # (a chart: uploaded back to this fake)
+            self.counts[method] = self.counts.get(method, 0) + 1
+            assert self.transport is not None
+            port = self.transport.get_extra_info("sockname")[1]
+            body = json.dumps({"ok": True, "upload_url": f"http://127.0.0.1:{port}/upload/F1",
+                               "file_id": "F1"}).encode()
         else:
             self.counts[method] = self.counts.get(method, 0) + 1
             body = _ANSWERS.get(method, b'{"ok":true}')
@@ -90,6 +96,7 @@ _ANSWERS = {
     "auth.test": json.dumps({"ok": True, "url": "https://fake.slack.com/", "team": "Fake", "user": "bot",
                              "team_id": "T111", "user_id": "UBOT", "bot_id": "BBOT"}).encode(),
     "views.open": b'{"ok":true,"view":{"id":"VFAKE"}}',
+    "files.completeUploadExternal": b'{"ok":true,"files":[{"id":"F1"}]}',
 }
 
 

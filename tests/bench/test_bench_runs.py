@@ -32,3 +32,15 @@ def test_postgres_bench_reports_writes_and_the_summary():
     result = postgres.run(sizes=(20, 60), url=database_url())
     assert set(result["sizes"]) == {20, 60} and result["summary"]["read"] > 0
     assert "weekly summary over 60 cases" in postgres.report(result)
+
+
+def test_replicas_bench_measures_one_and_two_replicas_and_the_busy_acks(monkeypatch):
+    from postgres_support import database_url
+
+    from bench import replicas
+
+    monkeypatch.setattr(replicas, "REQUESTS", 40)
+    monkeypatch.setattr(replicas, "BUSY_REQUESTS", 80)
+    result = replicas.run(cases=30, url=database_url())
+    assert result["one"]["rps"] > 0 and result["two"]["rps"] > 0 and result["busy"]["max_ms"] > 0
+    assert "two replicas" in replicas.report(result)
