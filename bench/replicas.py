@@ -14,6 +14,7 @@ import multiprocessing
 import statistics
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -32,15 +33,17 @@ LEAD = "U0DEMO0003"  # Maria Lopez, a safeguarding lead in the demo directory
 
 
 def _replica_app(api_url: str, url: str, schema: str) -> web.Application:
+    """The bot over PostgreSQL (`url`, `schema`), or, with no `url`, over the TinyDB data folder `schema` names."""
     from bot.app import build_app
     from bot.config import read_settings
     from policies.loader import load_policies
-    from storage.postgres_store import PostgresStore
+    from storage import store_for
 
     settings = read_settings({"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api_url,
                               "SLACK_CASES_CHANNEL": CHANNEL, "BOT_DATABASE_URL": url,
-                              "BOT_DATABASE_SCHEMA": schema})
-    return build_app(PostgresStore(url, schema=schema), load_policies(), settings, run_scheduler=False)
+                              **({"BOT_DATABASE_SCHEMA": schema} if url else {})})
+    store = store_for(Path(schema), url, schema=schema if url else "escalation")
+    return build_app(store, load_policies(), settings, run_scheduler=False)
 
 
 def _serve(kind: str, api_url: str, url: str, schema: str, ports: Any) -> None:
@@ -91,7 +94,7 @@ async def _load(urls: list[str], fake: str) -> dict[str, Any]:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY * 2)) as session:
         await _spread(session, urls, 100, "warm")
         one = await _spread(session, urls[:1], REQUESTS, "one")
-        two = await _spread(session, urls, REQUESTS, "two")
+        two = await _spread(session, urls, REQUESTS, "two") if len(urls) > 1 else one
         stop = asyncio.Event()
         leads = asyncio.create_task(_summaries(session, urls, stop))
         busy = await _spread(session, urls, BUSY_REQUESTS, "busy")
@@ -104,6 +107,14 @@ async def _load(urls: list[str], fake: str) -> dict[str, Any]:
 
 
 def run(cases: int = CASES, url: str = postgres.URL) -> dict[str, Any]:
+    """Both stores: replicas on PostgreSQL (where one answers), and one process on the embedded store."""
+    result = run_postgres(cases, url)
+    result["embedded"] = run_embedded(cases)
+    result["ok"] = bool(result.get("ok", True)) and result["embedded"]["ok"]
+    return result
+
+
+def run_postgres(cases: int = CASES, url: str = postgres.URL) -> dict[str, Any]:
     try:
         import psycopg
 
@@ -142,6 +153,42 @@ def run(cases: int = CASES, url: str = postgres.URL) -> dict[str, Any]:
     return measured
 
 
+def run_embedded(cases: int = CASES) -> dict[str, Any]:
+    """The same busy test on the embedded store (one process owns a TinyDB folder): the slowest ack while leads
+    ask for summaries over `cases` cases (a summary there reads every case, off the event loop)."""
+    import random
+    import tempfile
+
+    from storage.bulk import bulk_load_unsynced
+
+    template = asyncio.run(postgres._template())
+    rng = random.Random(3)
+    with tempfile.TemporaryDirectory(prefix="bench-embedded-") as folder:
+        data = Path(folder) / "data"
+        bulk_load_unsynced(data, "cases", ((c["ref"], c) for c in (postgres._case(template, i, rng)
+                                                                    for i in range(cases))))
+        ctx = multiprocessing.get_context("spawn")
+        ports = ctx.Queue()
+        procs = []
+        try:
+            fake = ctx.Process(target=_serve, args=("fake", "", "", str(data), ports), daemon=True)
+            fake.start()
+            procs.append(fake)
+            _, fake_port = ports.get(timeout=60)
+            proc = ctx.Process(target=_serve, args=("a", f"http://127.0.0.1:{fake_port}/api/", "", str(data), ports),
+                               daemon=True)
+            proc.start()
+            procs.append(proc)
+            _, port = ports.get(timeout=300)
+            measured = asyncio.run(_load([f"http://127.0.0.1:{port}/slack/events"], f"http://127.0.0.1:{fake_port}"))
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.join(timeout=10)
+    return {"cases": cases, **measured, "ok": measured["busy"]["max_ms"] < ACK_SECONDS * 1000}
+
+
 async def _fill(url: str, schema: str, cases: int) -> None:
     from storage.postgres_store import PostgresStore
 
@@ -158,8 +205,16 @@ async def _drop(url: str, schema: str) -> None:
 
 
 def report(result: dict[str, Any]) -> str:
+    embedded = result.get("embedded")
+    tail = []
+    if embedded:
+        verdict = "OK" if embedded["ok"] else "MISSED"
+        tail = [f"Embedded store (TinyDB, one process), {embedded['cases']:,} cases: {BUSY_REQUESTS} requests while "
+                f"leads ask for {embedded['summaries']} summaries ({embedded['posted']} charts posted): p99 "
+                f"{embedded['busy']['p99_ms']:6.1f} ms, slowest ack {embedded['busy']['max_ms']:6.1f} ms "
+                f"(target < {ACK_SECONDS * 1000:.0f} ms): {verdict}"]
     if "skipped" in result:
-        return f"Replicas benchmark skipped: {result['skipped']}"
+        return "\n".join([f"Replicas benchmark skipped: {result['skipped']}", *tail])
     one, two, busy = result["one"], result["two"], result["busy"]
     verdict = "OK" if result["ok"] else "MISSED"
     return "\n".join([
@@ -170,5 +225,6 @@ def report(result: dict[str, Any]) -> str:
         f"  two, {BUSY_REQUESTS} requests while leads ask for {result['summaries']} summaries "
         f"({result['posted']} charts posted): p99 {busy['p99_ms']:6.1f} ms, slowest ack "
         f"{busy['max_ms']:6.1f} ms (target < {ACK_SECONDS * 1000:.0f} ms): {verdict}",
+        *tail,
     ])
 
