@@ -17,12 +17,17 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import pytest
 
+from bot.dates.workdays import LONDON
+from bot.types import ThreadRef
 from storage.base import Store
 from storage.postgres_store import PostgresStore
 from storage.tinydb_store import TinyDBStore
@@ -250,3 +255,65 @@ class Bot:
         status, text = await self.post(session, view_submission(JORDAN, start, {"immediate_risk": "no"}, "VSTART"))
         assert status == 200, text
         return dict(json.loads(text)["view"])
+
+
+# --- what the tests over a deployed bot share -----------------------------------------------------------------
+@pytest.fixture
+def deployed(tmp_path: Path) -> Iterator[Bot]:
+    """The bot as deployed, over TinyDB with Slack mounted (the surrey procedure), stopped after the test."""
+    fakes = Fakes()
+    (tmp_path / "logs").mkdir()
+    bot = Bot(tmp_path / "data", fakes, tmp_path / "logs", policy="surrey")
+    yield bot
+    if bot.proc is not None and bot.proc.poll() is None:
+        bot.stop()
+    fakes.close()
+
+
+TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=LONDON)  # a working day, after nudges' 09:00
+
+
+def answers(arose: date) -> dict[str, str]:
+    """A complete Surrey Stage 1 form, the disagreement arising on `arose`."""
+    return {"arose_on": arose.isoformat(), "other_agency": "Northshire Police", "other_professional": "Chris Walker",
+            "other_role": "Detective Constable", "category": "safeguarding_decision", "disputed": "Closed referral",
+            "impact": "Risk continues", "desired_change": "Strategy discussion", "discussed_line_manager": "yes",
+            "discussed_other": "yes", "child_status": "none", "child_name": "Tallulah Quenby-Marsh",
+            "child_dob": "2015-02-03"}
+
+
+class Unreachable:
+    """The cases were opened before the bot served Slack: their messages wait in the outbox for it."""
+
+    def reaches(self, thread: ThreadRef) -> bool:
+        return False
+
+    async def post(self, thread: ThreadRef, reply: Any, via: Any = None, key: str = "") -> ThreadRef:
+        raise AssertionError("not reachable")
+
+
+async def open_cases_weeks_ago(store: Store, count: int) -> None:
+    """`count` Surrey cases opened through Slack into `store` (not yet open) four weeks before TUESDAY_10: their
+    nudges are all due then."""
+    from bot.app import build_core
+    from bot.config import read_settings
+    from bot.dates.clock import FixedClock
+    from bot.jobs.outbox import ChannelInfo
+    from bot.people.directory_csv import demo_directory
+    from bot.types import Event, UserRef
+    from policies.loader import load_policies
+
+    weeks_ago = TUESDAY_10 - timedelta(weeks=4)
+    settings = read_settings({"SLACK_CASES_CHANNEL": CASES_CHANNEL})
+    async with store:
+        core = build_core(store, load_policies(ids=("surrey",)), FixedClock(weeks_ago),
+                          directory=demo_directory(["surrey"]), settings=settings)
+        core.door.connect(ChannelInfo("slack", forms=True, command="/escalate", cases_place=CASES_CHANNEL),
+                          Unreachable())
+        me = ThreadRef("slack", JORDAN)
+        for i in range(count):
+            event = Event.submitted(UserRef("slack", JORDAN), me, answers(weeks_ago.date()),
+                                    {"step": "intake", "policy": "surrey"}, event_id=f"seed-{i}", reply_to=me)
+            taken = await core.door.submit(event)
+            assert taken.ticket, taken
+            await core.door.process(taken.ticket)

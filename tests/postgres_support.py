@@ -5,7 +5,9 @@ is a failure instead. Each test gets a schema of its own, dropped after it."""
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import contextlib
 import functools
 import glob
 import os
@@ -16,7 +18,9 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -109,3 +113,18 @@ def database_url() -> str:
 def new_schema() -> str:
     """A schema name no other test uses."""
     return f"t_{uuid.uuid4().hex[:16]}"
+
+
+@contextlib.asynccontextmanager
+async def two_replicas() -> AsyncIterator[tuple[Any, Any]]:
+    """Two stores on one new schema, as two replicas of the bot would have; the schema dropped after."""
+    from storage.postgres_store import PostgresStore
+
+    url, schema = database_url(), new_schema()
+    first, second = PostgresStore(url, schema=schema), PostgresStore(url, schema=schema)
+    await asyncio.gather(first.open(), second.open())
+    try:
+        yield first, second
+    finally:
+        await first.drop()
+        await asyncio.gather(first.close(), second.close())

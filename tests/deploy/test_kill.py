@@ -13,31 +13,22 @@ from collections import Counter
 from datetime import date
 
 import aiohttp
-import pytest
-from deployment import CASES_CHANNEL, JORDAN, TEAMS_CHAT, Bot, Fakes, submit_data, teams_activity, view_submission
+from deployment import (  # noqa: F401  (deployed: a fixture)
+    CASES_CHANNEL,
+    JORDAN,
+    TEAMS_CHAT,
+    answers,
+    deployed,
+    submit_data,
+    teams_activity,
+    view_submission,
+)
 
 CYCLES = 10
 FORMS = 320  # at once, per cycle
 REF = re.compile(r"ESC-\d{4}-\d{4,}")
 
 
-def answers() -> dict[str, str]:
-    return {"arose_on": date.today().isoformat(), "other_agency": "Northshire Police",
-            "other_professional": "Chris Walker", "other_role": "Detective Constable",
-            "category": "safeguarding_decision", "disputed": "Closed referral", "impact": "Risk continues",
-            "desired_change": "Strategy discussion", "discussed_line_manager": "yes", "discussed_other": "yes",
-            "child_status": "none", "child_name": "Tallulah Quenby-Marsh", "child_dob": "2015-02-03"}
-
-
-@pytest.fixture
-def deployed(tmp_path):
-    fakes = Fakes()
-    (tmp_path / "logs").mkdir()
-    bot = Bot(tmp_path / "data", fakes, tmp_path / "logs", policy="surrey")
-    yield bot
-    if bot.proc is not None and bot.proc.poll() is None:
-        bot.stop()
-    fakes.close()
 
 
 async def test_kill_9_during_hundreds_of_submissions_loses_nothing_and_doubles_nothing(deployed):
@@ -50,7 +41,8 @@ async def test_kill_9_during_hundreds_of_submissions_loses_nothing_and_doubles_n
         bot.start()
         intake = await bot.intake_view(session)
         for cycle in range(CYCLES):
-            bodies = {f"V{cycle:02d}{i:04d}": view_submission(JORDAN, intake, answers(), f"V{cycle:02d}{i:04d}")
+            form = answers(date.today())
+            bodies = {f"V{cycle:02d}{i:04d}": view_submission(JORDAN, intake, form, f"V{cycle:02d}{i:04d}")
                       for i in range(FORMS)}
             sent += len(bodies)
 
@@ -110,7 +102,7 @@ async def test_kill_9_during_hundreds_of_teams_submissions_loses_nothing_and_dou
             sent += len(cards)
 
             async def submit(card: str) -> None:
-                value = {**submit_data(intake), **answers(), "_card": card}
+                value = {**submit_data(intake), **answers(date.today()), "_card": card}
                 activity = teams_activity(bot.fakes.connector, value=value, reply_to=intake_id,
                                           activity_id=f"k{card}")
                 try:

@@ -8,34 +8,27 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date
 
 import aiohttp
 import pytest
-from deployment import CASES_CHANNEL, JORDAN, Bot, Fakes, signed, slash_command, view_submission
+from deployment import (
+    CASES_CHANNEL,
+    JORDAN,
+    TUESDAY_10,
+    Bot,
+    Fakes,
+    answers,
+    open_cases_weeks_ago,
+    signed,
+    slash_command,
+    view_submission,
+)
 from postgres_support import database_url, new_schema
 
-from bot.app import build_core
-from bot.config import read_settings
-from bot.dates.clock import FixedClock
-from bot.dates.workdays import LONDON
-from bot.jobs.outbox import ChannelInfo
-from bot.people.directory_csv import demo_directory
-from bot.types import Event, ThreadRef, UserRef
-from policies.loader import load_policies
 from storage.postgres_store import PostgresStore
 
 REF = re.compile(r"ESC-\d{4}-\d{4,}")
-TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=LONDON)
-
-
-def answers(arose: date) -> dict[str, str]:
-    return {"arose_on": arose.isoformat(), "other_agency": "Northshire Police", "other_professional": "Chris Walker",
-            "other_role": "Detective Constable", "category": "safeguarding_decision", "disputed": "Closed referral",
-            "impact": "Risk continues", "desired_change": "Strategy discussion", "discussed_line_manager": "yes",
-            "discussed_other": "yes", "child_status": "none", "child_name": "Tallulah Quenby-Marsh",
-            "child_dob": "2015-02-03"}
 
 
 @pytest.fixture
@@ -116,29 +109,9 @@ async def test_two_hundred_forms_across_both_replicas_become_two_hundred_cases(p
     assert a.tracebacks() == [] and b.tracebacks() == []
 
 
-class Unreachable:
-    def reaches(self, thread: ThreadRef) -> bool:
-        return False
-
-    async def post(self, thread: ThreadRef, reply: Any, via: Any = None, key: str = "") -> ThreadRef:
-        raise AssertionError("not reachable")
-
-
 async def test_both_replicas_ticking_over_the_same_due_nudges_send_each_once(pair):
     a, b = pair
-    weeks_ago = TUESDAY_10 - timedelta(weeks=4)
-    settings = read_settings({"SLACK_CASES_CHANNEL": CASES_CHANNEL})
-    async with a.store() as store:
-        core = build_core(store, load_policies(ids=("surrey",)), FixedClock(weeks_ago),
-                          directory=demo_directory(["surrey"]), settings=settings)
-        core.door.connect(ChannelInfo("slack", forms=True, command="/escalate", cases_place=CASES_CHANNEL),
-                          Unreachable())
-        me = ThreadRef("slack", JORDAN)
-        for i in range(30):
-            event = Event.submitted(UserRef("slack", JORDAN), me, answers(weeks_ago.date()),
-                                    {"step": "intake", "policy": "surrey"}, event_id=f"seed-{i}", reply_to=me)
-            taken = await core.door.submit(event)
-            await core.door.process(taken.ticket)
+    await open_cases_weeks_ago(a.store(), 30)
     for bot in pair:
         bot.clock = TUESDAY_10.isoformat()
         bot.start()  # both start their scheduler at once, over the same 30 overdue cases
@@ -160,19 +133,7 @@ async def test_a_replica_killed_mid_pass_leaves_its_nudges_to_the_other(pair):
     """kill -9 of the replica sending the nudges, mid-pass: the other takes its claims over at its next pass (the
     database tells it the first has gone; no lease to wait out), and every nudge is posted once."""
     a, b = pair
-    weeks_ago = TUESDAY_10 - timedelta(weeks=4)
-    settings = read_settings({"SLACK_CASES_CHANNEL": CASES_CHANNEL})
-    async with a.store() as store:
-        core = build_core(store, load_policies(ids=("surrey",)), FixedClock(weeks_ago),
-                          directory=demo_directory(["surrey"]), settings=settings)
-        core.door.connect(ChannelInfo("slack", forms=True, command="/escalate", cases_place=CASES_CHANNEL),
-                          Unreachable())
-        me = ThreadRef("slack", JORDAN)
-        for i in range(40):
-            event = Event.submitted(UserRef("slack", JORDAN), me, answers(weeks_ago.date()),
-                                    {"step": "intake", "policy": "surrey"}, event_id=f"seed-{i}", reply_to=me)
-            taken = await core.door.submit(event)
-            await core.door.process(taken.ticket)
+    await open_cases_weeks_ago(a.store(), 40)
     a.clock = b.clock = TUESDAY_10.isoformat()
     a.start()  # its first pass posts the roots, then the overdue nudges
     for _ in range(2000):

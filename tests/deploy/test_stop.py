@@ -6,44 +6,24 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date
 
 import aiohttp
-import pytest
-from deployment import CASES_CHANNEL, JORDAN, Bot, Fakes, view_submission
+from deployment import (  # noqa: F401  (deployed: a fixture)
+    CASES_CHANNEL,
+    JORDAN,
+    TUESDAY_10,
+    answers,
+    deployed,
+    open_cases_weeks_ago,
+    view_submission,
+)
 
-from bot.app import build_core
-from bot.config import read_settings
-from bot.dates.clock import FixedClock
-from bot.dates.workdays import LONDON
-from bot.jobs.outbox import ChannelInfo
-from bot.people.directory_csv import demo_directory
-from bot.types import Event, ThreadRef, UserRef
-from policies.loader import load_policies
 from storage.tinydb_store import TinyDBStore
 
 REF = re.compile(r"ESC-\d{4}-\d{4,}")
-TUESDAY_10 = datetime(2026, 11, 24, 10, 0, tzinfo=LONDON)  # a working day, after nudges' 09:00
 
 
-def answers(arose: date) -> dict[str, str]:
-    return {"arose_on": arose.isoformat(), "other_agency": "Northshire Police", "other_professional": "Chris Walker",
-            "other_role": "Detective Constable", "category": "safeguarding_decision", "disputed": "Closed referral",
-            "impact": "Risk continues", "desired_change": "Strategy discussion", "discussed_line_manager": "yes",
-            "discussed_other": "yes", "child_status": "none", "child_name": "Tallulah Quenby-Marsh",
-            "child_dob": "2015-02-03"}
-
-
-@pytest.fixture
-def deployed(tmp_path):
-    fakes = Fakes()
-    (tmp_path / "logs").mkdir()
-    bot = Bot(tmp_path / "data", fakes, tmp_path / "logs", policy="surrey")
-    yield bot
-    if bot.proc is not None and bot.proc.poll() is None:
-        bot.stop()
-    fakes.close()
 
 
 async def test_sigterm_right_after_48_acknowledged_forms_loses_none(deployed):
@@ -73,38 +53,10 @@ async def test_sigterm_right_after_48_acknowledged_forms_loses_none(deployed):
     assert await bot.fakes.posts() == posts and bot.tracebacks() == []
 
 
-class Unreachable:
-    """The cases were opened before the bot served Slack: their messages wait in the outbox for it."""
-
-    def reaches(self, thread: ThreadRef) -> bool:
-        return False
-
-    async def post(self, thread: ThreadRef, reply: Any, via: Any = None, key: str = "") -> ThreadRef:
-        raise AssertionError("not reachable")
-
-
-async def open_cases_weeks_ago(data: Any, count: int) -> None:
-    """`count` Surrey cases opened through Slack four weeks before TUESDAY_10 (their nudges are all due then)."""
-    weeks_ago = TUESDAY_10 - timedelta(weeks=4)
-    settings = read_settings({"SLACK_CASES_CHANNEL": CASES_CHANNEL})
-    async with TinyDBStore(data) as store:
-        core = build_core(store, load_policies(ids=("surrey",)), FixedClock(weeks_ago),
-                          directory=demo_directory(["surrey"]), settings=settings)
-        core.door.connect(ChannelInfo("slack", forms=True, command="/escalate", cases_place=CASES_CHANNEL),
-                          Unreachable())
-        me = ThreadRef("slack", JORDAN)
-        for i in range(count):
-            event = Event.submitted(UserRef("slack", JORDAN), me, answers(weeks_ago.date()),
-                                    {"step": "intake", "policy": "surrey"}, event_id=f"seed-{i}", reply_to=me)
-            taken = await core.door.submit(event)
-            assert taken.ticket, taken
-            await core.door.process(taken.ticket)
-
-
 async def test_sigterm_right_after_a_nudge_was_posted_sends_no_nudge_twice(deployed):
     bot = deployed
     bot.clock = TUESDAY_10.isoformat()
-    await open_cases_weeks_ago(bot.data, 40)
+    await open_cases_weeks_ago(TinyDBStore(bot.data), 40)
     bot.start()  # its first pass posts the cases' roots, then their overdue nudges
     nudged_then = 0
     for _ in range(1000):

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from postgres_support import database_url, new_schema
+from postgres_support import two_replicas
 from scenario_kit import LENA, World
 
 from storage.postgres_store import PostgresStore
@@ -15,12 +15,8 @@ from storage.postgres_store import PostgresStore
 
 @pytest.fixture
 async def replicas() -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
-    url, schema = database_url(), new_schema()
-    first, second = PostgresStore(url, schema=schema), PostgresStore(url, schema=schema)
-    await asyncio.gather(first.open(), second.open())
-    yield first, second
-    await first.drop()
-    await asyncio.gather(first.close(), second.close())
+    async with two_replicas() as pair:
+        yield pair
 
 
 async def test_a_case_opened_on_one_replica_is_resolved_on_the_other(replicas, all_policies, clock) -> None:

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from postgres_support import database_url, new_schema
+from postgres_support import database_url, new_schema, two_replicas
 
 from storage.base import StoreError
 from storage.postgres_store import MIGRATIONS, PostgresStore, redacted
@@ -22,13 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 async def replicas() -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
-    """Two stores on one schema, as two replicas of the bot would have."""
-    url, schema = database_url(), new_schema()
-    first, second = PostgresStore(url, schema=schema), PostgresStore(url, schema=schema)
-    await asyncio.gather(first.open(), second.open())
-    yield first, second
-    await first.drop()
-    await asyncio.gather(first.close(), second.close())
+    async with two_replicas() as pair:
+        yield pair
 
 
 async def test_migrations_run_once_when_replicas_start_together() -> None:
