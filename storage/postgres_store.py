@@ -2,7 +2,8 @@
 
 One table holds every document (`docs`: collection, key, body), one the durable counters (`sequences`). A document's
 body is kept as its JSON text, exactly as the other backends keep it (so text PostgreSQL's `jsonb` refuses, a NUL
-character or half an emoji, round-trips too), and cast to `jsonb` by queries that look inside it.
+character or half an emoji, round-trips too); its top-level scalar fields are kept beside it as `jsonb` (`fields`),
+indexed for `select` (storage.postgres_sql holds the migrations and that SQL).
 
 Every write of a key takes a transaction-scoped advisory lock on that key, so a read-modify-write (`update`,
 `delete_if`) is serialised with every other write of the same key, in this process or another replica: updates never
@@ -32,10 +33,10 @@ from storage.common import (
     check_collection,
     check_key,
     encode,
-    index_fields,
     json_copy,
     next_sequence_doc,
 )
+from storage.postgres_sql import MIGRATIONS, UPSERT, condition, indexed
 
 log = logging.getLogger(__name__)
 CONNECT_SECONDS = 5.0  # a database that does not answer within this stops start-up with one line naming it
@@ -43,35 +44,6 @@ POOL_SIZE = 10
 MIGRATION_LOCK = 0x65736362  # the advisory lock held while migrating ("escb")
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
-# Each migration runs once, in order, in one transaction with its version recorded. Never edit one that has shipped:
-# add the next.
-MIGRATIONS: tuple[tuple[int, str], ...] = (
-    (1, """
-        CREATE TABLE docs (
-            collection text NOT NULL,
-            key text NOT NULL,
-            body text NOT NULL,
-            PRIMARY KEY (collection, key)
-        );
-        CREATE TABLE sequences (
-            name text PRIMARY KEY,
-            value bigint NOT NULL
-        );
-    """),
-    (2, """
-        CREATE TABLE replicas (
-            name text PRIMARY KEY,
-            started_at timestamptz NOT NULL DEFAULT now(),
-            gone_at timestamptz
-        );
-    """),
-    (3, """
-        ALTER TABLE docs ADD COLUMN fields jsonb;
-        CREATE INDEX docs_closed_at ON docs (collection, (fields->'closed_at'));
-        CREATE INDEX docs_status ON docs (collection, (fields->'status'));
-        CREATE INDEX docs_open_duties ON docs (collection, (fields->'open_duties'));
-    """),
-)
 
 
 def redacted(url: str) -> str:
@@ -228,7 +200,7 @@ class PostgresStore:
             async with conn.transaction():
                 for collection, key, body in rows:
                     await conn.execute("UPDATE docs SET fields = %s WHERE collection = %s AND key = %s",
-                                       (_fields(_loads(body)), collection, key))
+                                       (indexed(_loads(body)), collection, key))
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Any]:
@@ -262,14 +234,14 @@ class PostgresStore:
         _check(collection, key)
         body = _body(doc)
         async with self._locked(collection, key) as conn:
-            await conn.execute(UPSERT, (collection, key, body, _fields(doc)))
+            await conn.execute(UPSERT, (collection, key, body, indexed(doc)))
 
     async def create(self, collection: str, key: str, doc: Doc) -> bool:
         _check(collection, key)
         body = _body(doc)
         async with self._locked(collection, key) as conn:
             cursor = await conn.execute("INSERT INTO docs (collection, key, body, fields) VALUES (%s, %s, %s, %s) "
-                                        "ON CONFLICT DO NOTHING", (collection, key, body, _fields(doc)))
+                                        "ON CONFLICT DO NOTHING", (collection, key, body, indexed(doc)))
             return bool(cursor.rowcount)
 
     async def update(self, collection: str, key: str, fn: Updater) -> Doc:
@@ -279,7 +251,7 @@ class PostgresStore:
                                         (collection, key))
             row = await cursor.fetchone()
             new = json_copy(fn(None if row is None else _loads(row[0])))
-            await conn.execute(UPSERT, (collection, key, _body(new), _fields(new)))
+            await conn.execute(UPSERT, (collection, key, _body(new), indexed(new)))
         return new
 
     async def delete(self, collection: str, key: str) -> bool:
@@ -333,7 +305,7 @@ class PostgresStore:
             return []
         parts, params = [], [collection]
         for clause in any_of:
-            conditions = [_condition(field, operator, value) for field, (operator, value) in clause.items()]
+            conditions = [condition(field, operator, value) for field, (operator, value) in clause.items()]
             parts.append("(" + " AND ".join(sql for sql, _ in conditions) + ")" if conditions else "TRUE")
             params += [p for _, values in conditions for p in values]
         query = f"SELECT key, body FROM docs WHERE collection = %s AND ({' OR '.join(parts)})"  # noqa: S608  (only fixed SQL fragments; every value a parameter)
@@ -379,34 +351,6 @@ class PostgresStore:
         """Remove this store's schema and everything in it (tests' throwaway schemas)."""
         async with self._connection() as conn:
             await conn.execute(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE")
-
-
-UPSERT = ("INSERT INTO docs (collection, key, body, fields) VALUES (%s, %s, %s, %s) ON CONFLICT (collection, key) "
-          "DO UPDATE SET body = EXCLUDED.body, fields = EXCLUDED.fields")
-
-
-def _fields(doc: Doc) -> Any:
-    from psycopg.types.json import Jsonb
-
-    return Jsonb(index_fields(doc))
-
-
-FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
-
-
-def _condition(field: str, operator: str, value: Any) -> tuple[str, list[Any]]:
-    """One condition as SQL on the indexed fields (the same meaning as storage.common.matches). The field's name is
-    written into the SQL (checked: letters, digits, _), so the planner matches it with an index on `fields->'name'`
-    whatever plan it caches; the value is always a parameter. Strings compare with strings, numbers with numbers."""
-    if not FIELD_NAME.fullmatch(field):
-        raise ValueError(f"a field to select on is a plain name (letters, digits, _), not {field!r}")
-    at = f"fields->'{field}'"
-    if operator == "missing":
-        return f"({at} IS NULL OR {at} = 'null'::jsonb)", []
-    kind = "string" if isinstance(value, str) else "number"
-    if operator == "=":
-        return f"{at} = %s::jsonb", [json.dumps(value)]
-    return f"({at} >= %s::jsonb AND jsonb_typeof({at}) = '{kind}')", [json.dumps(value)]
 
 
 def _check(collection: str, key: str) -> None:
