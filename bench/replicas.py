@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import statistics
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -29,6 +31,7 @@ CONCURRENCY = 20
 CASES = 100_000
 SUMMARIES = 6
 ACK_SECONDS = 1.0
+ROOT = Path(__file__).resolve().parents[1]
 LEAD = "U0DEMO0003"  # Maria Lopez, a safeguarding lead in the demo directory
 
 
@@ -90,7 +93,26 @@ async def _summaries(session: aiohttp.ClientSession, urls: list[str], stop: asyn
     return asked
 
 
-async def _load(urls: list[str], fake: str) -> dict[str, Any]:
+async def _during_audit(session: aiohttp.ClientSession, urls: list[str], audit: dict[str, str]) -> dict[str, Any]:
+    """Signed /escalate requests, round after round, for as long as an operator's `python -m bot audit --format csv`
+    runs over the same store in a process of its own (`audit`: its environment); the acks and the audit's time."""
+    env = {**os.environ, **audit}
+    start = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "audit", "--format", "csv", cwd=ROOT,
+                                                env=env, stdout=asyncio.subprocess.DEVNULL,
+                                                stderr=asyncio.subprocess.PIPE)
+    rounds: list[dict[str, Any]] = []
+    while proc.returncode is None:
+        rounds.append(await _spread(session, urls, 300, f"audit{len(rounds)}"))
+        await asyncio.sleep(0)
+    _, errors = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the audit export failed: {errors.decode()[-300:]}")
+    return {"max_ms": max(r["max_ms"] for r in rounds), "p99_ms": max(r["p99_ms"] for r in rounds),
+            "requests": 300 * len(rounds), "audit_seconds": time.perf_counter() - start}
+
+
+async def _load(urls: list[str], fake: str, audit: dict[str, str]) -> dict[str, Any]:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY * 2)) as session:
         await _spread(session, urls, 100, "warm")
         one = await _spread(session, urls[:1], REQUESTS, "one")
@@ -101,9 +123,10 @@ async def _load(urls: list[str], fake: str) -> dict[str, Any]:
         stop.set()
         asked = await leads
         await asyncio.sleep(3)  # (the last summaries finish)
+        during_audit = await _during_audit(session, urls, audit)
         async with session.get(fake + "/stats") as response:
             posted = (await response.json()).get("files.completeUploadExternal", 0)
-    return {"one": one, "two": two, "busy": busy, "summaries": asked, "posted": posted}
+    return {"one": one, "two": two, "busy": busy, "summaries": asked, "posted": posted, "audit": during_audit}
 
 
 def run(cases: int = CASES, url: str = postgres.URL) -> dict[str, Any]:
@@ -140,7 +163,8 @@ def run_postgres(cases: int = CASES, url: str = postgres.URL) -> dict[str, Any]:
             procs.append(proc)
             _, port = ports.get(timeout=120)
             urls.append(f"http://127.0.0.1:{port}/slack/events")
-        measured = asyncio.run(_load(urls, f"http://127.0.0.1:{fake_port}"))
+        measured = asyncio.run(_load(urls, f"http://127.0.0.1:{fake_port}",
+                                     {"BOT_DATABASE_URL": url, "BOT_DATABASE_SCHEMA": schema}))
     finally:
         for proc in procs:
             proc.terminate()
@@ -149,7 +173,7 @@ def run_postgres(cases: int = CASES, url: str = postgres.URL) -> dict[str, Any]:
         asyncio.run(_drop(url, schema))
     measured["cases"] = cases
     measured["ratio"] = measured["two"]["rps"] / measured["one"]["rps"]
-    measured["ok"] = measured["busy"]["max_ms"] < ACK_SECONDS * 1000
+    measured["ok"] = max(measured["busy"]["max_ms"], measured["audit"]["max_ms"]) < ACK_SECONDS * 1000
     return measured
 
 
@@ -180,13 +204,15 @@ def run_embedded(cases: int = CASES) -> dict[str, Any]:
             proc.start()
             procs.append(proc)
             _, port = ports.get(timeout=300)
-            measured = asyncio.run(_load([f"http://127.0.0.1:{port}/slack/events"], f"http://127.0.0.1:{fake_port}"))
+            measured = asyncio.run(_load([f"http://127.0.0.1:{port}/slack/events"], f"http://127.0.0.1:{fake_port}",
+                                         {"BOT_DATA_DIR": str(data), "BOT_DATABASE_URL": ""}))
         finally:
             for proc in procs:
                 proc.terminate()
             for proc in procs:
                 proc.join(timeout=10)
-    return {"cases": cases, **measured, "ok": measured["busy"]["max_ms"] < ACK_SECONDS * 1000}
+    return {"cases": cases, **measured,
+            "ok": max(measured["busy"]["max_ms"], measured["audit"]["max_ms"]) < ACK_SECONDS * 1000}
 
 
 async def _fill(url: str, schema: str, cases: int) -> None:
@@ -212,7 +238,7 @@ def report(result: dict[str, Any]) -> str:
         tail = [f"Embedded store (TinyDB, one process), {embedded['cases']:,} cases: {BUSY_REQUESTS} requests while "
                 f"leads ask for {embedded['summaries']} summaries ({embedded['posted']} charts posted): p99 "
                 f"{embedded['busy']['p99_ms']:6.1f} ms, slowest ack {embedded['busy']['max_ms']:6.1f} ms "
-                f"(target < {ACK_SECONDS * 1000:.0f} ms): {verdict}"]
+                f"(target < {ACK_SECONDS * 1000:.0f} ms)", _audit_line(embedded) + f": {verdict}"]
     if "skipped" in result:
         return "\n".join([f"Replicas benchmark skipped: {result['skipped']}", *tail])
     one, two, busy = result["one"], result["two"], result["busy"]
@@ -224,7 +250,15 @@ def report(result: dict[str, Any]) -> str:
         f"   (x{result['ratio']:.2f}; both share this machine's cores with the load and the fake Slack)",
         f"  two, {BUSY_REQUESTS} requests while leads ask for {result['summaries']} summaries "
         f"({result['posted']} charts posted): p99 {busy['p99_ms']:6.1f} ms, slowest ack "
-        f"{busy['max_ms']:6.1f} ms (target < {ACK_SECONDS * 1000:.0f} ms): {verdict}",
+        f"{busy['max_ms']:6.1f} ms (target < {ACK_SECONDS * 1000:.0f} ms)",
+        _audit_line(result) + f": {verdict}",
         *tail,
     ])
 
+
+
+def _audit_line(result: dict[str, Any]) -> str:
+    audit = result["audit"]
+    return (f"  {audit['requests']} requests while an audit export (CSV, every case) ran for "
+            f"{audit['audit_seconds']:.1f} s: p99 {audit['p99_ms']:6.1f} ms, slowest ack {audit['max_ms']:6.1f} ms "
+            f"(target < {ACK_SECONDS * 1000:.0f} ms)")

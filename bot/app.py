@@ -184,7 +184,11 @@ def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings |
         await core.load_directory(settings)
         stop = asyncio.Event()
         task = asyncio.create_task(scheduler_loop(core, settings.tick_seconds, stop)) if run_scheduler else None
+        warming = asyncio.create_task(_prepare_summary(core))  # (the first summary after a start is not slower)
         yield
+        warming.cancel()  # (preparation still under way is of no use to a process stopping)
+        with contextlib.suppress(asyncio.CancelledError):
+            await warming
         # Stopping (SIGTERM, SIGINT): the server has stopped taking requests and waited for those in flight. The
         # scheduler finishes the pass it is in, work started after an answer (a form being handled, messages being
         # delivered) finishes, each within STOP_SECONDS; only then is the store closed. What did not finish is
@@ -219,6 +223,23 @@ def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings |
     # work in flight finish, and closed after)
     app.cleanup_ctx.append(lifecycle)
     return app
+
+
+async def _prepare_summary(core: Core) -> None:
+    """What the first weekly summary after a start would otherwise pay, done at start off the event loop: the
+    chart's drawing prepared in a worker thread (bot.summary.chart.warm_up), and the store's answer to the summary's
+    question (on the embedded store, the owner's projection of the cases is built once, by reading every case). A
+    failure is only logged: the first summary does it."""
+    from bot.summary.chart import warm_up
+    from bot.summary.figures import summary_window
+
+    try:
+        chart = await asyncio.to_thread(warm_up)
+        started = asyncio.get_running_loop().time()
+        await core.book.for_summary(summary_window(core.clock.now().date()))
+        log.debug("summary ready: chart %.2f s, cases %.2f s", chart, asyncio.get_running_loop().time() - started)
+    except Exception:
+        log.exception("could not prepare the weekly summary; the first summary asked for does it")
 
 
 async def scheduler_loop(core: Core, every: int, stop: asyncio.Event | None = None) -> None:

@@ -69,6 +69,11 @@ class Store(Protocol):
         written and the exception propagates.
         """
 
+    async def update_if_free(self, collection: str, key: str, fn: Updater) -> Doc | None:
+        """`update`, unless another writer (another replica) is writing this key at this moment: then None at once,
+        nothing read or written, instead of waiting for it. For claiming work (due nudges) that whoever holds the key
+        is handling: a database answers with `FOR UPDATE SKIP LOCKED`; a single-process store is never busy."""
+
     async def delete(self, collection: str, key: str) -> bool:
         """Remove a document; True if it existed."""
 

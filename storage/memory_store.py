@@ -73,6 +73,9 @@ class MemoryStore:
         docs[key] = new
         return copy.deepcopy(new)
 
+    async def update_if_free(self, collection: str, key: str, fn: Updater) -> Doc | None:
+        return await self.update(collection, key, fn)  # (one process, atomic on the loop: never busy)
+
     async def delete(self, collection: str, key: str) -> bool:
         return self._check(collection, key).pop(key, None) is not None
 

@@ -254,6 +254,27 @@ class PostgresStore:
             await conn.execute(UPSERT, (collection, key, _body(new), indexed(new)))
         return new
 
+    async def update_if_free(self, collection: str, key: str, fn: Updater) -> Doc | None:
+        """The key's write lock is only tried (another replica's write in progress: None), and its row is locked
+        `FOR UPDATE SKIP LOCKED` (a row being written outside the key lock, such as a migration's backfill: None)."""
+        _check(collection, key)
+        async with self._connection() as conn, conn.transaction():
+            cursor = await conn.execute("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))",
+                                        (f"{collection}/{key}",))
+            if not (await cursor.fetchone())[0]:
+                return None
+            cursor = await conn.execute("SELECT body FROM docs WHERE collection = %s AND key = %s "
+                                        "FOR UPDATE SKIP LOCKED", (collection, key))
+            row = await cursor.fetchone()
+            if row is None:
+                cursor = await conn.execute("SELECT 1 FROM docs WHERE collection = %s AND key = %s",
+                                            (collection, key))
+                if await cursor.fetchone() is not None:
+                    return None  # (there, but its row is locked)
+            new = json_copy(fn(None if row is None else _loads(row[0])))
+            await conn.execute(UPSERT, (collection, key, _body(new), indexed(new)))
+        return new
+
     async def delete(self, collection: str, key: str) -> bool:
         _check(collection, key)
         async with self._locked(collection, key) as conn:

@@ -22,6 +22,7 @@ from storage.atomic import (
     write_record,
 )
 from storage.base import Clause, Doc, StoreError, Updater
+from storage.collections import AUDIT_LOG
 from storage.common import (
     SEQUENCES,
     KeyedLocks,
@@ -39,6 +40,34 @@ from storage.lockfile import acquire_lock, release_lock
 log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 T = TypeVar("T")
+GUEST_WRITTEN = frozenset({AUDIT_LOG})  # what guests beside the owner write (an operator's audit entries): never
+# answered from the owner's projections, which see only the owner's own writes
+
+
+class _Projection:
+    """A collection's documents cut down to the fields `select` has been asked about, key -> {field: value}, kept
+    in the owner's memory: built once by reading every record (off the event loop), then kept true by the owner's
+    own writes, so a select reads only the records it returns. Keys written while it is being built are looked at
+    again once it is (on the writer thread, so no write comes between)."""
+
+    def __init__(self, fields: frozenset[str]) -> None:
+        self.fields = fields
+        self.rows: dict[str, Doc] = {}
+        self.written: set[str] | None = set()  # None once built
+        self.built: asyncio.Future[None] | None = None
+
+    def cut(self, doc: Doc) -> Doc:
+        return {name: doc.get(name) for name in self.fields}
+
+    def wrote(self, key: str, doc: Doc | None) -> None:
+        """The owner wrote `key` (None: deleted): on the writer thread, after the file is in place."""
+        if doc is None:
+            self.rows.pop(key, None)
+        else:
+            self.rows[key] = self.cut(doc)
+        written = self.written
+        if written is not None:
+            written.add(key)
 
 
 class TinyDBStore:
@@ -73,6 +102,7 @@ class TinyDBStore:
         self._writer: ThreadPoolExecutor | None = None
         self._locks = KeyedLocks()  # one per (collection, key), while someone holds or awaits it
         self._dirs: set[Path] = set()
+        self._projections: dict[str, _Projection] = {}
 
     @property
     def exclusive(self) -> bool:
@@ -100,6 +130,7 @@ class TinyDBStore:
     async def close(self) -> None:
         writer, fd = self._writer, self._lock_fd
         self._writer = None
+        self._projections.clear()  # (the files may change while it is closed)
         if writer is not None:
             await asyncio.to_thread(writer.shutdown, wait=True)  # let queued writes land
         if fd is not None:
@@ -132,6 +163,9 @@ class TinyDBStore:
             new = json_copy(fn(current))
             await self._in_writer(self._put_sync, collection, key, new)
             return new
+
+    async def update_if_free(self, collection: str, key: str, fn: Updater) -> Doc | None:
+        return await self.update(collection, key, fn)  # (one process owns the folder: writers of a key queue here)
 
     async def delete(self, collection: str, key: str) -> bool:
         self._check(collection, key)
@@ -168,9 +202,54 @@ class TinyDBStore:
                 yield found
 
     async def select(self, collection: str, any_of: list[Clause]) -> list[tuple[str, Doc]]:
-        """Every record read (one file each, off the event loop) and the matching ones kept."""
+        """The owner answers from its projection of the collection (`_Projection`: built at the first select, read
+        only the matching records after that); a guest, or a collection guests write, reads every record."""
         check_clauses(any_of)
-        return [(key, doc) for key, doc in await self.scan(collection) if matches(doc, any_of)]
+        self._check(collection)
+        if self.shared or collection in GUEST_WRITTEN:
+            return [(key, doc) for key, doc in await self.scan(collection) if matches(doc, any_of)]
+        projection = await self._projection(collection, frozenset(f for clause in any_of for f in clause))
+        keys = sorted(key for key, row in projection.rows.copy().items() if matches(row, any_of))
+        docs = await asyncio.to_thread(lambda: [(key, self._get_sync(collection, key)) for key in keys])
+        return [(key, doc) for key, doc in docs if doc is not None and matches(doc, any_of)]
+
+    async def _projection(self, collection: str, fields: frozenset[str]) -> _Projection:
+        """The collection's projection holding `fields`, built if need be (one build at a time, shared)."""
+        current = self._projections.get(collection)
+        if current is None or not fields <= current.fields:
+            current = _Projection(fields | (current.fields if current else frozenset()))
+            self._projections[collection] = current  # (writes from now on are kept in it)
+        if current.built is None:
+            current.built = asyncio.ensure_future(self._build(collection, current))
+            current.built.add_done_callback(lambda done: done.cancelled() or done.exception())  # (seen by awaiters)
+        try:
+            await asyncio.shield(current.built)
+        except BaseException:
+            if current.built.done() and self._projections.get(collection) is current:
+                del self._projections[collection]  # (a failed build is tried again by the next select)
+            raise
+        return current
+
+    async def _build(self, collection: str, projection: _Projection) -> None:
+        def read() -> None:
+            for path in self._files(collection):
+                record = self._checked_record(collection, path)
+                if record is not None:
+                    projection.rows.setdefault(record[0], projection.cut(record[1]))  # (a write meanwhile wins)
+
+        def settle() -> None:  # (on the writer thread: the keys written during the build, as they are now)
+            for key in projection.written or ():
+                doc = self._get_sync(collection, key)
+                if doc is None:
+                    projection.rows.pop(key, None)
+                else:
+                    projection.rows[key] = projection.cut(doc)
+            projection.written = None
+
+        await asyncio.to_thread(read)
+        if self._writer is None or self._projections.get(collection) is not projection:
+            raise StoreError(f"the store at {self.path} was closed while {collection} was being read")
+        await self._in_writer(settle)
 
     async def collections(self) -> list[str]:
         """The names of the collections stored here (for copying a whole store elsewhere)."""
@@ -300,8 +379,17 @@ class TinyDBStore:
         try:
             self._ensure_dir(path.parent)
             write_record(path, self._tmp, key, doc, self._crash_hook)
-        except OSError as exc:
-            raise StoreError(f"cannot write {collection}/{key}: {exc.strerror}") from exc
+        except BaseException as exc:
+            self._projections.pop(collection, None)  # (the file may or may not have changed: built again if asked)
+            if isinstance(exc, OSError):
+                raise StoreError(f"cannot write {collection}/{key}: {exc.strerror}") from exc
+            raise
+        self._wrote(collection, key, doc)
+
+    def _wrote(self, collection: str, key: str, doc: Doc | None) -> None:
+        projection = self._projections.get(collection)
+        if projection is not None:
+            projection.wrote(key, doc)
 
     def _create_sync(self, collection: str, key: str, doc: Doc) -> bool:
         path = record_path(self.path, collection, key)
@@ -309,9 +397,15 @@ class TinyDBStore:
             return False
         try:
             self._ensure_dir(path.parent)
-            return create_record(path, self._tmp, key, doc, self._crash_hook)  # False if another process won
-        except OSError as exc:
-            raise StoreError(f"cannot write {collection}/{key}: {exc.strerror}") from exc
+            made = create_record(path, self._tmp, key, doc, self._crash_hook)  # False if another process won
+        except BaseException as exc:
+            self._projections.pop(collection, None)
+            if isinstance(exc, OSError):
+                raise StoreError(f"cannot write {collection}/{key}: {exc.strerror}") from exc
+            raise
+        if made:
+            self._wrote(collection, key, doc)
+        return made
 
     def _delete_sync(self, collection: str, key: str) -> bool:
         path = record_path(self.path, collection, key)
@@ -321,7 +415,9 @@ class TinyDBStore:
         except FileNotFoundError:
             return False
         except OSError as exc:
+            self._projections.pop(collection, None)
             raise StoreError(f"cannot delete {collection}/{key}: {exc.strerror}") from exc
+        self._wrote(collection, key, None)
         return True
 
     def _files(self, collection: str) -> list[Path]:

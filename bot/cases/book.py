@@ -37,6 +37,17 @@ class CaseBook:
 
         return cast(Case, await self.store.update(CASES, ref.upper(), apply))
 
+    async def claim(self, ref: str, change: Callable[[Case], Case]) -> Case | None:
+        """`update`, unless another replica is writing the case at this moment: then None at once and nothing is
+        written (a pass claiming due nudges skips the case; its nudges are still due at the next pass)."""
+
+        def apply(doc: Doc | None) -> Doc:
+            if doc is None:
+                raise KeyError(ref)
+            return _indexed(cast(Doc, change(cast(Case, doc))))
+
+        return cast(Case | None, await self.store.update_if_free(CASES, ref.upper(), apply))
+
     async def all(self) -> list[Case]:
         """Every stored case (for the audit export and one-off upgrades; it reads the whole collection)."""
         return [cast(Case, doc) for _, doc in await self.store.scan(CASES)]

@@ -152,8 +152,8 @@ class Scheduler:
             claimed[:] = chosen
             return updated
 
-        try:
-            case = await self.book.update(ref, claim)
+        try:  # (a case another replica is writing is skipped, not waited for: its nudges stay due for the next pass)
+            case = await self.book.claim(ref, claim) or case
         except (_Nothing, KeyError):
             pass
         try:

@@ -196,3 +196,23 @@ async def test_a_failing_delivery_pass_never_stops_nudges_being_queued_and_is_tr
         assert "delivering queued messages failed (OSError); tried again at the next pass" in caplog.text
         assert "ESC-2026-0001" not in caplog.text
         assert "scheduler pass failed" not in caplog.text
+
+
+async def test_a_started_server_prepares_the_summary_chart_off_its_event_loop(aiohttp_client, tmp_path, all_policies,
+                                                                              monkeypatch) -> None:
+    """The chart's one-off preparation (fonts, first draw: as long again as a summary) is paid at start, in a worker
+    thread, not by the first lead who asks; the server answers meanwhile."""
+    import threading
+
+    from bot.summary import chart
+
+    ran: list[str] = []
+    monkeypatch.setattr(chart, "warm_up", lambda: ran.append(threading.current_thread().name) or 0.0)
+    client = await aiohttp_client(build_app(TinyDBStore(tmp_path), all_policies, run_scheduler=False))
+    assert (await client.get("/healthz")).status == 200
+    for _ in range(50):
+        if ran:
+            break
+        await asyncio.sleep(0.02)
+    assert len(ran) == 1 and ran[0] != threading.main_thread().name
+    assert chart.summary_png({"week": "2026-W49", "open_by_procedure_stage": [], "history": []})[:4] == b"\x89PNG"

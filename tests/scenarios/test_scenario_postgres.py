@@ -53,3 +53,22 @@ async def test_a_directory_imported_beside_running_replicas_is_used_by_each_at_i
         await core.tick()
         assert core.people.directory.find(lena).name == "Lena Okafor-Smith"
         assert await core.refresh_directory() is False  # (only once per import)
+
+
+async def test_a_pass_skips_a_case_another_replica_is_writing_and_sends_its_nudge_at_the_next_pass(
+        replicas, all_policies, clock) -> None:
+    """Due nudges are claimed `FOR UPDATE SKIP LOCKED`: a pass never waits on a case another replica is writing (it
+    goes on to the other cases); the nudge stays due and the next pass sends it, once."""
+    from scenario_kit import at
+
+    first, second = replicas
+    surrey = {"surrey": all_policies["surrey"]}
+    writer, other = World(first, surrey, clock), World(second, surrey, clock)
+    ref = (await writer.open_case()).case_ref
+    later = at(2026, 12, 21, 10)  # (well past Stage 1's timescale: its nudges are due)
+    async with first._locked("cases", ref):  # (the first replica is writing the case at that moment)
+        assert await asyncio.wait_for(other.tick(later), 5) == []
+    assert other.sender.nudges() == []
+    sent = await other.tick(later)
+    assert [s.ref for s in sent] == [ref] and len(other.sender.nudges()) == 1
+    assert await writer.tick(later) == [] and writer.sender.nudges() == []

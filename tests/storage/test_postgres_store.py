@@ -101,3 +101,24 @@ async def test_a_replica_that_has_gone_is_known_to_the_others_at_once(replicas) 
     await third.close()
     assert await first.gone() == {third.instance}
     assert await second.gone() == {third.instance}  # (every replica learns it, not only the first to look)
+
+
+async def test_a_claim_skips_a_key_another_replica_is_writing_and_never_waits_for_it(replicas) -> None:
+    """Claiming due work (`update_if_free`) takes nothing another replica holds: not a key it is writing (its write
+    lock), not a row locked `FOR UPDATE`; once they are released, the same claim goes through."""
+    first, second = replicas
+    await first.put("cases", "ESC-1", {"n": 0})
+    seen: list[object] = []
+
+    def bump(doc):
+        seen.append(doc)
+        return {"n": doc["n"] + 1}
+
+    async with first._locked("cases", "ESC-1"):  # (first is in the middle of writing the case)
+        assert await asyncio.wait_for(second.update_if_free("cases", "ESC-1", bump), 2) is None
+    async with first._connection() as conn, conn.transaction():
+        await conn.execute("SELECT 1 FROM docs WHERE collection = 'cases' AND key = 'ESC-1' FOR UPDATE")
+        assert await asyncio.wait_for(second.update_if_free("cases", "ESC-1", bump), 2) is None
+    assert seen == [] and await first.get("cases", "ESC-1") == {"n": 0}
+    assert await second.update_if_free("cases", "ESC-1", bump) == {"n": 1}
+    assert await first.get("cases", "ESC-1") == {"n": 1}

@@ -129,6 +129,18 @@ async def test_update_absent_gets_none_and_stores_result(store: Store) -> None:
     assert await store.get("cases", "k") == {"n": 2}
 
 
+async def test_update_if_free_is_an_update_when_nobody_else_writes_the_key(store: Store) -> None:
+    assert await store.update_if_free("cases", "k", lambda d: {"n": 1 if d is None else -1}) == {"n": 1}
+    assert await store.update_if_free("cases", "k", lambda d: {"n": d["n"] + 1}) == {"n": 2}
+    assert await store.get("cases", "k") == {"n": 2}
+    def absent(doc: dict | None) -> dict:
+        raise KeyError("absent")
+
+    with pytest.raises(KeyError):
+        await store.update_if_free("cases", "absent", absent)
+    assert await store.get("cases", "absent") is None
+
+
 async def test_update_that_raises_changes_nothing(store: Store) -> None:
     await store.put("cases", "k", {"n": 1})
 
