@@ -19,7 +19,7 @@ from aiohttp import web
 from bot.cases.book import CaseBook
 from bot.cases.desk import CaseDesk
 from bot.cases.roles import Roles
-from bot.config import ConfigError, Settings, read_settings
+from bot.config import ConfigError, Settings, deployment_store, read_settings
 from bot.conversation.engine import Engine
 from bot.conversation.inbox import Inbox
 from bot.dates.clock import Clock, FixedClock, SystemClock
@@ -37,7 +37,6 @@ from bot.people.directory import Directory, People, directory_stamp, load_direct
 from bot.people.directory_csv import demo_directory
 from bot.types import ThreadRef
 from policies.model import Policy
-from storage import store_for
 from storage.base import Store
 from storage.collections import EVENTS, channel_collection
 from storage.common import KeyedLocks
@@ -108,6 +107,12 @@ class Core:
             await self.inbox.claimer.refresh(self.store)  # (replicas that have gone: their work is taken over)
         except Exception as exc:
             log.warning("could not check which replicas are running (%s)", type(exc).__name__)
+        maintain = getattr(self.store, "maintain", None)  # (a sealed store: key rotation, older records sealed)
+        if maintain is not None:
+            try:
+                await maintain()
+            except Exception as exc:
+                log.warning("could not look after the data keys (%s); tried again at the next pass", exc)
         await self.inbox.recover()
         return await self.jobs.run_pass(now, expire=expire)
 
@@ -281,9 +286,24 @@ def channel_lines(host: str, port: int, data_dir: Path | str, settings: Settings
         f"  health:  GET {base}/healthz",
         slack,
         teams,
-        "  console: python -m bot chat --user EMAIL --data DIR (one process per data folder:",
-        "           stop this server first, or give the console another --data folder)",
+        *(["  console: python -m bot chat --user EMAIL (beside the replicas, with the same BOT_DATABASE_URL)"]
+          if settings.database_url else
+          ["  console: python -m bot chat --user EMAIL --data DIR (one process per data folder:",
+           "           stop this server first, or give the console another --data folder)"]),
     ]
+
+
+def key_line(settings: Settings, data_dir: Path) -> str:
+    """What `serve` prints about the master key sealing the data (where it comes from, never the key)."""
+    from storage import default_key_dir
+
+    if settings.master_key:
+        return "  keys:    data sealed under BOT_MASTER_KEY"
+    if settings.master_key_file:
+        return f"  keys:    data sealed under the key file {settings.master_key_file} (BOT_MASTER_KEY_FILE)"
+    dev = (settings.key_dir or default_key_dir(data_dir)) / "master.key"
+    return (f"  keys:    data sealed under the development key {dev} (made on the first start; for trials only: "
+            "set BOT_MASTER_KEY_FILE to a key kept apart from the data)")
 
 
 def _loopback(name: str) -> bool:
@@ -305,12 +325,12 @@ def serve(settings: Settings, policies: Mapping[str, Policy], *, host: str | Non
             "and MICROSOFT_APP_PASSWORD, or listen on a loopback address such as 127.0.0.1"
         )
     _can_listen(host, port)
-    app = build_app(store_for(data, settings.database_url, schema=settings.database_schema), policies, settings)
+    app = build_app(deployment_store(settings, data), policies, settings)
     names = ", ".join(policies)
 
     def announce(_: object) -> None:
         where = f"database {redacted(settings.database_url)}" if settings.database_url else str(data)
-        for line in [*channel_lines(host, port, where, settings), f"  procedures: {names}"]:
+        for line in [*channel_lines(host, port, where, settings), f"  procedures: {names}", key_line(settings, data)]:
             print(line, flush=True)
 
     try:
@@ -347,7 +367,7 @@ async def run_console(data_dir: Path, policies: Mapping[str, Policy], settings: 
     """The console channel over the data folder, for one person, until standard input ends."""
     from adapters.console import Console
 
-    async with store_for(data_dir, settings.database_url, schema=settings.database_schema) as store:
+    async with deployment_store(settings, data_dir) as store:
         core = build_core(store, policies, SystemClock(), settings=settings)
         await core.load_directory(settings)
         return await Console(core.door, email, data_dir).run()
@@ -359,7 +379,7 @@ async def tick_once(data_dir: Path, policies: Mapping[str, Policy], settings: Se
     delivered by being listed (the caller prints them)."""
     from adapters.console import render
 
-    async with store_for(data_dir, settings.database_url, schema=settings.database_schema) as store:
+    async with deployment_store(settings, data_dir) as store:
         core = build_core(store, policies, FixedClock(now), settings=settings)
         await core.load_directory(settings)
         core.outbox.register(ChannelInfo("console", roots=False), PrintSender(lambda _: None, render))

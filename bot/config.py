@@ -8,8 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from policies.loader import POLICY_DIR
+
+if TYPE_CHECKING:
+    from storage.base import Store
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
@@ -46,10 +50,25 @@ class Settings:
     teams_emulator: bool = False  # BOT_TEAMS_EMULATOR: serve /api/messages unauthenticated, loopback only
     database_url: str = field(default="", repr=False)  # BOT_DATABASE_URL: PostgreSQL (replicas); empty: TinyDB
     database_schema: str = "escalation"
+    master_key: str = field(default="", repr=False)  # BOT_MASTER_KEY: the master key(s) themselves
+    master_key_file: str = ""  # BOT_MASTER_KEY_FILE: a file of master keys, the current first
+    key_dir: Path | None = None  # BOT_KEY_DIR: the embedded store's data keys (default: <data dir>-keys)
 
     @property
     def slack_enabled(self) -> bool:
         return bool(self.slack_token and self.slack_signing_secret)
+
+
+def deployment_store(settings: Settings, data_dir: Path | None = None, *, shared: bool = False,
+                     existing: bool = False) -> Store:
+    """The deployment's store, sealed under its master keys: PostgreSQL when BOT_DATABASE_URL is set, else the data
+    folder's (`shared`: as a guest beside the process that owns it; `existing`: an operator's read, which refuses a
+    database schema that is not there, a mistyped BOT_DATABASE_SCHEMA, rather than make an empty one)."""
+    from storage import KeySource, store_for
+
+    return store_for(data_dir or settings.data_dir, settings.database_url, schema=settings.database_schema,
+                     shared=shared, keys=KeySource(settings.master_key, settings.master_key_file),
+                     key_dir=settings.key_dir, existing=existing)
 
 
 def load_dotenv_file(path: Path = Path(".env")) -> None:
@@ -110,7 +129,10 @@ def _database(env: Mapping[str, str]) -> dict[str, object]:
     schema = env.get("BOT_DATABASE_SCHEMA", "escalation").strip()
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", schema):
         raise ConfigError(f"BOT_DATABASE_SCHEMA must be a lower-case name of letters, digits and _ (found {schema!r})")
-    return {"database_url": url, "database_schema": schema}
+    key_dir = env.get("BOT_KEY_DIR", "").strip()
+    return {"database_url": url, "database_schema": schema, "master_key": env.get("BOT_MASTER_KEY", ""),
+            "master_key_file": env.get("BOT_MASTER_KEY_FILE", "").strip(),
+            "key_dir": Path(key_dir) if key_dir else None}
 
 
 def _jobs(env: Mapping[str, str]) -> dict[str, object]:

@@ -1,9 +1,11 @@
 """Moving a deployment from the embedded store to PostgreSQL: every collection of a TinyDB data folder copied into a
 database, its counters carried over, and the counts checked.
 
-Safe to run again: a document already in the target is left as it is (the copy only creates), a counter only ever
-goes up. A target that already holds documents is refused unless `resume` says this is the same move carried on (an
-interrupted copy). The source is opened as its owner, so the bot must be stopped while it runs.
+Safe to run again: a document already in the target is replaced only where the folder's differs (the folder is the
+truth while the bot is stopped: a case changed in it since an earlier copy is copied again), a counter only ever goes
+up. A target that already holds documents is refused unless `resume` says this is the same move carried on (an
+interrupted copy, or a folder used again since). The source is opened as its owner, so the bot must be stopped while
+it runs.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Copied:
     source: int
     copied: int
     target: int
+    updated: int = 0  # (already there, but different from the folder's: replaced)
 
     @property
     def matches(self) -> bool:
@@ -41,11 +44,15 @@ async def copy_store(source: TinyDBStore, target: PostgresStore, *, resume: bool
                           "on a copy that was interrupted")
     report = []
     for collection in collections:
-        copied = 0
+        copied = updated = 0
         documents = await source.scan(collection)
         for key, doc in documents:
-            copied += await target.create(collection, key, doc)
-        report.append(Copied(collection, len(documents), copied, await target.count(collection)))
+            if await target.create(collection, key, doc):
+                copied += 1
+            elif resume and await target.get(collection, key) != doc:
+                await target.put(collection, key, doc)
+                updated += 1
+        report.append(Copied(collection, len(documents), copied, await target.count(collection), updated))
     counters = await source.scan(SEQUENCES)
     raised = 0
     for name, doc in counters:

@@ -25,7 +25,6 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from storage.base import Clause, Doc, StoreError, Updater
 from storage.common import (
@@ -47,16 +46,30 @@ SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 def redacted(url: str) -> str:
-    """A database URL fit for a log line or an error: its password left out."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    """A database URL fit for a log line or an error: its password left out, whether it is written before the host
+    (however many `@` it holds) or as a `password=` parameter."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
         return "the database URL"
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    authority, slash, tail = rest.partition("/")
+    if "@" in authority:
+        user_info, _, host = authority.rpartition("@")
+        if ":" in user_info:
+            authority = f"{user_info.split(':', 1)[0]}:***@{host}"
+    tail = re.sub(r"(?i)(password=)[^&]*", r"\1***", tail)
+    return f"{scheme}://{authority}{slash}{tail}"
+
+
+def secrets_in(url: str) -> list[str]:
+    """The password of a database URL, as written and as a driver may split it at an `@` (for scrubbing messages)."""
+    found = re.findall(r"(?i)password=([^&]*)", url)
+    authority = url.partition("://")[2].partition("/")[0]
+    if "@" in authority and ":" in authority.rpartition("@")[0]:
+        found.append(authority.rpartition("@")[0].split(":", 1)[1])
+    pieces = [piece for secret in found for piece in (secret, *secret.split("@"), *(f"{p}@" for p in
+                                                                                   secret.split("@")[1:]))
+              if len(piece) >= 3 or piece.endswith("@")]
+    return sorted(set(pieces), key=len, reverse=True)
 
 
 def _loads(body: str) -> Doc:
@@ -68,12 +81,13 @@ class PostgresStore:
     """Documents in PostgreSQL (`url`: postgresql://user:password@host:port/database), in `schema` (created if
     absent; each deployment or test its own). Not exclusive: several processes share it."""
 
-    def __init__(self, url: str, *, schema: str = "public", pool_size: int = POOL_SIZE) -> None:
+    def __init__(self, url: str, *, schema: str = "public", pool_size: int = POOL_SIZE, create: bool = True) -> None:
         if not SCHEMA_NAME.fullmatch(schema):
             raise ValueError(f"invalid schema name {schema!r}")
         self.url = url
         self.schema = schema
         self.pool_size = pool_size
+        self.make_schema = create  # (False: an operator's read, which must find the schema there, never make a new one)
         self.instance = uuid.uuid4().hex[:12]  # this process's name among the replicas (bot.jobs.claims)
         self._pool: Any = None
         self._presence: Any = None  # a connection of its own holding this replica's lock while it runs
@@ -101,10 +115,19 @@ class PostgresStore:
 
         try:  # one try first, for a clear reason (the pool would retry, and say only that it timed out)
             async with asyncio.timeout(CONNECT_SECONDS):
-                probe = await psycopg.AsyncConnection.connect(self.url, connect_timeout=max(1, int(CONNECT_SECONDS)))
+                probe = await psycopg.AsyncConnection.connect(self.url, connect_timeout=max(1, int(CONNECT_SECONDS)),
+                                                              autocommit=True)
+            if not self.make_schema:
+                found = await (await probe.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                                                   (self.schema,))).fetchone()
+                if found is None:
+                    await probe.close()
+                    raise StoreError(f"the database {redacted(self.url)} has no schema {self.schema} "
+                                     "(BOT_DATABASE_SCHEMA): nothing has been stored under that name; check the "
+                                     "setting")
             await probe.close()
         except (psycopg.Error, OSError, TimeoutError) as exc:
-            raise StoreError(f"cannot reach the database at {redacted(self.url)}: {_reason(exc)}") from None
+            raise StoreError(f"cannot reach the database at {redacted(self.url)}: {_reason(exc, self.url)}") from None
         pool = AsyncConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=False, timeout=30,
                                    kwargs={"autocommit": True, "options": f"-c search_path={self.schema}",
                                            "connect_timeout": max(1, int(CONNECT_SECONDS))},
@@ -113,7 +136,7 @@ class PostgresStore:
             await pool.open(wait=True, timeout=CONNECT_SECONDS)
         except Exception as exc:
             await pool.close()
-            raise StoreError(f"cannot reach the database at {redacted(self.url)}: {_reason(exc)}") from None
+            raise StoreError(f"cannot reach the database at {redacted(self.url)}: {_reason(exc, self.url)}") from None
         self._pool = pool
         try:
             await self._migrate()
@@ -213,7 +236,7 @@ class PostgresStore:
         except StoreError:
             raise
         except _database_errors() as exc:
-            raise StoreError(f"the database failed: {_reason(exc)}") from exc
+            raise StoreError(f"the database failed: {_reason(exc, self.url)}") from exc
 
     @asynccontextmanager
     async def _locked(self, collection: str, key: str) -> AsyncIterator[Any]:
@@ -391,9 +414,11 @@ def _database_errors() -> tuple[type[BaseException], ...]:
     return (psycopg.Error, psycopg_pool.PoolTimeout, OSError, asyncio.TimeoutError)
 
 
-def _reason(exc: BaseException) -> str:
-    """One line about a failure, without the URL (which may hold a password): the first line of what the driver
-    said, else the kind of error."""
+def _reason(exc: BaseException, url: str = "") -> str:
+    """One line about a failure, without the URL's password (a driver may quote part of it, as when a password
+    holding `@` is read as a host name): the first line of what the driver said, else the kind of error."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     text = lines[0] if lines else ("no answer in time" if isinstance(exc, TimeoutError) else type(exc).__name__)
+    for secret in secrets_in(url):
+        text = text.replace(secret, "***@" if secret.endswith("@") else "***")
     return text[:200]

@@ -29,8 +29,6 @@ import pytest
 from bot.dates.workdays import LONDON
 from bot.types import ThreadRef
 from storage.base import Store
-from storage.postgres_store import PostgresStore
-from storage.tinydb_store import TinyDBStore
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -41,6 +39,7 @@ JORDAN = "U0DEMO0001"  # practitioner@example.org in the demo directory (Slack)
 TEAMS_JORDAN = ("29:demo-jordan-ellis", "Jordan Ellis")  # the same person in Teams
 TEAMS_CASES = "19:cases0001@thread.tacv2"
 TEAMS_CHAT = f"a:personal-{TEAMS_JORDAN[0]}"
+MASTER_KEY = "dGVzdHMtb25seS1tYXN0ZXIta2V5LTMyLWJ5dGVzLSE"  # (32 bytes: every replica of a deployment holds the same)
 
 
 def free_port() -> int:
@@ -149,7 +148,7 @@ class Bot:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.data.parent), "NO_PROXY": "127.0.0.1",
                "SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_CASES_CHANNEL": CASES_CHANNEL,
                "SLACK_API_URL": self.fakes.slack + "/api/", "BOT_TICK_SECONDS": "5",
-               "BOT_TEAMS_EMULATOR": "1", "TEAMS_CASES_CHANNEL": TEAMS_CASES,
+               "BOT_TEAMS_EMULATOR": "1", "TEAMS_CASES_CHANNEL": TEAMS_CASES, "BOT_MASTER_KEY": MASTER_KEY,
                **({"BOT_POLICY": self.policy} if self.policy else {}),
                **({"BOT_DATABASE_URL": self.database[0], "BOT_DATABASE_SCHEMA": self.database[1]}
                   if self.database else {}),
@@ -188,10 +187,15 @@ class Bot:
                 if "Traceback" in line]
 
     def store(self) -> Store:
-        """The bot's store, to read beside it (TinyDB: as a guest)."""
+        """The bot's store as an operator's command opens it, to read beside it (TinyDB: as a guest), its sealed
+        fields opened with the deployment's master key."""
+        from bot.config import deployment_store, read_settings
+
         if self.database:
-            return PostgresStore(self.database[0], schema=self.database[1])
-        return TinyDBStore(self.data, shared=True)
+            settings = read_settings({"BOT_DATABASE_URL": self.database[0], "BOT_DATABASE_SCHEMA": self.database[1],
+                                      "BOT_MASTER_KEY": MASTER_KEY})
+            return deployment_store(settings, self.data)
+        return deployment_store(read_settings({"BOT_MASTER_KEY": MASTER_KEY}), self.data, shared=True)
 
     async def read(self, collection: str) -> list[tuple[str, dict[str, Any]]]:
         """A collection as stored now (read beside the running bot)."""

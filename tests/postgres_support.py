@@ -115,6 +115,15 @@ def new_schema() -> str:
     return f"t_{uuid.uuid4().hex[:16]}"
 
 
+async def drop_schemas(url: str, schema: str) -> None:
+    """Drop a deployment's schemas: its data and its data keys (`<schema>_keys`)."""
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        for name in (schema, f"{schema}_keys"):
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
 @contextlib.asynccontextmanager
 async def two_replicas() -> AsyncIterator[tuple[Any, Any]]:
     """Two stores on one new schema, as two replicas of the bot would have; the schema dropped after."""

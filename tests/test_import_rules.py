@@ -27,7 +27,7 @@ LAYERS: dict[str, set[str]] = {
     "policies": set(),
     "dialogs": {"bot.dates", "policies"},  # (a date answer is checked against the procedure's calendar)
     "bot.types": {"policies"},
-    "bot.config": {"policies"},
+    "bot.config": {"policies", "storage"},  # (the deployment's store, as the settings name it)
     "bot.dates": {"policies"},
     "bot.people": {"policies", "storage"},
     "bot.cases": {"bot.dates", "bot.people", "bot.types", "dialogs", "policies", "storage"},

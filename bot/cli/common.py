@@ -10,11 +10,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from bot.config import Settings
+from bot.config import Settings, deployment_store
 from bot.dates.workdays import LONDON
 from policies.loader import load_policies
 from policies.model import Policy
-from storage import store_for
 from storage.base import Store, StoreInUse
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -74,10 +73,11 @@ def refused_while_in_use(why: str) -> Iterator[None]:
         raise StoreInUse(f"{exc} ({why})", holder=exc.holder) from None
 
 
-def store_of(settings: Settings, data_dir: Path | None = None, *, shared: bool = False) -> Store:
-    """The deployment's store: PostgreSQL when BOT_DATABASE_URL is set, else the data folder's."""
-    return store_for(data_dir or settings.data_dir, settings.database_url, schema=settings.database_schema,
-                     shared=shared)
+def store_of(settings: Settings, data_dir: Path | None = None, *, shared: bool = False,
+             existing: bool = False) -> Store:
+    """The deployment's store (bot.config.deployment_store): PostgreSQL when BOT_DATABASE_URL is set, else the data
+    folder's; sealed under the deployment's master keys either way."""
+    return deployment_store(settings, data_dir, shared=shared, existing=existing)
 
 
 def has_data(settings: Settings, data_dir: Path | None = None) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from bot.cli import keys as cli_keys
 from bot.cli import people as cli_people
 from bot.cli import records as records_cli
 from bot.cli import run as cli_run
@@ -20,7 +21,7 @@ from policies.loader import load_policies
 from policies.model import Policy
 from policies.reader import PolicyError
 
-MODULES = (cli_run, cli_people, records_cli)
+MODULES = (cli_run, cli_people, records_cli, cli_keys)
 
 
 def build_parser() -> Parser:

@@ -39,7 +39,7 @@ def stored_directory(settings: Settings, data_dir: Path, policy_ids: list[str]) 
     from bot.people.directory import load_directory
     from bot.people.directory_csv import demo_directory
     async def load() -> Directory | None:
-        async with store_of(settings, data_dir) as store:
+        async with store_of(settings, data_dir, existing=True) as store:
             return await load_directory(store)
 
     found = asyncio.run(load()) if has_data(settings, data_dir) else None

@@ -86,11 +86,11 @@ async def shared_beside_bot(settings: Settings, data_dir: Path) -> AsyncIterator
     """
     from storage.base import StoreInUse
 
-    store = store_of(settings, data_dir)
+    store = store_of(settings, data_dir, existing=True)
     try:
         await store.open()
     except StoreInUse as exc:
-        store = store_of(settings, data_dir, shared=True)
+        store = store_of(settings, data_dir, shared=True, existing=True)
         await store.open()
         print(f"note: process {exc.holder} (the running bot?) has {data_dir} open; working beside it in shared "
               "mode (reads, and new audit-log entries only)", file=sys.stderr)

@@ -42,6 +42,7 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_copy_to_database(args: argparse.Namespace, settings: Settings) -> int:
+    from storage import default_key_dir
     from storage.copy import CopyRefused, copy_store
     from storage.postgres_store import PostgresStore, redacted
     from storage.tinydb_store import TinyDBStore
@@ -52,17 +53,25 @@ def cmd_copy_to_database(args: argparse.Namespace, settings: Settings) -> int:
     if not (data / "meta.json").is_file():
         raise UsageError(f"{data} is not a data folder of the bot (no meta.json)")
 
-    async def run() -> int:
-        async with TinyDBStore(data) as source, PostgresStore(settings.database_url,
-                                                             schema=settings.database_schema) as target:
+    keys = settings.key_dir or default_key_dir(data)  # (the data keys go to a schema of their own, as they are)
+
+    async def copied(folder: Path, schema: str) -> list[Any]:
+        async with TinyDBStore(folder) as source, PostgresStore(settings.database_url, schema=schema) as target:
             try:
-                report = await copy_store(source, target, resume=args.resume)
+                return await copy_store(source, target, resume=args.resume)
             except CopyRefused as exc:
                 raise UsageError(str(exc)) from None
-        print(f"Copied {data} into {redacted(settings.database_url)} (schema {settings.database_schema}):")
+
+    async def run() -> int:
+        report = await copied(data, settings.database_schema)
+        if (keys / "meta.json").is_file():
+            report += await copied(keys, f"{settings.database_schema}_keys")
+        print(f"Copied {data} into {redacted(settings.database_url)} (schema {settings.database_schema}, its data "
+              f"keys from {keys} into {settings.database_schema}_keys):")
         for line in report:
+            again = f", {line.updated} changed in the folder since: copied again" if line.updated else ""
             print(f"  {line.collection:<24} {line.source:>8} in the folder, {line.copied:>8} copied now, "
-                  f"{line.target:>8} in the database{'' if line.matches else '  MISSING'}")
+                  f"{line.target:>8} in the database{'' if line.matches else '  MISSING'}{again}")
         if not all(line.matches for line in report):
             print("error: the database holds fewer documents than the folder; run again with --resume",
                   file=sys.stderr)
@@ -112,7 +121,7 @@ def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"--week: {exc}") from None
 
     async def run() -> int:
-        async with store_of(settings, args.data) as store:
+        async with store_of(settings, args.data, existing=True) as store:
             cases = await CaseBook(store).for_summary(summary.summary_window(monday))
         figs = summary.figures(cases, policies, monday, args.policy)
         print(json.dumps(figs, indent=2) if args.json else summary.text(figs, policies))

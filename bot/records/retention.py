@@ -104,8 +104,14 @@ async def purge(store: Store, now: datetime, years: int, dry_run: bool, by: str 
         "at": now.isoformat(), "by": by, "action": "purged", "retention_years": years, "cutoff": cutoff.isoformat(),
         "refs": sorted(refs), "cases": [{"ref": c.ref, "policy": c.policy, "closed_at": c.closed_at} for c in cases],
     })
+    destroy = getattr(store, "destroy_case_key", None)  # (a sealed store: the case's data key goes with it)
     for ref in sorted(refs):
         await store.delete(CASES, ref)
+        if destroy is not None:
+            await destroy(ref)  # (after the case: a copy of it in any backup can no longer be opened)
+    orphans = getattr(store, "destroy_orphan_keys", None)
+    if orphans is not None:
+        await orphans()  # (keys of cases an interrupted purge removed without them)
     for key_, doc in await store.scan(OPENINGS):
         if doc.get("ref") in refs:
             await store.delete(OPENINGS, key_)

@@ -24,9 +24,7 @@ from deployment import (
     slash_command,
     view_submission,
 )
-from postgres_support import database_url, new_schema
-
-from storage.postgres_store import PostgresStore
+from postgres_support import database_url, drop_schemas, new_schema
 
 REF = re.compile(r"ESC-\d{4}-\d{4,}")
 
@@ -46,11 +44,7 @@ def pair(tmp_path):
             bot.stop()
     fakes.close()
 
-    async def drop() -> None:
-        async with PostgresStore(database[0], schema=database[1]) as store:
-            await store.drop()
-
-    asyncio.run(drop())
+    asyncio.run(drop_schemas(*database))
 
 
 async def both(session: aiohttp.ClientSession, bots: list[Bot], body: str) -> list[int]:

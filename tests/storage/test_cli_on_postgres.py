@@ -62,3 +62,25 @@ def test_operators_commands_run_against_the_database_beside_a_running_store(tmp_
 
         loop.run_until_complete(done())
         loop.close()
+
+
+def test_a_read_on_a_mistyped_schema_is_refused_and_makes_nothing(tmp_path) -> None:
+    """An operator's read (audit, summary, export, directory export) of a schema that is not there says so and
+    exits non-zero, rather than making an empty one and reporting nothing as if all were well."""
+    import psycopg
+
+    url, schema = database_url(), new_schema()
+    env = {**os.environ, "BOT_DATABASE_URL": url, "BOT_DATABASE_SCHEMA": schema}
+    for command in (["audit", "--format", "csv"], ["summary"], ["directory", "export"]):
+        result = subprocess.run([sys.executable, "-m", "bot", *command], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode != 0 and f"has no schema {schema}" in result.stderr, (command, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+    async def schemas() -> list[str]:
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            rows = await (await conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s",
+                                             (f"{schema}%",))).fetchall()
+            return [r[0] for r in rows]
+
+    assert asyncio.run(schemas()) == []

@@ -16,8 +16,6 @@ from bot.app import build_core
 from bot.people.directory_csv import demo_directory
 from bot.types import Event, ThreadRef, UserRef
 from policies.loader import load_policies
-from storage.postgres_store import PostgresStore
-from storage.tinydb_store import TinyDBStore
 
 ROOT = Path(__file__).resolve().parents[2]
 ANSWERS = {"arose_on": "2026-11-23", "other_agency": "Northshire Police", "other_professional": "Chris Walker",
@@ -59,10 +57,16 @@ def copy(data: Path, url: str, schema: str, *extra: str) -> subprocess.Completed
 
 
 def test_a_data_folder_is_copied_whole_and_its_references_carry_on(tmp_path: Path) -> None:
+    """The folder as a deployment keeps it (sealed, its data keys beside it) is copied with its keys: the database
+    opens every case; a case changed in the folder after a copy is copied again by --resume."""
+    from bot.config import deployment_store, read_settings
+
     url, schema, data = database_url(), new_schema(), tmp_path / "data"
+    folder = deployment_store(read_settings({}), data)
+    database = deployment_store(read_settings({"BOT_DATABASE_URL": url, "BOT_DATABASE_SCHEMA": schema}), data)
 
     async def before() -> tuple[list[str], dict[str, int]]:
-        async with TinyDBStore(data) as store:
+        async with folder as store:
             refs = await cases_in(store, 5)
             counts = {c: len(await store.keys(c)) for c in await store.collections() if c != "_sequences"}
         return refs, counts
@@ -71,25 +75,36 @@ def test_a_data_folder_is_copied_whole_and_its_references_carry_on(tmp_path: Pat
     try:
         first = copy(data, url, schema)
         assert first.returncode == 0, first.stderr
-        assert "All there." in first.stdout and "MISSING" not in first.stdout
+        assert "All there." in first.stdout and "MISSING" not in first.stdout and "data_keys" in first.stdout
 
         again = copy(data, url, schema)  # a second run into what is now a full database: refused
         assert again.returncode == 2 and "--resume" in again.stderr
         resumed = copy(data, url, schema, "--resume")  # carried on: nothing copied twice, nothing lost
-        assert resumed.returncode == 0 and " 0 copied now" in resumed.stdout
+        assert resumed.returncode == 0 and " 0 copied now" in resumed.stdout and "copied again" not in resumed.stdout
 
-        async def after() -> tuple[dict[str, int], list[str]]:
-            async with PostgresStore(url, schema=schema) as store:
+        async def change() -> None:  # (the old bot used once more on the folder: a case moves on)
+            async with folder as store:
+                await store.update("cases", refs[0], lambda c: {**c, "status": "resolved",
+                                                                 "closed_at": "2026-12-01T10:00:00+00:00"})
+
+        asyncio.run(change())
+        resumed = copy(data, url, schema, "--resume")
+        assert resumed.returncode == 0 and "1 changed in the folder since: copied again" in resumed.stdout
+
+        async def after() -> tuple[dict[str, int], list[str], dict]:
+            async with database as store:
                 found = {c: await store.count(c) for c in counts}
+                moved = await store.get("cases", refs[0])
                 more = await cases_in(store, 1, first=100)
-            return found, more
+            return found, more, moved
 
-        found, more = asyncio.run(after())
+        found, more, moved = asyncio.run(after())
         assert found == counts and counts["cases"] == 5
+        assert moved["status"] == "resolved" and moved["child"]["child_name"] == ANSWERS["child_name"]
         assert more == ["ESC-2026-0006"] and sorted(refs) == [f"ESC-2026-000{i}" for i in range(1, 6)]
     finally:
         async def drop() -> None:
-            async with PostgresStore(url, schema=schema) as store:
+            async with database as store:
                 await store.drop()
 
         asyncio.run(drop())

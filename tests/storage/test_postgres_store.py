@@ -70,6 +70,19 @@ async def test_a_database_that_cannot_be_reached_is_named_without_its_password()
     assert redacted(url) == "postgresql://bot:***@127.0.0.1:1/escalation"
 
 
+@pytest.mark.parametrize("url, secret", [
+    ("postgresql://postgres@127.0.0.1:1/test?password=S3cretPW", "S3cretPW"),  # (a URL parameter)
+    ("postgresql://postgres:S3cret@PW@127.0.0.1:1/test", "S3cret"),  # (an unencoded @: the driver quotes the rest)
+    ("postgresql://postgres:S3cret@PW@no-such-host.invalid:5432/test", "PW@"),
+    ("postgresql://u:x@h@127.0.0.1:1/db?sslmode=disable&password=Zz9-Qq8", "Zz9-Qq8"),
+])
+async def test_no_form_of_a_password_is_ever_shown(url: str, secret: str) -> None:
+    with pytest.raises(StoreError) as raised:
+        await PostgresStore(url).open()
+    shown = f"{raised.value} {redacted(url)}"
+    assert secret not in shown and "***" in redacted(url), shown
+
+
 def test_serve_with_an_unreachable_database_stops_with_one_line(tmp_path: Path) -> None:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path),
            "BOT_DATABASE_URL": "postgresql://bot:s3cret-pw@127.0.0.1:1/escalation"}

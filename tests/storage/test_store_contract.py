@@ -19,10 +19,20 @@ def postgres(tmp: Path) -> Store:
     return PostgresStore(database_url(), schema=new_schema())
 
 
+def sealed(tmp: Path) -> Store:
+    """The embedded store behind encryption at rest (what a deployment runs)."""
+    from storage.keys import Keyring, new_key
+    from storage.sealed import SealedStore
+
+    return SealedStore(TinyDBStore(tmp / "data"), TinyDBStore(tmp / "data-keys"),
+                       Keyring.from_text(new_key(), "BOT_MASTER_KEY"))
+
+
 BACKENDS: dict[str, Callable[[Path], Store]] = {
     "memory": lambda tmp: MemoryStore(),
     "tinydb": lambda tmp: TinyDBStore(tmp / "data"),
     "postgres": postgres,
+    "sealed": sealed,
 }
 
 NESTED = {
