@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import once, postgres, replicas, slack, store
+from bench import once, postgres, replicas, sealed, slack, store
 
 # name -> (run, report); later benchmarks (HTTP latency, ...) add an entry here.
 BENCHMARKS: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[dict[str, Any]], str]]] = {
@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[dict[str, An
     "once": (once.run, once.report),
     "postgres": (postgres.run, postgres.report),
     "replicas": (replicas.run, replicas.report),
+    "sealed": (sealed.run, sealed.report),
 }
 
 

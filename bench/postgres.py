@@ -2,9 +2,11 @@
 near 1), and the weekly summary over 100,000 cases (under 1 s and 300 MB of memory, in a process of its own so its
 peak memory is its own).
 
-The cases are real ones (opened through the core, then copied with new references): most closed years ago, a few
-hundred open or closed in the last weeks, a few closed long ago still owing a duty. Runs where a PostgreSQL answers
-(BOT_BENCH_DATABASE_URL, else 127.0.0.1:5432 user postgres database test); else it says so and is skipped.
+The cases are real ones (opened through the core, then copied with new references, and sealed as deployed: each under
+its own data key, in the schema `<schema>_keys`): most closed years ago, a few hundred open or closed in the last
+weeks, a few closed long ago still owing a duty. The summary and the audit export read them through the sealed store.
+Runs where a PostgreSQL answers (BOT_BENCH_DATABASE_URL, else 127.0.0.1:5432 user postgres database test); else it
+says so and is skipped.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ SUMMARY_MB = 300
 ROOT = Path(__file__).resolve().parents[1]
 URL = os.environ.get("BOT_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MONDAY = date(2026, 11, 23)
+UPGRADED = ("trails-chained", "sealed-once", "duties-counted")  # META records of one-off upgrades
+MASTER_KEY = "YmVuY2gtb25seS1tYXN0ZXIta2V5LW5vdC1zZWNyZXQ"  # (the benchmark's own: never a deployment's)
 
 
 async def _template() -> dict[str, Any]:
@@ -79,17 +83,51 @@ def _case(template: dict[str, Any], i: int, rng: random.Random) -> dict[str, Any
 
 
 async def _fill(store: Any, template: dict[str, Any], first: int, end: int) -> None:
-    """Bulk load (COPY) cases [first, end) as the store would hold them."""
-    from storage.common import index_fields
-    from storage.postgres_store import _body
+    """Bulk load (COPY) cases [first, end) as the deployed store holds them: sealed, each under its own data key,
+    the data keys wrapped under the benchmark's master key in the schema `<schema>_keys`."""
+    import secrets
 
-    rng = random.Random(first)
-    async with store._connection() as conn:
-        async with conn.cursor() as cursor, cursor.copy("COPY docs (collection, key, body, fields) FROM STDIN") as copy:
-            for i in range(first, end):
-                case = _case(template, i, rng)
-                await copy.write_row(("cases", case["ref"], _body(case), json.dumps(index_fields(case))))
-        await conn.execute("ANALYZE docs")
+    from storage.common import index_fields
+    from storage.keys import KEY_BYTES, Keyring
+    from storage.postgres_store import PostgresStore, _body
+    from storage.sealed import SealedStore, _seal_with, case_scope
+
+    keyring = Keyring.from_text(MASTER_KEY, "bench")
+    keys = PostgresStore(store.url, schema=f"{store.schema}_keys")
+    async with keys:
+        await SealedStore(store, keys, keyring)._note_master_key()
+        rng = random.Random(first)
+        async with store._connection() as conn, keys._connection() as key_conn:
+            async with conn.cursor() as cursor, cursor.copy("COPY docs (collection, key, body, fields) FROM STDIN"
+                                                            ) as copy, key_conn.cursor() as key_cursor, \
+                    key_cursor.copy("COPY docs (collection, key, body, fields) FROM STDIN") as key_copy:
+                for i in range(first, end):
+                    case = _case(template, i, rng)
+                    scope, data_key = case_scope(case["ref"]), secrets.token_bytes(KEY_BYTES)
+                    wrapped = {**keyring.wrap(data_key, scope), "made_at": "2026-01-01T00:00:00+00:00"}
+                    await key_copy.write_row(("data_keys", scope, _body(wrapped), json.dumps(index_fields(wrapped))))
+                    sealed = _seal_with("cases", case["ref"], case, scope, data_key)
+                    await copy.write_row(("cases", case["ref"], _body(sealed), json.dumps(index_fields(sealed))))
+            await conn.execute("ANALYZE docs")
+            await key_conn.execute("ANALYZE docs")
+    await _as_upgraded(store)
+
+
+def deployed(url: str, schema: str) -> Any:
+    """The store as a replica opens it (sealed), under the benchmark's master key."""
+    from storage.keys import Keyring
+    from storage.postgres_store import PostgresStore
+    from storage.sealed import SealedStore
+
+    return SealedStore(PostgresStore(url, schema=schema), PostgresStore(url, schema=f"{schema}_keys"),
+                       Keyring.from_text(MASTER_KEY, "bench"))
+
+
+async def _as_upgraded(store: Any) -> None:
+    """Mark the one-off upgrades as done (cases from before sealing and chains, as a store upgraded long ago would
+    be): else a replica's first pass would rewrite all of them while the benchmark measures."""
+    for done in UPGRADED:
+        await store.put("meta", done, {"done": True})
 
 
 async def _writes(store: Any, stored: int, rng: random.Random) -> list[float]:
@@ -111,13 +149,13 @@ from bot.cases.book import CaseBook
 from bot.summary.figures import summary_window
 from bot.summary.report import compose
 from policies.loader import load_policies
-from storage.postgres_store import PostgresStore
+from bench.postgres import deployed
 
 from bot.summary.chart import warm_up
 
 async def main():
     cold = warm_up()  # (what `serve` does once at start, off its event loop: not part of a lead's wait)
-    async with PostgresStore(sys.argv[1], schema=sys.argv[2]) as store:
+    async with deployed(sys.argv[1], sys.argv[2]) as store:
         start = time.perf_counter()
         monday = date.fromisoformat(sys.argv[3])
         cases = await CaseBook(store).for_summary(summary_window(monday))
@@ -134,11 +172,11 @@ asyncio.run(main())
 
 AUDIT_PROBE = """
 import asyncio, json, resource, sys, time
+from bench.postgres import deployed
 from bot.records.audit import csv_lines, sorted_trail
-from storage.postgres_store import PostgresStore
 
 async def main():
-    async with PostgresStore(sys.argv[1], schema=sys.argv[2]) as store:
+    async with deployed(sys.argv[1], sys.argv[2]) as store:
         start = time.perf_counter()
         written = 0
         async with sorted_trail(store) as trail:
@@ -187,6 +225,8 @@ async def _run(sizes: tuple[int, ...], url: str) -> dict[str, Any]:
             result["audit"] = json.loads(audit.stdout.strip().splitlines()[-1])
         finally:
             await store.drop()
+            async with PostgresStore(url, schema=f"{schema}_keys") as keys:
+                await keys.drop()
     small, large = result["sizes"][sizes[0]], result["sizes"][sizes[-1]]
     result["ratio"] = large / small
     summary = result["summary"]

@@ -32,21 +32,23 @@ CASES = 100_000
 SUMMARIES = 6
 ACK_SECONDS = 1.0
 ROOT = Path(__file__).resolve().parents[1]
+MASTER_KEY = postgres.MASTER_KEY  # (the benchmark's own: every replica holds it)
 LEAD = "U0DEMO0003"  # Maria Lopez, a safeguarding lead in the demo directory
 
 
 def _replica_app(api_url: str, url: str, schema: str) -> web.Application:
     """The bot over PostgreSQL (`url`, `schema`), or, with no `url`, over the TinyDB data folder `schema` names."""
+    import tempfile
+
     from bot.app import build_app
-    from bot.config import read_settings
+    from bot.config import deployment_store, read_settings
     from policies.loader import load_policies
-    from storage import store_for
 
     settings = read_settings({"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": api_url,
-                              "SLACK_CASES_CHANNEL": CHANNEL, "BOT_DATABASE_URL": url,
+                              "SLACK_CASES_CHANNEL": CHANNEL, "BOT_DATABASE_URL": url, "BOT_MASTER_KEY": MASTER_KEY,
                               **({"BOT_DATABASE_SCHEMA": schema} if url else {})})
-    store = store_for(Path(schema), url, schema=schema if url else "escalation")
-    return build_app(store, load_policies(), settings, run_scheduler=False)
+    data = Path(tempfile.gettempdir()) / f"{schema}-unused" if url else Path(schema)  # (never the working folder)
+    return build_app(deployment_store(settings, data), load_policies(), settings, run_scheduler=False)
 
 
 def _serve(kind: str, api_url: str, url: str, schema: str, ports: Any) -> None:
@@ -96,7 +98,7 @@ async def _summaries(session: aiohttp.ClientSession, urls: list[str], stop: asyn
 async def _during_audit(session: aiohttp.ClientSession, urls: list[str], audit: dict[str, str]) -> dict[str, Any]:
     """Signed /escalate requests, round after round, for as long as an operator's `python -m bot audit --format csv`
     runs over the same store in a process of its own (`audit`: its environment); the acks and the audit's time."""
-    env = {**os.environ, **audit}
+    env = {**os.environ, **audit, "BOT_MASTER_KEY": MASTER_KEY}
     start = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", "audit", "--format", "csv", cwd=ROOT,
                                                 env=env, stdout=asyncio.subprocess.DEVNULL,
@@ -191,6 +193,7 @@ def run_embedded(cases: int = CASES) -> dict[str, Any]:
         data = Path(folder) / "data"
         bulk_load_unsynced(data, "cases", ((c["ref"], c) for c in (postgres._case(template, i, rng)
                                                                     for i in range(cases))))
+        bulk_load_unsynced(data, "meta", ((done, {"done": True}) for done in postgres.UPGRADED))
         ctx = multiprocessing.get_context("spawn")
         ports = ctx.Queue()
         procs = []
@@ -226,8 +229,9 @@ async def _fill(url: str, schema: str, cases: int) -> None:
 async def _drop(url: str, schema: str) -> None:
     from storage.postgres_store import PostgresStore
 
-    async with PostgresStore(url, schema=schema) as store:
-        await store.drop()
+    for name in (schema, f"{schema}_keys"):
+        async with PostgresStore(url, schema=name) as store:
+            await store.drop()
 
 
 def report(result: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ def store_for(data_dir: Path, database_url: str = "", *, schema: str = "escalati
 
     folder = key_dir or default_key_dir(data_dir)
     source = keys or KeySource()
-    if source.development is None:
+    if source.development is None and not database_url:  # (replicas must share one key: never one made per process)
         source = KeySource(source.inline, source.file, folder / "master.key")
     if database_url:
         from storage.postgres_store import PostgresStore

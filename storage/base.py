@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -87,9 +87,11 @@ class Store(Protocol):
     async def scan(self, collection: str) -> list[tuple[str, Doc]]:
         """Every (key, document) pair in a collection (unordered). Cost grows with the collection."""
 
-    def batches(self, collection: str, size: int = 500) -> AsyncIterator[list[tuple[str, Doc]]]:
+    def batches(self, collection: str, size: int = 500,
+                fields: Sequence[str] | None = None) -> AsyncIterator[list[tuple[str, Doc]]]:
         """Every (key, document) pair of a collection, `size` at a time, in key order: a whole collection read in
-        constant memory (an export at national scale)."""
+        constant memory (an export at national scale). `fields`: only these top-level fields of each document (a
+        sealed store then opens only what is asked for)."""
 
     async def select(self, collection: str, any_of: list[Clause]) -> list[tuple[str, Doc]]:
         """The (key, document) pairs matching any clause (storage.common.matches says what matching is). A
@@ -97,3 +99,11 @@ class Store(Protocol):
 
     async def next_sequence(self, name: str) -> int:
         """A durable counter: 1, 2, 3, ... for each name; never repeats, even across restarts."""
+
+    async def append(self, collection: str, head: tuple[str, str], key_of: Callable[[int], str],
+                     build: Callable[[int, Doc | None], tuple[Doc, Doc]]) -> int:
+        """Add the next entry of an append-only chain, atomically with respect to every other append to it (other
+        processes and replicas included): the head document `head` (collection, key) says the last place (`seq`);
+        places taken beyond it are skipped; `build(place, entry_before)` gives the new entry (stored at
+        `key_of(place)`, never over an existing one) and the new head. Returns the place. A guest that may not write
+        the head (TinyDB shared mode) leaves it for the owner's next append."""

@@ -6,7 +6,7 @@ import asyncio
 import json
 import re
 import weakref
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from storage.base import Clause, Doc
@@ -120,3 +120,30 @@ def index_fields(doc: Doc) -> Doc:
         elif value is None or isinstance(value, bool | int | float):
             fields[name] = value
     return fields
+
+
+def append_sync(read: Callable[[str, str], Doc | None], create: Callable[[str, str, Doc], bool],
+                write_head: Callable[[str, str, Doc], None] | None, collection: str, head: tuple[str, str],
+                key_of: Callable[[int], str], build: Callable[[int, Doc | None], tuple[Doc, Doc]]) -> int:
+    """The one chain-append algorithm every backend runs inside its own atomic section (`Store.append`)."""
+    found = read(*head) or {}
+    place = int(found.get("seq", 0))
+    before = read(collection, key_of(place)) if place else None
+    while True:
+        place += 1
+        taken = read(collection, key_of(place))
+        if taken is not None:  # (a place beyond the head: another writer's, whose head is not written yet)
+            before = taken
+            continue
+        entry, new_head = build(place, before)
+        if create(collection, key_of(place), entry):
+            break
+        before = read(collection, key_of(place))
+    if write_head is not None:
+        write_head(head[0], head[1], new_head)
+    return place
+
+
+def projected(doc: Doc, fields: Sequence[str] | None) -> Doc:
+    """A document cut down to `fields` (all of it when None): what `Store.batches(fields=...)` yields."""
+    return doc if fields is None else {name: doc[name] for name in fields if name in doc}

@@ -170,9 +170,11 @@ class KeySource:
             log.debug("made a development master key at %s for this new store (set BOT_MASTER_KEY_FILE to a key "
                       "kept apart from the data for anything but a trial)", dev)
             return Keyring.from_file(dev)
-        where = f" (nor is there a development key at {dev})" if dev else ""
+        if dev is None:
+            raise KeyringError("no master key: set BOT_MASTER_KEY_FILE (or BOT_MASTER_KEY) to the key every replica "
+                               "on this database shares; `python -m bot keys new --file PATH` makes one")
         raise KeyringError(f"no master key: this store's data is sealed, and neither BOT_MASTER_KEY nor "
-                           f"BOT_MASTER_KEY_FILE is set{where}")
+                           f"BOT_MASTER_KEY_FILE is set (nor is there a development key at {dev})")
 
 
 def write_key_file(path: Path) -> str:

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from types import TracebackType
 
 from storage.base import Clause, Doc, StoreError, Updater
-from storage.common import SEQUENCES, check_clauses, check_collection, check_key, json_copy, matches, next_sequence_doc
+from storage.common import (
+    SEQUENCES,
+    append_sync,
+    check_clauses,
+    check_collection,
+    check_key,
+    json_copy,
+    matches,
+    next_sequence_doc,
+    projected,
+)
 
 
 class MemoryStore:
@@ -93,15 +103,35 @@ class MemoryStore:
     async def scan(self, collection: str) -> list[tuple[str, Doc]]:
         return [(key, copy.deepcopy(doc)) for key, doc in self._check(collection).items()]
 
-    async def batches(self, collection: str, size: int = 500) -> AsyncIterator[list[tuple[str, Doc]]]:
+    async def batches(self, collection: str, size: int = 500,
+                      fields: Sequence[str] | None = None) -> AsyncIterator[list[tuple[str, Doc]]]:
         keys = sorted(self._check(collection))
         for start in range(0, len(keys), size):
             docs = self._check(collection)
-            yield [(key, copy.deepcopy(docs[key])) for key in keys[start:start + size] if key in docs]
+            yield [(key, copy.deepcopy(projected(docs[key], fields))) for key in keys[start:start + size]
+                   if key in docs]
 
     async def select(self, collection: str, any_of: list[Clause]) -> list[tuple[str, Doc]]:
         check_clauses(any_of)
         return [(key, copy.deepcopy(doc)) for key, doc in self._check(collection).items() if matches(doc, any_of)]
+
+    async def append(self, collection: str, head: tuple[str, str], key_of: Callable[[int], str],
+                     build: Callable[[int, Doc | None], tuple[Doc, Doc]]) -> int:
+        def read(c: str, k: str) -> Doc | None:
+            found = self._check(c, k).get(k)
+            return None if found is None else copy.deepcopy(found)
+
+        def create(c: str, k: str, doc: Doc) -> bool:
+            docs = self._check(c, k)
+            if k in docs:
+                return False
+            docs[k] = json_copy(doc)
+            return True
+
+        def write(c: str, k: str, doc: Doc) -> None:
+            self._check(c, k)[k] = json_copy(doc)
+
+        return append_sync(read, create, write, collection, head, key_of, build)  # (no await: atomic on the loop)
 
     async def next_sequence(self, name: str) -> int:
         value: int = (await self.update(SEQUENCES, name, next_sequence_doc))["value"]

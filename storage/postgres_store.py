@@ -21,7 +21,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
@@ -34,6 +34,7 @@ from storage.common import (
     encode,
     json_copy,
     next_sequence_doc,
+    projected,
 )
 from storage.postgres_sql import MIGRATIONS, UPSERT, condition, indexed
 
@@ -253,6 +254,15 @@ class PostgresStore:
             row = await cursor.fetchone()
         return None if row is None else _loads(row[0])
 
+    async def get_many(self, collection: str, keys: list[str]) -> dict[str, Doc | None]:
+        """Several documents of a collection in one query (those absent: None)."""
+        check_collection(collection)
+        async with self._connection() as conn:
+            cursor = await conn.execute("SELECT key, body FROM docs WHERE collection = %s AND key = ANY(%s)",
+                                        (collection, list(keys)))
+            found = {key: _loads(body) for key, body in await cursor.fetchall()}
+        return {key: found.get(key) for key in keys}
+
     async def put(self, collection: str, key: str, doc: Doc) -> None:
         _check(collection, key)
         body = _body(doc)
@@ -328,7 +338,8 @@ class PostgresStore:
             rows = await cursor.fetchall()
         return [(key, _loads(body)) for key, body in rows]
 
-    async def batches(self, collection: str, size: int = 500) -> AsyncIterator[list[tuple[str, Doc]]]:
+    async def batches(self, collection: str, size: int = 500,
+                      fields: Sequence[str] | None = None) -> AsyncIterator[list[tuple[str, Doc]]]:
         """Keyset pages in key order: each page one short query, nothing held between them."""
         check_collection(collection)
         after = ""
@@ -339,7 +350,7 @@ class PostgresStore:
                 rows = await cursor.fetchall()
             if not rows:
                 return
-            yield [(key, _loads(body)) for key, body in rows]
+            yield [(key, projected(_loads(body), fields)) for key, body in rows]
             after = rows[-1][0]
 
     async def select(self, collection: str, any_of: list[Clause]) -> list[tuple[str, Doc]]:
@@ -357,6 +368,32 @@ class PostgresStore:
             cursor = await conn.execute(query, params)
             rows = await cursor.fetchall()
         return [(key, _loads(body)) for key, body in rows]
+
+    async def append(self, collection: str, head: tuple[str, str], key_of: Callable[[int], str],
+                     build: Callable[[int, Doc | None], tuple[Doc, Doc]]) -> int:
+        """One transaction holding the chain's lock (its head's key lock): every replica appends in turn."""
+        _check(collection, "x")
+        _check(*head)
+        async with self._locked(*head) as conn:
+            async def read(c: str, k: str) -> Doc | None:
+                cursor = await conn.execute("SELECT body FROM docs WHERE collection = %s AND key = %s", (c, k))
+                row = await cursor.fetchone()
+                return None if row is None else _loads(row[0])
+
+            found = await read(*head) or {}
+            place = int(found.get("seq", 0))
+            before = await read(collection, key_of(place)) if place else None
+            while True:
+                place += 1
+                taken = await read(collection, key_of(place))
+                if taken is None:
+                    break
+                before = taken
+            entry, new_head = build(place, before)
+            await conn.execute("INSERT INTO docs (collection, key, body, fields) VALUES (%s, %s, %s, %s)",
+                               (collection, key_of(place), _body(entry), indexed(entry)))
+            await conn.execute(UPSERT, (head[0], head[1], _body(new_head), indexed(new_head)))
+        return place
 
     async def next_sequence(self, name: str) -> int:
         check_key(name)

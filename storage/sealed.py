@@ -17,6 +17,7 @@ written (`seal_existing` rewrites them all once).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -24,7 +25,7 @@ import json
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
@@ -42,6 +43,7 @@ DATA_KEYS = "data_keys"  # the keystore's collection: scope -> the data key wrap
 SEALED_ONCE = "sealed-once"  # META record: records written before sealing existed have been sealed
 KEYRING_DOC = "master-keys"  # the keystore's record of the master keys that wrap its data keys ({"ids": [...]})
 MARK = "$sealed"
+CHAIN_SCOPE = "audit-chain"  # the data key the audit chains are linked with
 CACHE = 4096  # data keys held unwrapped in memory (most recently used)
 
 # Per collection, the fields stored in the clear (`plain`: every other field is sealed) or the fields sealed
@@ -51,7 +53,7 @@ SEALING: dict[str, dict[str, frozenset[str]]] = {
     CASES: {"plain": frozenset({
         "schema", "ref", "policy", "policy_version", "status", "stage", "stage_started_on", "stage_due",
         "overall_due", "closed_at", "open_duties", "raised_at", "thread", "root_posted", "opened_in", "agencies",
-        "duties", "nudges", "events"})},
+        "duties", "nudges", "events", "trail"})},
     DIALOGS: {"plain": frozenset({"touched_at"})},  # (a dialog in progress: every answer typed so far)
     INBOX: {"sealed": frozenset({"event"})},  # (an accepted form: its answers)
     OUTBOX: {"sealed": frozenset({"reply"})},  # (an owed message: its text and any written record attached)
@@ -198,6 +200,10 @@ class SealedStore:
                 "ids": [*(d or {}).get("ids", []), *([] if current in (d or {}).get("ids", []) else [current])]})
         self._noted.add(current)
 
+    async def chain_key(self) -> bytes:
+        """The key the audit chains are linked with (bot.cases.trail): a data key of its own, never destroyed."""
+        return await self._data_key(CHAIN_SCOPE, make=self.make_keys) or b""
+
     async def destroy_case_key(self, ref: str) -> bool:
         """Destroy a case's data key (its purge): no copy of its sealed fields, anywhere, opens after this."""
         scope = case_scope(ref)
@@ -273,9 +279,13 @@ class SealedStore:
             result.clear()
 
             def change(current: Doc | None) -> Doc:
-                new = fn(None if current is None else _open_with(collection, key, current, keys))
+                opened = None if current is None else _open_with(collection, key, current, keys)
+                new = fn(None if opened is None else json_copy(opened))  # (its own copy: `opened` is compared)
                 result.append(json_copy(new))
-                return _seal_with(collection, key, result[-1], scope, keys[scope])
+                kept = {} if current is None or opened is None else {  # (a field not changed keeps its sealing)
+                    name: current[name] for name, value in result[-1].items()
+                    if _is_sealed(current.get(name)) and opened.get(name) == value}
+                return _seal_with(collection, key, {**result[-1], **kept}, scope, keys[scope])
 
             try:
                 stored = await method(collection, key, change)
@@ -301,7 +311,21 @@ class SealedStore:
     async def keys(self, collection: str) -> list[str]:
         return await self.inner.keys(collection)
 
+    async def _prefetch(self, found: list[tuple[str, Doc]]) -> None:
+        """The data keys a batch of documents needs, fetched together (one query on a database, not one per case)."""
+        wanted = sorted({str(v[MARK]) for _, doc in found for v in doc.values() if _is_sealed(v)} - set(self._keys))
+        if not wanted:
+            return
+        many = getattr(self.keystore, "get_many", None)
+        docs = await many(DATA_KEYS, wanted) if many is not None else dict(zip(wanted, await asyncio.gather(
+            *(self.keystore.get(DATA_KEYS, scope) for scope in wanted)), strict=True))
+        for scope, doc in docs.items():
+            if doc is not None and len(self._keys) < CACHE:
+                self._keys[scope] = self.keyring.unwrap(doc, scope)
+
     async def _opened(self, collection: str, found: list[tuple[str, Doc]]) -> list[tuple[str, Doc]]:
+        if collection in SEALING:
+            await self._prefetch(found)
         out: list[tuple[str, Doc]] = []
         for key, doc in found:
             opened = await self._open(collection, key, doc)
@@ -312,8 +336,10 @@ class SealedStore:
     async def scan(self, collection: str) -> list[tuple[str, Doc]]:
         return await self._opened(collection, await self.inner.scan(collection))
 
-    async def batches(self, collection: str, size: int = 500) -> AsyncIterator[list[tuple[str, Doc]]]:
-        async for batch in self.inner.batches(collection, size):
+    async def batches(self, collection: str, size: int = 500,
+                      fields: Sequence[str] | None = None) -> AsyncIterator[list[tuple[str, Doc]]]:
+        """Only what is asked for is opened: the audit export reads the cases' events, in the clear, and opens none."""
+        async for batch in self.inner.batches(collection, size, fields):
             yield await self._opened(collection, batch)
 
     async def select(self, collection: str, any_of: list[Clause]) -> list[tuple[str, Doc]]:
@@ -327,6 +353,12 @@ class SealedStore:
 
     async def next_sequence(self, name: str) -> int:
         return await self.inner.next_sequence(name)
+
+    async def append(self, collection: str, head: tuple[str, str], key_of: Callable[[int], str],
+                     build: Callable[[int, Doc | None], tuple[Doc, Doc]]) -> int:
+        if collection in SEALING or head[0] in SEALING:
+            raise ValueError(f"{collection} is sealed: a chain is kept in the clear (its entries carry no details)")
+        return await self.inner.append(collection, head, key_of, build)
 
     async def drop(self) -> None:
         """Remove everything, data and data keys (a test's or benchmark's PostgreSQL schemas)."""

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
@@ -26,6 +26,7 @@ from storage.collections import AUDIT_LOG
 from storage.common import (
     SEQUENCES,
     KeyedLocks,
+    append_sync,
     check_clauses,
     check_collection,
     check_key,
@@ -33,6 +34,7 @@ from storage.common import (
     json_copy,
     matches,
     next_sequence_doc,
+    projected,
 )
 from storage.layout import SUFFIX, collection_files, decode_key, record_path
 from storage.lockfile import acquire_lock, release_lock
@@ -190,7 +192,8 @@ class TinyDBStore:
         self._check(collection)
         return await asyncio.to_thread(self._scan_sync, collection)
 
-    async def batches(self, collection: str, size: int = 500) -> AsyncIterator[list[tuple[str, Doc]]]:
+    async def batches(self, collection: str, size: int = 500,
+                      fields: Sequence[str] | None = None) -> AsyncIterator[list[tuple[str, Doc]]]:
         """The record files listed once (paths only), then read `size` at a time off the event loop."""
         self._check(collection)
         paths = sorted(await self._in_writer(self._files, collection))
@@ -199,7 +202,7 @@ class TinyDBStore:
             records = await self._in_writer(lambda c=chunk: [self._checked_record(collection, path) for path in c])
             found = sorted((record for record in records if record is not None), key=lambda item: item[0])
             if found:
-                yield found
+                yield [(key, projected(doc, fields)) for key, doc in found]
 
     async def select(self, collection: str, any_of: list[Clause]) -> list[tuple[str, Doc]]:
         """The owner answers from its projection of the collection (`_Projection`: built at the first select, read
@@ -256,6 +259,16 @@ class TinyDBStore:
         self._check("meta")
         return sorted(p.name for p in self.path.iterdir() if p.is_dir() and p != self._tmp and not p.name.startswith(
             "."))
+
+    async def append(self, collection: str, head: tuple[str, str], key_of: Callable[[int], str],
+                     build: Callable[[int, Doc | None], tuple[Doc, Doc]]) -> int:
+        """One job on the writer thread (the head read, the entry and the head written, with nothing between); a
+        guest writes the entry only."""
+        self._check(collection)
+        self._check(*head)
+        write = None if self.shared else self._put_sync
+        return await self._in_writer(append_sync, self._get_sync, self._create_sync, write, collection, head,
+                                     key_of, build)
 
     async def next_sequence(self, name: str) -> int:
         self._check(SEQUENCES, name)

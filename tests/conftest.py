@@ -120,3 +120,10 @@ class Chat:
 
     def all_text(self) -> str:
         return "\n".join(r.text for r in self.transcript)
+
+
+async def audit_entries(store: Any) -> list[dict[str, Any]]:
+    """The audit log's entries as an operator reads them: in order, without the chain's own fields (`seq`, `prev`,
+    `mac`) and without the cases' openings (the chain's record that each case exists)."""
+    return [{k: v for k, v in doc.items() if k not in ("seq", "prev", "mac")}
+            for _, doc in sorted(await store.scan("audit_log")) if doc.get("action") != "case_opened"]

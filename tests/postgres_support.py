@@ -110,6 +110,9 @@ def database_url() -> str:
     return url
 
 
+MASTER_KEY = "dGVzdHMtb25seS1wb3N0Z3Jlcy1tYXN0ZXIta2V5ISE"  # (the tests' deployments on PostgreSQL share it)
+
+
 def new_schema() -> str:
     """A schema name no other test uses."""
     return f"t_{uuid.uuid4().hex[:16]}"

@@ -7,11 +7,14 @@ from datetime import date
 from typing import Any, cast
 
 from bot.cases.case import Case, root_pending
+from bot.cases.trail import chain_key, chained_events, log_event
 from bot.types import ThreadRef
 from storage.base import Clause, Doc, Store
 from storage.collections import CASES, META, OPENINGS
 
 ROOTS_QUEUED = "roots-queued"  # META record: cases stored before roots were queued have been looked through once
+TRAILS_CHAINED = "trails-chained"  # META record: every case's events are chained (from that day on, a case with no
+# chain is one whose chain was taken off it: `audit verify` says so)
 DUTIES_COUNTED = "duties-counted"  # META record: every case carries its count of open duties (the summary's index)
 CHASES_RESUMED = "chases-resumed"  # META record: the procedures whose silent overdue cases have been looked through
 
@@ -19,21 +22,35 @@ CHASES_RESUMED = "chases-resumed"  # META record: the procedures whose silent ov
 class CaseBook:
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._key: bytes | None = None  # the chain key of the cases' events (bot.cases.trail)
+
+    async def _chain_key(self) -> bytes:
+        if self._key is None:
+            self._key = await chain_key(self.store)
+        return self._key
 
     async def get(self, ref: str) -> Case | None:
         return cast(Case | None, await self.store.get(CASES, ref.upper()))
 
     async def create(self, case: Case) -> bool:
-        """Store a new case (False if its reference is taken)."""
-        return await self.store.create(CASES, case["ref"], _indexed(cast(Doc, case)))
+        """Store a new case (False if its reference is taken), its events chained, and its opening entered in the
+        audit log (so a case removed by anything but a purge is found by `audit verify`)."""
+        key = await self._chain_key()
+        if not await self.store.create(CASES, case["ref"], _indexed(cast(Doc, case), key)):
+            return False
+        await log_event(self.store, {"at": case.get("raised_at", ""), "by": "bot", "action": "case_opened",
+                                     "ref": case["ref"], "policy": case.get("policy", "")})
+        return True
 
     async def update(self, ref: str, change: Callable[[Case], Case]) -> Case:
-        """Atomically change a stored case; KeyError if there is none (nothing is written)."""
+        """Atomically change a stored case; KeyError if there is none (nothing is written). New events are
+        chained after the case's last one."""
+        key = await self._chain_key()
 
         def apply(doc: Doc | None) -> Doc:
             if doc is None:
                 raise KeyError(ref)
-            return _indexed(cast(Doc, change(cast(Case, doc))))
+            return _indexed(cast(Doc, change(cast(Case, doc))), key)
 
         return cast(Case, await self.store.update(CASES, ref.upper(), apply))
 
@@ -41,10 +58,12 @@ class CaseBook:
         """`update`, unless another replica is writing the case at this moment: then None at once and nothing is
         written (a pass claiming due nudges skips the case; its nudges are still due at the next pass)."""
 
+        key = await self._chain_key()
+
         def apply(doc: Doc | None) -> Doc:
             if doc is None:
                 raise KeyError(ref)
-            return _indexed(cast(Doc, change(cast(Case, doc))))
+            return _indexed(cast(Doc, change(cast(Case, doc))), key)
 
         return cast(Case | None, await self.store.update_if_free(CASES, ref.upper(), apply))
 
@@ -68,6 +87,17 @@ class CaseBook:
         for ref in old:
             await self.update(ref, lambda c: c)
         await self.store.put(META, DUTIES_COUNTED, {"done": True})
+        return len(old)
+
+    async def chained_once(self) -> int:
+        """Cases stored before their events were chained get their chains: read from every case the first time only
+        (a store upgraded from an earlier version), nothing after that; how many were rewritten."""
+        if await self.store.get(META, TRAILS_CHAINED) is not None:
+            return 0
+        old = [c["ref"] for c in await self.all() if "trail" not in c]
+        for ref in old:
+            await self.update(ref, lambda c: c)
+        await self.store.put(META, TRAILS_CHAINED, {"done": True})
         return len(old)
 
     async def thread_started(self, ref: str, thread: ThreadRef) -> Case:
@@ -116,6 +146,7 @@ def _open_duties(case: Any) -> int:
     return sum(1 for duty in case.get("duties", []) if duty.get("status") == "open")
 
 
-def _indexed(doc: Doc) -> Doc:
-    """A case as stored: with how many of its duties are open (so a summary can find the cases owing one)."""
-    return {**doc, "open_duties": _open_duties(doc)}
+def _indexed(doc: Doc, key: bytes) -> Doc:
+    """A case as stored: its new events chained (bot.cases.trail), and how many of its duties are open (so a summary
+    can find the cases owing one)."""
+    return {**chained_events(doc, key), "open_duties": _open_duties(doc)}

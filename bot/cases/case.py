@@ -32,6 +32,7 @@ class AuditEntry(_AuditEntry, total=False):
     `event`: the chat event (a form's id) that made the change, so the same form handled again changes nothing."""
 
     event: str
+    mac: str  # its link in the case's chain of events (bot.cases.trail): set when stored, never changed
 
 
 class StageEntry(TypedDict, total=False):
@@ -141,6 +142,7 @@ class Case(TypedDict, total=False):
     closed_at: str
     events: list[AuditEntry]
     open_duties: int  # how many duties are open: kept by bot.cases.book on every write (the summary's index)
+    trail: dict[str, Any]  # the head of the events' chain: {"count", "mac", "tag"} (bot.cases.trail)
 
 
 def make_ref(year: int, number: int) -> str:

@@ -63,9 +63,12 @@ def add_parsers(sub: Any) -> None:
     export.add_argument("--out", metavar="PATH", type=Path, help="file or folder to write (default: ./REF-KIND.docx; "
                         "md prints to standard output)")
     add_data(export)
-    audit = sub.add_parser("audit", help="every recorded event of every case, as CSV or JSON (operators)")
+    audit = sub.add_parser("audit", help="every recorded event of every case, as CSV or JSON; `audit verify`: check "
+                           "that no audit entry was changed, removed or reordered (operators)")
+    audit.add_argument("check", nargs="?", choices=("verify",), metavar="verify",
+                       help="check the audit chains instead of exporting (exit 1 naming the first break)")
     audit.add_argument("--since", metavar="YYYY-MM-DD", help="only events on or after this day (London time)")
-    audit.add_argument("--format", required=True, choices=("csv", "json"))
+    audit.add_argument("--format", choices=("csv", "json"), help="the export's format (required unless verify)")
     add_data(audit)
     purge = sub.add_parser("purge", help="remove closed cases older than BOT_RETENTION_YEARS (default 6) years, "
                            "dedupe records of chat events older than 7 days, and unfinished forms untouched for "
@@ -181,6 +184,12 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     as it stood when the run began), it is in the next run's. With no data folder there is nothing to read or log."""
     from bot.records.audit import csv_lines, json_lines, log_event, sorted_trail
 
+    if args.check == "verify":
+        if args.format or args.since:
+            raise UsageError("audit verify checks the whole trail: it takes no --format or --since")
+        return verify_audit(args, settings)
+    if args.format is None:
+        raise UsageError("audit needs --format csv or --format json (or `audit verify` to check the trail)")
     since = parse_date(args.since, "--since") if args.since else None
     data_dir = args.data or settings.data_dir
     lines = csv_lines if args.format == "csv" else json_lines
@@ -198,6 +207,29 @@ def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
     asyncio.run(run())
     return 0
+
+
+def verify_audit(args: argparse.Namespace, settings: Settings) -> int:
+    """`audit verify`: every chain checked; exit 1 naming the first break. The check is itself audited."""
+    from bot.records.audit import log_event
+    from bot.records.verify import report, verify
+
+    data_dir = args.data or settings.data_dir
+    if not has_data(settings, data_dir):
+        print(f"No store at {data_dir}: nothing to verify.")
+        return 0
+
+    async def run() -> int:
+        async with shared_beside_bot(settings, data_dir) as store:
+            found = await verify(store)
+            for line in report(found):
+                print(line)
+            await log_event(store, {"at": datetime.now(LONDON).isoformat(), "by": operator(),
+                                    "action": "audit_verified",
+                                    "detail": "intact" if found.ok else f"{len(found.problems)} problem(s)"})
+            return 0 if found.ok else 1
+
+    return asyncio.run(run())
 
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
@@ -228,7 +260,7 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
         for case in report.cases:
             print(f"{case.ref}\t{case.policy}\tclosed {case.closed_at[:10]}")
         print("Dry run: nothing was changed; run with --yes to remove them." if args.dry_run
-              else f"Recorded in the audit log as {report.log_key}.")
+              else f"Recorded in the audit log as entry {report.log_key.removeprefix('chain-').lstrip('0') or '0'}.")
     copies = saved_copies(data_dir, report.refs)  # (the console's saved copies of their written records)
     if copies:
         if not args.dry_run:

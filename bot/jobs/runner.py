@@ -59,6 +59,7 @@ class Jobs:
 
         await step("queueing the roots of older cases", unstarted, None)
         await step("counting older cases' open duties", self.threads.book.indexed_once, 0)
+        await step("chaining older cases' events", self.threads.book.chained_once, 0)
         none: list[str] = []
         await step("resuming the chase of older overdue cases", lambda: self.scheduler.resume_chases(now), none)
         nothing: list[SentNudge] = []

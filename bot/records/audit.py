@@ -31,6 +31,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def log_rows(entry: Mapping[str, Any]) -> list[dict[str, str]]:
     """Rows for one audit-log entry: a purge gives one row per case it removed (or one saying none was)."""
+    if entry.get("action") == "case_opened":
+        return []  # (the chain's record that the case exists: its opening is the case's own first event)
     base = {"at": str(entry.get("at", "")), "who": str(entry.get("by", "")), "action": str(entry.get("action", ""))}
     if "cases" in entry:
         years = entry.get("retention_years")
@@ -83,7 +85,7 @@ async def sorted_trail(store: Store, since: date | None = None) -> AsyncIterator
             db.execute("CREATE TABLE trail (sort TEXT, at TEXT, ref TEXT, policy TEXT, who TEXT, action TEXT, "
                        "detail TEXT)")
             trail = Trail(db)
-            async for batch in store.batches(CASES):
+            async for batch in store.batches(CASES, fields=("ref", "policy", "events")):
                 for ref, case in batch:
                     for event in case.get("events") or []:
                         trail.add({"at": str(event.get("at", "")), "case": str(case.get("ref", ref)),

@@ -4,10 +4,9 @@ the same words as for a case that does not exist, and nothing is logged for them
 from __future__ import annotations
 
 import pytest
-from conftest import CHILD_NAME
+from conftest import CHILD_NAME, audit_entries
 from records_kit import DAVID, EMMA, JORDAN, LENA, STRANGER, Desk, at, fields, opened
 
-from bot.records.audit import AUDIT_LOG
 from bot.records.download import download, sent_text
 from bot.records.files import DOCX_MIME, MARKDOWN_MIME
 from bot.types import Reply, UserRef
@@ -34,7 +33,7 @@ async def test_people_on_the_case_get_the_record(medway_case, email):
     assert record.filename == f"{ref}-record.docx" and record.mime == DOCX_MIME
     assert fields(record.content)[("The child", "Name")] == CHILD_NAME
     assert CHILD_NAME not in record.title + record.filename + sent_text(record)
-    logged = [doc for _, doc in await desk.store.scan(AUDIT_LOG)]
+    logged = await audit_entries(desk.store)
     assert logged == [{"at": "2026-11-25T10:00:00+00:00", "by": f"console:{email}", "action": "record_downloaded",
                        "ref": ref, "policy": "medway", "detail": f"{ref}-record.docx sent privately"}]
 
@@ -49,8 +48,8 @@ async def test_anyone_else_is_refused_as_if_there_were_no_case(medway_case, emai
     assert refused.text == missing.text.replace("ESC-2026-0999", ref)
     assert CHILD_NAME not in refused.text
     # Both refusals are audited (nothing was sent): the case is named only where the reference is a real one.
-    logged = sorted(([doc["by"], doc["action"], doc["ref"], doc["detail"]] for _, doc in
-                     await desk.store.scan(AUDIT_LOG)), key=lambda row: row[2])
+    logged = sorted(([doc["by"], doc["action"], doc["ref"], doc["detail"]] for doc in
+                     await audit_entries(desk.store)), key=lambda row: row[2])
     assert logged == [[f"console:{JORDAN}", "access_refused", "", "record"],
                       [f"console:{email}", "access_refused", ref, "record"]]
 
@@ -69,4 +68,4 @@ async def test_a_form_or_the_chronology_can_be_asked_for(medway_case):
     assert isinstance(wrong, Reply) and wrong.kind == "refused"
     assert "there is no such record to send; choose one of record, chronology, stage3_alert" in wrong.text
     assert "appendix2" not in wrong.text  # (what was typed is not repeated)
-    assert len(await desk.store.keys(AUDIT_LOG)) == 2
+    assert len(await audit_entries(desk.store)) == 2

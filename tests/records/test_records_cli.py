@@ -9,6 +9,7 @@ import io
 import json
 import os
 import pwd
+import re
 import shutil
 import stat
 import subprocess
@@ -154,7 +155,7 @@ def test_purge_dry_run_then_for_real(tmp_path, data, recent):
     real = run(tmp_path, "purge", "--yes", "--data", data)
     assert real.returncode == 0, real.stderr
     assert real.stdout.splitlines()[0].startswith("Removed 1 case(s) closed before ")
-    assert real.stdout.splitlines()[-3].startswith("Recorded in the audit log as purged:")
+    assert re.fullmatch(r"Recorded in the audit log as entry \d+\.", real.stdout.splitlines()[-3])
     assert real.stdout.splitlines()[-2:] == [f"Removed 0 {DIALOG_LINE}", f"Removed 0 {DEDUPE_LINE}"]
     gone = run(tmp_path, "export", OLD, "--format", "md", "--data", data)
     assert gone.returncode == 2 and gone.stderr == f"error: no case {OLD}\n"

@@ -28,7 +28,7 @@ async def test_harm_at_any_stage_gives_the_route_at_once_and_is_recorded(store, 
     assert recorded["by"] == f"console:{LENA}" and recorded["at"] == "2026-11-24T16:45:00+00:00"
     assert "at stage 2" in recorded["detail"]
     # The escalation itself carries on where it was; the procedure's duties when the route is given are added.
-    changed = ("events", "duties", "nudges", "open_duties")  # (open_duties: the count the store keeps)
+    changed = ("events", "duties", "nudges", "open_duties", "trail")  # (what the store keeps: counts, the chain)
     assert {k: v for k, v in case.items() if k not in changed} == {k: v for k, v in before.items() if k not in changed}
     harm_duties = [n.id for n in policy.notifications if n.on == "harm" and n.applies_at(2)]
     assert case["duties"][:len(before["duties"])] == before["duties"]

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from postgres_support import database_url, new_schema
+from postgres_support import MASTER_KEY, database_url, new_schema
 from test_copy_to_database import cases_in
 
 from bot.people.directory_csv import demo_directory, export_directory_csv
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def bot(tmp: Path, url: str, schema: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp), "BOT_DATABASE_URL": url,
-           "BOT_DATABASE_SCHEMA": schema, "BOT_POLICY": "surrey"}
+           "BOT_DATABASE_SCHEMA": schema, "BOT_POLICY": "surrey", "BOT_MASTER_KEY": MASTER_KEY}
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
 
@@ -70,7 +70,7 @@ def test_a_read_on_a_mistyped_schema_is_refused_and_makes_nothing(tmp_path) -> N
     import psycopg
 
     url, schema = database_url(), new_schema()
-    env = {**os.environ, "BOT_DATABASE_URL": url, "BOT_DATABASE_SCHEMA": schema}
+    env = {**os.environ, "BOT_DATABASE_URL": url, "BOT_DATABASE_SCHEMA": schema, "BOT_MASTER_KEY": MASTER_KEY}
     for command in (["audit", "--format", "csv"], ["summary"], ["directory", "export"]):
         result = subprocess.run([sys.executable, "-m", "bot", *command], cwd=ROOT, env=env, capture_output=True,
                                 text=True, timeout=60)

@@ -63,7 +63,9 @@ def test_a_data_folder_is_copied_whole_and_its_references_carry_on(tmp_path: Pat
 
     url, schema, data = database_url(), new_schema(), tmp_path / "data"
     folder = deployment_store(read_settings({}), data)
-    database = deployment_store(read_settings({"BOT_DATABASE_URL": url, "BOT_DATABASE_SCHEMA": schema}), data)
+    database = deployment_store(read_settings({  # (the replicas are given the key the folder was sealed with)
+        "BOT_DATABASE_URL": url, "BOT_DATABASE_SCHEMA": schema,
+        "BOT_MASTER_KEY_FILE": str(data.with_name("data-keys") / "master.key")}), data)
 
     async def before() -> tuple[list[str], dict[str, int]]:
         async with folder as store:

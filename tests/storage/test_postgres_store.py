@@ -135,3 +135,16 @@ async def test_a_claim_skips_a_key_another_replica_is_writing_and_never_waits_fo
     assert seen == [] and await first.get("cases", "ESC-1") == {"n": 0}
     assert await second.update_if_free("cases", "ESC-1", bump) == {"n": 1}
     assert await first.get("cases", "ESC-1") == {"n": 1}
+
+
+async def test_appends_from_two_replicas_make_one_unbroken_chain(replicas) -> None:
+    first, second = replicas
+
+    def build(place: int, before):
+        return {"n": place, "after": None if before is None else before["n"]}, {"seq": place}
+
+    places = await asyncio.gather(*(s.append("audit_log", ("meta", "head"), lambda p: f"e{p:05d}", build)
+                                    for _ in range(20) for s in (first, second)))
+    assert sorted(places) == list(range(1, 41))
+    chain = [doc for _, doc in sorted(await first.scan("audit_log"))]
+    assert [(d["n"], d["after"]) for d in chain] == [(n, n - 1 if n > 1 else None) for n in range(1, 41)]

@@ -175,3 +175,32 @@ def test_key_files_and_settings_are_checked(tmp_path) -> None:
         Keyring.from_text("AAAAAAAAAAAAAAAAAAAAAA==", "BOT_MASTER_KEY")
     with pytest.raises(KeyringError, match="holds no key"):
         Keyring.from_text("# nothing\n", "BOT_MASTER_KEY")
+
+
+async def test_an_update_changing_a_sealed_field_in_place_is_kept(tmp_path) -> None:
+    """A change made inside a sealed field (a nested value edited in place) is sealed again, never lost; a field
+    left as it was keeps its sealing."""
+    async with sealed(tmp_path, ring(new_key())) as store:
+        await store.create("cases", CASE["ref"], CASE)
+        before = await store.inner.get("cases", CASE["ref"])
+
+        def edit(case):
+            case["details"]["disputed"] = "changed in place"
+            return case
+
+        await store.update("cases", CASE["ref"], edit)
+        after = await store.inner.get("cases", CASE["ref"])
+        assert (await store.get("cases", CASE["ref"]))["details"]["disputed"] == "changed in place"
+        assert after["details"] != before["details"] and after["child"] == before["child"]
+
+
+async def test_an_export_of_fields_in_the_clear_opens_nothing(tmp_path, monkeypatch) -> None:
+    """The audit export reads the cases' events a batch at a time: no data key is fetched or opened for that."""
+    async with sealed(tmp_path, ring(new_key())) as store:
+        for n in range(1, 6):
+            await store.create("cases", f"ESC-2026-{n:04d}", {**CASE, "ref": f"ESC-2026-{n:04d}"})
+        store._keys.clear()
+        monkeypatch.setattr(store, "_data_key", lambda *a, **k: (_ for _ in ()).throw(AssertionError("opened")))
+        rows = [doc async for batch in store.batches("cases", fields=("ref", "events")) for _, doc in batch]
+        assert [r["ref"] for r in rows] == [f"ESC-2026-{n:04d}" for n in range(1, 6)]
+        assert all(set(r) == {"ref", "events"} for r in rows)

@@ -151,6 +151,25 @@ async def test_update_if_free_is_an_update_when_nobody_else_writes_the_key(store
     assert await store.get("cases", "absent") is None
 
 
+def _chained(place: int, before: dict | None) -> tuple[dict, dict]:
+    return {"n": place, "after": None if before is None else before["n"]}, {"seq": place}
+
+
+async def test_append_chains_every_entry_after_the_one_before_and_never_overwrites(store: Store) -> None:
+    def key(place: int) -> str:
+        return f"e{place:05d}"
+
+    places = await asyncio.gather(*(store.append("audit_log", ("meta", "head"), key, _chained) for _ in range(30)))
+    assert sorted(places) == list(range(1, 31))
+    for place in range(1, 31):
+        assert await store.get("audit_log", key(place)) == {"n": place, "after": place - 1 if place > 1 else None}
+    assert await store.get("meta", "head") == {"seq": 30}
+    await store.create("audit_log", key(31), {"n": 31, "after": 30})  # (another writer's entry, its head not yet moved)
+    assert await store.append("audit_log", ("meta", "head"), key, _chained) == 32
+    assert await store.get("audit_log", key(32)) == {"n": 32, "after": 31}
+    assert await store.get("meta", "head") == {"seq": 32}
+
+
 async def test_update_that_raises_changes_nothing(store: Store) -> None:
     await store.put("cases", "k", {"n": 1})
 
@@ -303,3 +322,5 @@ async def test_batches_give_every_document_once_a_few_at_a_time(store: Store) ->
         seen.extend(batch)
     assert dict(seen) == docs and len(seen) == len(docs)
     assert [batch async for batch in store.batches("empty")] == []
+    cut = [pair async for batch in store.batches("cases", size=7, fields=("i", "absent")) for pair in batch]
+    assert dict(cut) == {key: {"i": doc["i"]} for key, doc in docs.items()}

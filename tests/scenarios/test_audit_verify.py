@@ -1,0 +1,179 @@
+"""`python -m bot audit verify` over a deployment's data folder: intact after real work (cases opened, escalated,
+resolved, purged), and each kind of offline edit of a copy of the folder is named and makes it exit non-zero."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from scenario_kit import CHRIS, EMMA, JORDAN, LENA, LUCY, OPENING, World
+
+from bot.config import deployment_store, read_settings
+from bot.dates.workdays import LONDON
+from storage.tinydb_store import TinyDBStore
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def verify(data: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(data.parent)}
+    return subprocess.run([sys.executable, "-m", "bot", "audit", "verify", "--data", str(data)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def worked(tmp_path_factory, all_policies) -> tuple[Path, list[str]]:
+    """A data folder after real work: three Surrey cases, one resolved, one looked at by the other agency; an
+    export's audit entry."""
+    from bot.dates.clock import FixedClock
+    from bot.records.audit import log_event
+
+    data = tmp_path_factory.mktemp("verify") / "data"
+
+    async def work() -> list[str]:
+        async with deployment_store(read_settings({}), data) as store:
+            world = World(store, {"surrey": all_policies["surrey"]}, FixedClock(datetime(2026, 11, 23, 10,
+                                                                                        tzinfo=LONDON)))
+            refs = [(await world.person(who).escalate(**OPENING)).case_ref for who in (EMMA, JORDAN, LUCY)]
+            assert len(set(refs)) == 3 and all(refs), refs
+            resolved = await world.resolve(LENA, refs[1])
+            assert "is resolved" in resolved.text, resolved.text
+            await world.act(CHRIS, "status", refs[2])
+            await log_event(store, {"at": "2026-11-23T11:00:00+00:00", "by": "cli:ops", "action": "exported",
+                                    "ref": refs[0], "detail": "docx record"})
+            return refs
+
+    return data, asyncio.run(work())
+
+
+def copy_of(worked: tuple[Path, list[str]], tmp_path: Path) -> Path:
+    data, _ = worked
+    copy = tmp_path / "data"
+    shutil.copytree(data, copy)
+    shutil.copytree(data.with_name("data-keys"), tmp_path / "data-keys")
+    return copy
+
+
+def edit(data: Path, change) -> None:
+    """An offline edit of the folder's record files (as someone with a copy and a text editor would make)."""
+    async def run() -> None:
+        async with TinyDBStore(data) as raw:
+            await change(raw)
+
+    asyncio.run(run())
+
+
+def test_a_folder_after_real_work_verifies(worked) -> None:
+    data, _ = worked
+    done = verify(data)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("Audit trail intact:") and "3 case(s)" in done.stdout
+
+
+def test_an_event_whose_actor_was_forged_is_named(worked, tmp_path) -> None:
+    data, refs = copy_of(worked, tmp_path), worked[1]
+
+    async def forge(raw: TinyDBStore) -> None:
+        case = await raw.get("cases", refs[0])
+        case["events"][0]["by"] = "slack:UFORGED"
+        await raw.put("cases", refs[0], case)
+
+    edit(data, forge)
+    done = verify(data)
+    assert done.returncode == 1
+    assert f"Audit trail BROKEN: case {refs[0]} event 1 (" in done.stdout and "was changed" in done.stdout
+
+
+def test_the_last_event_removed_is_named(worked, tmp_path) -> None:
+    data, refs = copy_of(worked, tmp_path), worked[1]
+
+    async def drop_last(raw: TinyDBStore) -> None:
+        case = await raw.get("cases", refs[1])
+        count = len(case["events"])
+        case["events"] = case["events"][:-1]
+        await raw.put("cases", refs[1], case)
+        assert count > 1
+
+    edit(data, drop_last)
+    done = verify(data)
+    assert done.returncode == 1 and f"case {refs[1]}: events" in done.stdout and "removed from the end" in done.stdout
+
+
+def test_events_reordered_are_named(worked, tmp_path) -> None:
+    data, refs = copy_of(worked, tmp_path), worked[1]
+
+    async def swap(raw: TinyDBStore) -> None:
+        case = await raw.get("cases", refs[1])
+        case["events"][0], case["events"][1] = case["events"][1], case["events"][0]
+        await raw.put("cases", refs[1], case)
+
+    edit(data, swap)
+    done = verify(data)
+    assert done.returncode == 1 and f"case {refs[1]} event 1" in done.stdout
+
+
+def test_an_audit_log_entry_deleted_changed_or_cut_from_the_end_is_named(worked, tmp_path) -> None:
+    data = copy_of(worked, tmp_path)
+    entries = sorted(k for k in asyncio.run(_keys(data, "audit_log")) if k.startswith("chain-"))
+    assert len(entries) >= 4  # (three openings and an export, at least)
+
+    edit(data, lambda raw: raw.delete("audit_log", entries[1]))
+    done = verify(data)
+    assert done.returncode == 1 and "audit-log entries 2-2 were removed" in done.stdout
+
+    data = copy_of(worked, tmp_path / "second")
+
+    async def reword(raw: TinyDBStore) -> None:
+        entry = await raw.get("audit_log", entries[-1])
+        await raw.put("audit_log", entries[-1], {**entry, "by": "cli:someone-else"})
+
+    edit(data, reword)
+    done = verify(data)
+    assert done.returncode == 1 and f"audit-log entry {len(entries)} (" in done.stdout and "was changed" in done.stdout
+
+    data = copy_of(worked, tmp_path / "third")
+    edit(data, lambda raw: raw.delete("audit_log", entries[-1]))
+    done = verify(data)
+    assert done.returncode == 1 and f"entries {len(entries)}-{len(entries)} were removed from the end" in done.stdout
+
+
+def test_a_case_removed_by_anything_but_a_purge_is_named(worked, tmp_path) -> None:
+    data, refs = copy_of(worked, tmp_path), worked[1]
+    edit(data, lambda raw: raw.delete("cases", refs[2]))
+    done = verify(data)
+    assert done.returncode == 1 and f"case {refs[2]} (opened: audit-log entry" in done.stdout
+    assert "no purge removed it" in done.stdout
+
+
+def test_the_trail_still_verifies_after_a_purge_and_the_check_is_audited(worked, tmp_path, all_policies) -> None:
+    data, refs = copy_of(worked, tmp_path), worked[1]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "BOT_RETENTION_YEARS": "1"}
+
+    async def close_long_ago(raw: TinyDBStore) -> None:  # (the resolved case, closed two years before the purge)
+        await raw.update("cases", refs[1], lambda c: {**c, "closed_at": "2024-11-01T10:00:00+00:00"})
+
+    # (an edit of a field the chain does not cover, standing in for time passing)
+    edit(data, close_long_ago)
+    purged = subprocess.run([sys.executable, "-m", "bot", "purge", "--yes", "--data", str(data)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert purged.returncode == 0 and refs[1] in purged.stdout, purged.stdout + purged.stderr
+    done = verify(data)
+    assert done.returncode == 0, done.stdout
+    trail = asyncio.run(_docs(data, "audit_log"))
+    assert [e["action"] for e in trail][-2:] == ["purged", "audit_verified"]
+
+
+async def _keys(data: Path, collection: str) -> list[str]:
+    async with TinyDBStore(data) as raw:
+        return await raw.keys(collection)
+
+
+async def _docs(data: Path, collection: str) -> list[dict]:
+    async with TinyDBStore(data) as raw:
+        return [doc for _, doc in sorted(await raw.scan(collection))]
