@@ -223,7 +223,7 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
             return report
 
     with refused_while_in_use("purge deletes cases and records the running bot may be using, so it runs only while "
-                              "the bot is stopped; export and audit work beside it"):
+                              "the bot is stopped; export, audit and subject-access work beside it"):
         report = asyncio.run(run())
     rule = f"closed before {report.cutoff.date()} (retention: {years} years after closure, BOT_RETENTION_YEARS)"
     verb = "Would remove" if args.dry_run else "Removed"

@@ -18,6 +18,7 @@ from typing import Any
 from bot.cases.book import CaseBook
 from bot.cases.case import Case
 from bot.records.files import saved_copies
+from bot.records.people import instant
 from storage.base import Store
 from storage.collections import AUDIT_LOG, CASES, DIALOGS, INBOX, OUTBOX
 
@@ -62,12 +63,12 @@ async def gather(store: Store, cases: Iterable[Case], data_dir: Path | None) -> 
         str(case["ref"]): {"ref": case["ref"], "case": case, "audit_log": [], "outbox": [], "dialogs": [],
                            "inbox": [], "saved_copies": []} for case in cases}
     async for batch in store.batches(AUDIT_LOG):
-        for key, entry in sorted(batch, key=lambda kv: str(kv[1].get("at", ""))):
+        for key, entry in batch:
             for ref in refs:
                 if names(entry, ref):
                     found[ref]["audit_log"].append({"key": key, **entry})
-    for ref in refs:
-        found[ref]["audit_log"].sort(key=lambda e: str(e.get("at", "")))
+    for ref in refs:  # (oldest first, as `audit` lists them)
+        found[ref]["audit_log"].sort(key=lambda e: instant(str(e.get("at", ""))))
     async for batch in store.batches(OUTBOX):
         for key, doc in batch:
             about = doc.get("case") or (doc.get("reply") or {}).get("case_ref")

@@ -167,7 +167,7 @@ def test_purge_hold_release_and_directory_import_still_refuse_while_the_server_r
         assert purge.returncode == 1 and purge.stdout == ""
         assert purge.stderr.startswith(refused) and len(purge.stderr.splitlines()) == 1
         assert "(purge deletes cases and records the running bot may be using, so it runs only while the bot is " \
-               "stopped; export and audit work beside it)" in purge.stderr
+               "stopped; export, audit and subject-access work beside it)" in purge.stderr
     for command in (["hold", ref, "--reason", "Matter 9"], ["release", ref]):
         done = bot(tmp_path, *command, "--data", data)
         assert done.returncode == 1 and done.stdout == ""
