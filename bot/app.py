@@ -374,13 +374,20 @@ async def run_console(data_dir: Path, policies: Mapping[str, Policy], settings: 
 
 
 async def tick_once(data_dir: Path, policies: Mapping[str, Policy], settings: Settings,
-                    now: datetime) -> PassReport:
+                    now: datetime, by: str = "") -> PassReport:
     """One scheduler pass at `now` (no expiry: `now` is any time an operator chooses). Console threads' messages are
-    delivered by being listed (the caller prints them)."""
+    delivered by being listed (the caller prints them). `by`: the operator who asked for it, for the audit log (each
+    nudge sent is in its case's own events, as the server's are)."""
     from adapters.console import render
+    from bot.cases.trail import log_event
 
     async with deployment_store(settings, data_dir) as store:
         core = build_core(store, policies, FixedClock(now), settings=settings)
         await core.load_directory(settings)
         core.outbox.register(ChannelInfo("console", roots=False), PrintSender(lambda _: None, render))
-        return await core.tick(now, expire=False)
+        report = await core.tick(now, expire=False)
+        if by:
+            await log_event(store, {"at": datetime.now(now.tzinfo).isoformat(), "by": by, "action": "tick",
+                                    "detail": f"one scheduler pass at {now.isoformat()}; {len(report.sent)} "
+                                              f"nudge(s) sent, {report.delivered} message(s) delivered"})
+        return report

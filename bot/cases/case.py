@@ -140,6 +140,8 @@ class Case(TypedDict, total=False):
     extensions: list[ExtensionEntry]
     outcome: Outcome
     closed_at: str
+    hold: dict[str, str]  # a legal hold (bot.records.hold): "reason", "by", "at"; purge keeps the case while it is
+    #                       there (sealed at rest, being typed text)
     events: list[AuditEntry]
     open_duties: int  # how many duties are open: kept by bot.cases.book on every write (the summary's index)
     trail: dict[str, Any]  # the head of the events' chain: {"count", "mac", "tag"} (bot.cases.trail)

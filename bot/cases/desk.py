@@ -133,10 +133,15 @@ class CaseDesk:
         return case, policy
 
     async def status(self, user: UserRef, ref: str) -> Reply:
+        """The case's status for someone on it. Each read is written to the audit log (who, when, which case), as a
+        record download is, and a refusal too (by `find`); not to the case's own events, which are its chronology
+        of what was done, and which a read never writes."""
         found = await self.find(user, ref, doing="status")
         if isinstance(found, Reply):
             return found
         case, policy = found
+        await log_event(self.store, {"at": self.clock.now().isoformat(), "by": user.key, "action": "status_viewed",
+                                     "ref": case["ref"], "policy": policy.id, "detail": "status"})
         text = self._status(user, policy, case)
         if case["status"] == "open" and case.get("actors", {}).get("other_recorded"):
             text += f"\nContact given by the other agency: {self.roles.recorded_contact(case)}"

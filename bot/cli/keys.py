@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,9 @@ def add_parsers(sub: Any) -> None:
 def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     from storage.keys import key_id, new_key, parse_key, write_key_file
 
+    # `keys new` leaves no audit-log entry: it opens no store (it makes a key and prints it, or adds it to a key
+    # file), so there is no audit log to write to, and it reads no case. The store records the key when it first
+    # wraps a data key under it, and `keys status` (audited) shows it from then on.
     if args.action == "new":
         if args.file is None:
             key = new_key()
@@ -44,10 +48,15 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     async def status() -> dict[str, Any]:
-        from bot.cli.records import shared_beside_bot
+        from bot.cases.trail import log_event
+        from bot.cli.records import operator, shared_beside_bot
+        from bot.dates.workdays import LONDON
 
         async with shared_beside_bot(settings, data_dir) as store:
-            return await store.key_status()  # type: ignore[attr-defined]
+            found: dict[str, Any] = await store.key_status()  # type: ignore[attr-defined]
+            await log_event(store, {"at": datetime.now(LONDON).isoformat(), "by": operator(),
+                                    "action": "keys_status", "detail": f"current master key {found['current']}"})
+            return found
 
     found = asyncio.run(status())
     print(f"Current master key: {found['current']} (held: {', '.join(found['held'])})")

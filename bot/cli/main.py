@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from bot.cli import keys as cli_keys
+from bot.cli import legal as cli_legal
 from bot.cli import people as cli_people
 from bot.cli import records as records_cli
 from bot.cli import run as cli_run
@@ -21,7 +22,7 @@ from policies.loader import load_policies
 from policies.model import Policy
 from policies.reader import PolicyError
 
-MODULES = (cli_run, cli_people, records_cli, cli_keys)
+MODULES = (cli_run, cli_people, records_cli, cli_legal, cli_keys)
 
 
 def build_parser() -> Parser:

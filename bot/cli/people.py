@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,8 +69,15 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
         return 2
 
     async def save() -> None:
+        from bot.cases.trail import log_event
+        from bot.cli.records import operator
+        from bot.dates.workdays import LONDON
+
         async with store_of(settings, data_dir) as store:
             await save_directory(store, directory)
+            await log_event(store, {"at": datetime.now(LONDON).isoformat(), "by": operator(),
+                                    "action": "directory_imported",  # (how many, never who: the file is the record)
+                                    "detail": f"{len(directory)} people, {len(directory.agencies())} agencies"})
 
     with refused_while_in_use("the embedded store is the running bot's alone, so import it while the bot is stopped "
                               "(on PostgreSQL, import beside running replicas)"):

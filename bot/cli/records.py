@@ -235,6 +235,7 @@ def verify_audit(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import DEDUPE
     from bot.jobs.expiry import DIALOG_RETENTION, RETENTION
+    from bot.records.audit import log_event
     from bot.records.files import saved_copies
     from bot.records.retention import PurgeReport, purge, years_before
 
@@ -246,19 +247,30 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
         if not has_data(settings, data_dir):
             return PurgeReport((), years_before(now, years), years, args.dry_run)
         async with store_of(settings, data_dir) as store:
-            return await purge(store, now, years, args.dry_run, operator(), DEDUPE)
+            report = await purge(store, now, years, args.dry_run, operator(), DEDUPE)
+            if args.dry_run:  # (a real purge writes its own entry, listing each case; a dry run only counts them)
+                await log_event(store, {"at": now.isoformat(), "by": operator(), "action": "purge_dry_run",
+                                        "detail": f"{len(report.cases)} case(s) would be removed, "
+                                                  f"{len(report.held)} kept on legal hold; retention {years} years"})
+            return report
 
     with refused_while_in_use("purge deletes cases and records the running bot may be using, so it runs only while "
-                              "the bot is stopped; export and audit work beside it"):
+                              "the bot is stopped; export, audit and subject-access work beside it"):
         report = asyncio.run(run())
     rule = f"closed before {report.cutoff.date()} (retention: {years} years after closure, BOT_RETENTION_YEARS)"
     verb = "Would remove" if args.dry_run else "Removed"
+    held = [f"Held, not removed: {case.ref} (legal hold since {case.held_since})" for case in report.held]
     if not report.cases:
-        print(f"Nothing to remove: no case was {rule}." + ("" if args.dry_run else " The purge is in the audit log."))
+        first = f"every case {rule} is on legal hold" if held else f"no case was {rule}"
+        print(f"Nothing to remove: {first}." + ("" if args.dry_run else " The purge is in the audit log."))
+        for line in held:
+            print(line)
     else:
         print(f"{verb} {len(report.cases)} case(s) {rule}:")
         for case in report.cases:
             print(f"{case.ref}\t{case.policy}\tclosed {case.closed_at[:10]}")
+        for line in held:
+            print(line)
         print("Dry run: nothing was changed; run with --yes to remove them." if args.dry_run
               else f"Recorded in the audit log as entry {report.log_key.removeprefix('chain-').lstrip('0') or '0'}.")
     copies = saved_copies(data_dir, report.refs)  # (the console's saved copies of their written records)

@@ -7,7 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,9 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_copy_to_database(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cases.trail import log_event
+    from bot.cli.records import operator
+    from bot.dates.workdays import LONDON
     from storage import default_key_dir
     from storage.copy import CopyRefused, copy_store
     from storage.postgres_store import PostgresStore, redacted
@@ -55,15 +58,21 @@ def cmd_copy_to_database(args: argparse.Namespace, settings: Settings) -> int:
 
     keys = settings.key_dir or default_key_dir(data)  # (the data keys go to a schema of their own, as they are)
 
-    async def copied(folder: Path, schema: str) -> list[Any]:
+    async def copied(folder: Path, schema: str, audited: bool = False) -> list[Any]:
         async with TinyDBStore(folder) as source, PostgresStore(settings.database_url, schema=schema) as target:
             try:
-                return await copy_store(source, target, resume=args.resume)
+                report = await copy_store(source, target, resume=args.resume)
             except CopyRefused as exc:
                 raise UsageError(str(exc)) from None
+            if audited:  # (into the database's audit log, which the copy has just filled from the folder's)
+                count = sum(line.copied + line.updated for line in report if line.collection != "(counters)")
+                await log_event(target, {
+                    "at": datetime.now(LONDON).isoformat(), "by": operator(), "action": "copied_to_database",
+                    "detail": f"schema {schema}{' (resumed)' if args.resume else ''}; {count} document(s) copied now"})
+            return report
 
     async def run() -> int:
-        report = await copied(data, settings.database_schema)
+        report = await copied(data, settings.database_schema, audited=True)
         if (keys / "meta.json").is_file():
             report += await copied(keys, f"{settings.database_schema}_keys")
         print(f"Copied {data} into {redacted(settings.database_url)} (schema {settings.database_schema}, its data "
@@ -99,7 +108,9 @@ def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
 
     now = parse_instant(args.now, "--now")
     policies = load_policies(settings.policy_dir, settings.policy_ids)
-    report = asyncio.run(tick_once(args.data or settings.data_dir, policies, settings, now))
+    from bot.cli.records import operator
+
+    report = asyncio.run(tick_once(args.data or settings.data_dir, policies, settings, now, by=operator()))
     for sent in report.sent:
         text = " ".join(sent.text.split())
         print(f"{sent.ref}\tstage {sent.stage}\t{sent.kind}\t{sent.thread.channel}:{sent.thread.conversation}\t{text}")

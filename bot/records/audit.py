@@ -30,7 +30,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def log_rows(entry: Mapping[str, Any]) -> list[dict[str, str]]:
-    """Rows for one audit-log entry: a purge gives one row per case it removed (or one saying none was)."""
+    """Rows for one audit-log entry: a purge gives one row per case it removed (or one saying none was), and one per
+    case it kept because it is on legal hold (action `held_not_purged`)."""
     if entry.get("action") == "case_opened":
         return []  # (the chain's record that the case exists: its opening is the case's own first event)
     base = {"at": str(entry.get("at", "")), "who": str(entry.get("by", "")), "action": str(entry.get("action", ""))}
@@ -38,10 +39,14 @@ def log_rows(entry: Mapping[str, Any]) -> list[dict[str, str]]:
         years = entry.get("retention_years")
         why = f"closed before {entry.get('cutoff', '')[:10]} (retention {years} years after closure)"
         removed = entry.get("cases") or []
+        kept = [{**base, "action": "held_not_purged", "case": str(c.get("ref", "")), "policy": str(c.get("policy", "")),
+                 "detail": f"on legal hold since {c.get('held_since', '')}: kept; closed "
+                           f"{str(c.get('closed_at', ''))[:10]}; {why}"} for c in entry.get("held") or []]
         if not removed:
-            return [{**base, "case": "", "policy": "", "detail": f"no case {why}"}]
-        return [{**base, "case": str(c.get("ref", "")), "policy": str(c.get("policy", "")),
-                 "detail": f"closed {str(c.get('closed_at', ''))[:10]}; {why}"} for c in removed]
+            none = f"no case removed: every case {why} is on legal hold" if kept else f"no case {why}"
+            return [{**base, "case": "", "policy": "", "detail": none}, *kept]
+        return [*({**base, "case": str(c.get("ref", "")), "policy": str(c.get("policy", "")),
+                   "detail": f"closed {str(c.get('closed_at', ''))[:10]}; {why}"} for c in removed), *kept]
     return [{**base, "case": str(entry.get("ref", "")), "policy": str(entry.get("policy", "")),
              "detail": str(entry.get("detail", ""))}]
 

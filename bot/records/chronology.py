@@ -81,6 +81,10 @@ def describe(case: Case, event: Mapping[str, str], nth: Mapping[str, int]) -> st
         return f"Recorded as done: notify {duty['notify']}." if duty else f"Recorded a duty as done ({detail})."
     if action == "contact_recorded":
         return f"Recorded the contact the other agency gave ({detail})."
+    if action == "hold":
+        return "Placed on legal hold: kept past its retention period until released."
+    if action == "released":
+        return f"Released from legal hold ({_days(detail.removeprefix('legal hold released ').strip('()'))})."
     if action == "nudge_sent":
         number, _, rest = detail.partition(":")
         kind = rest.partition(":")[0]

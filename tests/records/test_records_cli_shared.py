@@ -157,7 +157,7 @@ def test_export_and_audit_work_while_the_server_runs(tmp_path: Path, case: tuple
     assert not in_flight.exists()  # the exclusive open cleans tmp/ (and logs it), as the server's next start would
 
 
-def test_purge_and_directory_import_still_refuse_while_the_server_runs(
+def test_purge_hold_release_and_directory_import_still_refuse_while_the_server_runs(
     tmp_path: Path, case: tuple[Path, str], server: Server
 ) -> None:
     data, ref = case
@@ -167,7 +167,14 @@ def test_purge_and_directory_import_still_refuse_while_the_server_runs(
         assert purge.returncode == 1 and purge.stdout == ""
         assert purge.stderr.startswith(refused) and len(purge.stderr.splitlines()) == 1
         assert "(purge deletes cases and records the running bot may be using, so it runs only while the bot is " \
-               "stopped; export and audit work beside it)" in purge.stderr
+               "stopped; export, audit and subject-access work beside it)" in purge.stderr
+    for command in (["hold", ref, "--reason", "Matter 9"], ["release", ref]):
+        done = bot(tmp_path, *command, "--data", data)
+        assert done.returncode == 1 and done.stdout == ""
+        assert done.stderr.startswith(refused) and len(done.stderr.splitlines()) == 1
+        assert f"({command[0]} changes the case, and the embedded store is the running bot's alone, so it runs only " \
+               "while the bot is stopped (on PostgreSQL it runs beside the replicas); export, audit and " \
+               "subject-access work beside it)" in done.stderr
     people = tmp_path / "people.csv"
     people.write_text(export_directory_csv(demo_directory(["medway"])), encoding="utf-8")
     load = bot(tmp_path, "directory", "import", people, "--data", data)
@@ -179,3 +186,17 @@ def test_purge_and_directory_import_still_refuse_while_the_server_runs(
     rows = json.loads(bot(tmp_path, "audit", "--format", "json", "--data", data).stdout)
     assert [r["action"] for r in rows] == ["opened", "escalated"]  # nothing purged, nothing logged
     assert {r["case"] for r in rows} == {ref}
+
+
+def test_subject_access_works_while_the_server_runs(tmp_path: Path, case: tuple[Path, str], server: Server) -> None:
+    data, ref = case
+    out = tmp_path / "sar.json"
+    done = bot(tmp_path, "subject-access", ref, "--out", out, "--data", data)
+    assert done.returncode == 0, done.stderr
+    note_line(done, server, data)
+    found = json.loads(out.read_text(encoding="utf-8"))
+    assert found["cases"][0]["case"]["child"]["child_name"] == CHILD_NAME
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert server.stop() == 0, server.output
+    rows = json.loads(bot(tmp_path, "audit", "--format", "json", "--data", data).stdout)
+    assert [(r["case"], r["action"]) for r in rows] == [(ref, "opened"), (ref, "escalated"), (ref, "subject_access")]

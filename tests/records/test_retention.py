@@ -107,3 +107,30 @@ async def test_purge_also_expires_dedupe_records_and_a_dry_run_only_counts_them(
     entry = await store.get(AUDIT_LOG, real.log_key)
     assert entry is not None and "dedupe_records" not in entry  # the audit entry is about cases only
     assert (await purge(store, NOW, 6, dry_run=False)).dedupe_records == 0
+
+
+async def test_a_case_held_while_the_purge_runs_is_kept_and_the_audit_log_says_so(store, all_policies):
+    """On a database a hold can be placed beside a running purge, after it listed the case and before it removes it:
+    the case stays, with its data key, and the audit log says it was kept."""
+    from bot.records.hold import place
+
+    refs = await history(store, all_policies)
+    scan = store.scan
+
+    async def scan_then_hold(collection: str):  # (another replica's `hold`, right after the purge read the cases)
+        found = await scan(collection)
+        if collection == "cases" and not await store.get(AUDIT_LOG, "hold-placed"):
+            await store.put(AUDIT_LOG, "hold-placed", {"at": NOW.isoformat()})
+            await place(store, refs["old"], "Inquiry 7", "cli:legal", NOW)
+        return found
+
+    store.scan = scan_then_hold
+    report = await purge(store, NOW, 6, dry_run=False, by="cli:ops")
+    assert report.refs == (refs["old_harm"],)
+    assert [(k.ref, k.held_since) for k in report.held] == [(refs["old"], "2026-11-23")]
+    assert await store.get("cases", refs["old"]) is not None and await store.get("cases", refs["old_harm"]) is None
+    rows = await audit_rows(store)
+    assert sorted((r["case"], r["action"]) for r in rows if r["action"] in ("purged", "held_not_purged")) == [
+        (refs["old"], "held_not_purged"), (refs["old"], "purged"), (refs["old_harm"], "purged")]  # (listed, then kept)
+    assert [r["detail"] for r in rows if r["action"] == "held_not_purged"] == [
+        "placed on legal hold while the purge ran (since 2026-11-23): kept"]
