@@ -16,6 +16,9 @@ from storage.common import SEQUENCES
 from storage.postgres_store import PostgresStore
 from storage.tinydb_store import TinyDBStore
 
+APPEND_ONLY = frozenset({"audit_log"})  # (the database's own entries since the copy are kept, never replaced)
+NEVER_REPLACED = frozenset({("meta", "audit-head")})  # (its head follows its own entries)
+
 
 class CopyRefused(Exception):
     """The target is not empty and the copy was not told to resume."""
@@ -49,7 +52,8 @@ async def copy_store(source: TinyDBStore, target: PostgresStore, *, resume: bool
         for key, doc in documents:
             if await target.create(collection, key, doc):
                 copied += 1
-            elif resume and await target.get(collection, key) != doc:
+            elif resume and (collection, key) not in NEVER_REPLACED and collection not in APPEND_ONLY and \
+                    await target.get(collection, key) != doc:
                 await target.put(collection, key, doc)
                 updated += 1
         report.append(Copied(collection, len(documents), copied, await target.count(collection), updated))

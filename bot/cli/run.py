@@ -44,6 +44,7 @@ def add_parsers(sub: Any) -> None:
 def cmd_copy_to_database(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cases.trail import log_event
     from bot.cli.records import operator
+    from bot.config import deployment_store
     from bot.dates.workdays import LONDON
     from storage import default_key_dir
     from storage.copy import CopyRefused, copy_store
@@ -58,23 +59,29 @@ def cmd_copy_to_database(args: argparse.Namespace, settings: Settings) -> int:
 
     keys = settings.key_dir or default_key_dir(data)  # (the data keys go to a schema of their own, as they are)
 
-    async def copied(folder: Path, schema: str, audited: bool = False) -> list[Any]:
+    if not (settings.master_key or settings.master_key_file):
+        raise UsageError(f"set BOT_MASTER_KEY_FILE (or BOT_MASTER_KEY) to the master key {data} is sealed under, "
+                         f"which the replicas will hold (a development folder's: {keys / 'master.key'})")
+
+    async def copied(folder: Path, schema: str) -> list[Any]:
         async with TinyDBStore(folder) as source, PostgresStore(settings.database_url, schema=schema) as target:
             try:
-                report = await copy_store(source, target, resume=args.resume)
+                return await copy_store(source, target, resume=args.resume)
             except CopyRefused as exc:
                 raise UsageError(str(exc)) from None
-            if audited:  # (into the database's audit log, which the copy has just filled from the folder's)
-                count = sum(line.copied + line.updated for line in report if line.collection != "(counters)")
-                await log_event(target, {
-                    "at": datetime.now(LONDON).isoformat(), "by": operator(), "action": "copied_to_database",
-                    "detail": f"schema {schema}{' (resumed)' if args.resume else ''}; {count} document(s) copied now"})
-            return report
 
     async def run() -> int:
-        report = await copied(data, settings.database_schema, audited=True)
+        report = await copied(data, settings.database_schema)
         if (keys / "meta.json").is_file():
             report += await copied(keys, f"{settings.database_schema}_keys")
+        # The database as the replicas will open it: the key given must open the data keys copied (else one line
+        # naming it), and the copy is audited there, chained under the deployment's own chain key.
+        async with deployment_store(settings, data) as store:
+            count = sum(line.copied + line.updated for line in report if line.collection != "(counters)")
+            await log_event(store, {
+                "at": datetime.now(LONDON).isoformat(), "by": operator(), "action": "copied_to_database",
+                "detail": f"schema {settings.database_schema}{' (resumed)' if args.resume else ''}; {count} "
+                          "document(s) copied now"})
         print(f"Copied {data} into {redacted(settings.database_url)} (schema {settings.database_schema}, its data "
               f"keys from {keys} into {settings.database_schema}_keys):")
         for line in report:

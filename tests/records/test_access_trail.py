@@ -64,9 +64,11 @@ def test_every_operator_command_and_every_read_is_in_the_audit_without_the_child
         bot(tmp_path, "keys", "new")  # (no store: nothing to log; see bot/cli/keys.py)
         bot(tmp_path, "keys", "status", "--data", data)
         bot(tmp_path, "audit", "--format", "csv", "--data", data)
-        bot(tmp_path, "copy-to-database", "--data", data, BOT_DATABASE_URL=url, BOT_DATABASE_SCHEMA=schema)
+        key = str(data.with_name("data-keys") / "master.key")  # (the replicas get the key the folder was sealed with)
+        bot(tmp_path, "copy-to-database", "--data", data, BOT_DATABASE_URL=url, BOT_DATABASE_SCHEMA=schema,
+            BOT_MASTER_KEY_FILE=key)
         done = bot(tmp_path, "audit", "--format", "json", "--data", data, BOT_DATABASE_URL=url,
-                   BOT_DATABASE_SCHEMA=schema)
+                   BOT_DATABASE_SCHEMA=schema, BOT_MASTER_KEY_FILE=key)
     finally:
         asyncio.run(drop_schemas(url, schema))
 

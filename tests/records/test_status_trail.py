@@ -4,10 +4,10 @@ a refusal for anyone else (the case named only when it is a real one). The case 
 from __future__ import annotations
 
 import pytest
-from conftest import CHILD_NAME
+from conftest import CHILD_NAME, audit_entries
 from records_kit import DAVID, EMMA, JORDAN, LENA, STRANGER, Desk, at
 
-from bot.records.audit import AUDIT_LOG, audit_rows
+from bot.records.audit import audit_rows
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ async def test_a_status_read_by_someone_on_the_case_is_in_the_audit_log(medway_c
     before = await desk.case(ref)
     [reply] = await desk.chat(email).say(f"status {ref.lower()}")
     assert reply.kind != "refused" and reply.case_ref == ref
-    logged = [doc for _, doc in await desk.store.scan(AUDIT_LOG)]
+    logged = await audit_entries(desk.store)
     assert logged == [{"at": "2026-11-25T14:00:00+00:00", "by": f"console:{email}", "action": "status_viewed",
                        "ref": ref, "policy": "medway", "detail": "status"}]
     assert await desk.case(ref) == before  # a read: the case and its chronology are unchanged
@@ -41,8 +41,8 @@ async def test_each_read_is_recorded_and_refusals_are_too(medway_case):
     [emma] = await desk.chat(EMMA).say(f"status {ref}")
     [stranger] = await desk.chat(STRANGER).say("status ESC-2026-0999")
     assert emma.kind == stranger.kind == "refused"
-    logged = sorted((doc["by"], doc["action"], doc["ref"], doc["detail"]) for _, doc in
-                    await desk.store.scan(AUDIT_LOG))
+    logged = sorted((doc["by"], doc["action"], doc["ref"], doc["detail"]) for doc in
+                    await audit_entries(desk.store))
     assert logged == [(f"console:{EMMA}", "access_refused", ref, "status"),
                       (f"console:{JORDAN}", "status_viewed", ref, "status"),
                       (f"console:{JORDAN}", "status_viewed", ref, "status"),

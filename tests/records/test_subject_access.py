@@ -97,7 +97,7 @@ def test_everything_held_about_a_case_in_one_owner_only_file(tmp_path: Path, dat
     assert [s["stage"] for s in case["stages"]] == [1, 2] and case["stages"][0]["reason"]
     assert [e["action"] for e in case["events"]] == ["opened", "escalated"]
     assert "duties" in case and case["nudges"]
-    assert [e["action"] for e in held["audit_log"]] == ["record_exported"]
+    assert [e["action"] for e in held["audit_log"]] == ["case_opened", "record_exported"]
     owed = {m["key"]: m for m in held["outbox"]}  # (the messages the escalation queued, and the one seeded)
     assert (owed[OWED]["status"], owed[OWED]["reply"]["text"]) == ("pending", f"{FIRST}: Stage 2 is due today.")
     assert {m["case"] or m["reply"]["case_ref"] for m in owed.values()} == {FIRST}  # (none of another case's)
@@ -108,7 +108,8 @@ def test_everything_held_about_a_case_in_one_owner_only_file(tmp_path: Path, dat
     again = bot(tmp_path, "subject-access", FIRST, "--out", tmp_path, "--data", data)  # a folder: named by the case
     assert again.returncode == 0, again.stderr
     later = json.loads((tmp_path / f"{FIRST}-subject-access.json").read_text(encoding="utf-8"))["cases"][0]
-    assert [e["action"] for e in later["audit_log"]] == ["record_exported", "subject_access"]  # (the first one's)
+    assert [e["action"] for e in later["audit_log"]] == ["case_opened", "record_exported",
+                                                         "subject_access"]  # (the first one's)
 
 
 def test_by_the_agency_reference_whole_and_ignoring_letter_case(tmp_path: Path, data: Path) -> None:

@@ -51,7 +51,7 @@ async def store_submit(core, event):
 
 def copy(data: Path, url: str, schema: str, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(data.parent), "BOT_DATABASE_URL": url,
-           "BOT_DATABASE_SCHEMA": schema}
+           "BOT_DATABASE_SCHEMA": schema, "BOT_MASTER_KEY_FILE": str(data.with_name("data-keys") / "master.key")}
     return subprocess.run([sys.executable, "-m", "bot", "copy-to-database", "--data", str(data), *extra], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=120)
 
@@ -92,6 +92,11 @@ def test_a_data_folder_is_copied_whole_and_its_references_carry_on(tmp_path: Pat
         asyncio.run(change())
         resumed = copy(data, url, schema, "--resume")
         assert resumed.returncode == 0 and "1 changed in the folder since: copied again" in resumed.stdout
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "BOT_DATABASE_URL": url,
+               "BOT_DATABASE_SCHEMA": schema, "BOT_MASTER_KEY_FILE": str(data.with_name("data-keys") / "master.key")}
+        verified = subprocess.run([sys.executable, "-m", "bot", "audit", "verify"], cwd=ROOT, env=env,
+                                  capture_output=True, text=True, timeout=60)
+        assert verified.returncode == 0 and "Audit trail intact" in verified.stdout, verified.stdout + verified.stderr
 
         async def after() -> tuple[dict[str, int], list[str], dict]:
             async with database as store:
@@ -101,7 +106,8 @@ def test_a_data_folder_is_copied_whole_and_its_references_carry_on(tmp_path: Pat
             return found, more, moved
 
         found, more, moved = asyncio.run(after())
-        assert found == counts and counts["cases"] == 5
+        assert found == {**counts, "audit_log": counts["audit_log"] + 4}  # (the 3 copies and the check, audited)
+        assert counts["cases"] == 5
         assert moved["status"] == "resolved" and moved["child"]["child_name"] == ANSWERS["child_name"]
         assert more == ["ESC-2026-0006"] and sorted(refs) == [f"ESC-2026-000{i}" for i in range(1, 6)]
     finally:
@@ -116,6 +122,13 @@ def test_copy_needs_a_database_and_a_data_folder(tmp_path: Path) -> None:
     url = database_url()
     result = copy(tmp_path / "nowhere", url, new_schema())
     assert result.returncode == 2 and "not a data folder" in result.stderr
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "meta.json").write_text('{"schema_version": 1}')
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "BOT_DATABASE_URL": url}
+    result = subprocess.run([sys.executable, "-m", "bot", "copy-to-database", "--data", str(tmp_path / "plain")],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "BOT_MASTER_KEY_FILE" in result.stderr and "plain-keys/master.key" in \
+        result.stderr
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
     result = subprocess.run([sys.executable, "-m", "bot", "copy-to-database"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
