@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import logging
 import os
@@ -56,15 +57,20 @@ def parse_key(text: str, where: str) -> bytes:
     return raw
 
 
+@functools.lru_cache(maxsize=4096)
+def _cipher(key: bytes) -> AESGCM:
+    return AESGCM(key)  # (made once per key in use: a case's fields are sealed and opened many times)
+
+
 def seal(key: bytes, plain: bytes, aad: bytes) -> bytes:
     """AES-256-GCM: a random nonce, then the ciphertext and its tag (authenticated, bound to `aad`)."""
     nonce = secrets.token_bytes(NONCE_BYTES)
-    return nonce + AESGCM(key).encrypt(nonce, plain, aad)
+    return nonce + _cipher(key).encrypt(nonce, plain, aad)
 
 
 def unseal(key: bytes, sealed: bytes, aad: bytes) -> bytes:
     """The plaintext, or InvalidTag if the key, the data or what it is bound to is not the one it was sealed with."""
-    return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
+    return _cipher(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
 
 
 @dataclass

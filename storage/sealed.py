@@ -279,20 +279,22 @@ class SealedStore:
             result.clear()
 
             def change(current: Doc | None) -> Doc:
-                opened = None if current is None else _open_with(collection, key, current, keys)
-                new = fn(None if opened is None else json_copy(opened))  # (its own copy: `opened` is compared)
-                result.append(json_copy(new))
-                kept = {} if current is None or opened is None else {  # (a field not changed keeps its sealing)
-                    name: current[name] for name, value in result[-1].items()
-                    if _is_sealed(current.get(name)) and opened.get(name) == value}
-                return _seal_with(collection, key, {**result[-1], **kept}, scope, keys[scope])
+                plains: dict[str, bytes] = {}  # (each sealed field's text as it was: a field still the same keeps its
+                # sealing, compared as text, so a change made in place inside it is never missed)
+                opened = None if current is None else _open_with(collection, key, current, keys, plains)
+                new = fn(opened)  # (its values are fresh from the stored text: no copy needed)
+                if not isinstance(new, dict):
+                    raise TypeError(f"a document must be a dict, not {type(new).__name__}")
+                sealed = _seal_with(collection, key, new, scope, keys[scope], current, plains)
+                result.append(new)
+                return sealed
 
             try:
                 stored = await method(collection, key, change)
             except _NeedKey as need:
                 keys[need.scope] = await self._needed(collection, key, need.scope)
                 continue
-            return None if stored is None else result[-1]
+            return None if stored is None else json_copy(result[-1])
 
     async def delete(self, collection: str, key: str) -> bool:
         return await self.inner.delete(collection, key)
@@ -455,24 +457,33 @@ class _NeedKey(Exception):
         self.scope = scope
 
 
-def _seal_value(data_key: bytes, value: Any, aad: bytes) -> str:
-    plain = json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
-    return base64.b64encode(seal(data_key, plain, aad)).decode("ascii")
+def _text(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
 
 
-def _seal_with(collection: str, key: str, doc: Doc, scope: str, data_key: bytes | None) -> Doc:
-    """`doc` with the fields SEALING names sealed under `data_key` (fields already sealed are kept as they are)."""
+def _seal_with(collection: str, key: str, doc: Doc, scope: str, data_key: bytes | None, stored: Doc | None = None,
+               plains: dict[str, bytes] | None = None) -> Doc:
+    """`doc` with the fields SEALING names sealed under `data_key` (fields already sealed are kept as they are, and
+    so is the stored sealing of a field whose text is what `plains` says it was)."""
     if data_key is None:
         raise StoreError(f"{collection}/{key}: no data key to seal it with")
     out = dict(doc)
     for name in sealed_fields(collection, doc):
-        if not _is_sealed(doc[name]):
-            out[name] = {MARK: scope, "v": _seal_value(data_key, doc[name], _aad(collection, key, name, scope))}
+        if _is_sealed(doc[name]):
+            continue
+        plain = _text(doc[name])
+        if stored is not None and plains is not None and plains.get(name) == plain:
+            out[name] = stored[name]
+        else:
+            out[name] = {MARK: scope, "v": base64.b64encode(seal(data_key, plain, _aad(collection, key, name, scope)))
+                         .decode("ascii")}
     return out
 
 
-def _open_with(collection: str, key: str, doc: Doc, keys: dict[str, bytes | None]) -> Doc:
-    """`doc` with its sealed fields opened with `keys` (_NeedKey for a scope not among them)."""
+def _open_with(collection: str, key: str, doc: Doc, keys: dict[str, bytes | None],
+               plains: dict[str, bytes] | None = None) -> Doc:
+    """`doc` with its sealed fields opened with `keys` (_NeedKey for a scope not among them); each field's text is
+    kept in `plains` when given."""
     out = dict(doc)
     for name, value in doc.items():
         if not _is_sealed(value):
@@ -481,11 +492,14 @@ def _open_with(collection: str, key: str, doc: Doc, keys: dict[str, bytes | None
         if keys.get(scope) is None:
             raise _NeedKey(scope)
         try:
-            out[name] = json.loads(unseal(keys[scope], base64.b64decode(value["v"]),  # type: ignore[arg-type]
-                                          _aad(collection, key, name, scope)))
+            plain = unseal(keys[scope], base64.b64decode(value["v"]),  # type: ignore[arg-type]
+                           _aad(collection, key, name, scope))
+            out[name] = json.loads(plain)
         except (InvalidTag, binascii.Error, ValueError, TypeError):
             raise StoreError(f"{collection}/{key} field {name!r} does not open: it was altered, or moved from "
                              "another record") from None
+        if plains is not None:
+            plains[name] = plain
     return out
 
 
