@@ -4,10 +4,12 @@ has a row in its inventory, every collection a table, and what the note says is 
 The inventory is machine-readable: each table follows a line `<!-- inventory: COLLECTION -->`, its first column is
 the field in backticks (`stages[].reason` inside a list, `outcome.text` inside an object), and its "At rest" column
 starts with sealed, clear or wrapped. A row marked "(being built)" is for a field another change is adding: it is
-checked once the field exists, and not counted as stale before.
+not counted as stale before the field exists, and once it exists the mark must go (the row is then checked as any).
 
-A real case is also opened, changed and resolved through the core over a SealedStore, and every record that run
-writes is compared with the note, so a field added to a case (or to any record) fails here until it is documented.
+A real case is also opened, changed, resolved, put on legal hold and kept by a purge through the core over a
+SealedStore, and every record that run writes, in the data and in the key store (audit-log entries and the chain's
+head included), is compared with the note, so a field added to a case (or to any record) fails here until it is
+documented.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from bot.app import CHAT_CHANNELS
 from bot.cases.case import Case
 from bot.door.state import MARKS
 from bot.jobs.outbox import ChannelInfo
+from bot.records.hold import place
+from bot.records.retention import purge
 from bot.types import Event, Reply, ThreadRef, UserRef
 from dialogs.intake import RAISER_QUESTIONS
 from policies.loader import POLICY_DIR, load_policies
@@ -33,12 +37,13 @@ from storage.base import Doc
 from storage.common import SEQUENCES
 from storage.keys import Keyring, new_key
 from storage.memory_store import MemoryStore
-from storage.sealed import DATA_KEYS, MARK, SEALING, SealedStore, sealed_fields
+from storage.sealed import CHAIN_SCOPE, DATA_KEYS, KEYRING_DOC, MARK, SEALING, SealedStore, sealed_fields
 
 NOTE = Path(__file__).resolve().parents[2] / "docs" / "data-protection.md"
 START = re.compile(r"^<!-- inventory: (\S+) -->$")
 AT_REST = ("sealed", "clear", "wrapped")
 BEING_BUILT = "(being built)"
+HOLD_REASON = "Claim 2026/117 (Northshire County Court)"
 HOW = ("Add a row to its table in docs/data-protection.md: what it holds, whether it can identify a child or is "
        "typed text, sealed or clear (and why), who sees it in chat and in files, how long it is kept.")
 
@@ -194,6 +199,13 @@ def test_every_collection_has_a_table() -> None:
                          "<!-- inventory: NAME --> in docs/data-protection.md")
 
 
+def test_no_row_is_still_marked_being_built_once_its_field_exists() -> None:
+    landed = [f"`{row.field}` (line {row.line})" for row in INVENTORY.get("cases", {}).values()
+              if row.being_built and exists(row.field)]
+    assert not landed, (f"cases: {', '.join(landed)} is a field of the stored case now: remove {BEING_BUILT} and say "
+                        "what it holds as built")
+
+
 def test_what_the_note_says_is_sealed_is_what_storage_sealed_seals() -> None:
     wrong = []
     for collection, rows in INVENTORY.items():
@@ -245,6 +257,10 @@ class RecordingStore(MemoryStore):
         self.written.add(collection)
         return await super().update_if_free(collection, key, fn)
 
+    async def append(self, collection: str, head: tuple[str, str], key_of: Any, build: Any) -> int:
+        self.written.update((collection, head[0]))  # (an audit-log entry and the chain's head)
+        return await super().append(collection, head, key_of, build)
+
 
 class Delivered:
     """The console's sender: keeps nothing, delivers everything."""
@@ -267,10 +283,11 @@ def stage1_form(policy_id: str) -> dict[str, str]:
 @pytest.fixture
 async def lived() -> Any:
     """A GSCP case through its life over a SealedStore: opened (the child on a protection plan), a contact recorded,
-    its timescale extended, a nudge sent, escalated, immediate harm declared, a duty done, its record downloaded,
-    someone refused, resolved; and beside it a Stage 1 dialog left part-way and a form accepted but not handled."""
-    inner = RecordingStore()
-    store = SealedStore(inner, MemoryStore(), Keyring.from_text(new_key(), "BOT_MASTER_KEY"))
+    its timescale extended, a nudge sent, escalated, immediate harm declared, a duty done, its record downloaded and
+    its status read, someone refused, resolved, put on legal hold, kept by a purge after its retention period; and
+    beside it a Stage 1 dialog left part-way and a form accepted but not handled."""
+    inner, keystore = RecordingStore(), RecordingStore()
+    store = SealedStore(inner, keystore, Keyring.from_text(new_key(), "BOT_MASTER_KEY"))
     async with store:
         desk = Desk(store, {"gloucestershire": POLICIES["gloucestershire"]}, at(2026, 11, 23))
         desk.core.outbox.register(ChannelInfo("console", roots=False), Delivered())
@@ -289,19 +306,23 @@ async def lived() -> Any:
         record = await desk.act(JORDAN, "record", ref)
         assert record.kind == "record"
         assert (await desk.chat(EMMA).say(f"status {ref}"))[-1].kind == "refused"
+        assert (await desk.chat(JORDAN).say(f"status {ref}"))[-1].kind != "refused"  # (status_viewed)
         await desk.resolve(LENA, ref, at(2026, 12, 10, 10))
         await desk.core.work.settle()
+        await place(store, ref, HOLD_REASON, "cli:dpo", at(2026, 12, 11))
+        kept = await purge(store, at(2028, 1, 10), 1, dry_run=False, by="cli:dpo", dedupe=())  # (past its period)
+        assert kept.held and kept.held[0].ref == ref and not kept.cases, kept
         await desk.chat(STRANGER).say("escalate")  # (left part-way: a dialog in progress)
         me = ThreadRef("console", JORDAN)
         taken = await desk.core.door.submit(Event.submitted(
             UserRef("console", JORDAN, email=JORDAN), me, stage1_form("gloucestershire"),
             {"step": "intake", "policy": "gloucestershire"}, event_id="form-left-waiting", reply_to=me))
         assert taken.ticket and not taken.errors, taken.errors
-        yield store, inner, ref
+        yield store, inner, ref, keystore
 
 
 async def test_a_real_case_stores_only_documented_fields_sealed_as_the_note_says(lived) -> None:
-    store, inner, ref = lived
+    store, inner, ref, _ = lived
     case = await store.get("cases", ref)
     raw = await inner.get("cases", ref)
     assert case is not None and raw is not None and case["status"] == "resolved"
@@ -315,19 +336,26 @@ async def test_a_real_case_stores_only_documented_fields_sealed_as_the_note_says
     assert case["stages"][0].get("reason") and case["stages"][0].get("actors"), case["stages"]
     assert case["extensions"][0].get("agreed_here") and case["outcome"].get("follow_up")
     assert any(d["status"] == "done" for d in case["duties"]) and any(n["status"] == "sent" for n in case["nudges"])
+    assert case["hold"]["reason"] == HOLD_REASON and case["trail"]["count"] == len(case["events"])
     assert "Sam Lee" not in repr(raw) and "strategy meeting" not in repr(raw)  # (typed text: sealed)
+    assert HOLD_REASON not in repr(raw)  # (a hold's reason: sealed)
 
 
 async def test_every_record_the_run_writes_has_a_table_with_all_its_fields(lived) -> None:
-    _, inner, _ = lived
-    assert {"cases", "dialogs", "inbox", "outbox", "events", "openings", "agenda", "audit_log"} <= inner.written
+    _, inner, _, keystore = lived
+    assert {"cases", "dialogs", "inbox", "outbox", "events", "openings", "agenda", "audit_log", "meta"} <= inner.written
+    assert keystore.written == {DATA_KEYS}
+    actions = {doc.get("action") for _, doc in await inner.scan("audit_log")}
+    assert {"case_opened", "record_downloaded", "access_refused", "status_viewed", "hold", "purged"} <= actions, actions
+    held = {key for key, _ in await keystore.scan(DATA_KEYS)}
+    assert {CHAIN_SCOPE, KEYRING_DOC} <= held and any(k.startswith("check:") for k in held), held
     problems = []
-    for collection in sorted(inner.written):
+    for store, collection in [*((inner, c) for c in sorted(inner.written)), (keystore, DATA_KEYS)]:
         rows = INVENTORY.get(collection)
         if rows is None:
             problems.append(f"`{collection}` has no inventory table")
             continue
-        for key, doc in await inner.scan(collection):
+        for key, doc in await store.scan(collection):
             for name, value in doc.items():
                 if name not in rows:
                     problems.append(f"{collection}/{key}: field `{name}` has no row")
