@@ -200,9 +200,12 @@ class SealedStore:
                 "ids": [*(d or {}).get("ids", []), *([] if current in (d or {}).get("ids", []) else [current])]})
         self._noted.add(current)
 
-    async def chain_key(self) -> bytes:
-        """The key the audit chains are linked with (bot.cases.trail): a data key of its own, never destroyed."""
-        return await self._data_key(CHAIN_SCOPE, make=self.make_keys) or b""
+    async def chain_key(self, make: bool = True) -> bytes | None:
+        """The key the audit chains are linked with (bot.cases.trail): a data key of its own, never destroyed. Made
+        only where `make` says a chain may begin (none exists yet) and a master key is held; None if there is none."""
+        if not self.keyring.keys:
+            return None
+        return await self._data_key(CHAIN_SCOPE, make=make)
 
     async def destroy_case_key(self, ref: str) -> bool:
         """Destroy a case's data key (its purge): no copy of its sealed fields, anywhere, opens after this."""

@@ -23,10 +23,13 @@ class CaseBook:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._key: bytes | None = None  # the chain key of the cases' events (bot.cases.trail)
+        self._looked = False
 
-    async def _chain_key(self) -> bytes:
-        if self._key is None:
-            self._key = await chain_key(self.store)
+    async def _chain_key(self) -> bytes | None:
+        """None where no chain can be kept (an operator's command on a store from before chains, with no master
+        key): the events are then left unchained, for the bot to chain at its next pass."""
+        if not self._looked:
+            self._key, self._looked = await chain_key(self.store), True
         return self._key
 
     async def get(self, ref: str) -> Case | None:
@@ -146,7 +149,8 @@ def _open_duties(case: Any) -> int:
     return sum(1 for duty in case.get("duties", []) if duty.get("status") == "open")
 
 
-def _indexed(doc: Doc, key: bytes) -> Doc:
+def _indexed(doc: Doc, key: bytes | None) -> Doc:
     """A case as stored: its new events chained (bot.cases.trail), and how many of its duties are open (so a summary
     can find the cases owing one)."""
-    return {**chained_events(doc, key), "open_duties": _open_duties(doc)}
+    chained = doc if key is None else chained_events(doc, key)
+    return {**chained, "open_duties": _open_duties(doc)}

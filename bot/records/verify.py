@@ -28,6 +28,7 @@ class Verdict:
     cases: int = 0
     events: int = 0
     cases_unchained: int = 0
+    head: tuple[int, str] | None = None  # (the head's place and link: kept elsewhere, it shows an older copy put back)
 
     @property
     def ok(self) -> bool:
@@ -35,7 +36,7 @@ class Verdict:
 
 
 async def verify(store: Store) -> Verdict:
-    key = await chain_key(store)
+    key = await chain_key(store) or b""
     found = Verdict()
     opened: dict[str, int] = {}
     purged: set[str] = set()
@@ -44,9 +45,7 @@ async def verify(store: Store) -> Verdict:
     async for batch in store.batches(AUDIT_LOG):
         for name, entry in batch:
             if not name.startswith(PREFIX):
-                found.unchained += 1
-                if entry.get("action") == "purged":
-                    purged.update(str(r) for r in entry.get("refs") or [])
+                found.unchained += 1  # (a purge recorded outside the chain removes no case opened in it)
                 continue
             seq = _number(name)
             if seq is None or entry.get("seq") != seq:
@@ -76,7 +75,7 @@ async def verify(store: Store) -> Verdict:
         for ref, case in batch:
             stored.add(ref.upper())
             found.cases += 1
-            _check_case(found, key, ref.upper(), case, chained_all)
+            _check_case(found, key, ref.upper(), case, chained_all or ref.upper() in opened)
     for ref, seq in sorted(opened.items(), key=lambda item: item[1]):
         if ref not in stored and ref not in purged:
             found.problems.append(f"case {ref} (opened: audit-log entry {seq}) is gone, and no purge removed it")
@@ -88,6 +87,7 @@ def _check_head(found: Verdict, key: bytes, head: dict[str, Any] | None, last: i
         found.problems.append(f"the audit log's head is missing (the chain has {last} entries)")
         return
     seq, mac = int(head.get("seq", 0)), str(head.get("mac", ""))
+    found.head = (seq, mac)
     if head_tag(key, "log", seq, mac) != head.get("tag"):
         found.problems.append("the audit log's head was changed")
     elif seq > last:
@@ -101,7 +101,8 @@ def _check_case(found: Verdict, key: bytes, ref: str, case: dict[str, Any], chai
     trail = case.get("trail")
     if trail is None:
         if chained_all:
-            found.problems.append(f"case {ref} has lost its chain of events (every case was chained)")
+            found.problems.append(f"case {ref} has lost its chain of events (it was chained: opened in the chain, "
+                                  "or every case was)")
         else:
             found.cases_unchained += 1
         return
@@ -141,9 +142,12 @@ def report(found: Verdict) -> list[str]:
                f" case(s) checked")
     older = [f"not covered (stored before chains were kept): {found.unchained} audit-log entries, "
              f"{found.cases_unchained} case(s)"] if found.unchained or found.cases_unchained else []
+    head = ([f"Head: entry {found.head[0]}, link {found.head[1]} (keep this line elsewhere, such as the service's log "
+             "collector: a later run showing an earlier head means an older copy was put back)"]
+            if found.head else [])
     if found.ok:
-        return [f"Audit trail intact: {covered}.", *older]
+        return [f"Audit trail intact: {covered}.", *head, *older]
     more = len(found.problems) - 1
     return [f"Audit trail BROKEN: {found.problems[0]}.",
             *([f"... and {more} more problem(s):", *(f"  {p}" for p in found.problems[1:21])] if more else []),
-            f"({covered}.)", *older]
+            f"({covered}.)", *head, *older]

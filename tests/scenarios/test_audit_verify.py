@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -177,3 +178,58 @@ async def _keys(data: Path, collection: str) -> list[str]:
 async def _docs(data: Path, collection: str) -> list[dict]:
     async with TinyDBStore(data) as raw:
         return [doc for _, doc in sorted(await raw.scan(collection))]
+
+
+def test_the_head_is_printed_to_be_kept_elsewhere(worked) -> None:
+    done = verify(worked[0])
+    assert done.returncode == 0 and re.search(r"^Head: entry \d+, link [0-9a-f]{64} ", done.stdout, re.M), done.stdout
+
+
+def test_a_chain_key_removed_from_the_key_store_is_named_and_never_replaced(worked, tmp_path) -> None:
+    data = copy_of(worked, tmp_path)
+    edit(data.with_name("data-keys"), lambda raw: raw.delete("data_keys", "audit-chain"))
+    done = verify(data)
+    assert done.returncode != 0 and "chain's key is missing" in done.stderr + done.stdout
+    assert len((done.stderr + done.stdout).strip().splitlines()) == 1
+    assert asyncio.run(_keys(data.with_name("data-keys"), "data_keys")).count("audit-chain") == 0  # (none made)
+
+
+def test_a_case_stripped_of_its_chain_is_named_even_with_the_mark_of_the_upgrade_gone(worked, tmp_path) -> None:
+    data, refs = copy_of(worked, tmp_path), worked[1]
+
+    async def strip(raw: TinyDBStore) -> None:
+        case = await raw.get("cases", refs[0])
+        case["events"] = [{k: v for k, v in e.items() if k != "mac"} | {"by": "slack:UFORGED"} for e in
+                          case["events"]]
+        del case["trail"]
+        await raw.put("cases", refs[0], case)
+        await raw.delete("meta", "trails-chained")
+
+    edit(data, strip)
+    done = verify(data)
+    assert done.returncode == 1 and f"case {refs[0]} has lost its chain of events" in done.stdout
+
+
+def test_operators_commands_on_a_store_from_before_chains_raise_no_false_alarm(tmp_path) -> None:
+    """Upgraded, not yet started: an operator's audit run has no key to chain with, so its entry is kept as entries
+    were before; the chain begins with the bot's first entry, and the whole trail verifies."""
+    data = tmp_path / "data"
+
+    async def older() -> None:
+        async with TinyDBStore(data) as raw:
+            await raw.put("audit_log", "audit_exported:2026-01-05T10:00:00+00:00:", {
+                "at": "2026-01-05T10:00:00+00:00", "by": "cli:ops", "action": "audit_exported", "detail": "csv"})
+
+    asyncio.run(older())
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "bot", *args, "--data", str(data)], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    assert run("audit", "--format", "csv").returncode == 0
+    assert not data.with_name("data-keys").exists()  # (a read makes no key)
+    assert run("tick", "--now", datetime.now(LONDON).replace(microsecond=0).isoformat()).returncode == 0
+    done = verify(data)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "not covered (stored before chains were kept): 2 audit-log entries" in done.stdout
