@@ -20,7 +20,7 @@ from bot.cases.case import Case
 from bot.records.files import saved_copies
 from bot.records.people import instant
 from storage.base import Store
-from storage.collections import AUDIT_LOG, CASES, DIALOGS, INBOX, OUTBOX
+from storage.collections import AUDIT_LOG, CASES, DIALOGS, INBOX, OUTBOX, channel_collection
 
 AGENCY_REFERENCE = "agency_reference"  # the Stage 1 question every procedure asks: the raising agency's own reference
 
@@ -28,6 +28,9 @@ AGENCY_REFERENCE = "agency_reference"  # the Stage 1 question every procedure as
 def same_text(a: str, b: str) -> bool:
     """Whether two references are the same, whole, ignoring letter case and spaces before or after."""
     return a.strip().casefold() == b.strip().casefold()
+
+
+TEAMS_MESSAGES = channel_collection("teams", "messages")
 
 
 async def by_agency_reference(store: Store, text: str) -> list[Case]:
@@ -61,7 +64,7 @@ async def gather(store: Store, cases: Iterable[Case], data_dir: Path | None) -> 
     refs = [str(case["ref"]) for case in cases]
     found: dict[str, dict[str, Any]] = {
         str(case["ref"]): {"ref": case["ref"], "case": case, "audit_log": [], "outbox": [], "dialogs": [],
-                           "inbox": [], "saved_copies": []} for case in cases}
+                           "inbox": [], "channel_messages": [], "saved_copies": []} for case in cases}
     async for batch in store.batches(AUDIT_LOG):
         for key, entry in batch:
             for ref in refs:
@@ -83,6 +86,10 @@ async def gather(store: Store, cases: Iterable[Case], data_dir: Path | None) -> 
             about = (doc.get("event") or {}).get("case_ref")
             if about in found:
                 found[about]["inbox"].append({"key": key, **doc})
+    async for batch in store.batches(TEAMS_MESSAGES):  # (a Teams case message's text, kept to rebuild its card)
+        for key, doc in batch:
+            if doc.get("ref") in found:
+                found[doc["ref"]]["channel_messages"].append({"key": key, **doc})
     if data_dir is not None:
         for copy in saved_copies(data_dir, refs):
             owner = next((r for r in refs if copy.name.upper().startswith(f"{r}-")), None)

@@ -46,6 +46,8 @@ async def build(data: Path) -> None:
         other = Letter(OWED.replace(FIRST, SECOND), Reply(f"{SECOND}: Stage 1 is due today.", case_ref=SECOND),
                        case=SECOND, created_at=at(2026, 11, 30, 9).isoformat())
         await store.put("outbox", other.key, other.to_doc())
+        await store.put("teams_messages", "a:chat|m1", {"text": f"{FIRST}: Stage 2 is due today.", "ref": FIRST})
+        await store.put("teams_messages", "a:chat|m2", {"text": f"{SECOND}: Stage 1.", "ref": SECOND})
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +100,7 @@ def test_everything_held_about_a_case_in_one_owner_only_file(tmp_path: Path, dat
     assert [e["action"] for e in case["events"]] == ["opened", "escalated"]
     assert "duties" in case and case["nudges"]
     assert [e["action"] for e in held["audit_log"]] == ["case_opened", "record_exported"]
+    assert held["channel_messages"] == [{"key": "a:chat|m1", "text": f"{FIRST}: Stage 2 is due today.", "ref": FIRST}]
     owed = {m["key"]: m for m in held["outbox"]}  # (the messages the escalation queued, and the one seeded)
     assert (owed[OWED]["status"], owed[OWED]["reply"]["text"]) == ("pending", f"{FIRST}: Stage 2 is due today.")
     assert {m["case"] or m["reply"]["case_ref"] for m in owed.values()} == {FIRST}  # (none of another case's)
