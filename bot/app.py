@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import ipaddress
 import logging
 import socket
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -24,9 +27,11 @@ from bot.conversation.engine import Engine
 from bot.conversation.inbox import Inbox
 from bot.dates.clock import Clock, FixedClock, SystemClock
 from bot.door import Door
+from bot.door.logs import log_handler
 from bot.jobs.agenda import Agenda
 from bot.jobs.claims import Claimer
 from bot.jobs.expiry import DailySweep
+from bot.jobs.health import Health
 from bot.jobs.outbox import ChannelInfo, Outbox, PrintSender
 from bot.jobs.runner import Jobs, PassReport
 from bot.jobs.scheduler import Scheduler
@@ -42,6 +47,7 @@ from storage.collections import EVENTS, channel_collection
 from storage.common import KeyedLocks
 from storage.postgres_store import redacted
 
+__all__ = ["Core", "build_app", "build_core", "log_handler", "scheduler_loop", "serve"]  # (log_handler: for the CLI)
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 STOP_SECONDS = 20.0  # a stop (SIGTERM, SIGINT) takes at most this, all told: requests in flight, the scheduler's pass,
@@ -161,6 +167,8 @@ async def directory_for(store: Store, settings: Settings | None = None) -> tuple
 
 # --- the web server ---------------------------------------------------------------------------------------------
 CORE = web.AppKey("core", Core)
+HEALTH = web.AppKey("health", Health)
+METRICS_TOKEN = web.AppKey("metrics_token", str)
 
 
 def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings | None = None,
@@ -173,9 +181,12 @@ def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings |
     settings = settings or read_settings({})
     core = build_core(store, policies, clock, settings=settings)
     quiet_unreadable_requests()
-    app = web.Application(client_max_size=MAX_BODY)
+    health = Health(core.store, core.outbox, settings.tick_seconds)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[_measured(health)])
     app[CORE] = core
+    app[HEALTH] = health
     app[STOPPING] = []  # when the stop began (the loop's clock), set by on_shutdown
+    app[METRICS_TOKEN] = settings.metrics_token
 
     async def stopping(_: web.Application) -> None:
         app[STOPPING].append(asyncio.get_running_loop().time())
@@ -188,7 +199,8 @@ def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings |
             await store.open()
         await core.load_directory(settings)
         stop = asyncio.Event()
-        task = asyncio.create_task(scheduler_loop(core, settings.tick_seconds, stop)) if run_scheduler else None
+        task = (asyncio.create_task(scheduler_loop(core, settings.tick_seconds, stop, health.after_pass))
+                if run_scheduler else None)
         warming = asyncio.create_task(_prepare_summary(core))  # (the first summary after a start is not slower)
         yield
         warming.cancel()  # (preparation still under way is of no use to a process stopping)
@@ -216,6 +228,8 @@ def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings |
             log.info("stopped after %.1f s", loop.time() - app[STOPPING][0])
 
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
     if settings.slack_enabled:
         from adapters.slack.mount import mount_slack
 
@@ -247,13 +261,16 @@ async def _prepare_summary(core: Core) -> None:
         log.exception("could not prepare the weekly summary; the first summary asked for does it")
 
 
-async def scheduler_loop(core: Core, every: int, stop: asyncio.Event | None = None) -> None:
+async def scheduler_loop(core: Core, every: int, stop: asyncio.Event | None = None,
+                         after: Callable[[PassReport], Awaitable[None]] | None = None) -> None:
     """Run a scheduler pass now and then every `every` seconds until `stop` is set (a pass in progress finishes);
-    a failing pass is logged, never fatal."""
+    a failing pass is logged, never fatal. `after`: told of each pass that finished (readiness, metrics)."""
     stop = stop or asyncio.Event()
     while not stop.is_set():
         try:
-            await core.tick()
+            report = await core.tick()
+            if after is not None:
+                await after(report)
         except Exception:
             log.exception("scheduler pass failed; trying again in %s s", every)
         with contextlib.suppress(TimeoutError):
@@ -261,7 +278,55 @@ async def scheduler_loop(core: Core, every: int, stop: asyncio.Event | None = No
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Alive (the process answers): for a supervisor's liveness check."""
     return web.json_response({"status": "ok", "policies": sorted(request.app[CORE].policies)})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready to do its work (bot.jobs.health): 200, or 503 with the reasons, for a load balancer."""
+    reasons = await request.app[HEALTH].not_ready()
+    if reasons:
+        return web.json_response({"status": "not ready", "reasons": reasons}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus metrics, to a caller on this machine (not through a proxy) or one presenting
+    `Authorization: Bearer $BOT_METRICS_TOKEN`; else 403."""
+    token = request.app[METRICS_TOKEN]
+    offered = request.headers.get("Authorization", "")
+    if not ((token and hmac.compare_digest(offered.encode(), f"Bearer {token}".encode())) or _from_here(request)):
+        return web.Response(status=403, text="metrics are served to this machine, or with BOT_METRICS_TOKEN\n")
+    body, content_type = request.app[HEALTH].metrics_text()
+    return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+def _from_here(request: web.Request) -> bool:
+    if request.headers.get("X-Forwarded-For") or request.headers.get("Forwarded"):
+        return False  # (through a proxy, the peer is the proxy, not the caller)
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return isinstance(peer, tuple) and bool(peer) and _loopback(str(peer[0]))
+
+
+def _measured(health: Health) -> Any:
+    """Middleware: each request counted by route pattern and status, and how long its answer took."""
+    @web.middleware
+    async def measure(request: web.Request,
+                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        started, status = time.perf_counter(), 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            health.answered(route, status, time.perf_counter() - started)
+
+    return measure
 
 
 def channel_lines(host: str, port: int, data_dir: Path | str, settings: Settings) -> list[str]:
@@ -283,7 +348,8 @@ def channel_lines(host: str, port: int, data_dir: Path | str, settings: Settings
                  "local Bot Framework Emulator)")
     return [
         f"Escalation bot listening on {base} (data: {data_dir})",
-        f"  health:  GET {base}/healthz",
+        f"  health:  GET {base}/healthz (alive), {base}/readyz (ready: 503 with the reasons), {base}/metrics "
+        "(Prometheus: this machine, or BOT_METRICS_TOKEN)",
         slack,
         teams,
         *(["  console: python -m bot chat --user EMAIL (beside the replicas, with the same BOT_DATABASE_URL)"]

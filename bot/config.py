@@ -48,6 +48,8 @@ class Settings:
     teams_tenant_id: str = ""
     teams_cases_channel: str = ""
     teams_emulator: bool = False  # BOT_TEAMS_EMULATOR: serve /api/messages unauthenticated, loopback only
+    log_format: str = "text"  # BOT_LOG_FORMAT: text, or json (one object per line)
+    metrics_token: str = field(default="", repr=False)  # BOT_METRICS_TOKEN: /metrics for callers not on this machine
     database_url: str = field(default="", repr=False)  # BOT_DATABASE_URL: PostgreSQL (replicas); empty: TinyDB
     database_schema: str = "escalation"
     master_key: str = field(default="", repr=False)  # BOT_MASTER_KEY: the master key(s) themselves
@@ -117,7 +119,14 @@ def _server(env: Mapping[str, str]) -> dict[str, object]:
     host = env.get("BOT_HOST", "127.0.0.1").strip()
     if not host:
         raise ConfigError("BOT_HOST must not be empty (e.g. 127.0.0.1)")
-    return {"host": host, "port": int(port_text), "log_level": level,
+    fmt = env.get("BOT_LOG_FORMAT", "text").strip().lower() or "text"
+    if fmt not in ("text", "json"):
+        raise ConfigError(f"BOT_LOG_FORMAT must be text or json (found {fmt!r})")
+    token = env.get("BOT_METRICS_TOKEN", "").strip()
+    if token and len(token) < 16:
+        raise ConfigError("BOT_METRICS_TOKEN must be at least 16 characters (a random secret; leave it unset to "
+                          "serve /metrics to this machine only)")
+    return {"host": host, "port": int(port_text), "log_level": level, "log_format": fmt, "metrics_token": token,
             "data_dir": Path(env.get("BOT_DATA_DIR", "") or "data")}
 
 

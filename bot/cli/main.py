@@ -133,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
             handler.setFormatter(PersonFormatter())
             logging.basicConfig(level=level, handlers=[handler])
         else:
-            logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+            from bot.app import log_handler
+
+            logging.basicConfig(level=settings.log_level, handlers=[log_handler(settings.log_format)])
         return commands()[args.command](args, settings)
     except (UsageError, ConfigError, PolicyError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 
 from bot.conversation.engine import Engine
 from bot.conversation.inbox import Inbox
 from bot.dates.clock import Clock
+from bot.door.logs import log_context
 from bot.door.state import ChannelState
 from bot.jobs.expiry import DailySweep
 from bot.jobs.outbox import ChannelInfo, Outbox, Sender
@@ -36,6 +37,13 @@ class Submitted:
     ticket: str = ""
     route: str = ""
     again: bool = False
+
+
+@asynccontextmanager
+async def _logged(event: Event) -> AsyncIterator[None]:
+    """Log lines while a form is taken carry its case and who sent it (bot.door.logs)."""
+    with log_context(case=event.case_ref, actor=event.user.key):
+        yield
 
 
 class Door:
@@ -79,7 +87,8 @@ class Door:
     async def handle(self, event: Event) -> list[Reply]:
         """What to show for what a person did, in order (typed words, a button; forms go through `submit`)."""
         async with self._work.running():
-            return await self._engine.handle(event)
+            with log_context(case=event.case_ref, actor=event.user.key):
+                return await self._engine.handle(event)
 
     async def waiting(self, user: UserRef, thread: ThreadRef) -> Reply | None:
         """The question this person's unfinished questions wait on in `thread` (a channel of plain words shows it
@@ -94,7 +103,7 @@ class Door:
     async def submit(self, event: Event) -> Submitted:
         """A form sent back (it must have an event id): checked, then either answered at once or stored to be
         handled, before the channel answers the platform (see Submitted)."""
-        async with self._work.running():
+        async with self._work.running(), _logged(event):
             if event.step != "start" and await self._inbox.seen(event.event_id):
                 return Submitted(ticket=event.event_id, again=True)  # (a double submit: once is enough)
             refused = await self._engine.refused(event)

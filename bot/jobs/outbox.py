@@ -112,6 +112,8 @@ class Outbox:
         self.store = store
         self.clock = clock
         self.claimer = claimer or Claimer(exclusive=bool(store is not None and store.exclusive))
+        self.failed_attempts = 0  # delivery attempts that failed since the process started (metrics)
+        self.given_up = 0  # messages given up since the process started (metrics)
         self.post_seconds = POST_SECONDS
 
     # --- channels -----------------------------------------------------------------------------------------------
@@ -274,6 +276,8 @@ class Outbox:
                     **({"at": now.isoformat()} if give_up else {})}
 
         doc = await store.update(OUTBOX, key, back)
+        self.failed_attempts += 1
+        self.given_up += give_up
         if give_up:
             await store.delete(OUTBOX_DUE, key)
         else:
