@@ -95,8 +95,8 @@ class CaseBook:
     async def chained_once(self) -> int:
         """Cases stored before their events were chained get their chains: read from every case the first time only
         (a store upgraded from an earlier version), nothing after that; how many were rewritten."""
-        if await self.store.get(META, TRAILS_CHAINED) is not None:
-            return 0
+        if await self._chain_key() is None or await self.store.get(META, TRAILS_CHAINED) is not None:
+            return 0  # (no chain is kept here, or every case is chained already)
         old = [c["ref"] for c in await self.all() if "trail" not in c]
         for ref in old:
             await self.update(ref, lambda c: c)

@@ -57,14 +57,14 @@ class ChainKeyMissing(StoreError):
 
 
 async def chain_key(store: Store) -> bytes | None:
-    """The deployment's chain key (a sealed store's own data key). An unsealed store (tests) chains unkeyed (b"").
-    None where no chain has begun and no key can be made (an operator's command on a store from before chains, with
+    """The deployment's chain key (a sealed store's own data key). None for a bare store (tests), and where no chain
+    has begun and no key can be made (an operator's command on a store from before chains, with
     no master key): its entries are then kept outside the chain, as before. Once the chain has begun, a missing key is
     an error (ChainKeyMissing): never a new key, never an unkeyed link, so the log cannot be rewritten under a key
     anyone could compute."""
     get = getattr(store, "chain_key", None)
     if get is None:
-        return b""
+        return None  # (a bare store, as tests use: no chain is kept; a deployment's store is always sealed)
     begun = await store.get(META, HEAD) is not None
     found = await get(make=not begun)
     if found is None and begun:
@@ -119,3 +119,27 @@ def chained_events(case: Mapping[str, Any], key: bytes) -> dict[str, Any]:
         prev = mac
     return {**case, "events": events,
             "trail": {"count": len(events), "mac": prev, "tag": head_tag(key, f"case:{ref}", len(events), prev)}}
+
+
+def case_chain_problem(ref: str, case: Mapping[str, Any], key: bytes) -> tuple[str | None, int]:
+    """What is wrong with a case's chain of events (None: intact), and how many events were checked. A case with no
+    chain at all is for the caller to judge (one from before chains, or one whose chain was taken off)."""
+    events = list(case.get("events") or [])
+    trail = case.get("trail") or {}
+    prev = ""
+    for number, event in enumerate(events, 1):
+        what = f"{event.get('action', '?')} at {str(event.get('at', '?'))[:19]}"
+        if "mac" not in event:
+            return f"case {ref} event {number} ({what}) is not in the case's chain", number - 1
+        if link(key, f"case:{ref}", number, prev, event) != event["mac"]:
+            return (f"case {ref} event {number} ({what}) was changed, or events before it were removed or reordered",
+                    number - 1)
+        prev = str(event["mac"])
+    count, mac = int(trail.get("count", -1)), str(trail.get("mac", ""))
+    if head_tag(key, f"case:{ref}", count, mac) != trail.get("tag"):
+        return f"case {ref}: the head of its events was changed", len(events)
+    if count > len(events):
+        return f"case {ref}: events {len(events) + 1}-{count} were removed from the end", len(events)
+    if count < len(events) or mac != prev:
+        return f"case {ref}: its events do not end where its head says", len(events)
+    return None, len(events)

@@ -259,7 +259,8 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
         report = asyncio.run(run())
     rule = f"closed before {report.cutoff.date()} (retention: {years} years after closure, BOT_RETENTION_YEARS)"
     verb = "Would remove" if args.dry_run else "Removed"
-    held = [f"Held, not removed: {case.ref} (legal hold since {case.held_since})" for case in report.held]
+    held = [f"Kept, not removed: {case.ref} ({case.why}: run `python -m bot audit verify`)" if case.why else
+            f"Held, not removed: {case.ref} (legal hold since {case.held_since})" for case in report.held]
     if not report.cases:
         first = f"every case {rule} is on legal hold" if held else f"no case was {rule}"
         print(f"Nothing to remove: {first}." + ("" if args.dry_run else " The purge is in the audit log."))

@@ -40,8 +40,9 @@ def log_rows(entry: Mapping[str, Any]) -> list[dict[str, str]]:
         why = f"closed before {entry.get('cutoff', '')[:10]} (retention {years} years after closure)"
         removed = entry.get("cases") or []
         kept = [{**base, "action": "held_not_purged", "case": str(c.get("ref", "")), "policy": str(c.get("policy", "")),
-                 "detail": f"on legal hold since {c.get('held_since', '')}: kept; closed "
-                           f"{str(c.get('closed_at', ''))[:10]}; {why}"} for c in entry.get("held") or []]
+                 "detail": (f"kept: {c['why']}" if c.get("why") else f"on legal hold since {c.get('held_since', '')}: "
+                            "kept") + f"; closed {str(c.get('closed_at', ''))[:10]}; {why}"}
+                for c in entry.get("held") or []]
         if not removed:
             none = f"no case removed: every case {why} is on legal hold" if kept else f"no case {why}"
             return [{**base, "case": "", "policy": "", "detail": none}, *kept]

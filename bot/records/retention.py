@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.cases.book import TRAILS_CHAINED
+from bot.cases.trail import case_chain_problem, chain_key, log_event
 from bot.dates.workdays import LONDON
 from bot.jobs import expiry
 from bot.jobs.agenda import Agenda
-from bot.records.audit import log_event
 from bot.records.hold import hold_of
 from storage.base import Store
-from storage.collections import AGENDA, CASES, EVENTS, OPENINGS
+from storage.collections import AGENDA, CASES, EVENTS, META, OPENINGS
 
 # A case is closed when it is resolved (its `closed_at`) or is an immediate-harm record (its `raised_at`); open
 # cases are never purged, whatever their age. With a case go the records that point at it ("openings" entries and
@@ -40,12 +41,13 @@ class Purged:
 
 @dataclass(frozen=True)
 class Kept:
-    """One case past its retention period that a purge keeps because it is on legal hold."""
+    """One case past its retention period that a purge keeps: on legal hold, or its record not to be trusted."""
 
     ref: str
     policy: str
     closed_at: str
-    held_since: str  # the day the hold was placed (YYYY-MM-DD)
+    held_since: str  # the day the hold was placed (YYYY-MM-DD); empty when kept for `why`
+    why: str = ""  # kept because its record cannot be trusted (its chain broken, its events not saying it closed)
 
 
 @dataclass(frozen=True)
@@ -90,22 +92,72 @@ def closed_at(case: dict[str, Any]) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=LONDON)
 
 
+def closed_by_events(case: dict[str, Any]) -> datetime | None:
+    """When the case's own events say it closed: an immediate-harm record when it was given (its first event), a
+    case when it was resolved (its last `resolved` event); None if they do not say it closed."""
+    events = case.get("events") or []
+    if events and events[0].get("action") == "immediate_harm_route_given":
+        stamp = events[0].get("at")
+    else:
+        stamp = next((e.get("at") for e in reversed(events) if e.get("action") == "resolved"), None)
+    try:
+        moment = datetime.fromisoformat(str(stamp)) if stamp else None
+    except ValueError:
+        return None
+    return None if moment is None else moment if moment.tzinfo else moment.replace(tzinfo=LONDON)
+
+
+def held_by_events(case: dict[str, Any]) -> str | None:
+    """The day of the legal hold the case's own events say is in force (the last of `hold`/`released`), or None."""
+    last = next((e for e in reversed(case.get("events") or []) if e.get("action") in ("hold", "released")), None)
+    return str(last.get("at", ""))[:10] if last is not None and last.get("action") == "hold" else None
+
+
 async def expired(store: Store, cutoff: datetime) -> tuple[list[Purged], list[Kept]]:
-    """Closed cases closed before `cutoff`, oldest first: those to remove, and those kept because on legal hold."""
+    """Closed cases closed before `cutoff`, oldest first: those to remove, and those kept because on legal hold or
+    because their record cannot be trusted.
+
+    What decides is what the case's chained events say, checked, as well as its fields: a case is removed only if its
+    events' chain is intact, its events and its fields both say it closed before `cutoff` (the later of the two
+    counts), and neither its field nor its events say it is on legal hold. So an edit of the stored fields alone (a
+    status set to resolved, a closing date moved back, a hold taken off) never gets a case removed."""
+    key = await chain_key(store)
+    chained_all = await store.get(META, TRAILS_CHAINED) is not None
     found: list[tuple[datetime, Purged]] = []
     held: list[tuple[datetime, Kept]] = []
-    for key, case in await store.scan(CASES):
-        when = closed_at(case)
+    for name, case in await store.scan(CASES):
+        when, said = closed_at(case), closed_by_events(case)
+        ref, policy = str(case.get("ref", name)), str(case.get("policy", ""))
         if when is None or when >= cutoff:
             continue
-        ref, policy = str(case.get("ref", key)), str(case.get("policy", ""))
+        problem = _untrusted(ref.upper(), case, key, chained_all)
+        if problem is not None or said is None:
+            why = problem or "its events do not say it was closed"
+            log.warning("case %s: not purged: %s (run `audit verify`)", ref, why)
+            held.append((when, Kept(ref, policy, when.isoformat(), "", why)))
+            continue
+        when = max(when, said)
+        if when >= cutoff:
+            continue
         hold = hold_of(case)
-        if hold is None:
+        since = hold.since if hold is not None else held_by_events(case)
+        if since is None:
             found.append((when, Purged(ref, policy, when.isoformat())))
         else:
-            held.append((when, Kept(ref, policy, when.isoformat(), hold.since)))
+            held.append((when, Kept(ref, policy, when.isoformat(), since)))
     return ([p for _, p in sorted(found, key=lambda f: (f[0], f[1].ref))],
             [k for _, k in sorted(held, key=lambda f: (f[0], f[1].ref))])
+
+
+def _untrusted(ref: str, case: dict[str, Any], key: bytes | None, chained_all: bool) -> str | None:
+    """Why a case's record cannot be trusted to decide its removal (None: it can): its chain of events is broken, or
+    it has none although every case's events were chained. A case from before chains is judged by its fields."""
+    if key is None:
+        return None
+    if "trail" not in case:
+        return "its chain of events is missing" if chained_all else None
+    problem, _ = case_chain_problem(ref, case, key)
+    return problem
 
 
 async def purge(store: Store, now: datetime, years: int, dry_run: bool, by: str = "cli",
@@ -125,8 +177,8 @@ async def purge(store: Store, now: datetime, years: int, dry_run: bool, by: str 
     key = await log_event(store, {
         "at": now.isoformat(), "by": by, "action": "purged", "retention_years": years, "cutoff": cutoff.isoformat(),
         "refs": sorted(refs), "cases": [{"ref": c.ref, "policy": c.policy, "closed_at": c.closed_at} for c in cases],
-        "held": [{"ref": k.ref, "policy": k.policy, "closed_at": k.closed_at, "held_since": k.held_since}
-                 for k in held],
+        "held": [{"ref": k.ref, "policy": k.policy, "closed_at": k.closed_at, "held_since": k.held_since,
+                  **({"why": k.why} if k.why else {})} for k in held],
     })
     destroy = getattr(store, "destroy_case_key", None)  # (a sealed store: the case's data key goes with it)
     for ref in sorted(refs):

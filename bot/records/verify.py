@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.cases.book import TRAILS_CHAINED
-from bot.cases.trail import HEAD, PREFIX, chain_key, entry_key, head_tag, link
+from bot.cases.trail import HEAD, PREFIX, case_chain_problem, chain_key, entry_key, head_tag, link
 from storage.base import Store
 from storage.collections import AUDIT_LOG, CASES, META
 
@@ -97,7 +97,6 @@ def _check_head(found: Verdict, key: bytes, head: dict[str, Any] | None, last: i
 
 
 def _check_case(found: Verdict, key: bytes, ref: str, case: dict[str, Any], chained_all: bool) -> None:
-    events = list(case.get("events") or [])
     trail = case.get("trail")
     if trail is None:
         if chained_all:
@@ -106,24 +105,10 @@ def _check_case(found: Verdict, key: bytes, ref: str, case: dict[str, Any], chai
         else:
             found.cases_unchained += 1
         return
-    prev = ""
-    for number, event in enumerate(events, 1):
-        if "mac" not in event:
-            found.problems.append(f"case {ref} event {number} ({_what(event)}) is not in the case's chain")
-            return
-        if link(key, f"case:{ref}", number, prev, event) != event["mac"]:
-            found.problems.append(f"case {ref} event {number} ({_what(event)}) was changed, or events before it "
-                                  "were removed or reordered")
-            return
-        prev = str(event["mac"])
-        found.events += 1
-    count, mac = int(trail.get("count", -1)), str(trail.get("mac", ""))
-    if head_tag(key, f"case:{ref}", count, mac) != trail.get("tag"):
-        found.problems.append(f"case {ref}: the head of its events was changed")
-    elif count > len(events):
-        found.problems.append(f"case {ref}: events {len(events) + 1}-{count} were removed from the end")
-    elif count < len(events) or mac != prev:
-        found.problems.append(f"case {ref}: its events do not end where its head says")
+    problem, checked = case_chain_problem(ref, case, key)
+    found.events += checked
+    if problem is not None:
+        found.problems.append(problem)
 
 
 def _number(name: str) -> int | None:

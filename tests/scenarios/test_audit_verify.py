@@ -30,8 +30,8 @@ def verify(data: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def worked(tmp_path_factory, all_policies) -> tuple[Path, list[str]]:
-    """A data folder after real work: three Surrey cases, one resolved, one looked at by the other agency; an
-    export's audit entry."""
+    """A data folder after real work in March 2024 (old enough to purge under a one-year retention): three Surrey
+    cases, one resolved, one looked at by the other agency; an export's audit entry."""
     from bot.dates.clock import FixedClock
     from bot.records.audit import log_event
 
@@ -39,7 +39,7 @@ def worked(tmp_path_factory, all_policies) -> tuple[Path, list[str]]:
 
     async def work() -> list[str]:
         async with deployment_store(read_settings({}), data) as store:
-            world = World(store, {"surrey": all_policies["surrey"]}, FixedClock(datetime(2026, 11, 23, 10,
+            world = World(store, {"surrey": all_policies["surrey"]}, FixedClock(datetime(2024, 3, 4, 10,
                                                                                         tzinfo=LONDON)))
             refs = [(await world.person(who).escalate(**OPENING)).case_ref for who in (EMMA, JORDAN, LUCY)]
             assert len(set(refs)) == 3 and all(refs), refs
@@ -156,11 +156,6 @@ def test_the_trail_still_verifies_after_a_purge_and_the_check_is_audited(worked,
     data, refs = copy_of(worked, tmp_path), worked[1]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "BOT_RETENTION_YEARS": "1"}
 
-    async def close_long_ago(raw: TinyDBStore) -> None:  # (the resolved case, closed two years before the purge)
-        await raw.update("cases", refs[1], lambda c: {**c, "closed_at": "2024-11-01T10:00:00+00:00"})
-
-    # (an edit of a field the chain does not cover, standing in for time passing)
-    edit(data, close_long_ago)
     purged = subprocess.run([sys.executable, "-m", "bot", "purge", "--yes", "--data", str(data)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert purged.returncode == 0 and refs[1] in purged.stdout, purged.stdout + purged.stderr
@@ -233,3 +228,50 @@ def test_operators_commands_on_a_store_from_before_chains_raise_no_false_alarm(t
     done = verify(data)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "not covered (stored before chains were kept): 2 audit-log entries" in done.stdout
+
+
+def purge(data: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "BOT_RETENTION_YEARS": "1"}
+    return subprocess.run([sys.executable, "-m", "bot", "purge", "--yes", "--data", str(data)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_an_open_case_made_to_look_closed_long_ago_is_not_purged(worked, tmp_path) -> None:
+    """Retention goes by what the case's chained events say, not by fields anyone with the files could edit."""
+    data, refs = copy_of(worked, tmp_path), worked[1]
+    edit(data, lambda raw: raw.update("cases", refs[0], lambda c: {**c, "status": "resolved",
+                                                                    "closed_at": "2020-01-01T10:00:00+00:00"}))
+    done = purge(data, tmp_path)
+    assert done.returncode == 0 and f"Kept, not removed: {refs[0]} (its events do not say it was closed" in \
+        done.stdout, done.stdout
+    assert refs[0] in asyncio.run(_keys(data, "cases"))
+
+
+def test_a_hold_taken_off_the_record_still_keeps_the_case(worked, tmp_path) -> None:
+    data, refs = copy_of(worked, tmp_path), worked[1]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+    held = subprocess.run([sys.executable, "-m", "bot", "hold", refs[1], "--reason", "Matter 123", "--data",
+                           str(data)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert held.returncode == 0, held.stderr
+
+    async def unhold(raw: TinyDBStore) -> None:
+        await raw.update("cases", refs[1], lambda c: {k: v for k, v in c.items() if k != "hold"})
+
+    edit(data, unhold)
+    done = purge(data, tmp_path)
+    assert done.returncode == 0 and f"Held, not removed: {refs[1]} (legal hold since" in done.stdout, done.stdout
+    assert refs[1] in asyncio.run(_keys(data, "cases"))
+
+
+def test_a_closed_case_whose_events_were_changed_is_kept_for_the_audit(worked, tmp_path) -> None:
+    data, refs = copy_of(worked, tmp_path), worked[1]
+
+    async def forge(raw: TinyDBStore) -> None:
+        case = await raw.get("cases", refs[1])
+        case["events"][-1]["by"] = "console:someone-else@example.org"
+        await raw.put("cases", refs[1], case)
+
+    edit(data, forge)
+    done = purge(data, tmp_path)
+    assert done.returncode == 0 and f"Kept, not removed: {refs[1]} (case {refs[1]} event" in done.stdout, done.stdout
+    assert refs[1] in asyncio.run(_keys(data, "cases"))
