@@ -170,17 +170,22 @@ class KeySource:
         if dev is not None and dev.exists():
             log.debug("using the development master key %s (set BOT_MASTER_KEY_FILE to a key kept apart from the "
                       "data for anything but a trial)", dev)
-            return Keyring.from_file(dev)
+            return _development(Keyring.from_file(dev), dev)
         if dev is not None and new_store:
             write_key_file(dev)
             log.debug("made a development master key at %s for this new store (set BOT_MASTER_KEY_FILE to a key "
                       "kept apart from the data for anything but a trial)", dev)
-            return Keyring.from_file(dev)
+            return _development(Keyring.from_file(dev), dev)
         if dev is None:
             raise KeyringError("no master key: set BOT_MASTER_KEY_FILE (or BOT_MASTER_KEY) to the key every replica "
                                "on this database shares; `python -m bot keys new --file PATH` makes one")
         raise KeyringError(f"no master key: this store's data is sealed, and neither BOT_MASTER_KEY nor "
                            f"BOT_MASTER_KEY_FILE is set (nor is there a development key at {dev})")
+
+
+def _development(ring: Keyring, path: Path) -> Keyring:
+    ring.source = f"the development key {path} (BOT_MASTER_KEY_FILE unset)"
+    return ring
 
 
 def write_key_file(path: Path) -> str:

@@ -276,8 +276,10 @@ class SealedStore:
         if collection not in SEALING:
             return await method(collection, key, fn)
         scope = scope_of(collection, key)
-        keys: dict[str, bytes | None] = {scope: await self._data_key(scope, make=True)}
+        keys: dict[str, bytes | None] = {scope: await self._data_key(scope, make=False)}  # (made only if sealing
+        # needs it: an update refused for a record that is not there makes no key)
         result: list[Doc] = []
+        made: list[Doc] = []  # (a new record's content, worked out before its key was made: not worked out twice)
         while True:
             result.clear()
 
@@ -285,9 +287,12 @@ class SealedStore:
                 plains: dict[str, bytes] = {}  # (each sealed field's text as it was: a field still the same keeps its
                 # sealing, compared as text, so a change made in place inside it is never missed)
                 opened = None if current is None else _open_with(collection, key, current, keys, plains)
-                new = fn(opened)  # (its values are fresh from the stored text: no copy needed)
+                new = made.pop() if current is None and made else fn(opened)  # (fresh values: no copy needed)
                 if not isinstance(new, dict):
                     raise TypeError(f"a document must be a dict, not {type(new).__name__}")
+                if keys[scope] is None and sealed_fields(collection, new):
+                    made[:] = [new] if current is None else []
+                    raise _NeedKey(scope, make=True)
                 sealed = _seal_with(collection, key, new, scope, keys[scope], current, plains)
                 result.append(new)
                 return sealed
@@ -295,7 +300,8 @@ class SealedStore:
             try:
                 stored = await method(collection, key, change)
             except _NeedKey as need:
-                keys[need.scope] = await self._needed(collection, key, need.scope)
+                keys[need.scope] = (await self._data_key(need.scope, make=True) if need.make else
+                                    await self._needed(collection, key, need.scope))
                 continue
             return None if stored is None else json_copy(result[-1])
 
@@ -455,9 +461,10 @@ class _Unchanged(Exception):
 class _NeedKey(Exception):
     """A sealed field is under a data key not yet in hand (fetched, then the work is done again)."""
 
-    def __init__(self, scope: str) -> None:
+    def __init__(self, scope: str, make: bool = False) -> None:
         super().__init__(scope)
         self.scope = scope
+        self.make = make  # (a key to seal with, not yet made)
 
 
 def _text(value: Any) -> bytes:
@@ -469,7 +476,9 @@ def _seal_with(collection: str, key: str, doc: Doc, scope: str, data_key: bytes 
     """`doc` with the fields SEALING names sealed under `data_key` (fields already sealed are kept as they are, and
     so is the stored sealing of a field whose text is what `plains` says it was)."""
     if data_key is None:
-        raise StoreError(f"{collection}/{key}: no data key to seal it with")
+        if not sealed_fields(collection, doc):
+            return dict(doc)
+        raise _NeedKey(scope, make=True)
     out = dict(doc)
     for name in sealed_fields(collection, doc):
         if _is_sealed(doc[name]):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +36,7 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
             key = new_key()
             print(key)
             print(f"(master key {key_id(parse_key(key, 'the new key'))}: keep it in a secret store, give it to the "
-                  "bot as BOT_MASTER_KEY, and never beside the data or its backups)", flush=True)
+                  "bot as BOT_MASTER_KEY, and never beside the data or its backups)", file=sys.stderr, flush=True)
             return 0
         made = write_key_file(args.file)
         print(f"Added master key {made} to {args.file} as the current key (mode 600). A running bot reads the file "

@@ -204,3 +204,17 @@ async def test_an_export_of_fields_in_the_clear_opens_nothing(tmp_path, monkeypa
         rows = [doc async for batch in store.batches("cases", fields=("ref", "events")) for _, doc in batch]
         assert [r["ref"] for r in rows] == [f"ESC-2026-{n:04d}" for n in range(1, 6)]
         assert all(set(r) == {"ref", "events"} for r in rows)
+
+
+async def test_an_update_refused_for_a_record_that_is_not_there_makes_no_data_key(tmp_path) -> None:
+    async with sealed(tmp_path, ring(new_key())) as store:
+        def only_if_there(doc):
+            if doc is None:
+                raise KeyError("ESC-2026-7777")
+            return doc
+
+        with pytest.raises(KeyError):
+            await store.update("cases", "ESC-2026-7777", only_if_there)
+        assert await store.keystore.get(DATA_KEYS, "case:ESC-2026-7777") is None
+        made = await store.update("cases", "ESC-2026-0001", lambda doc: {**CASE, "n": 1} if doc is None else doc)
+        assert made["n"] == 1 and await store.keystore.get(DATA_KEYS, "case:ESC-2026-0001") is not None
