@@ -37,7 +37,7 @@ LAYERS: dict[str, set[str]] = {
     "bot.conversation": {"bot.cases", "bot.dates", "bot.jobs", "bot.people", "bot.records", "bot.summary",
                          "bot.types", "dialogs", "policies", "storage"},
     "bot.door": {"bot.config", "bot.conversation", "bot.dates", "bot.jobs", "bot.types", "policies", "storage"},
-    "bot.cli": {"bot.app", "bot.cases", "bot.config", "bot.dates", "bot.jobs", "bot.people", "bot.records",
+    "bot.cli": {"bot.app", "bot.cases", "bot.config", "bot.dates", "bot.door", "bot.jobs", "bot.people", "bot.records",
                 "bot.summary", "policies", "storage"},
     "bot.__main__": {"bot.cli"},
     "adapters": {"bot.door"},

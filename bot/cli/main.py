@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             handler.setFormatter(PersonFormatter())
             logging.basicConfig(level=level, handlers=[handler])
         else:
-            from bot.app import log_handler
+            from bot.door.logs import log_handler
 
             logging.basicConfig(level=settings.log_level, handlers=[log_handler(settings.log_format)])
         return commands()[args.command](args, settings)
