@@ -339,13 +339,14 @@ def channel_lines(host: str, port: int, data_dir: Path | str, settings: Settings
         slack = "  Slack:   off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to serve POST /slack/events)"
     teams_where = settings.teams_cases_channel or "the personal chat (TEAMS_CASES_CHANNEL not set)"
     if settings.teams_app_id:
-        teams = f"  Teams:   live at POST {base}/api/messages (escalate); case threads in {teams_where}"
+        teams = (f"  Teams:   live at POST {base}/api/messages (escalate; {settings.teams_app_type} bot); case threads "
+                 f"in {teams_where}")
     elif settings.teams_emulator:
-        teams = (f"  Teams:   Bot Framework Emulator mode at POST {base}/api/messages (BOT_TEAMS_EMULATOR=1: "
-                 f"unauthenticated, loopback only); case threads in {teams_where}")
+        teams = (f"  Teams:   local trial mode at POST {base}/api/messages for the Agents Playground "
+                 f"(BOT_TEAMS_EMULATOR=1: unauthenticated, loopback only); case threads in {teams_where}")
     else:
-        teams = ("  Teams:   off (set MICROSOFT_APP_ID and MICROSOFT_APP_PASSWORD, or BOT_TEAMS_EMULATOR=1 for the "
-                 "local Bot Framework Emulator)")
+        teams = ("  Teams:   off (set MICROSOFT_APP_ID, MICROSOFT_APP_TENANT_ID and MICROSOFT_APP_PASSWORD, or "
+                 "BOT_TEAMS_EMULATOR=1 for local trials with the Agents Playground)")
     return [
         f"Escalation bot listening on {base} (data: {data_dir})",
         f"  health:  GET {base}/healthz (alive), {base}/readyz (ready: 503 with the reasons), {base}/metrics "
@@ -387,8 +388,9 @@ def serve(settings: Settings, policies: Mapping[str, Policy], *, host: str | Non
     if settings.teams_emulator and not _loopback(host.strip()):
         raise ConfigError(
             f"refusing to listen on {host}: BOT_TEAMS_EMULATOR is set and MICROSOFT_APP_ID is not, so Teams "
-            "requests would not be authenticated (the Bot Framework Emulator's local mode). Set MICROSOFT_APP_ID "
-            "and MICROSOFT_APP_PASSWORD, or listen on a loopback address such as 127.0.0.1"
+            "requests would not be authenticated (the local trial mode of the Agents Playground and the Bot "
+            "Framework Emulator). Set MICROSOFT_APP_ID (README: Teams), or listen on a loopback address such as "
+            "127.0.0.1"
         )
     _can_listen(host, port)
     app = build_app(deployment_store(settings, data), policies, settings)

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+# MICROSOFT_APP_TYPE, as botbuilder (and Azure's MicrosoftAppType app setting) spells each; SingleTenant is the default
+APP_TYPES = {"singletenant": "SingleTenant", "userassignedmsi": "UserAssignedMSI", "multitenant": "MultiTenant"}
+GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 class ConfigError(Exception):
@@ -44,7 +47,7 @@ class Settings:
     summary_time: time = time(9, 0)
     teams_app_id: str = ""
     teams_app_password: str = field(default="", repr=False)
-    teams_app_type: str = "MultiTenant"
+    teams_app_type: str = "SingleTenant"  # MICROSOFT_APP_TYPE: SingleTenant, UserAssignedMSI or MultiTenant
     teams_tenant_id: str = ""
     teams_cases_channel: str = ""
     teams_emulator: bool = False  # BOT_TEAMS_EMULATOR: serve /api/messages unauthenticated, loopback only
@@ -176,33 +179,59 @@ def _slack(env: Mapping[str, str]) -> dict[str, object]:
             "slack_api_url": api_url if not api_url or api_url.endswith("/") else api_url + "/"}
 
 
+def _app_type(env: Mapping[str, str]) -> str:
+    """MICROSOFT_APP_TYPE in Microsoft's spelling (any case accepted); unset: SingleTenant, since Microsoft registers no
+    new multi-tenant bots after 31 July 2025."""
+    text = env.get("MICROSOFT_APP_TYPE", "").strip()
+    app_type = APP_TYPES.get(text.lower() or "singletenant")
+    if app_type is None:
+        raise ConfigError(f"MICROSOFT_APP_TYPE must be SingleTenant, UserAssignedMSI or MultiTenant (found {text!r})")
+    return app_type
+
+
+def _microsoft_app(env: Mapping[str, str]) -> dict[str, object]:
+    """The bot's Microsoft identity: a wrong combination of app id, type, secret and tenant stops start-up."""
+    app_id = env.get("MICROSOFT_APP_ID", "").strip()
+    password = env.get("MICROSOFT_APP_PASSWORD", "").strip()
+    tenant = env.get("MICROSOFT_APP_TENANT_ID", "").strip()
+    app_type = _app_type(env)
+    if app_id and not GUID.fullmatch(app_id):
+        raise ConfigError("MICROSOFT_APP_ID must be the bot's app id, a GUID like 00000000-0000-0000-0000-000000000000")
+    if tenant and not GUID.fullmatch(tenant):
+        raise ConfigError("MICROSOFT_APP_TENANT_ID must be your Microsoft Entra tenant id, a GUID like "
+                          f"00000000-0000-0000-0000-000000000000 (found {tenant!r})")
+    if password and not app_id:
+        raise ConfigError("MICROSOFT_APP_ID is missing: MICROSOFT_APP_PASSWORD was set without it")
+    if app_id:
+        if app_type == "UserAssignedMSI" and password:
+            raise ConfigError("MICROSOFT_APP_PASSWORD must be empty when MICROSOFT_APP_TYPE is UserAssignedMSI: a "
+                              "managed identity has no secret (MICROSOFT_APP_ID is the identity's client id)")
+        if app_type != "UserAssignedMSI" and not password:
+            raise ConfigError(f"MICROSOFT_APP_PASSWORD is missing: a {app_type} bot needs its app registration's "
+                              "client secret (or, on Azure, MICROSOFT_APP_TYPE=UserAssignedMSI and no secret)")
+        if app_type != "MultiTenant" and not tenant:
+            default = "" if env.get("MICROSOFT_APP_TYPE", "").strip() else (
+                " (the default; a multi-tenant bot registered before 31 July 2025 sets MICROSOFT_APP_TYPE=MultiTenant)")
+            raise ConfigError(f"MICROSOFT_APP_TENANT_ID is missing: it is needed when MICROSOFT_APP_TYPE is "
+                              f"{app_type}{default}")
+        if app_type == "MultiTenant" and tenant:
+            raise ConfigError("MICROSOFT_APP_TENANT_ID is set but MICROSOFT_APP_TYPE is MultiTenant, which does not "
+                              "use it: for a single-tenant bot set MICROSOFT_APP_TYPE=SingleTenant (or leave it unset)")
+    return {"teams_app_id": app_id, "teams_app_password": password, "teams_app_type": app_type,
+            "teams_tenant_id": tenant}
+
+
 def _teams(env: Mapping[str, str]) -> dict[str, object]:
     emulator_text = env.get("BOT_TEAMS_EMULATOR", "").strip().lower()
     if emulator_text not in ("", "0", "1", "false", "true", "no", "yes"):
         raise ConfigError(f"BOT_TEAMS_EMULATOR must be 1 or 0 (found {emulator_text!r})")
-    app_id = env.get("MICROSOFT_APP_ID", "").strip()
-    password = env.get("MICROSOFT_APP_PASSWORD", "").strip()
-    app_type = env.get("MICROSOFT_APP_TYPE", "MultiTenant").strip() or "MultiTenant"
-    tenant = env.get("MICROSOFT_APP_TENANT_ID", "").strip()
-    if app_type not in ("MultiTenant", "SingleTenant", "UserAssignedMSI"):
-        raise ConfigError(
-            f"MICROSOFT_APP_TYPE must be MultiTenant, SingleTenant or UserAssignedMSI (found {app_type!r})"
-        )
-    if app_id and not re.fullmatch(r"[0-9a-fA-F-]{36}", app_id):
-        raise ConfigError("MICROSOFT_APP_ID must be the bot's app id, a GUID like 00000000-0000-0000-0000-000000000000")
-    if app_id and app_type != "UserAssignedMSI" and not password:
-        raise ConfigError("MICROSOFT_APP_PASSWORD is missing: it is needed with MICROSOFT_APP_ID")
-    if password and not app_id:
-        raise ConfigError("MICROSOFT_APP_ID is missing: MICROSOFT_APP_PASSWORD was set without it")
-    if app_type in ("SingleTenant", "UserAssignedMSI") and app_id and not tenant:
-        raise ConfigError(f"MICROSOFT_APP_TENANT_ID is missing: it is needed when MICROSOFT_APP_TYPE is {app_type}")
+    app = _microsoft_app(env)
     teams_channel = env.get("TEAMS_CASES_CHANNEL", "").strip()
     if teams_channel and not re.fullmatch(r"19:\S+@thread\.\S+", teams_channel):
         raise ConfigError("TEAMS_CASES_CHANNEL must be a Teams channel id such as 19:abc123@thread.tacv2 "
                           f"(found {teams_channel!r})")
-    return {"teams_app_id": app_id, "teams_app_password": password, "teams_app_type": app_type,
-            "teams_tenant_id": tenant, "teams_cases_channel": teams_channel,
-            "teams_emulator": emulator_text in ("1", "true", "yes") and not app_id}
+    return {**app, "teams_cases_channel": teams_channel,
+            "teams_emulator": emulator_text in ("1", "true", "yes") and not app["teams_app_id"]}
 
 
 def read_settings(env: Mapping[str, str] | None = None) -> Settings:

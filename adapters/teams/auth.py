@@ -16,10 +16,16 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jwt
+import msal
 import requests
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
-from botframework.connector.auth import AuthenticateRequestResult, ServiceClientCredentialsFactory, jwt_token_extractor
+from botframework.connector.auth import (
+    AuthenticateRequestResult,
+    ManagedIdentityAppCredentials,
+    ServiceClientCredentialsFactory,
+    jwt_token_extractor,
+)
 
 log = logging.getLogger(__name__)
 # A token's times, checked before botbuilder's own validation (which, through PyJWT, lets a token without `exp` live
@@ -30,6 +36,7 @@ MAX_LIFETIME = 24 * 3600
 WORKERS = 4
 AUTH_SECONDS = 5.0  # a whole check, queueing for a worker included (an inbound request waits no longer)
 KEY_FETCH_SECONDS = 4.0  # one connect or read while fetching Microsoft's signing keys
+IDENTITY_SECONDS = 4.0  # one connect or read while fetching a managed identity's token (UserAssignedMSI)
 
 
 class TimedRequests:
@@ -58,6 +65,25 @@ def keys_unreachable(exc: BaseException) -> bool:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False
+
+
+class TimedSession(requests.Session):
+    """A `requests` session whose every call has a timeout (IDENTITY_SECONDS per connect or read) unless given one."""
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", IDENTITY_SECONDS)
+        return super().request(method, url, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def time_identity_fetches(credentials: object) -> None:
+    """Give a managed identity's token fetch a timeout. botbuilder 4.17.1 (archived, its last release) builds msal's
+    ManagedIdentityClient on a plain `requests.Session()`, so a fetch from an identity endpoint that does not answer
+    (off Azure, the instance metadata address) waits without limit, on the event loop once the warm-up has failed. The
+    same client is made here first, on a session with timeouts, in the attribute botbuilder then finds it in."""
+    if isinstance(credentials, ManagedIdentityAppCredentials) and credentials.app is None:
+        credentials.app = msal.ManagedIdentityClient(
+            credentials._managed_identity, http_client=TimedSession(),
+            token_cache=ManagedIdentityAppCredentials.global_token_cache)
 
 
 class TokenRefused(Exception):
@@ -119,7 +145,8 @@ class TokenChecker:
 
 
 class OutgoingTokens(ServiceClientCredentialsFactory):
-    """botbuilder's credentials for the bot's own calls to Teams, kept and warmed off the event loop.
+    """botbuilder's credentials for the bot's own calls to Teams, kept and warmed off the event loop: an app
+    registration's client secret (SingleTenant, MultiTenant) or a user-assigned managed identity (UserAssignedMSI).
 
     As shipped (4.17.1), botbuilder makes new credentials, with a new msal app and so an empty token cache, for every
     connector it creates (each turn's replies, each proactive message), and msrest asks them for a token
@@ -147,6 +174,7 @@ class OutgoingTokens(ServiceClientCredentialsFactory):
         if credentials is None:
             credentials = self._kept[key] = await self._inner.create_credentials(
                 app_id, oauth_scope, login_endpoint, validate_authority)
+            time_identity_fetches(credentials)
         if getattr(credentials, "microsoft_app_id", "") and hasattr(credentials, "get_access_token"):
             job = asyncio.get_running_loop().run_in_executor(self._pool, credentials.get_access_token)
             try:

@@ -1,8 +1,12 @@
 """Mounts the Teams channel on the project's aiohttp app: botbuilder's CloudAdapter behind `POST /api/messages`.
 
-With MICROSOFT_APP_ID (and MICROSOFT_APP_PASSWORD, MICROSOFT_APP_TYPE, MICROSOFT_APP_TENANT_ID) every request's token
-is validated. Without an app id no request is authenticated (the Bot Framework Emulator's local mode): `serve` then
-refuses any bind that is not a loopback address.
+With MICROSOFT_APP_ID every request's token is validated, and the bot's own calls to Teams carry a token for the
+app type (bot.config): SingleTenant (the default) or MultiTenant from the app registration's client secret
+(MICROSOFT_APP_PASSWORD; SingleTenant from its tenant, MICROSOFT_APP_TENANT_ID), UserAssignedMSI from the managed
+identity whose client id is the app id, no secret. botbuilder's ConfigurationServiceClientCredentialFactory picks the
+credentials from BotConfig. Without an app id no request is authenticated (the local trial mode that the Microsoft 365
+Agents Playground and the Bot Framework Emulator use): `serve` then refuses any bind that is not a loopback address.
+botbuilder-python is archived (4.17.1 is its last release): every import of it stays in this folder (MIGRATION.md).
 """
 
 from __future__ import annotations
@@ -54,11 +58,20 @@ class BotConfig:
     APP_TENANTID: str
 
 
+def bot_config(settings: Settings) -> BotConfig:
+    """The settings as botbuilder reads them. Without an app id (local trials) botbuilder's MultiTenant branch is the
+    only one that allows no credentials (its SingleTenant and UserAssignedMSI branches require an app id), so the
+    type is MultiTenant there whatever MICROSOFT_APP_TYPE says; nothing is then signed or checked."""
+    if not settings.teams_app_id:
+        return BotConfig("", "", "MultiTenant", "")
+    return BotConfig(settings.teams_app_id, settings.teams_app_password, settings.teams_app_type,
+                     settings.teams_tenant_id)
+
+
 def make_adapter(settings: Settings, token_pool: ThreadPoolExecutor) -> CloudAdapter:
     """botbuilder's CloudAdapter for these settings; the bot's own tokens are fetched on `token_pool` (see
     auth.OutgoingTokens), which the caller shuts down."""
-    config = BotConfig(settings.teams_app_id, settings.teams_app_password, settings.teams_app_type,
-                       settings.teams_tenant_id)
+    config = bot_config(settings)
     try:
         outgoing = OutgoingTokens(ConfigurationServiceClientCredentialFactory(config), token_pool)
         adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config, credentials_factory=outgoing))

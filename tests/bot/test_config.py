@@ -143,3 +143,82 @@ def test_bad_setting_stops_the_cli_with_one_line_naming_it(name: str, value: str
     lines = r.stderr.splitlines()
     assert len(lines) == 1, r.stderr
     assert name in lines[0]
+
+
+# --- the bot's Microsoft identity (Teams) -------------------------------------------------------------------------
+
+APP_ID = "8f1c2a4e-5b6d-4e7f-9a0b-1c2d3e4f5a6b"
+TENANT_ID = "50612dbb-0237-4969-b378-8d42590f9c00"
+SECRET = "Zx8Q~not-a-real-client-secret"
+SINGLE = {"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_PASSWORD": SECRET, "MICROSOFT_APP_TENANT_ID": TENANT_ID}
+
+
+def test_single_tenant_is_the_default_app_type() -> None:
+    s = read_settings(SINGLE)
+    assert (s.teams_app_id, s.teams_app_type, s.teams_tenant_id, s.teams_app_password) == (
+        APP_ID, "SingleTenant", TENANT_ID, SECRET)
+    assert SECRET not in repr(s)
+    assert read_settings({}).teams_app_type == "SingleTenant"
+
+
+@pytest.mark.parametrize(("given", "kept"), [("SingleTenant", "SingleTenant"), ("singletenant", "SingleTenant"),
+                                             (" UserAssignedMSI ", "UserAssignedMSI"), ("MULTITENANT", "MultiTenant")])
+def test_app_types_are_read_in_any_case_and_kept_in_microsofts_spelling(given: str, kept: str) -> None:
+    assert read_settings({"MICROSOFT_APP_TYPE": given}).teams_app_type == kept
+
+
+def test_a_managed_identity_is_its_client_id_and_tenant_with_no_secret() -> None:
+    s = read_settings({"MICROSOFT_APP_TYPE": "UserAssignedMSI", "MICROSOFT_APP_ID": APP_ID,
+                       "MICROSOFT_APP_TENANT_ID": TENANT_ID})
+    assert (s.teams_app_type, s.teams_app_id, s.teams_tenant_id, s.teams_app_password) == (
+        "UserAssignedMSI", APP_ID, TENANT_ID, "")
+
+
+def test_a_multi_tenant_bot_registered_before_the_cut_off_still_starts() -> None:
+    s = read_settings({"MICROSOFT_APP_TYPE": "MultiTenant", "MICROSOFT_APP_ID": APP_ID,
+                       "MICROSOFT_APP_PASSWORD": SECRET})
+    assert (s.teams_app_type, s.teams_tenant_id) == ("MultiTenant", "")
+
+
+@pytest.mark.parametrize(("env", "says"), [
+    ({"MICROSOFT_APP_ID": APP_ID, "MICROSOFT_APP_PASSWORD": SECRET},
+     "MICROSOFT_APP_TENANT_ID is missing: it is needed when MICROSOFT_APP_TYPE is SingleTenant (the default; a "
+     "multi-tenant bot registered before 31 July 2025 sets MICROSOFT_APP_TYPE=MultiTenant)"),
+    ({**SINGLE, "MICROSOFT_APP_TENANT_ID": "", "MICROSOFT_APP_TYPE": "SingleTenant"},
+     "MICROSOFT_APP_TENANT_ID is missing: it is needed when MICROSOFT_APP_TYPE is SingleTenant"),
+    ({**SINGLE, "MICROSOFT_APP_PASSWORD": ""}, "MICROSOFT_APP_PASSWORD is missing: a SingleTenant bot needs"),
+    ({"MICROSOFT_APP_TYPE": "MultiTenant", "MICROSOFT_APP_ID": APP_ID},
+     "MICROSOFT_APP_PASSWORD is missing: a MultiTenant bot needs"),
+    ({**SINGLE, "MICROSOFT_APP_TYPE": "UserAssignedMSI"},
+     "MICROSOFT_APP_PASSWORD must be empty when MICROSOFT_APP_TYPE is UserAssignedMSI"),
+    ({"MICROSOFT_APP_TYPE": "UserAssignedMSI", "MICROSOFT_APP_ID": APP_ID},
+     "MICROSOFT_APP_TENANT_ID is missing: it is needed when MICROSOFT_APP_TYPE is UserAssignedMSI"),
+    ({**SINGLE, "MICROSOFT_APP_TYPE": "MultiTenant"},
+     "MICROSOFT_APP_TENANT_ID is set but MICROSOFT_APP_TYPE is MultiTenant"),
+    ({"MICROSOFT_APP_PASSWORD": SECRET}, "MICROSOFT_APP_ID is missing"),
+    ({**SINGLE, "MICROSOFT_APP_TYPE": "Federated"}, "MICROSOFT_APP_TYPE must be SingleTenant, UserAssignedMSI or"),
+    ({**SINGLE, "MICROSOFT_APP_ID": "my-bot"}, "MICROSOFT_APP_ID must be the bot's app id, a GUID"),
+    ({**SINGLE, "MICROSOFT_APP_TENANT_ID": "contoso.onmicrosoft.com"}, "MICROSOFT_APP_TENANT_ID must be your"),
+])
+def test_a_wrong_microsoft_app_combination_stops_start_up_saying_what_to_set(env: dict[str, str], says: str) -> None:
+    with pytest.raises(ConfigError) as stopped:
+        read_settings(env)
+    assert str(stopped.value).startswith(says)
+    assert "\n" not in str(stopped.value) and SECRET not in str(stopped.value)
+
+
+def test_without_an_app_id_no_type_tenant_or_secret_is_needed() -> None:
+    """Local trials (BOT_TEAMS_EMULATOR=1) and a Slack-only bot: the type is read but nothing else is asked for."""
+    for app_type in ("SingleTenant", "UserAssignedMSI", "MultiTenant"):
+        s = read_settings({"BOT_TEAMS_EMULATOR": "1", "MICROSOFT_APP_TYPE": app_type})
+        assert s.teams_emulator and s.teams_app_id == "" and s.teams_app_type == app_type
+
+
+def test_a_single_tenant_bot_without_its_tenant_stops_the_cli_with_one_line() -> None:
+    r = _run(["policies"], MICROSOFT_APP_ID=APP_ID, MICROSOFT_APP_PASSWORD=SECRET, MICROSOFT_APP_TENANT_ID="",
+             MICROSOFT_APP_TYPE="")
+    assert r.returncode == 2
+    assert r.stdout == ""
+    (line,) = r.stderr.splitlines()
+    assert "MICROSOFT_APP_TENANT_ID is missing" in line and "MICROSOFT_APP_TYPE=MultiTenant" in line
+    assert SECRET not in line

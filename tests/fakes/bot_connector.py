@@ -24,6 +24,7 @@ class Call:
     body: dict[str, Any]
     status: int = 200
     given: str = ""  # the id the fake gave the new message (create: the thread's first message)
+    authorization: str = ""  # the request's Authorization header ("" when the bot has no app id)
 
     @property
     def card(self) -> dict[str, Any] | None:
@@ -85,7 +86,7 @@ class FakeConnector:
     async def create(self, request: web.Request) -> web.Response:
         body = json.loads(await request.text())
         status = self._refused("create")
-        call = Call("create", "", "", body, status or 200)
+        call = Call("create", "", "", body, status or 200, authorization=request.headers.get("Authorization", ""))
         self.calls.append(call)
         if status:
             return _error(status)
@@ -103,7 +104,8 @@ class FakeConnector:
         replied = request.match_info.get("activity", "")
         body = json.loads(await request.text())
         status = self._refused(conversation)
-        call = Call("reply" if replied else "send", conversation, replied, body, status or 200)
+        call = Call("reply" if replied else "send", conversation, replied, body, status or 200,
+                    authorization=request.headers.get("Authorization", ""))
         self.calls.append(call)
         if conversation in self.hang or "*" in self.hang:
             await asyncio.sleep(self.hang.get(conversation, self.hang.get("*", 0)))
@@ -116,7 +118,8 @@ class FakeConnector:
         conversation, activity_id = request.match_info["conversation"], request.match_info["activity"]
         body = json.loads(await request.text())
         status = self._refused(conversation)
-        self.calls.append(Call("update", conversation, activity_id, body, status or 200))
+        self.calls.append(Call("update", conversation, activity_id, body, status or 200,
+                               authorization=request.headers.get("Authorization", "")))
         if status:
             return _error(status)
         return web.json_response({"id": activity_id})

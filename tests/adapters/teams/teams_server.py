@@ -19,6 +19,7 @@ from teams_support import (
     APP_ID,
     CASES_CHANNEL,
     JORDAN,
+    TENANT,
     SigningKeys,
     card_submit,
     patch_openid,
@@ -135,7 +136,9 @@ class TeamsHarness:
 
 
 async def start_bot(aiohttp_server: Any, monkeypatch: Any, cases_channel: str = CASES_CHANNEL,
-                    app_id: str = "") -> TeamsHarness:
+                    app_id: str = "", identity: dict[str, str] | None = None) -> TeamsHarness:
+    """`app_id`: a single-tenant bot with a client secret (the default app type), unless `identity` gives the
+    MICROSOFT_APP_* settings beside the app id."""
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     fake = FakeConnector()
@@ -144,7 +147,8 @@ async def start_bot(aiohttp_server: Any, monkeypatch: Any, cases_channel: str = 
     if cases_channel:
         env["TEAMS_CASES_CHANNEL"] = cases_channel
     if app_id:
-        env.update(MICROSOFT_APP_ID=app_id, MICROSOFT_APP_PASSWORD="not-a-real-secret")
+        env["MICROSOFT_APP_ID"] = app_id
+        env.update(identity or {"MICROSOFT_APP_PASSWORD": "not-a-real-secret", "MICROSOFT_APP_TENANT_ID": TENANT})
     settings = read_settings(env)
     clock = FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=LONDON))
     store = MemoryStore()

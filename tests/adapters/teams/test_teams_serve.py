@@ -1,4 +1,5 @@
-"""`serve` refuses the Emulator's unauthenticated mode on anything but a loopback address, and says why."""
+"""`serve` refuses the unauthenticated local trial mode (Agents Playground, Emulator) on anything but a loopback
+address, and says why."""
 
 from __future__ import annotations
 
@@ -39,9 +40,11 @@ def test_channel_lines_say_how_teams_is_served(tmp_path):
     (teams,) = [line for line in emulator if "Teams:" in line]
     assert "POST http://127.0.0.1:3978/api/messages" in teams and "loopback only" in teams
     live = read_settings({"MICROSOFT_APP_ID": "8f1c2a4e-5b6d-4e7f-9a0b-1c2d3e4f5a6b",
+                          "MICROSOFT_APP_TENANT_ID": "50612dbb-0237-4969-b378-8d42590f9c00",
                           "MICROSOFT_APP_PASSWORD": "secret", "TEAMS_CASES_CHANNEL": "19:abc@thread.tacv2"})
     (teams,) = [line for line in channel_lines("0.0.0.0", 3978, tmp_path, live) if "Teams:" in line]
     assert "live at POST" in teams and "19:abc@thread.tacv2" in teams and "secret" not in teams
+    assert "SingleTenant bot" in teams
 
 
 async def test_without_an_app_id_teams_is_off_unless_the_emulator_is_asked_for(aiohttp_client, tmp_path):
@@ -64,5 +67,6 @@ def test_the_emulator_switch_is_checked_and_an_app_id_wins():
     with pytest.raises(ConfigError, match="BOT_TEAMS_EMULATOR must be 1 or 0"):
         read_settings({"BOT_TEAMS_EMULATOR": "maybe"})
     both = read_settings({"BOT_TEAMS_EMULATOR": "1", "MICROSOFT_APP_ID": "8f1c2a4e-5b6d-4e7f-9a0b-1c2d3e4f5a6b",
-                          "MICROSOFT_APP_PASSWORD": "x"})
+                          "MICROSOFT_APP_PASSWORD": "x",
+                          "MICROSOFT_APP_TENANT_ID": "50612dbb-0237-4969-b378-8d42590f9c00"})
     assert both.teams_emulator is False and both.teams_app_id
