@@ -6,7 +6,8 @@ app type (bot.config): SingleTenant (the default) or MultiTenant from the app re
 identity whose client id is the app id, no secret. botbuilder's ConfigurationServiceClientCredentialFactory picks the
 credentials from BotConfig. Without an app id no request is authenticated (the local trial mode that the Microsoft 365
 Agents Playground and the Bot Framework Emulator use): `serve` then refuses any bind that is not a loopback address.
-botbuilder-python is archived (4.17.1 is its last release): every import of it stays in this folder (../../docs/teams-migration.md).
+botbuilder-python is archived (4.17.1 is its last release): every import of it stays in this folder (see
+docs/teams-migration.md).
 """
 
 from __future__ import annotations
