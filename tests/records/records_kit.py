@@ -7,9 +7,14 @@ manager) and David Hughes (service manager) escalate and resolve.
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Sequence
 from datetime import datetime
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 from conftest import POLICY_IDS, Chat  # (POLICY_IDS: every procedure in the policy folder)
@@ -141,3 +146,20 @@ def grid(content: bytes, header: Sequence[str]) -> list[list[str]]:
         if rows and rows[0] == list(header):
             return rows[1:]
     raise AssertionError(f"no table headed {header}")
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def bot(cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` as an operator runs it in `cwd`, with none of this process's BOT_ settings."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
+    return subprocess.run([sys.executable, "-m", "bot", *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                          env={**clean, "PYTHONPATH": str(REPO)}, timeout=60, check=False)
+
+
+def fresh_copy(template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of a sealed data folder and its data keys beside it; the data folder's path."""
+    for name in ("data", "data-keys"):
+        shutil.copytree(template / name, tmp_path / name)
+    return tmp_path / "data"

@@ -8,21 +8,17 @@ import asyncio
 import json
 import os
 import pwd
-import shutil
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from conftest import CHILD_NAME
-from records_kit import LENA, Desk, at
+from records_kit import LENA, Desk, at, bot, fresh_copy
 
 from bot.config import deployment_store, read_settings
 from bot.dates.workdays import LONDON
 from policies.loader import load_policies
 
-REPO = Path(__file__).resolve().parents[2]
 HELD = "ESC-2016-0001"  # closed March 2016: long past six years
 OTHER = "ESC-2016-0002"  # closed April 2016, never held
 OPERATOR = f"cli:{pwd.getpwuid(os.geteuid()).pw_name}"
@@ -49,15 +45,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def data(template: Path, tmp_path: Path) -> Path:
     """A fresh copy of the sealed data folder and its data keys beside it."""
-    for name in ("data", "data-keys"):
-        shutil.copytree(template / name, tmp_path / name)
-    return tmp_path / "data"
-
-
-def bot(cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-    return subprocess.run([sys.executable, "-m", "bot", *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          env={**clean, "PYTHONPATH": str(REPO)}, timeout=60, check=False)
+    return fresh_copy(template, tmp_path)
 
 
 def audit(cwd: Path, data: Path) -> list[dict[str, str]]:

@@ -9,22 +9,18 @@ import asyncio
 import json
 import os
 import pwd
-import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import CHILD_DOB, CHILD_NAME
-from records_kit import LENA, Desk, at
+from records_kit import LENA, Desk, at, bot, fresh_copy
 
 from bot.config import deployment_store, read_settings
 from bot.jobs.outbox import Letter
 from bot.types import Reply
 from policies.loader import load_policies
 
-REPO = Path(__file__).resolve().parents[2]
 OPERATOR = f"cli:{pwd.getpwuid(os.geteuid()).pw_name}"
 FIRST, SECOND, THIRD = "ESC-2026-0001", "ESC-2026-0002", "ESC-2026-0003"
 OWED = "nudge:ESC-2026-0001:1:due:2026-11-30"
@@ -59,15 +55,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def data(template: Path, tmp_path: Path) -> Path:
-    for name in ("data", "data-keys"):
-        shutil.copytree(template / name, tmp_path / name)
-    return tmp_path / "data"
-
-
-def bot(cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
-    return subprocess.run([sys.executable, "-m", "bot", *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          env={**clean, "PYTHONPATH": str(REPO)}, timeout=60, check=False)
+    return fresh_copy(template, tmp_path)
 
 
 def audit(cwd: Path, data: Path) -> list[dict[str, str]]:
