@@ -19,18 +19,19 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.admin.socket import AdminSocket
 from bot.cases.book import CaseBook
 from bot.cases.desk import CaseDesk
 from bot.cases.roles import Roles
 from bot.config import ConfigError, Settings, deployment_store, read_settings
 from bot.conversation.engine import Engine
 from bot.conversation.inbox import Inbox
-from bot.dates.clock import Clock, FixedClock, SystemClock
+from bot.dates.clock import Clock, SystemClock
 from bot.door import Door
 from bot.door.logs import log_handler
 from bot.jobs.agenda import Agenda
 from bot.jobs.claims import Claimer
-from bot.jobs.expiry import DailySweep
+from bot.jobs.expiry import DEDUPE, DailySweep
 from bot.jobs.health import Health
 from bot.jobs.outbox import ChannelInfo, Outbox, PrintSender
 from bot.jobs.runner import Jobs, PassReport
@@ -43,19 +44,17 @@ from bot.people.directory_csv import demo_directory
 from bot.types import ThreadRef
 from policies.model import Policy
 from storage.base import Store
-from storage.collections import EVENTS, channel_collection
 from storage.common import KeyedLocks
 from storage.postgres_store import redacted
 
-__all__ = ["Core", "build_app", "build_core", "log_handler", "scheduler_loop", "serve"]  # (log_handler: for the CLI)
+# (log_handler: for the CLI)
+__all__ = ["Core", "build_app", "build_core", "log_handler", "operating", "scheduler_loop", "serve"]
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
 STOP_SECONDS = 20.0  # a stop (SIGTERM, SIGINT) takes at most this, all told: requests in flight, the scheduler's pass,
 #                     work in flight; what has not finished by then is stored, and the next start finishes it
 REQUEST_STOP_SECONDS = 5.0  # of which requests in flight (they wait on nothing outbound for longer than a few seconds)
 STOPPING = web.AppKey("stopping", list)
-CHAT_CHANNELS = ("slack", "teams")  # channels with state of their own (their markers are expired with the core's)
-DEDUPE = (EVENTS, *(channel_collection(c, "marks") for c in CHAT_CHANNELS))
 
 
 @dataclass
@@ -173,9 +172,11 @@ METRICS_TOKEN = web.AppKey("metrics_token", str)
 
 def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings | None = None,
               clock: Clock | None = None, *, manage_store: bool = True, run_scheduler: bool = True,
-              teams: bool = True) -> web.Application:
+              teams: bool = True, admin: bool = False, serving: bool = True) -> web.Application:
     """The bot's web app with its channels mounted. On start-up: open the store, load the directory, start the
-    scheduler; on clean-up, the reverse."""
+    scheduler (`run_scheduler`) and, on an embedded store, the administration socket (`admin`: bot.admin.socket); on
+    clean-up, the reverse. `serving`: it serves requests (False: an operator's command only connects the channels
+    through it, and its stop is not announced)."""
     from adapters.http import quiet_unreadable_requests
 
     settings = settings or read_settings({})
@@ -192,7 +193,8 @@ def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings |
         app[STOPPING].append(asyncio.get_running_loop().time())
         log.info("stopping: taking no new requests; finishing what is in flight (at most %.0f s)", STOP_SECONDS)
 
-    app.on_shutdown.append(stopping)
+    if serving:
+        app.on_shutdown.append(stopping)
 
     async def lifecycle(_: web.Application) -> AsyncIterator[None]:
         if manage_store:
@@ -201,11 +203,19 @@ def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings |
         stop = asyncio.Event()
         task = (asyncio.create_task(scheduler_loop(core, settings.tick_seconds, stop, health.after_pass))
                 if run_scheduler else None)
-        warming = asyncio.create_task(_prepare_summary(core))  # (the first summary after a start is not slower)
+        # (the first summary after a start is not slower; an operator's command serves no summaries)
+        warming = asyncio.create_task(_prepare_summary(core)) if serving else None
+        folder = getattr(store, "path", None)
+        live = AdminSocket(folder, core, settings) if admin and store.exclusive and folder is not None else None
+        if live is not None:
+            await live.start()
         yield
-        warming.cancel()  # (preparation still under way is of no use to a process stopping)
-        with contextlib.suppress(asyncio.CancelledError):
-            await warming
+        if live is not None:
+            await live.stop()  # (first: an operator's command is told the bot is stopping, never half-served)
+        if warming is not None:
+            warming.cancel()  # (preparation still under way is of no use to a process stopping)
+            with contextlib.suppress(asyncio.CancelledError):
+                await warming
         # Stopping (SIGTERM, SIGINT): the server has stopped taking requests and waited for those in flight. The
         # scheduler finishes the pass it is in, work started after an answer (a form being handled, messages being
         # delivered) finishes, each within STOP_SECONDS; only then is the store closed. What did not finish is
@@ -224,7 +234,7 @@ def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings |
         await core.work.drain(max(0.1, deadline - loop.time()))
         if manage_store:
             await store.close()
-        if app[STOPPING]:
+        if app[STOPPING] and serving:
             log.info("stopped after %.1f s", loop.time() - app[STOPPING][0])
 
     app.router.add_get("/healthz", healthz)
@@ -393,7 +403,7 @@ def serve(settings: Settings, policies: Mapping[str, Policy], *, host: str | Non
             "127.0.0.1"
         )
     _can_listen(host, port)
-    app = build_app(deployment_store(settings, data), policies, settings)
+    app = build_app(deployment_store(settings, data), policies, settings, admin=True)
     names = ", ".join(policies)
 
     def announce(_: object) -> None:
@@ -441,21 +451,28 @@ async def run_console(data_dir: Path, policies: Mapping[str, Policy], settings: 
         return await Console(core.door, email, data_dir).run()
 
 
-async def tick_once(data_dir: Path, policies: Mapping[str, Policy], settings: Settings,
-                    now: datetime, by: str = "") -> PassReport:
-    """One scheduler pass at `now` (no expiry: `now` is any time an operator chooses). Console threads' messages are
-    delivered by being listed (the caller prints them). `by`: the operator who asked for it, for the audit log (each
-    nudge sent is in its case's own events, as the server's are)."""
+@contextlib.asynccontextmanager
+async def operating(settings: Settings, data_dir: Path, policies: Mapping[str, Policy], clock: Clock | None = None, *,
+                    channels: bool = False) -> AsyncIterator[Core]:
+    """The core for one operator's command in this process (bot.admin.ops), over the deployment's store, opened
+    exclusively on the embedded store (StoreInUse while the bot runs: the command then asks the bot) and beside the
+    replicas on PostgreSQL. `channels`: Slack and Teams connected as the server connects them, without listening for
+    requests, so that what the command sends is delivered."""
+    store = deployment_store(settings, data_dir)
+    if not channels:
+        async with store:
+            core = build_core(store, policies, clock, settings=settings)
+            await core.load_directory(settings)
+            yield core
+        return
     from adapters.console import render
-    from bot.cases.trail import log_event
 
-    async with deployment_store(settings, data_dir) as store:
-        core = build_core(store, policies, FixedClock(now), settings=settings)
-        await core.load_directory(settings)
-        core.outbox.register(ChannelInfo("console", roots=False), PrintSender(lambda _: None, render))
-        report = await core.tick(now, expire=False)
-        if by:
-            await log_event(store, {"at": datetime.now(now.tzinfo).isoformat(), "by": by, "action": "tick",
-                                    "detail": f"one scheduler pass at {now.isoformat()}; {len(report.sent)} "
-                                              f"nudge(s) sent, {report.delivered} message(s) delivered"})
-        return report
+    app = build_app(store, policies, settings, clock, run_scheduler=False, serving=False)
+    # (console threads: delivered by being listed, as `tick` lists the nudges it sends)
+    app[CORE].outbox.register(ChannelInfo("console", roots=False), PrintSender(lambda _: None, render))
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()  # (opens the store, loads the directory, connects the channels)
+    try:
+        yield app[CORE]
+    finally:
+        await runner.cleanup()

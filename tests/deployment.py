@@ -243,20 +243,24 @@ class Bot:
         assert await self.teams(session, teams_activity(self.fakes.connector, value=value, reply_to=start_id)) == 200
         return await card_after(before + 1)
 
-    async def intake_view(self, session: aiohttp.ClientSession) -> dict[str, Any]:
-        """The Stage 1 form as the bot opens it: /escalate, then "no immediate risk" on the first modal."""
-        status, _ = await self.post(session, slash_command(JORDAN))
+    async def intake_view(self, session: aiohttp.ClientSession, user: str = JORDAN,
+                          view_id: str = "VSTART") -> dict[str, Any]:
+        """The Stage 1 form as the bot opens it for `user`: /escalate, then "no immediate risk" on the first modal
+        (`view_id`: that modal's, each time another, so that the submission is not taken for a replay)."""
+        async with session.get(self.fakes.slack + "/_views") as response:
+            opened = len(await response.json())
+        status, _ = await self.post(session, slash_command(user))
         assert status == 200
         start = None
         for _ in range(100):
             async with session.get(self.fakes.slack + "/_views") as response:
                 views = await response.json()
-            if views:
+            if len(views) > opened:
                 start = views[-1]
                 break
             await asyncio.sleep(0.05)
         assert start is not None, "views.open"
-        status, text = await self.post(session, view_submission(JORDAN, start, {"immediate_risk": "no"}, "VSTART"))
+        status, text = await self.post(session, view_submission(user, start, {"immediate_risk": "no"}, view_id))
         assert status == 200, text
         return dict(json.loads(text)["view"])
 

@@ -36,9 +36,11 @@ LAYERS: dict[str, set[str]] = {
     "bot.records": {"bot.cases", "bot.dates", "bot.jobs", "bot.people", "bot.types", "dialogs", "policies", "storage"},
     "bot.conversation": {"bot.cases", "bot.dates", "bot.jobs", "bot.people", "bot.records", "bot.summary",
                          "bot.types", "dialogs", "policies", "storage"},
+    "bot.admin": {"bot.cases", "bot.config", "bot.dates", "bot.jobs", "bot.people", "bot.records", "policies",
+                  "storage"},
     "bot.door": {"bot.config", "bot.conversation", "bot.dates", "bot.jobs", "bot.types", "policies", "storage"},
-    "bot.cli": {"bot.app", "bot.cases", "bot.config", "bot.dates", "bot.door", "bot.jobs", "bot.people", "bot.records",
-                "bot.summary", "policies", "storage"},
+    "bot.cli": {"bot.admin", "bot.app", "bot.cases", "bot.config", "bot.dates", "bot.door", "bot.jobs", "bot.people",
+                "bot.records", "bot.summary", "policies", "storage"},
     "bot.__main__": {"bot.cli"},
     "adapters": {"bot.door"},
 }

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.answers import Answers
@@ -22,10 +23,18 @@ WEB_API_SECONDS = 15  # one Web API call (the outbox gives up on a post after it
 
 
 def quiet_logger() -> logging.Logger:
-    """bolt's own logger, held at WARNING: at INFO and below bolt can log whole request bodies."""
+    """bolt's own logger, held at WARNING: at INFO and below bolt can log whole request bodies. (bolt warns that the
+    token it finds in SLACK_BOT_TOKEN is unused, as the client it is given carries it: that one is dropped.)"""
     logger = logging.getLogger("adapters.slack.bolt")
     logger.setLevel(logging.WARNING)
+    if not any(isinstance(f, _TokenInClient) for f in logger.filters):
+        logger.addFilter(_TokenInClient())
     return logger
+
+
+class _TokenInClient(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
 def mount_slack(app: web.Application, settings: Settings, door: Door) -> None:

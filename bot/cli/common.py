@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bot.config import Settings, deployment_store
 from bot.dates.workdays import LONDON
 from policies.loader import load_policies
 from policies.model import Policy
 from storage.base import Store, StoreInUse
+
+if TYPE_CHECKING:
+    from bot.admin.ops import Answer
+    from bot.dates.clock import Clock
 
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -64,20 +68,45 @@ def policy_named(policy_id: str, settings: Settings) -> Policy:
     return policies[policy_id]
 
 
-@contextmanager
-def refused_while_in_use(why: str) -> Iterator[None]:
-    """Add to a "store in use" refusal why this command cannot run beside the bot (it stays a StoreInUse)."""
-    try:
-        yield
-    except StoreInUse as exc:
-        raise StoreInUse(f"{exc} ({why})", holder=exc.holder) from None
-
-
 def store_of(settings: Settings, data_dir: Path | None = None, *, shared: bool = False,
              existing: bool = False) -> Store:
     """The deployment's store (bot.config.deployment_store): PostgreSQL when BOT_DATABASE_URL is set, else the data
     folder's; sealed under the deployment's master keys either way."""
     return deployment_store(settings, data_dir, shared=shared, existing=existing)
+
+
+def run_operation(settings: Settings, data_dir: Path, name: str, params: dict[str, Any], *,
+                  channels: bool = False, clock: Clock | None = None) -> int:
+    """Run an operation that changes the store (bot.admin.ops `name`), printing what it answers and returning its exit
+    code: in this process (the embedded store opened exclusively, or PostgreSQL beside the replicas; `channels`:
+    Slack and Teams connected so that what it sends is delivered; `clock`: the time it runs at), or, where a bot
+    running on the embedded store has it open, by that bot through its administration socket (bot.admin.socket).
+    Where neither can (a bot of a version before live administration), the "store in use" refusal."""
+    from bot.admin.ops import OPERATIONS, Context, Refused, operator
+    from bot.admin.socket import ask
+    from bot.app import operating
+
+    policies = load_policies(settings.policy_dir, settings.policy_ids)
+
+    async def here() -> Answer:
+        async with operating(settings, data_dir, policies, clock, channels=channels) as core:
+            return await OPERATIONS[name](core, params, Context(operator(), data_dir, settings))
+
+    answer: Answer | None
+    try:
+        answer = asyncio.run(here())
+    except Refused as exc:
+        raise UsageError(str(exc)) from None
+    except StoreInUse as exc:
+        answer = None if settings.database_url else asyncio.run(ask(data_dir, name, params))
+        if answer is None:
+            raise StoreInUse(f"{exc} (and it does not answer on {data_dir}/.admin.sock, as a bot of this version "
+                             f"does: restart it with this version, or stop it, to run {name})", holder=exc.holder) \
+                from None
+        print(f"note: done by the running bot (process {exc.holder}), which has {data_dir} open", file=sys.stderr)
+    sys.stdout.write(answer.out)
+    sys.stderr.write(answer.err)
+    return answer.code
 
 
 def has_data(settings: Settings, data_dir: Path | None = None) -> bool:

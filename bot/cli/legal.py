@@ -21,13 +21,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import UsageError, add_data, has_data, refused_while_in_use, store_of
+from bot.cli.common import UsageError, add_data, has_data, run_operation
 from bot.cli.records import REF, _write, operator, shared_beside_bot
 from bot.config import Settings
 from bot.dates.workdays import LONDON
-
-IN_USE = ("{command} changes the case, and the embedded store is the running bot's alone, so it runs only while the "
-          "bot is stopped (on PostgreSQL it runs beside the replicas); export, audit and subject-access work beside it")
 
 
 def add_parsers(sub: Any) -> None:
@@ -60,7 +57,7 @@ def case_ref(text: str) -> str:
 
 
 def cmd_hold(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.records.hold import HoldRefused, checked_reason, place
+    from bot.records.hold import HoldRefused, checked_reason
 
     ref = case_ref(args.ref)
     try:
@@ -70,42 +67,15 @@ def cmd_hold(args: argparse.Namespace, settings: Settings) -> int:
     data_dir = args.data or settings.data_dir
     if not has_data(settings, data_dir):
         raise UsageError(f"no case {ref} (no data folder {data_dir})")
-    now = datetime.now(LONDON)
-
-    async def run() -> None:
-        async with store_of(settings, data_dir) as store:
-            try:
-                await place(store, ref, reason, operator(), now)
-            except HoldRefused as exc:
-                raise UsageError(str(exc)) from None
-
-    with refused_while_in_use(IN_USE.format(command="hold")):
-        asyncio.run(run())
-    print(f"{ref} is on legal hold from {now.date()}: purge keeps it, however long ago it closed, until "
-          f"`python -m bot release {ref}`. Recorded in the audit log (without the reason).")
-    return 0
+    return run_operation(settings, data_dir, "hold", {"ref": ref, "reason": reason})
 
 
 def cmd_release(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.records.hold import Hold, HoldRefused, release
-
     ref = case_ref(args.ref)
     data_dir = args.data or settings.data_dir
     if not has_data(settings, data_dir):
         raise UsageError(f"no case {ref} (no data folder {data_dir})")
-
-    async def run() -> Hold:
-        async with store_of(settings, data_dir) as store:
-            try:
-                return await release(store, ref, operator(), datetime.now(LONDON))
-            except HoldRefused as exc:
-                raise UsageError(str(exc)) from None
-
-    with refused_while_in_use(IN_USE.format(command="release")):
-        was = asyncio.run(run())
-    print(f"{ref} is no longer on legal hold (held since {was.since} by {was.by}): purge removes it once its "
-          "retention period has passed. Recorded in the audit log.")
-    return 0
+    return run_operation(settings, data_dir, "release", {"ref": ref})
 
 
 def cmd_subject_access(args: argparse.Namespace, settings: Settings) -> int:

@@ -6,11 +6,10 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.common import Parser, UsageError, add_data, has_data, policy_named, refused_while_in_use, store_of
+from bot.cli.common import Parser, UsageError, add_data, has_data, policy_named, run_operation, store_of
 from bot.config import Settings
 from policies.loader import load_policies
 from policies.model import TIER_LABELS
@@ -48,8 +47,7 @@ def stored_directory(settings: Settings, data_dir: Path, policy_ids: list[str]) 
 
 
 def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.people.directory import save_directory
-    from bot.people.directory_csv import DirectoryCsvError, export_directory_csv, read_directory_csv
+    from bot.people.directory_csv import export_directory_csv
     policy_ids = list(load_policies(settings.policy_dir))
     data_dir = args.data or settings.data_dir
     if args.action == "export":
@@ -60,32 +58,17 @@ def cmd_directory(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if not args.file.is_file():
         raise UsageError(f"{args.file}: no such file")
+    # (checked here first, so that a file with problems is refused without opening the store or asking the bot)
+    from bot.people.directory_csv import DirectoryCsvError, read_directory_csv
     try:
-        directory = read_directory_csv(args.file, policy_ids)
+        read_directory_csv(args.file, policy_ids)
     except DirectoryCsvError as exc:
         for problem in exc.problems:
             print(f"{args.file}: {problem}", file=sys.stderr)
         print(f"error: {args.file} was not imported ({len(exc.problems)} problems); nothing changed", file=sys.stderr)
         return 2
-
-    async def save() -> None:
-        from bot.cases.trail import log_event
-        from bot.cli.records import operator
-        from bot.dates.workdays import LONDON
-
-        async with store_of(settings, data_dir) as store:
-            await save_directory(store, directory)
-            await log_event(store, {"at": datetime.now(LONDON).isoformat(), "by": operator(),
-                                    "action": "directory_imported",  # (how many, never who: the file is the record)
-                                    "detail": f"{len(directory)} people, {len(directory.agencies())} agencies"})
-
-    with refused_while_in_use("the embedded store is the running bot's alone, so import it while the bot is stopped "
-                              "(on PostgreSQL, import beside running replicas)"):
-        asyncio.run(save())
-    print(f"Imported {len(directory)} people from {args.file} ({len(directory.agencies())} agencies).")
-    if settings.database_url:
-        print(f"Running replicas use it from their next scheduler pass (within {settings.tick_seconds} s).")
-    return 0
+    text = args.file.read_bytes().decode("utf-8-sig")
+    return run_operation(settings, data_dir, "directory-import", {"csv": text, "file": str(args.file)})
 
 
 def cmd_counterpart(args: argparse.Namespace, settings: Settings) -> int:

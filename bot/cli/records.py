@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import logging
 import os
-import pwd
 import re
 import sys
 import tempfile
@@ -16,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.common import Parser, UsageError, add_data, has_data, parse_date, refused_while_in_use, store_of
+from bot.admin.ops import operator
+from bot.cli.common import Parser, UsageError, add_data, has_data, parse_date, run_operation, store_of
 from bot.config import ConfigError, Settings, load_dotenv_file, read_settings
 from bot.dates.workdays import LONDON
 from policies.loader import load_policies
@@ -32,16 +32,6 @@ if TYPE_CHECKING:
 # which reads and adds audit-log entries only. purge refuses then: it deletes what the running bot may be using.
 REF = re.compile(r"^ESC-\d{4}-\d{4,}$", re.IGNORECASE)
 DEFAULT_RETENTION_YEARS = 6
-
-
-def operator() -> str:
-    """Who ran the command, as audit entries name people: "cli:<OS user>", the process's effective user from the
-    password database (never LOGNAME or USER, which anyone can set), or "cli:<uid>" if it has no entry there."""
-    uid = os.geteuid()
-    try:
-        return f"cli:{pwd.getpwuid(uid).pw_name}"
-    except KeyError:
-        return f"cli:{uid}"
 
 
 def retention_years(env: dict[str, str] | None = None) -> int:
@@ -233,59 +223,23 @@ def verify_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import DEDUPE
+    """bot.admin.ops.purge: by the running bot where one has the embedded store open, else here."""
     from bot.jobs.expiry import DIALOG_RETENTION, RETENTION
-    from bot.records.audit import log_event
-    from bot.records.files import saved_copies
-    from bot.records.retention import PurgeReport, purge, years_before
+    from bot.records.retention import years_before
 
     years = retention_years()
-    now = datetime.now(LONDON)
     data_dir = args.data or settings.data_dir
-
-    async def run() -> PurgeReport:
-        if not has_data(settings, data_dir):
-            return PurgeReport((), years_before(now, years), years, args.dry_run)
-        async with store_of(settings, data_dir) as store:
-            report = await purge(store, now, years, args.dry_run, operator(), DEDUPE)
-            if args.dry_run:  # (a real purge writes its own entry, listing each case; a dry run only counts them)
-                await log_event(store, {"at": now.isoformat(), "by": operator(), "action": "purge_dry_run",
-                                        "detail": f"{len(report.cases)} case(s) would be removed, "
-                                                  f"{len(report.held)} kept on legal hold; retention {years} years"})
-            return report
-
-    with refused_while_in_use("purge deletes cases and records the running bot may be using, so it runs only while "
-                              "the bot is stopped; export, audit and subject-access work beside it"):
-        report = asyncio.run(run())
-    rule = f"closed before {report.cutoff.date()} (retention: {years} years after closure, BOT_RETENTION_YEARS)"
-    verb = "Would remove" if args.dry_run else "Removed"
-    held = [f"Kept, not removed: {case.ref} ({case.why}: run `python -m bot audit verify`)" if case.why else
-            f"Held, not removed: {case.ref} (legal hold since {case.held_since})" for case in report.held]
-    if not report.cases:
-        first = f"every case {rule} is on legal hold" if held else f"no case was {rule}"
-        print(f"Nothing to remove: {first}." + ("" if args.dry_run else " The purge is in the audit log."))
-        for line in held:
-            print(line)
-    else:
-        print(f"{verb} {len(report.cases)} case(s) {rule}:")
-        for case in report.cases:
-            print(f"{case.ref}\t{case.policy}\tclosed {case.closed_at[:10]}")
-        for line in held:
-            print(line)
-        print("Dry run: nothing was changed; run with --yes to remove them." if args.dry_run
-              else f"Recorded in the audit log as entry {report.log_key.removeprefix('chain-').lstrip('0') or '0'}.")
-    copies = saved_copies(data_dir, report.refs)  # (the console's saved copies of their written records)
-    if copies:
-        if not args.dry_run:
-            for copy in copies:
-                copy.unlink(missing_ok=True)
-        print(f"{verb} {len(copies)} saved copy(ies) of their written records in {copies[0].parent}.")
-    # Always the last lines; these records are not cases, so they are not in the audit log.
-    print(f"{verb} {report.dialogs} unfinished form(s) untouched for {DIALOG_RETENTION.days} days "
-          "(never opened as cases; they may hold a child's details).")
-    print(f"{verb} {report.dedupe_records} dedupe record(s) of chat events older than {RETENTION.days} days "
-          "(kept only to ignore platform retries).")
-    return 0
+    if not has_data(settings, data_dir):  # (nothing to read: no data folder is made for a purge)
+        verb = "Would remove" if args.dry_run else "Removed"
+        cutoff = years_before(datetime.now(LONDON), years).date()
+        print(f"Nothing to remove: there is no data folder {data_dir} (retention: {years} years after closure, "
+              f"closed before {cutoff}).")
+        print(f"{verb} 0 unfinished form(s) untouched for {DIALOG_RETENTION.days} days (never opened as cases; they "
+              "may hold a child's details).")
+        print(f"{verb} 0 dedupe record(s) of chat events older than {RETENTION.days} days (kept only to ignore "
+              "platform retries).")
+        return 0
+    return run_operation(settings, data_dir, "purge", {"years": years, "dry_run": bool(args.dry_run)})
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {

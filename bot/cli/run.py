@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import EMAIL, UsageError, add_data, parse_instant, policy_named, store_of
+from bot.cli.common import EMAIL, UsageError, add_data, parse_instant, policy_named, run_operation, store_of
 from bot.config import Settings
 from policies.loader import load_policies
 
@@ -21,7 +21,8 @@ def add_parsers(sub: Any) -> None:
     chat.add_argument("--user", required=True, metavar="EMAIL", help="who you are")
     chat.add_argument("--policy", metavar="ID", help="run only this procedure")
     add_data(chat)
-    tick = sub.add_parser("tick", help="run one scheduler pass at a given time; prints a line per nudge sent")
+    tick = sub.add_parser("tick", help="run one scheduler pass at a given time (by the running bot, if one has the "
+                          "data folder); prints a line per nudge sent, exit 1 if a message could not be delivered")
     tick.add_argument("--now", required=True, metavar="ISO-DATETIME", help="e.g. 2026-11-25T09:00 (London time)")
     add_data(tick)
     summary = sub.add_parser("summary", help="the weekly summary's figures for a week (default: the last full week)")
@@ -111,19 +112,13 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import tick_once
+    """One scheduler pass (bot.admin.ops.tick): by the running bot where one has the embedded store open, else here
+    with the channels connected; exit 1 when a message could not be delivered."""
+    from bot.dates.clock import FixedClock
 
     now = parse_instant(args.now, "--now")
-    policies = load_policies(settings.policy_dir, settings.policy_ids)
-    from bot.cli.records import operator
-
-    report = asyncio.run(tick_once(args.data or settings.data_dir, policies, settings, now, by=operator()))
-    for sent in report.sent:
-        text = " ".join(sent.text.split())
-        print(f"{sent.ref}\tstage {sent.stage}\t{sent.kind}\t{sent.thread.channel}:{sent.thread.conversation}\t{text}")
-    if report.summary_posted:
-        print(f"summary\t{report.summary_posted}\tposted to {settings.summary_target}")
-    return 0
+    return run_operation(settings, args.data or settings.data_dir, "tick", {"now": now.isoformat()}, channels=True,
+                         clock=FixedClock(now))
 
 
 def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:

@@ -28,7 +28,7 @@ from typing import Any
 
 from bot.dates.workdays import LONDON, london_today
 from storage.base import Doc, Store
-from storage.collections import DIALOGS, EVENTS
+from storage.collections import DIALOGS, EVENTS, channel_collection
 
 log = logging.getLogger(__name__)
 # Slack rejects requests signed more than 5 minutes ago and gives up retrying an event within about an hour; Teams
@@ -38,6 +38,8 @@ RETENTION = timedelta(days=7)
 # among it. Nobody finishes a form a fortnight later, so one untouched for DIALOG_RETENTION is removed: the child's
 # details must not outlive the case that was never opened.
 DIALOG_RETENTION = timedelta(days=14)
+CHAT_CHANNELS = ("slack", "teams")  # channels with state of their own (their markers are expired with the core's)
+DEDUPE = (EVENTS, *(channel_collection(c, "marks") for c in CHAT_CHANNELS))  # every collection of dedupe records
 
 
 class _Unchanged(Exception):

@@ -11,7 +11,7 @@ from typing import TypeVar
 from bot.dates.clock import Clock
 from bot.jobs.expiry import RETENTION, DailySweep
 from bot.jobs.scheduler import Scheduler, SentNudge
-from bot.jobs.threads import Threads
+from bot.jobs.threads import Deliveries, Threads, Undelivered
 from bot.jobs.weekly import WeeklyPoster
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ class PassReport:
     delivered: int = 0
     sent: list[SentNudge] = field(default_factory=list)
     summary_posted: str | None = None
+    undelivered: list[Undelivered] = field(default_factory=list)  # messages due that could not be delivered
 
 
 @dataclass
@@ -69,7 +70,9 @@ class Jobs:
         posted = await step("queueing the weekly summary", lambda: self.weekly.tick(now), None)
         if posted:
             log.info("weekly summary queued for %s", posted)
-        delivered = await step("delivering queued messages", self.threads.deliver_due, 0)
+        deliveries = await step("delivering queued messages", self.threads.deliver_due, None)
         if expire:
             await step("expiring old records", expiry, None)
-        return PassReport(delivered, sent, posted)
+        if deliveries is None:  # (the store failed as the pass began to deliver: nothing due could be delivered)
+            deliveries = Deliveries(missed={"": Undelivered("message", "", "?", "the store could not be read")})
+        return PassReport(deliveries.delivered, sent, posted, deliveries.undelivered)

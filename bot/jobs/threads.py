@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.cases import messages
@@ -48,6 +48,41 @@ class Sent:
     def ok(self) -> bool:
         """Delivered, or on its way where only another process can deliver it (nothing to warn anyone of)."""
         return self.status in ("sent", "elsewhere")
+
+
+@dataclass(frozen=True)
+class Undelivered:
+    """A message a pass could not deliver: what it is (its kind and case, "" if none), the channel it goes to, and
+    why. `connected`: the channel is connected in this process (the platform failed); else only another process could
+    deliver it."""
+
+    what: str
+    case: str
+    channel: str
+    why: str
+    connected: bool = True
+
+    @classmethod
+    def of(cls, letter: Letter, channel: str, why: str, connected: bool = True) -> Undelivered:
+        what = "root message" if letter.root else str(letter.reply.kind).replace("_", " ")
+        return cls(what, letter.case or letter.reply.case_ref or "", channel or "?", why, connected)
+
+
+@dataclass
+class Deliveries:
+    """One pass's deliveries: how many were delivered, the channels that failed (not tried again in the pass), and
+    each message that could not be delivered (the first reason, once per message)."""
+
+    delivered: int = 0
+    failing: set[str] = field(default_factory=set)
+    missed: dict[str, Undelivered] = field(default_factory=dict)
+
+    def miss(self, key: str, item: Undelivered) -> None:
+        self.missed.setdefault(key, item)
+
+    @property
+    def undelivered(self) -> list[Undelivered]:
+        return list(self.missed.values())
 
 
 class Threads:
@@ -111,27 +146,30 @@ class Threads:
         return await self.sent(root_key(ref))
 
     # --- delivering ---------------------------------------------------------------------------------------------
-    async def deliver(self, key: str, skip: set[str] | None = None) -> bool:
+    async def deliver(self, key: str, run: Deliveries | None = None) -> bool:
         """One attempt at one queued message (nothing if it is delivered, given up, in flight, or not due yet);
-        True if it is delivered now. `skip`: channels not to try in this pass (one failed already)."""
+        True if it is delivered now. `run`: the pass it is part of (a channel failing in it is not tried again;
+        what could not be delivered is listed there)."""
         letter = await self.outbox.claim(key)
         if letter is None:
             return False
         try:
             async with self._cases(letter.case or key):
-                return await self._deliver_claimed(letter, skip)
+                return await self._deliver_claimed(letter, run)
         finally:
             self.outbox.unclaim(key)
 
-    async def _deliver_claimed(self, letter: Letter, skip: set[str] | None) -> bool:
+    async def _deliver_claimed(self, letter: Letter, run: Deliveries | None) -> bool:
         key = letter.key
         try:
-            if not await self._attempt(letter, skip):
+            if not await self._attempt(letter, run):
                 await self.outbox.release(key)
                 return False
         except SendError as exc:
-            if skip is not None and exc.channel:
-                skip.add(exc.channel)
+            if run is not None:
+                if exc.channel:
+                    run.failing.add(exc.channel)
+                run.miss(key, Undelivered.of(letter, exc.channel, str(exc)))
             await self._failed(letter, exc)
             return False
         except KeyError:  # its case is not stored (yet, or any more: purged)
@@ -143,6 +181,8 @@ class Threads:
         except Exception as exc:  # a fault of ours, not the platform's: backed off, in time given up, never blocking
             log.error("delivering a %s failed unexpectedly (%s); tried again later", letter.reply.kind,
                       type(exc).__name__)
+            if run is not None:
+                run.miss(key, Undelivered.of(letter, "", f"an unexpected error ({type(exc).__name__})"))
             await self._failed(letter, SendError(f"an unexpected error ({type(exc).__name__})"))
             return False
         return True
@@ -151,12 +191,15 @@ class Threads:
         if not await self.outbox.retry_later(letter.key, error):
             await self._given_up(letter, error)
 
-    async def _attempt(self, letter: Letter, skip: set[str] | None) -> bool:
+    async def _attempt(self, letter: Letter, run: Deliveries | None) -> bool:
         """Deliver a claimed letter (False, untried, where this process cannot reach: another one will)."""
-        where, via, reply = await self._destination(letter, skip)
+        where, via, reply = await self._destination(letter, run)
         if not self.outbox.reaches(where):
+            if run is not None:
+                run.miss(letter.key, Undelivered.of(letter, where.channel, f"no {where.channel} connection in this "
+                                                    "process", connected=False))
             return False
-        if skip is not None and where.channel in skip:
+        if run is not None and where.channel in run.failing:
             raise SendError(f"{where.channel} failed earlier in this pass", channel=where.channel)
         posted = None
         if letter.unknown:  # the last try timed out: it may have arrived, so look before posting again
@@ -169,7 +212,7 @@ class Threads:
         await self.outbox.delivered(letter.key, posted)
         return True
 
-    async def _destination(self, letter: Letter, skip: set[str] | None) -> tuple[ThreadRef, ThreadRef | None, Reply]:
+    async def _destination(self, letter: Letter, run: Deliveries | None) -> tuple[ThreadRef, ThreadRef | None, Reply]:
         """Where a message goes now, from what is stored: a case's message into its thread, the root posted first if
         it is not there yet (a root's headline is made afresh, as the case is when it is posted)."""
         if not letter.case:
@@ -188,7 +231,7 @@ class Threads:
             if claimed is None:
                 raise SendError("the case's thread is not started yet")
             try:
-                if not await self._deliver_claimed(claimed, skip):
+                if not await self._deliver_claimed(claimed, run):
                     raise SendError("the case's thread is not started yet", channel=case["thread"]["channel"])
             finally:
                 self.outbox.unclaim(root_letter)
@@ -202,19 +245,20 @@ class Threads:
         except ValueError:
             return False
 
-    async def deliver_due(self) -> int:
-        """Every message due now (each scheduler pass); how many were delivered. A channel that fails is not tried
-        again in this pass: it is likely down, and the rest must not wait behind a timeout each. A message that
-        cannot even be tried (its store record unreadable, the store failing) does not hold up the others."""
-        skip: set[str] = set()
-        delivered = 0
+    async def deliver_due(self) -> Deliveries:
+        """Every message due now (each scheduler pass): how many were delivered, and what could not be. A channel
+        that fails is not tried again in this pass: it is likely down, and the rest must not wait behind a timeout
+        each. A message that cannot even be tried (its store record unreadable, the store failing) does not hold up
+        the others."""
+        run = Deliveries()
         for key in await self.outbox.due():
             try:
-                delivered += await self.deliver(key, skip)
+                run.delivered += await self.deliver(key, run)
             except Exception as exc:
                 log.warning("a queued message could not be tried (%s); tried again at the next pass",
                             type(exc).__name__)
-        return delivered
+                run.miss(key, Undelivered("message", "", "?", f"it could not be tried ({type(exc).__name__})"))
+        return run
 
     async def _given_up(self, letter: Letter, error: SendError) -> None:
         """A message not delivered for a day: in the audit log, and the person it concerns told where possible."""

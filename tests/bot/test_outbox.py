@@ -65,9 +65,9 @@ async def test_a_refused_post_waits_at_least_what_the_platform_asks_then_is_deli
     sent = await core.threads.send("k2", Reply("Hello"), to=PLACE, wait=5)
     assert sent.status == "pending" and sent.error == "slow down"
     clock.advance(seconds=60)
-    assert await core.threads.deliver_due() == 0  # (15 s of back-off, but Slack asked for 120)
+    assert (await core.threads.deliver_due()).delivered == 0  # (15 s of back-off, but Slack asked for 120)
     clock.advance(seconds=61)
-    assert await core.threads.deliver_due() == 1
+    assert (await core.threads.deliver_due()).delivered == 1
     assert len(flaky.posted) == 1
 
 
@@ -76,7 +76,7 @@ async def test_a_post_that_timed_out_is_looked_for_first_and_not_posted_again(co
     connect(core, flaky)
     await core.threads.send("k3", Reply("Hello"), to=PLACE, wait=5)
     clock.advance(minutes=1)
-    assert await core.threads.deliver_due() == 1
+    assert (await core.threads.deliver_due()).delivered == 1
     assert flaky.looked == ["k3"] and flaky.posted == []  # found where it landed: not posted a second time
 
 
@@ -102,7 +102,7 @@ async def test_a_message_not_delivered_for_a_day_is_given_up_audited_and_the_per
 async def test_a_letter_waiting_for_a_channel_this_process_does_not_reach_is_left_untried(core, clock, store):
     await core.threads.send("k5", Reply("For a console"), to=ThreadRef("console", "someone@example.org"))
     clock.advance(minutes=5)
-    assert await core.threads.deliver_due() == 0
+    assert (await core.threads.deliver_due()).delivered == 0
     letter = await store.get("outbox", "k5")
     assert letter["status"] == "pending" and letter["attempts"] == 0  # another process (their console) delivers it
 
@@ -141,12 +141,13 @@ async def test_a_message_that_fails_unexpectedly_backs_off_without_holding_up_th
     await core.threads.send("bad", Reply("broken"), to=PLACE, now=False)
     for key in ("a", "b", "c"):
         await core.threads.send(key, Reply(f"message {key}"), to=PLACE, now=False)
-    assert await core.threads.deliver_due() == 3  # (the broken one first, oldest first: the others still go)
+    # (the broken one first, oldest first: the others still go)
+    assert (await core.threads.deliver_due()).delivered == 3
     assert sorted(key for _, _, key in buggy.posted) == ["a", "b", "c"]
     letter = await store.get("outbox", "bad")
     assert letter["status"] == "pending" and letter["attempts"] == 1 and "AttributeError" in letter["error"]
     clock.advance(seconds=GIVE_UP.total_seconds() + 1)
-    assert await core.threads.deliver_due() == 0
+    assert (await core.threads.deliver_due()).delivered == 0
     assert (await store.get("outbox", "bad"))["status"] == "failed"  # given up in time, and audited
     assert [doc["action"] for _, doc in await store.scan("audit_log")] == ["delivery_failed"]
 
@@ -167,7 +168,7 @@ async def test_a_slow_delivery_of_this_process_is_not_taken_over_however_long_it
     sent = await core.threads.send("slow", Reply("Hello"), to=PLACE, wait=0.05)
     assert sent.status != "sent"
     clock.advance(minutes=30)  # (long past any lease)
-    assert await core.threads.deliver_due() == 0  # the pass leaves it to the delivery in flight
+    assert (await core.threads.deliver_due()).delivered == 0  # the pass leaves it to the delivery in flight
     gate.set()
     await core.work.settle()
     assert [key for _, _, key in slow.posted] == ["slow"]

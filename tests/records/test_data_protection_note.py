@@ -24,9 +24,9 @@ from conftest import POLICIES
 from records_kit import EMMA, JORDAN, LENA, STRANGER, Desk, at
 
 import storage.collections as collections
-from bot.app import CHAT_CHANNELS
 from bot.cases.case import Case
 from bot.door.state import MARKS
+from bot.jobs.expiry import CHAT_CHANNELS
 from bot.jobs.outbox import ChannelInfo
 from bot.records.hold import place
 from bot.records.retention import purge

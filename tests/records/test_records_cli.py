@@ -268,14 +268,14 @@ def test_the_operator_is_the_process_user_whatever_logname_says(tmp_path, data, 
 
 
 def test_an_operator_with_no_passwd_entry_is_named_by_uid(monkeypatch):
-    from bot.cli import records as records_cli
+    from bot.admin import ops
 
     def no_entry(uid: int) -> pwd.struct_passwd:
         raise KeyError(f"getpwuid(): uid not found: {uid}")
 
-    monkeypatch.setattr(records_cli.pwd, "getpwuid", no_entry)
+    monkeypatch.setattr(ops.pwd, "getpwuid", no_entry)
     monkeypatch.setenv("LOGNAME", "someone-else")
-    assert records_cli.operator() == f"cli:{os.geteuid()}"
+    assert ops.operator() == f"cli:{os.geteuid()}"
 
 
 def test_each_audit_run_is_logged_and_shows_from_the_next_run_on(tmp_path, data):

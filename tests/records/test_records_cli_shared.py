@@ -1,6 +1,6 @@
 """export and audit while the bot is serving (`python -m bot serve`, a real server holding the store): they open the
 store in shared mode beside it, keep standard output clean, and leave audit entries the bot's store keeps. purge and
-directory import still refuse, saying why."""
+directory import are done by the running bot itself (tests/deploy/test_live_admin.py)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from conftest import CHILD_NAME
 from records_kit import LENA, Desk
 
 from bot.dates.workdays import LONDON
-from bot.people.directory_csv import demo_directory, export_directory_csv
 from policies.loader import load_policies
 from storage.tinydb_store import TinyDBStore
 
@@ -155,37 +154,6 @@ def test_export_and_audit_work_while_the_server_runs(tmp_path: Path, case: tuple
     assert (kept[-1]["action"], kept[-1]["detail"]) == ("audit_exported",
                                                         f"format json; all dates; {len(listed)} row(s)")
     assert not in_flight.exists()  # the exclusive open cleans tmp/ (and logs it), as the server's next start would
-
-
-def test_purge_hold_release_and_directory_import_still_refuse_while_the_server_runs(
-    tmp_path: Path, case: tuple[Path, str], server: Server
-) -> None:
-    data, ref = case
-    refused = f"error: store in use: another process (pid {server.proc.pid}) has {data} open; "
-    for mode in ("--yes", "--dry-run"):
-        purge = bot(tmp_path, "purge", mode, "--data", data)
-        assert purge.returncode == 1 and purge.stdout == ""
-        assert purge.stderr.startswith(refused) and len(purge.stderr.splitlines()) == 1
-        assert "(purge deletes cases and records the running bot may be using, so it runs only while the bot is " \
-               "stopped; export, audit and subject-access work beside it)" in purge.stderr
-    for command in (["hold", ref, "--reason", "Matter 9"], ["release", ref]):
-        done = bot(tmp_path, *command, "--data", data)
-        assert done.returncode == 1 and done.stdout == ""
-        assert done.stderr.startswith(refused) and len(done.stderr.splitlines()) == 1
-        assert f"({command[0]} changes the case, and the embedded store is the running bot's alone, so it runs only " \
-               "while the bot is stopped (on PostgreSQL it runs beside the replicas); export, audit and " \
-               "subject-access work beside it)" in done.stderr
-    people = tmp_path / "people.csv"
-    people.write_text(export_directory_csv(demo_directory(["medway"])), encoding="utf-8")
-    load = bot(tmp_path, "directory", "import", people, "--data", data)
-    assert load.returncode == 1 and load.stdout == "", load.stderr
-    assert load.stderr.startswith(refused) and len(load.stderr.splitlines()) == 1
-    assert "the embedded store is the running bot's alone, so import it while the bot is stopped" \
-        in load.stderr
-    assert server.stop() == 0, server.output
-    rows = json.loads(bot(tmp_path, "audit", "--format", "json", "--data", data).stdout)
-    assert [r["action"] for r in rows] == ["opened", "escalated"]  # nothing purged, nothing logged
-    assert {r["case"] for r in rows} == {ref}
 
 
 def test_subject_access_works_while_the_server_runs(tmp_path: Path, case: tuple[Path, str], server: Server) -> None:
