@@ -12,7 +12,7 @@ import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,7 @@ class Core:
     inbox: Inbox
     door: Door
     directory_stamp: str = ""  # which import is in use (bot.people.directory.directory_stamp)
+    passing: asyncio.Lock = field(default_factory=asyncio.Lock)  # one pass at a time: the loop's, or an operator's tick
 
     async def load_directory(self, settings: Settings | None = None) -> bool:
         """Put the imported directory in use (else the shipped fictional one); True if one was imported."""
@@ -103,7 +104,12 @@ class Core:
 
     async def tick(self, now: datetime | None = None, *, expire: bool = True) -> PassReport:
         """One scheduler pass: the directory again if a new one was imported, forms accepted but not handled (the
-        process stopped), then the jobs."""
+        process stopped), then the jobs. Passes in one process run one at a time (an operator's `tick` through the
+        administration socket waits for the scheduler's)."""
+        async with self.passing:
+            return await self._pass(now, expire)
+
+    async def _pass(self, now: datetime | None, expire: bool) -> PassReport:
         try:
             await self.refresh_directory()
         except Exception as exc:  # (the one in use stays; tried again at the next pass)
