@@ -414,7 +414,11 @@ def serve(settings: Settings, policies: Mapping[str, Policy], *, host: str | Non
 
     def announce(_: object) -> None:
         where = f"database {redacted(settings.database_url)}" if settings.database_url else str(data)
-        for line in [*channel_lines(host, port, where, settings), f"  procedures: {names}", key_line(settings, data)]:
+        admin = [] if settings.database_url else [
+            f"  admin:   {data / '.admin.sock'} (tick, purge, hold, release and directory import, run as this user, "
+            "are done by this bot)"]
+        for line in [*channel_lines(host, port, where, settings), *admin, f"  procedures: {names}",
+                     key_line(settings, data)]:
             print(line, flush=True)
 
     try:
