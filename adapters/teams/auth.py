@@ -22,7 +22,9 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from botframework.connector.auth import (
     AuthenticateRequestResult,
+    AuthenticationConstants,
     ManagedIdentityAppCredentials,
+    MicrosoftAppCredentials,
     ServiceClientCredentialsFactory,
     jwt_token_extractor,
 )
@@ -36,7 +38,8 @@ MAX_LIFETIME = 24 * 3600
 WORKERS = 4
 AUTH_SECONDS = 5.0  # a whole check, queueing for a worker included (an inbound request waits no longer)
 KEY_FETCH_SECONDS = 4.0  # one connect or read while fetching Microsoft's signing keys
-IDENTITY_SECONDS = 4.0  # one connect or read while fetching a managed identity's token (UserAssignedMSI)
+IDENTITY_SECONDS = 4.0  # one connect or read while fetching the bot's own token (a managed identity's or a secret's)
+LOGIN_URL = AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX  # Microsoft's login endpoint
 
 
 class TimedRequests:
@@ -84,6 +87,41 @@ def time_identity_fetches(credentials: object) -> None:
         credentials.app = msal.ManagedIdentityClient(
             credentials._managed_identity, http_client=TimedSession(),
             token_cache=ManagedIdentityAppCredentials.global_token_cache)
+
+
+class LoginSession(TimedSession):
+    """A TimedSession that sends each call meant for Microsoft's login endpoint (LOGIN_URL) to `login_url` instead,
+    when one is given: MICROSOFT_LOGIN_URL, which tests point at a fake of it."""
+
+    def __init__(self, login_url: str = "") -> None:
+        super().__init__()
+        self.login_url = login_url
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        text = url.decode() if isinstance(url, bytes) else url
+        if self.login_url and text.startswith(LOGIN_URL):
+            text = self.login_url + text[len(LOGIN_URL):]
+        return super().request(method, text, *args, **kwargs)
+
+
+def time_secret_fetches(credentials: object, login_url: str = "") -> None:
+    """Give an app registration's token fetch (SingleTenant, MultiTenant: its client secret) a timeout, and send it to
+    `login_url` when one is given. botbuilder 4.17.1 builds msal's ConfidentialClientApplication on a plain session,
+    with no timeout; the same app is made here first, on a LoginSession, in the attribute botbuilder then finds it in.
+    Call it off the event loop: msal asks the login endpoint for its tenant's configuration as the app is made."""
+    if isinstance(credentials, MicrosoftAppCredentials) and credentials.app is None and credentials.microsoft_app_id:
+        credentials.app = msal.ConfidentialClientApplication(
+            client_id=credentials.microsoft_app_id, client_credential=credentials.microsoft_app_password,
+            authority=credentials.oauth_endpoint, http_client=LoginSession(login_url))
+
+
+def fetch_token(credentials: Any, login_url: str = "") -> str:
+    """The bot's own token for its calls to Teams, from these credentials, each fetch within a time limit (blocking:
+    run it on a thread of its own)."""
+    time_identity_fetches(credentials)
+    time_secret_fetches(credentials, login_url)
+    token: str = credentials.get_access_token()
+    return token
 
 
 class TokenRefused(Exception):
@@ -152,13 +190,15 @@ class OutgoingTokens(ServiceClientCredentialsFactory):
     connector it creates (each turn's replies, each proactive message), and msrest asks them for a token
     synchronously, on the event loop: a blocking call to Microsoft's login endpoint, with no timeout, per message.
     Here one set of credentials is kept per (app, audience, login endpoint), and before botbuilder uses them their
-    token is fetched (or found in msal's cache) on a small pool of threads of its own, within AUTH_SECONDS; the call
-    botbuilder then makes on the event loop is answered from the cache.
+    token is fetched (or found in msal's cache) on a small pool of threads of its own, within AUTH_SECONDS and each
+    call to Microsoft within IDENTITY_SECONDS (`fetch_token`); the call botbuilder then makes on the event loop is
+    answered from the cache.
     """
 
-    def __init__(self, inner: ServiceClientCredentialsFactory, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, inner: ServiceClientCredentialsFactory, pool: ThreadPoolExecutor, login_url: str = "") -> None:
         self._inner = inner
         self._pool = pool
+        self._login_url = login_url  # MICROSOFT_LOGIN_URL (tests' fake of Microsoft's login endpoint), or ""
         self._kept: dict[tuple[str, str, str, bool], Any] = {}
 
     async def is_valid_app_id(self, app_id: str) -> bool:
@@ -176,7 +216,7 @@ class OutgoingTokens(ServiceClientCredentialsFactory):
                 app_id, oauth_scope, login_endpoint, validate_authority)
             time_identity_fetches(credentials)
         if getattr(credentials, "microsoft_app_id", "") and hasattr(credentials, "get_access_token"):
-            job = asyncio.get_running_loop().run_in_executor(self._pool, credentials.get_access_token)
+            job = asyncio.get_running_loop().run_in_executor(self._pool, fetch_token, credentials, self._login_url)
             try:
                 await asyncio.wait_for(job, AUTH_SECONDS)
             except Exception as exc:  # the turn goes on; a reply then fails (and is logged) as it would have anyway
