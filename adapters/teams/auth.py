@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -104,24 +105,34 @@ class LoginSession(TimedSession):
         return super().request(method, text, *args, **kwargs)
 
 
-def time_secret_fetches(credentials: object, login_url: str = "") -> None:
-    """Give an app registration's token fetch (SingleTenant, MultiTenant: its client secret) a timeout, and send it to
-    `login_url` when one is given. botbuilder 4.17.1 builds msal's ConfidentialClientApplication on a plain session,
-    with no timeout; the same app is made here first, on a LoginSession, in the attribute botbuilder then finds it in.
-    Call it off the event loop: msal asks the login endpoint for its tenant's configuration as the app is made."""
-    if isinstance(credentials, MicrosoftAppCredentials) and credentials.app is None and credentials.microsoft_app_id:
-        credentials.app = msal.ConfidentialClientApplication(
-            client_id=credentials.microsoft_app_id, client_credential=credentials.microsoft_app_password,
-            authority=credentials.oauth_endpoint, http_client=LoginSession(login_url))
+class _TimedApp:
+    """msal's ConfidentialClientApplication for an app registration's credentials, on a LoginSession, made when first
+    used (msal asks the login endpoint for the tenant's configuration as the app is made: never on the event loop)."""
+
+    def __init__(self, credentials: MicrosoftAppCredentials, login_url: str) -> None:
+        self._credentials = credentials
+        self._login_url = login_url
+        self._app: msal.ConfidentialClientApplication | None = None
+        self._making = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._making:
+            if self._app is None:
+                credentials = self._credentials
+                self._app = msal.ConfidentialClientApplication(
+                    client_id=credentials.microsoft_app_id, client_credential=credentials.microsoft_app_password,
+                    authority=credentials.oauth_endpoint, http_client=LoginSession(self._login_url))
+        return getattr(self._app, name)
 
 
-def fetch_token(credentials: Any, login_url: str = "") -> str:
-    """The bot's own token for its calls to Teams, from these credentials, each fetch within a time limit (blocking:
-    run it on a thread of its own)."""
+def time_token_fetches(credentials: object, login_url: str = "") -> None:
+    """Give the bot's own token fetch a timeout, whatever its app type: a managed identity's (time_identity_fetches),
+    or an app registration's secret's (SingleTenant, MultiTenant), which botbuilder 4.17.1 would make on a plain
+    session; its msal app is given here, made at first use on a LoginSession (which also sends it to `login_url`, when
+    given), in the attribute botbuilder then finds it in."""
     time_identity_fetches(credentials)
-    time_secret_fetches(credentials, login_url)
-    token: str = credentials.get_access_token()
-    return token
+    if isinstance(credentials, MicrosoftAppCredentials) and credentials.app is None and credentials.microsoft_app_id:
+        credentials.app = _TimedApp(credentials, login_url)
 
 
 class TokenRefused(Exception):
@@ -191,8 +202,8 @@ class OutgoingTokens(ServiceClientCredentialsFactory):
     synchronously, on the event loop: a blocking call to Microsoft's login endpoint, with no timeout, per message.
     Here one set of credentials is kept per (app, audience, login endpoint), and before botbuilder uses them their
     token is fetched (or found in msal's cache) on a small pool of threads of its own, within AUTH_SECONDS and each
-    call to Microsoft within IDENTITY_SECONDS (`fetch_token`); the call botbuilder then makes on the event loop is
-    answered from the cache.
+    call to Microsoft within IDENTITY_SECONDS (`time_token_fetches`); the call botbuilder then makes on the event loop
+    is answered from the cache.
     """
 
     def __init__(self, inner: ServiceClientCredentialsFactory, pool: ThreadPoolExecutor, login_url: str = "") -> None:
@@ -214,9 +225,9 @@ class OutgoingTokens(ServiceClientCredentialsFactory):
         if credentials is None:
             credentials = self._kept[key] = await self._inner.create_credentials(
                 app_id, oauth_scope, login_endpoint, validate_authority)
-            time_identity_fetches(credentials)
+            time_token_fetches(credentials, self._login_url)
         if getattr(credentials, "microsoft_app_id", "") and hasattr(credentials, "get_access_token"):
-            job = asyncio.get_running_loop().run_in_executor(self._pool, fetch_token, credentials, self._login_url)
+            job = asyncio.get_running_loop().run_in_executor(self._pool, credentials.get_access_token)
             try:
                 await asyncio.wait_for(job, AUTH_SECONDS)
             except Exception as exc:  # the turn goes on; a reply then fails (and is logged) as it would have anyway

@@ -2,8 +2,9 @@
 
 The credentials are the ones botbuilder makes for every reply and proactive message (its configuration credential
 factory over mount.bot_config: an app registration's secret for SingleTenant and MultiTenant, a managed identity for
-UserAssignedMSI), for the public cloud's audience and login endpoint, and the token is fetched by auth.fetch_token, on a
-thread of its own (a daemon, so a fetch that never ends cannot keep the command from ending), within TOKEN_SECONDS.
+UserAssignedMSI), for the public cloud's audience and login endpoint, with auth.time_token_fetches' time limits; the
+token is fetched on a thread of its own (a daemon, so a fetch that never ends cannot keep the command from ending),
+within TOKEN_SECONDS.
 Nothing is sent to Teams and nothing is kept. No message here ever holds the secret or a token.
 """
 
@@ -20,7 +21,7 @@ import requests
 from botbuilder.integration.aiohttp import ConfigurationServiceClientCredentialFactory
 from botframework.connector.auth import AuthenticationConstants, MicrosoftAppCredentials
 
-from adapters.teams.auth import LOGIN_URL, fetch_token
+from adapters.teams.auth import LOGIN_URL, time_token_fetches
 from adapters.teams.mount import bot_config
 from bot.config import Settings
 
@@ -56,6 +57,7 @@ async def token_from(settings: Settings, seconds: float = TOKEN_SECONDS) -> str:
                                                    AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE,
                                                    LOGIN_URL, True)
     where = authority(credentials, settings)
+    time_token_fetches(credentials, settings.teams_login_url)
     loop = asyncio.get_running_loop()
     done: asyncio.Future[str] = loop.create_future()
 
@@ -68,7 +70,7 @@ async def token_from(settings: Settings, seconds: float = TOKEN_SECONDS) -> str:
 
     def fetch() -> None:
         try:
-            outcome: str | BaseException = fetch_token(credentials, settings.teams_login_url)
+            outcome: str | BaseException = credentials.get_access_token()
         except BaseException as exc:
             outcome = exc
         with contextlib.suppress(RuntimeError):  # (the command has given up on it and ended its loop)
