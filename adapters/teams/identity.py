@@ -113,4 +113,5 @@ def _reason(exc: BaseException, where: str, settings: Settings) -> str:
                 f"{HINTS['AADSTS90002'] if settings.teams_tenant_id else 'check MICROSOFT_APP_TYPE'}")
     if isinstance(exc, KeyError):  # botbuilder reads a managed identity's answer as a token, whatever it says
         return f"{where} gave no token: is the identity MICROSOFT_APP_ID assigned to this host?"
-    return f"no token from {where}: {type(exc).__name__}: {text[:160]}"
+    hint = _unreachable_hint(settings) if settings.teams_app_type == "UserAssignedMSI" else ""
+    return f"no token from {where}: {type(exc).__name__}: {text[:160]}{hint}"
