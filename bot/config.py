@@ -51,6 +51,7 @@ class Settings:
     teams_tenant_id: str = ""
     teams_cases_channel: str = ""
     teams_emulator: bool = False  # BOT_TEAMS_EMULATOR: serve /api/messages unauthenticated, loopback only
+    teams_login_url: str = ""  # MICROSOFT_LOGIN_URL: only for tests (a fake of Microsoft's login endpoint)
     log_format: str = "text"  # BOT_LOG_FORMAT: text, or json (one object per line)
     metrics_token: str = field(default="", repr=False)  # BOT_METRICS_TOKEN: /metrics for callers not on this machine
     database_url: str = field(default="", repr=False)  # BOT_DATABASE_URL: PostgreSQL (replicas); empty: TinyDB
@@ -230,8 +231,12 @@ def _teams(env: Mapping[str, str]) -> dict[str, object]:
     if teams_channel and not re.fullmatch(r"19:\S+@thread\.\S+", teams_channel):
         raise ConfigError("TEAMS_CASES_CHANNEL must be a Teams channel id such as 19:abc123@thread.tacv2 "
                           f"(found {teams_channel!r})")
+    login = env.get("MICROSOFT_LOGIN_URL", "").strip()
+    if login and not re.match(r"https?://", login):
+        raise ConfigError(f"MICROSOFT_LOGIN_URL must be an http(s) URL, or empty for Microsoft's own (found {login!r})")
     return {**app, "teams_cases_channel": teams_channel,
-            "teams_emulator": emulator_text in ("1", "true", "yes") and not app["teams_app_id"]}
+            "teams_emulator": emulator_text in ("1", "true", "yes") and not app["teams_app_id"],
+            "teams_login_url": login if not login or login.endswith("/") else login + "/"}
 
 
 def read_settings(env: Mapping[str, str] | None = None) -> Settings:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -22,7 +23,9 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from botframework.connector.auth import (
     AuthenticateRequestResult,
+    AuthenticationConstants,
     ManagedIdentityAppCredentials,
+    MicrosoftAppCredentials,
     ServiceClientCredentialsFactory,
     jwt_token_extractor,
 )
@@ -36,7 +39,8 @@ MAX_LIFETIME = 24 * 3600
 WORKERS = 4
 AUTH_SECONDS = 5.0  # a whole check, queueing for a worker included (an inbound request waits no longer)
 KEY_FETCH_SECONDS = 4.0  # one connect or read while fetching Microsoft's signing keys
-IDENTITY_SECONDS = 4.0  # one connect or read while fetching a managed identity's token (UserAssignedMSI)
+IDENTITY_SECONDS = 4.0  # one connect or read while fetching the bot's own token (a managed identity's or a secret's)
+LOGIN_URL = AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX  # Microsoft's login endpoint
 
 
 class TimedRequests:
@@ -84,6 +88,51 @@ def time_identity_fetches(credentials: object) -> None:
         credentials.app = msal.ManagedIdentityClient(
             credentials._managed_identity, http_client=TimedSession(),
             token_cache=ManagedIdentityAppCredentials.global_token_cache)
+
+
+class LoginSession(TimedSession):
+    """A TimedSession that sends each call meant for Microsoft's login endpoint (LOGIN_URL) to `login_url` instead,
+    when one is given: MICROSOFT_LOGIN_URL, which tests point at a fake of it."""
+
+    def __init__(self, login_url: str = "") -> None:
+        super().__init__()
+        self.login_url = login_url
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        text = url.decode() if isinstance(url, bytes) else url
+        if self.login_url and text.startswith(LOGIN_URL):
+            text = self.login_url + text[len(LOGIN_URL):]
+        return super().request(method, text, *args, **kwargs)
+
+
+class _TimedApp:
+    """msal's ConfidentialClientApplication for an app registration's credentials, on a LoginSession, made when first
+    used (msal asks the login endpoint for the tenant's configuration as the app is made: never on the event loop)."""
+
+    def __init__(self, credentials: MicrosoftAppCredentials, login_url: str) -> None:
+        self._credentials = credentials
+        self._login_url = login_url
+        self._app: msal.ConfidentialClientApplication | None = None
+        self._making = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        with self._making:
+            if self._app is None:
+                credentials = self._credentials
+                self._app = msal.ConfidentialClientApplication(
+                    client_id=credentials.microsoft_app_id, client_credential=credentials.microsoft_app_password,
+                    authority=credentials.oauth_endpoint, http_client=LoginSession(self._login_url))
+        return getattr(self._app, name)
+
+
+def time_token_fetches(credentials: object, login_url: str = "") -> None:
+    """Give the bot's own token fetch a timeout, whatever its app type: a managed identity's (time_identity_fetches),
+    or an app registration's secret's (SingleTenant, MultiTenant), which botbuilder 4.17.1 would make on a plain
+    session; its msal app is given here, made at first use on a LoginSession (which also sends it to `login_url`, when
+    given), in the attribute botbuilder then finds it in."""
+    time_identity_fetches(credentials)
+    if isinstance(credentials, MicrosoftAppCredentials) and credentials.app is None and credentials.microsoft_app_id:
+        credentials.app = _TimedApp(credentials, login_url)
 
 
 class TokenRefused(Exception):
@@ -152,13 +201,15 @@ class OutgoingTokens(ServiceClientCredentialsFactory):
     connector it creates (each turn's replies, each proactive message), and msrest asks them for a token
     synchronously, on the event loop: a blocking call to Microsoft's login endpoint, with no timeout, per message.
     Here one set of credentials is kept per (app, audience, login endpoint), and before botbuilder uses them their
-    token is fetched (or found in msal's cache) on a small pool of threads of its own, within AUTH_SECONDS; the call
-    botbuilder then makes on the event loop is answered from the cache.
+    token is fetched (or found in msal's cache) on a small pool of threads of its own, within AUTH_SECONDS and each
+    call to Microsoft within IDENTITY_SECONDS (`time_token_fetches`); the call botbuilder then makes on the event loop
+    is answered from the cache.
     """
 
-    def __init__(self, inner: ServiceClientCredentialsFactory, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, inner: ServiceClientCredentialsFactory, pool: ThreadPoolExecutor, login_url: str = "") -> None:
         self._inner = inner
         self._pool = pool
+        self._login_url = login_url  # MICROSOFT_LOGIN_URL (tests' fake of Microsoft's login endpoint), or ""
         self._kept: dict[tuple[str, str, str, bool], Any] = {}
 
     async def is_valid_app_id(self, app_id: str) -> bool:
@@ -174,7 +225,7 @@ class OutgoingTokens(ServiceClientCredentialsFactory):
         if credentials is None:
             credentials = self._kept[key] = await self._inner.create_credentials(
                 app_id, oauth_scope, login_endpoint, validate_authority)
-            time_identity_fetches(credentials)
+            time_token_fetches(credentials, self._login_url)
         if getattr(credentials, "microsoft_app_id", "") and hasattr(credentials, "get_access_token"):
             job = asyncio.get_running_loop().run_in_executor(self._pool, credentials.get_access_token)
             try:

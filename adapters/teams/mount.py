@@ -74,7 +74,8 @@ def make_adapter(settings: Settings, token_pool: ThreadPoolExecutor) -> CloudAda
     auth.OutgoingTokens), which the caller shuts down."""
     config = bot_config(settings)
     try:
-        outgoing = OutgoingTokens(ConfigurationServiceClientCredentialFactory(config), token_pool)
+        outgoing = OutgoingTokens(ConfigurationServiceClientCredentialFactory(config), token_pool,
+                                  settings.teams_login_url)
         adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(config, credentials_factory=outgoing))
     except Exception as exc:  # botbuilder's own check, e.g. a managed identity without a tenant
         raise ConfigError(f"the Microsoft app settings are incomplete: {exc}") from None
