@@ -450,6 +450,16 @@ def _can_listen(host: str, port: int) -> None:
                 raise _listen_error(host, port, error) from None
 
 
+async def channel_checks(settings: Settings) -> list[tuple[str, str, str]]:
+    """Slack and Teams reached as this bot reaches them, changing nothing (`check-config`): each channel's
+    (name, "ok" | "FAIL" | "skipped", what was seen), side by side."""
+    from adapters.slack.check import slack_checks
+    from adapters.teams.identity import teams_check
+
+    slack, teams = await asyncio.gather(slack_checks(settings), teams_check(settings))
+    return [*(("slack", *line) for line in slack), ("teams", *teams)]
+
+
 # --- the console and one scheduler pass -------------------------------------------------------------------------
 async def run_console(data_dir: Path, policies: Mapping[str, Policy], settings: Settings, email: str) -> int:
     """The console channel over the data folder, for one person, until standard input ends."""

@@ -23,7 +23,7 @@ from botframework.connector.auth import AuthenticationConstants, MicrosoftAppCre
 
 from adapters.teams.auth import LOGIN_URL, time_token_fetches
 from adapters.teams.mount import bot_config
-from bot.config import Settings
+from bot.door import Settings
 
 TOKEN_SECONDS = 8.0  # the whole fetch: the login endpoint's configuration, then the token (each call at most 4 s)
 # What Microsoft's most common refusals mean for the settings (AADSTS codes, as Microsoft Entra documents them).
@@ -115,3 +115,17 @@ def _reason(exc: BaseException, where: str, settings: Settings) -> str:
         return f"{where} gave no token: is the identity MICROSOFT_APP_ID assigned to this host?"
     hint = _unreachable_hint(settings) if settings.teams_app_type == "UserAssignedMSI" else ""
     return f"no token from {where}: {type(exc).__name__}: {text[:160]}{hint}"
+
+
+async def teams_check(settings: Settings) -> tuple[str, str]:
+    """Teams reached as the bot reaches it, for `check-config`: a token for the app, fetched as the bot fetches its
+    own; ("ok" | "FAIL" | "skipped", what was seen), never the token."""
+    if settings.teams_emulator:
+        return "skipped", "local trial mode (BOT_TEAMS_EMULATOR=1: no app id, nothing to sign in with)"
+    if not settings.teams_app_id:
+        return "skipped", "not configured (MICROSOFT_APP_ID unset)"
+    try:
+        where = await token_from(settings)
+    except TokenProblem as exc:
+        return "FAIL", str(exc)
+    return "ok", f"got a token for MICROSOFT_APP_ID {settings.teams_app_id} from {where} ({settings.teams_app_type})"

@@ -12,27 +12,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import stat
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from bot.cli.check_store import Line, Seen, database, embedded, key_folder
 from bot.cli.common import add_data
 from bot.config import Settings
 from policies.loader import load_policies
 from storage.keys import Keyring, KeyringError, KeySource
-
-NETWORK_SECONDS = 5.0  # one call to Slack (the database's own limit: storage.postgres_look; Teams': identity.py)
-SLACK_HINTS = {
-    "invalid_auth": "copy the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions page",
-    "not_authed": "copy the Bot User OAuth Token (xoxb-...) from the app's OAuth & Permissions page",
-    "token_revoked": "the app was removed or its token revoked: reinstall it and copy its new token",
-    "account_inactive": "the app was removed or its token revoked: reinstall it and copy its new token",
-    "token_expired": "token rotation is on for the app: turn it off (the bot does not refresh tokens)",
-}
 
 
 def add_parsers(sub: Any) -> None:
@@ -54,8 +43,8 @@ async def check_all(settings: Settings, data_dir: Path) -> list[Line]:
     first = settings_line(settings, data_dir)  # (a policy file that does not load: PolicyError, exit 2)
     source = key_source(settings, data_dir)
     store = database(settings, source) if settings.database_url else embedded(settings, data_dir, source)
-    seen, slack, teams = await asyncio.gather(store, slack_lines(settings), teams_line(settings))
-    return [first, master_key_line(source, seen), seen.line, *slack, teams]
+    seen, channels = await asyncio.gather(store, channel_lines(settings))
+    return [first, master_key_line(source, seen), seen.line, *channels]
 
 
 def settings_line(settings: Settings, data_dir: Path) -> Line:
@@ -110,71 +99,15 @@ def _keys(ring: Keyring) -> str:
     return f"{count} key{'s' if count != 1 else ''}, current {ring.current}"
 
 
+Status = Literal["ok", "FAIL", "skipped"]
+
+
 # --- the channels ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SlackCheck:
-    """One call to Slack's Web API with one of the app's tokens: `call(client, settings)` returns the ok line's
-    text; a refusal names `setting`. (A Socket Mode app token would add apps.connections.open to SLACK_CHECKS.)"""
+async def channel_lines(settings: Settings) -> list[Line]:
+    """Slack and Teams reached as the bot reaches them (each adapter's own check, wired by bot.app)."""
+    from bot.app import channel_checks
 
-    method: str
-    setting: str
-    call: Callable[[Any, Settings], Awaitable[str]]
-
-
-async def auth_test(client: Any, settings: Settings) -> str:
-    answer = await client.auth_test()
-    return f"auth.test as {answer.get('user')} in team {answer.get('team')} (SLACK_BOT_TOKEN)"
-
-
-SLACK_CHECKS = (SlackCheck("auth.test", "SLACK_BOT_TOKEN", auth_test),)
-
-
-async def slack_lines(settings: Settings) -> list[Line]:
-    if not settings.slack_enabled:
-        return [Line("skipped", "slack", "not configured (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET unset)")]
-    import aiohttp
-    from slack_sdk.errors import SlackApiError
-    from slack_sdk.web.async_client import AsyncWebClient
-
-    base = settings.slack_api_url or "https://slack.com/api/"
-    quiet = logging.getLogger("bot.cli.check.slack")
-    quiet.setLevel(logging.WARNING)  # (the SDK logs whole requests at DEBUG)
-    client = AsyncWebClient(token=settings.slack_token, base_url=base, timeout=int(NETWORK_SECONDS),
-                            retry_handlers=[], logger=quiet)
-    lines = []
-    for check in SLACK_CHECKS:
-        try:
-            async with asyncio.timeout(NETWORK_SECONDS + 1):
-                lines.append(Line("ok", "slack", await check.call(client, settings)))
-        except SlackApiError as exc:
-            data = getattr(exc.response, "data", None)
-            error = data.get("error") if isinstance(data, dict) else None
-            if error:
-                hint = SLACK_HINTS.get(str(error), f"check {check.setting}")
-                lines.append(Line("FAIL", "slack", f"Slack refused {check.setting} ({check.method}): {error}: {hint}"))
-            else:
-                status = getattr(exc.response, "status_code", "?")
-                lines.append(Line("FAIL", "slack", f"{base} answered {check.method} with HTTP {status}, not Slack's "
-                                  "answer: check SLACK_API_URL (empty for Slack's own) and any proxy between"))
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:  # (no answer in time, refused, no route, no name)
-            lines.append(Line("FAIL", "slack", f"cannot reach Slack at {base} within {NETWORK_SECONDS:.0f} s "
-                              f"({type(exc).__name__}): check this host's route to Slack (a proxy needs HTTPS_PROXY)"))
-    return lines
-
-
-async def teams_line(settings: Settings) -> Line:
-    if settings.teams_emulator:
-        return Line("skipped", "teams", "local trial mode (BOT_TEAMS_EMULATOR=1: no app id, nothing to sign in with)")
-    if not settings.teams_app_id:
-        return Line("skipped", "teams", "not configured (MICROSOFT_APP_ID unset)")
-    from adapters.teams.identity import TokenProblem, token_from
-
-    try:
-        where = await token_from(settings)
-    except TokenProblem as exc:
-        return Line("FAIL", "teams", str(exc))
-    return Line("ok", "teams", f"got a token for MICROSOFT_APP_ID {settings.teams_app_id} from {where} "
-                f"({settings.teams_app_type})")
+    return [Line(cast(Status, status), name, text) for name, status, text in await channel_checks(settings)]
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {"check-config": cmd_check_config}
