@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 import pytest
 from fakes.slack_api import FakeSlack
 from fakes.slack_socket import Ack, FakeSocketMode, envelope
-from slack_server import CASES_CHANNEL, JORDAN
+from slack_server import ANSWERS, CASES_CHANNEL, JORDAN
 from slack_support import TOKEN, button_click, fixture, view_submission
 
 from adapters.slack.mount import SLACK_SOCKET
@@ -137,6 +137,25 @@ class SocketBot:
         ack = await self.ask("interactive", submission(user, start, {"immediate_risk": "no"}, "VSTART1"))
         assert ack.payload is not None and ack.payload["response_action"] == "update", ack
         return copy.deepcopy(ack.payload["view"])
+
+    async def open_case(self, user: str = JORDAN) -> dict[str, Any]:
+        """The whole intake over the socket; the stored case once its root and the confirmation are posted."""
+        intake = await self.intake_modal(user)
+        count = len(self.posts())
+        ack = await self.ask("interactive", submission(user, intake, ANSWERS, "VINTAKE1"))
+        assert ack.payload is None, ack
+        await self.until(lambda: len(self.posts()) >= count + 2, "root and confirmation")
+        await self.core.work.settle()
+        return (await self.store.scan("cases"))[-1][1]
+
+    async def nudged(self, at: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Open a case and run one scheduler pass at `at`; the case and the nudge posted in its thread."""
+        case = await self.open_case()
+        self.clock.set(at)
+        await self.core.tick(at, expire=False)
+        await self.core.work.settle()
+        (nudge,) = [p for p in self.posts() if p.get("thread_ts") == case["thread"]["thread"]]
+        return case, {**nudge, "ts": self.fake.ts_of(nudge)}
 
 
 async def start_socket_bot(aiohttp_server: Any, ping: float | None = None) -> SocketBot:
