@@ -5,7 +5,8 @@ Each envelope's payload is checked by adapters/slack/shapes.py and goes through 
 envelope id, or an event's id, again) is acknowledged with no second effect, what nothing of ours handles gets the
 same polite answer, and "busy" is said the same way. An envelope is acknowledged as soon as its listener acks (its
 answer, a form's errors say, travels in the ack), before the slow work, which goes on whatever then happens to the
-socket. An envelope not taken (busy, or bolt failed) is not acknowledged: Slack sends it again.
+socket. An envelope not taken (busy, or bolt failed) is not acknowledged: Slack sends an event again, and a person
+whose form or click it was is told by Slack that it did not go through, to send it again.
 
 slack_sdk's aiohttp client keeps the connection: it pings, and when the socket drops or Slack asks it to
 (`disconnect`), it asks `apps.connections.open` (at SLACK_API_URL, like every Web API call) for a new URL and
@@ -130,8 +131,8 @@ class SocketMode:
             await asyncio.sleep(wait)
 
     async def stop(self) -> None:
-        """Take no more envelopes (those arriving now are not acknowledged, so Slack sends them again: to another
-        replica's connection, or to this bot once it is back), give those being answered STOP_SECONDS to be
+        """Take no more envelopes (those arriving now are not acknowledged: Slack sends an event again, to another
+        replica's connection or to this bot once it is back), give those being answered STOP_SECONDS to be
         acknowledged, then close the socket. Work already acknowledged goes on (the app waits for it)."""
         if self.stopping:
             return
