@@ -11,6 +11,7 @@ import logging
 import sys
 
 import aiohttp
+from aiohttp import web
 from conftest import CHILD_DOB, CHILD_NAME
 from fakes.slack_socket import envelope
 from slack_server import ANSWERS, CASES_CHANNEL, JORDAN, LENA
@@ -19,9 +20,11 @@ from socket_server import APP_TOKEN, click, command, mention, socket_bot, start_
 from test_slack_case_thread import RESOLVE, TUESDAY_9
 
 from adapters.slack.gate import STALE_FORM, UNKNOWN_COMMAND
+from adapters.slack.mount import SLACK_SOCKET
 from adapters.slack.socket_mode import Redacted
-from bot.app import channel_lines
+from bot.app import build_app, channel_lines
 from bot.config import read_settings
+from storage.memory_store import MemoryStore
 
 
 async def test_escalate_over_the_socket_opens_the_modal_then_a_case_thread(socket_bot):
@@ -272,3 +275,21 @@ def test_the_sdk_log_never_carries_a_connection_tickets_or_its_traceback():
     assert record.getMessage() == ("Failed to connect (error: url='wss://x/link/?ticket=[redacted]'); Retrying... "
                                    "(ConnectionError)")
     assert record.exc_info is None
+
+
+async def test_an_operators_command_sends_through_slack_but_opens_no_socket(aiohttp_server):
+    """`tick` and the like connect the channels to deliver what they send (build_app with serving=False): they must
+    take no envelopes, so no Socket Mode connection is opened."""
+    bot = await start_socket_bot(aiohttp_server)
+    from policies.loader import load_policies
+
+    app = build_app(MemoryStore(), load_policies(ids=("surrey",)), bot.settings, bot.clock, run_scheduler=False,
+                    serving=False)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    try:
+        await asyncio.sleep(0.2)
+        assert len(bot.socket.opened) == 1  # the serving bot's only
+        assert app[SLACK_SOCKET].client is None
+    finally:
+        await runner.cleanup()
