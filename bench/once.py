@@ -26,7 +26,7 @@ TARGET_RATIO = 2.0  # an effectful command with its dedupe record, over the same
 
 
 async def _measure(data: Path, rounds: int) -> dict[str, list[float]]:
-    from adapters.slack.route import Seen
+    from adapters.slack.gate import Seen
     from bot.app import build_core
     from bot.dates.clock import SystemClock
     from bot.people.directory_csv import demo_directory

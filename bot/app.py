@@ -246,17 +246,24 @@ def build_app(store: Store, policies: Mapping[str, Policy], settings: Settings |
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
+    socket = None
     if settings.slack_enabled:
         from adapters.slack.mount import mount_slack
 
-        mount_slack(app, settings, core.door)
+        socket = mount_slack(app, settings, core.door, measure=health.answered)
     if teams and (settings.teams_app_id or settings.teams_emulator):
         from adapters.teams.mount import mount_teams
 
         mount_teams(app, settings, core.door)
-    # (last, so that its stop runs first: the channels' connections are still open while the scheduler pass and the
-    # work in flight finish, and closed after)
+    # (after the channels' own set-up, so that its stop runs before theirs: the channels' connections are still open
+    # while the scheduler pass and the work in flight finish, and closed after)
     app.cleanup_ctx.append(lifecycle)
+    if socket is not None and serving:
+        # Slack's Socket Mode connection: opened once the store is open and the directory loaded, and closed first on
+        # a stop (no envelope is taken on then), before the work in flight is waited for and the store closed. (An
+        # operator's command only sends through Slack: it takes no envelopes.)
+        app.cleanup_ctx.append(socket.running)
+        health.probes.append(socket.not_ready)
     return app
 
 
@@ -348,11 +355,14 @@ def _measured(health: Health) -> Any:
 def channel_lines(host: str, port: int, data_dir: Path | str, settings: Settings) -> list[str]:
     """What `serve` prints: which channels are live and how to reach each."""
     base = f"http://{host}:{port}"
-    if settings.slack_enabled:
-        where = settings.slack_cases_channel or "direct messages (SLACK_CASES_CHANNEL not set)"
+    where = settings.slack_cases_channel or "direct messages (SLACK_CASES_CHANNEL not set)"
+    if settings.slack_socket_mode:
+        slack = (f"  Slack:   live over Socket Mode (no public address needed; /escalate); case threads in {where}")
+    elif settings.slack_enabled:
         slack = f"  Slack:   live at POST {base}/slack/events (/escalate); case threads in {where}"
     else:
-        slack = "  Slack:   off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to serve POST /slack/events)"
+        slack = ("  Slack:   off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to serve POST /slack/events, or "
+                 "SLACK_BOT_TOKEN and SLACK_APP_TOKEN for Socket Mode)")
     teams_where = settings.teams_cases_channel or "the personal chat (TEAMS_CASES_CHANNEL not set)"
     if settings.teams_app_id:
         teams = (f"  Teams:   live at POST {base}/api/messages (escalate; {settings.teams_app_type} bot); case threads "

@@ -39,6 +39,7 @@ class Settings:
     tick_seconds: int = 60
     slack_token: str = field(default="", repr=False)
     slack_signing_secret: str = field(default="", repr=False)
+    slack_app_token: str = field(default="", repr=False)  # SLACK_APP_TOKEN (xapp-): Socket Mode, no public address
     slack_cases_channel: str = ""
     slack_api_url: str = ""
 
@@ -62,7 +63,12 @@ class Settings:
 
     @property
     def slack_enabled(self) -> bool:
-        return bool(self.slack_token and self.slack_signing_secret)
+        return bool(self.slack_token and (self.slack_signing_secret or self.slack_app_token))
+
+    @property
+    def slack_socket_mode(self) -> bool:
+        """Slack over Socket Mode (SLACK_APP_TOKEN): the bot opens the connection; no request comes over HTTP."""
+        return bool(self.slack_token and self.slack_app_token)
 
 
 def deployment_store(settings: Settings, data_dir: Path | None = None, *, shared: bool = False,
@@ -163,11 +169,21 @@ def _jobs(env: Mapping[str, str]) -> dict[str, object]:
 
 
 def _slack(env: Mapping[str, str]) -> dict[str, object]:
+    """Slack over HTTP (SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET), over Socket Mode (SLACK_BOT_TOKEN and
+    SLACK_APP_TOKEN; no signing secret needed, since no request arrives over HTTP), or off (none of them)."""
     token = env.get("SLACK_BOT_TOKEN", "").strip()
     secret = env.get("SLACK_SIGNING_SECRET", "").strip()
-    if bool(token) != bool(secret):
+    app_token = env.get("SLACK_APP_TOKEN", "").strip()
+    if app_token:
+        if not app_token.startswith("xapp-"):
+            raise ConfigError("SLACK_APP_TOKEN must be an app-level token (it starts with xapp-; made under Basic "
+                              "Information, App-Level Tokens, with the connections:write scope)")
+        if not token:
+            raise ConfigError("SLACK_BOT_TOKEN is missing: Socket Mode (SLACK_APP_TOKEN) needs the bot token too")
+    elif bool(token) != bool(secret):
         missing = "SLACK_SIGNING_SECRET" if token else "SLACK_BOT_TOKEN"
-        raise ConfigError(f"{missing} is missing: Slack needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+        raise ConfigError(f"{missing} is missing: Slack needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or, "
+                          "for Socket Mode, SLACK_BOT_TOKEN and SLACK_APP_TOKEN)")
     if token and not token.startswith("xoxb-"):
         raise ConfigError("SLACK_BOT_TOKEN must be a bot token (it starts with xoxb-)")
     api_url = env.get("SLACK_API_URL", "").strip()
@@ -176,7 +192,8 @@ def _slack(env: Mapping[str, str]) -> dict[str, object]:
     channel = env.get("SLACK_CASES_CHANNEL", "").strip()
     if channel and not re.fullmatch(r"[CG][A-Z0-9]{2,}", channel):
         raise ConfigError(f"SLACK_CASES_CHANNEL must be a Slack channel id such as C0123ABCD (found {channel!r})")
-    return {"slack_token": token, "slack_signing_secret": secret, "slack_cases_channel": channel,
+    return {"slack_token": token, "slack_signing_secret": secret, "slack_app_token": app_token,
+            "slack_cases_channel": channel,
             "slack_api_url": api_url if not api_url or api_url.endswith("/") else api_url + "/"}
 
 

@@ -1,4 +1,5 @@
-"""Mounts the Slack channel on the project's aiohttp app, when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set."""
+"""Mounts the Slack channel on the project's aiohttp app: over HTTP (`POST /slack/events`, when SLACK_BOT_TOKEN and
+SLACK_SIGNING_SECRET are set) or over Socket Mode (when SLACK_APP_TOKEN is set), with the same listeners either way."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from adapters.slack.listeners import HANDLED, register
 from adapters.slack.payloads import COMMAND
 from adapters.slack.route import slack_handler
 from adapters.slack.sender import SlackSender
+from adapters.slack.socket_mode import Measure, SocketMode
 from bot.door import ChannelInfo, Door, Settings
 
 ROUTE = "/slack/events"
 WEB_API_SECONDS = 15  # one Web API call (the outbox gives up on a post after its own, slightly longer, limit)
+SLACK_SOCKET = web.AppKey("slack_socket", SocketMode)  # (the Socket Mode connection, when there is one)
 
 
 def quiet_logger() -> logging.Logger:
@@ -37,17 +40,31 @@ class _TokenInClient(logging.Filter):
         return record.getMessage() != warning_client_prioritized_and_token_skipped()
 
 
-def mount_slack(app: web.Application, settings: Settings, door: Door) -> None:
+def mount_slack(app: web.Application, settings: Settings, door: Door,
+                measure: Measure | None = None) -> SocketMode | None:
+    """Slack's listeners on `app`, connected to the core through `door` exactly once. Over HTTP: the route. Over
+    Socket Mode: the connection, returned (and kept at `app[SLACK_SOCKET]`) for the composition root to start once the
+    store is open (SocketMode.running in cleanup_ctx, after the core's) and to ask whether it is connected. `measure`:
+    told of each envelope answered (route, status, seconds), as requests are counted."""
     # No retries inside the SDK: the core's outbox retries (a retry here after a broken connection could post twice).
     client = AsyncWebClient(token=settings.slack_token, base_url=settings.slack_api_url or "https://slack.com/api/",
                             logger=quiet_logger(), retry_handlers=[], timeout=WEB_API_SECONDS)
+    socket_mode = settings.slack_socket_mode
+    # (bolt checks no signature on a Socket Mode envelope: none comes over HTTP)
     bolt = AsyncApp(client=client, signing_secret=settings.slack_signing_secret,
-                    logger=quiet_logger(), request_verification_enabled=True)
+                    logger=quiet_logger(), request_verification_enabled=not socket_mode)
     sender = SlackSender(client)
     door.connect(ChannelInfo("slack", forms=True, command=COMMAND, cases_place=settings.slack_cases_channel), sender)
     register(bolt, Answers(door, sender, door.state("slack")))
-    app.router.add_post(ROUTE, slack_handler(bolt, settings.slack_signing_secret, HANDLED,
-                                             overloaded=lambda: door.overloaded))
+    socket = None
+    if socket_mode:
+        socket = SocketMode(bolt, client, settings.slack_app_token, HANDLED, overloaded=lambda: door.overloaded,
+                            measure=measure)
+        app[SLACK_SOCKET] = socket
+        app.on_shutdown.append(lambda _: socket.stop())  # (at once, while requests in flight are finished)
+    else:
+        app.router.add_post(ROUTE, slack_handler(bolt, settings.slack_signing_secret, HANDLED,
+                                                 overloaded=lambda: door.overloaded))
 
     async def shared_session(_: web.Application) -> AsyncIterator[None]:
         # One HTTP session for every Web API call (slack_sdk otherwise opens a new one per call).
@@ -60,3 +77,4 @@ def mount_slack(app: web.Application, settings: Settings, door: Door) -> None:
         await session.close()
 
     app.cleanup_ctx.append(shared_session)
+    return socket

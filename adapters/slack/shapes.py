@@ -1,4 +1,5 @@
-"""What a Slack request must look like before bolt sees it, and the clean body bolt is given instead of the one sent.
+"""What a Slack request (or Socket Mode envelope) must look like before bolt sees it, and the clean body bolt is
+given instead of the one sent.
 
 bolt trusts a body's shape (a number in `authorizations`, a block action without an `action_id`, `response_urls`
 that are not objects: each a 500 from inside bolt). So a body is read here once, by kind, and only a payload one of
@@ -81,13 +82,34 @@ def parse(text: str, content_type: str, handled: Handled) -> Parsed:
     if "payload" in fields:
         return _interaction(_object(json.loads(fields["payload"]), "payload"), handled)
     if "command" in fields:
-        command = fields["command"]
-        if command not in handled.commands:
-            return Parsed("command", None)
-        return Parsed("command", {k: fields[k] for k in COMMAND_FIELDS if k in fields})
+        return _command(fields, handled)
     if "ssl_check" in fields:
         return Parsed("ssl_check", None)
     raise Malformed("a form that is neither a command nor an interaction")
+
+
+def envelope(kind: str, payload: Any, handled: Handled) -> Parsed:
+    """Check a Socket Mode envelope's payload, already parsed from JSON, by the envelope's type: a slash command's
+    fields (`slash_commands`), an interaction (`interactive`) or an Events API callback (`events_api`), each as
+    `parse` checks the same payload over HTTP. Another type of envelope is acknowledged and goes no further."""
+    if kind == "slash_commands":
+        return _command(_object(payload, "payload"), handled)
+    if kind == "interactive":
+        return _interaction(_object(payload, "payload"), handled)
+    if kind == "events_api":
+        return _events_api(_object(payload, "payload"), handled)
+    return Parsed(_text(kind, "type") or "envelope", None)
+
+
+def _command(fields: Mapping[str, Any], handled: Handled) -> Parsed:
+    """A slash command's fields (a form's over HTTP, an object's over Socket Mode): strings, the ids printable."""
+    if _text(fields.get("command"), "command") not in handled.commands:
+        return Parsed("command", None)
+    body: dict[str, Any] = _texts(fields, tuple(k for k in COMMAND_FIELDS if k != "is_enterprise_install"), "")
+    install = fields.get("is_enterprise_install")
+    if isinstance(install, bool) or install in ("true", "false"):  # (a form's text; an object's true or false)
+        body["is_enterprise_install"] = install
+    return Parsed("command", body)
 
 
 def _events_api(data: dict[str, Any], handled: Handled) -> Parsed:

@@ -1,12 +1,14 @@
 """A process's readiness and its Prometheus metrics (served by bot.app at `GET /readyz` and `GET /metrics`).
 
-Ready means the process can do its work: the store answers (within 2 s), the master key is held (a sealed store), and
-the scheduler has finished a pass recently (within three `BOT_TICK_SECONDS`, after a start's grace of the same).
+Ready means the process can do its work: the store answers (within 2 s), the master key is held (a sealed store), the
+scheduler has finished a pass recently (within three `BOT_TICK_SECONDS`, after a start's grace of the same), and every
+probe a channel added says so (Slack's Socket Mode connection is open).
 
-The metrics (prometheus-client, a registry per process): requests by route and status, the time to answer each (a
-platform's ack), nudges queued, deliveries failed (retried) or given up, the outbox's depth, the scheduler's lag and
-open cases by procedure and stage (counted at most every five minutes, from the store's select on status). No label
-carries anything a person typed: routes are path patterns, stages numbers.
+The metrics (prometheus-client, a registry per process): requests by route and status (Slack's Socket Mode envelopes
+under the route `socket_mode`), the time to answer each (a platform's ack), nudges queued, deliveries failed (retried)
+or given up, the outbox's depth, the scheduler's lag and open cases by procedure and stage (counted at most every five
+minutes, from the store's select on status). No label carries anything a person typed: routes are path patterns,
+stages numbers.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.jobs.outbox import Outbox
@@ -36,10 +39,12 @@ class Health:
         self.tick_seconds = tick_seconds
         self.started = time.monotonic()
         self.last_pass: float | None = None
+        self.probes: list[Callable[[], Awaitable[str]]] = []  # a channel's own readiness: why not ready, or ""
         self._counted_at = -OPEN_CASES_EVERY
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.requests = Counter("escalation_requests", "HTTP requests answered, by route and status",
+        self.requests = Counter("escalation_requests", "Requests (and Slack Socket Mode envelopes) answered, by route "
+                                "and status",
                                 ["route", "status"], registry=r)
         self.ack = Histogram("escalation_ack_seconds", "Time to answer a request (a platform's acknowledgement)",
                              ["route"], buckets=ACK_BUCKETS, registry=r)
@@ -95,6 +100,10 @@ class Health:
             reasons.append(f"no scheduler pass has finished since the start ({now - self.started:.0f} s ago)")
         elif self.last_pass is not None and now - self.last_pass > window:
             reasons.append(f"the last scheduler pass finished {now - self.last_pass:.0f} s ago (more than {window} s)")
+        for probe in self.probes:
+            reason = await probe()
+            if reason:
+                reasons.append(reason)
         return reasons
 
     def metrics_text(self) -> tuple[bytes, str]:

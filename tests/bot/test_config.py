@@ -222,3 +222,47 @@ def test_a_single_tenant_bot_without_its_tenant_stops_the_cli_with_one_line() ->
     (line,) = r.stderr.splitlines()
     assert "MICROSOFT_APP_TENANT_ID is missing" in line and "MICROSOFT_APP_TYPE=MultiTenant" in line
     assert SECRET not in line
+
+
+# --- Slack: over HTTP, or over Socket Mode ------------------------------------------------------------------------
+
+BOT_TOKEN = "xoxb-1-not-a-real-bot-token"
+APP_TOKEN = "xapp-1-A111-not-a-real-app-token"
+
+
+def test_socket_mode_needs_the_bot_and_app_tokens_and_no_signing_secret() -> None:
+    s = read_settings({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN})
+    assert s.slack_enabled and s.slack_socket_mode and s.slack_signing_secret == ""
+    assert APP_TOKEN not in repr(s) and BOT_TOKEN not in repr(s)
+
+
+def test_http_mode_is_unchanged_without_an_app_token() -> None:
+    s = read_settings({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": "a-signing-secret"})
+    assert s.slack_enabled and not s.slack_socket_mode
+    assert not read_settings({}).slack_enabled and not read_settings({}).slack_socket_mode
+
+
+@pytest.mark.parametrize(("env", "says"), [
+    ({"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": "xoxb-2-a-bot-token-by-mistake"},
+     "SLACK_APP_TOKEN must be an app-level token (it starts with xapp-"),
+    ({"SLACK_APP_TOKEN": APP_TOKEN}, "SLACK_BOT_TOKEN is missing: Socket Mode (SLACK_APP_TOKEN) needs the bot token"),
+    ({"SLACK_BOT_TOKEN": "xapp-1-the-app-token-by-mistake", "SLACK_APP_TOKEN": APP_TOKEN},
+     "SLACK_BOT_TOKEN must be a bot token (it starts with xoxb-)"),
+    ({"SLACK_BOT_TOKEN": BOT_TOKEN}, "SLACK_SIGNING_SECRET is missing: Slack needs both SLACK_BOT_TOKEN and "
+     "SLACK_SIGNING_SECRET (or, for Socket Mode, SLACK_BOT_TOKEN and SLACK_APP_TOKEN)"),
+])
+def test_a_wrong_slack_combination_stops_start_up_saying_what_to_set(env: dict[str, str], says: str) -> None:
+    with pytest.raises(ConfigError) as stopped:
+        read_settings(env)
+    assert str(stopped.value).startswith(says)
+    assert "\n" not in str(stopped.value)
+    assert not any(token in str(stopped.value) for token in env.values() if token.startswith(("xoxb-", "xapp-")))
+
+
+def test_an_app_token_without_its_prefix_stops_serve_with_one_line() -> None:
+    wrong = "1-A111-pasted-without-its-prefix"
+    r = _run(["serve", "--port", "0"], SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=wrong, SLACK_SIGNING_SECRET="")
+    assert r.returncode == 2
+    assert r.stdout == ""
+    (line,) = r.stderr.splitlines()
+    assert "SLACK_APP_TOKEN must be an app-level token" in line and wrong not in line

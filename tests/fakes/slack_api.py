@@ -31,8 +31,10 @@ class FakeSlack:
     _ts: int = 0
     _finished: dict[str, asyncio.Event] = field(default_factory=dict)
 
-    def app(self) -> web.Application:
+    def app(self, *routes: web.RouteDef) -> web.Application:
+        """The fake's aiohttp app; `routes` (another fake's, e.g. tests/fakes/slack_socket.py) go before its own."""
         app = web.Application()
+        app.add_routes(routes)
         app.router.add_post("/api/{method}", self.handle)
         app.router.add_get("/api/{method}", self.handle)  # (the SDK reads conversations.* with GET)
         app.router.add_post("/upload/{file_id}", self.receive_upload)

@@ -9,6 +9,7 @@ from schema_check import errors_of, validator_for
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = ROOT / "manifest" / "slack" / "manifest.yaml"
+SOCKET_MODE = ROOT / "manifest" / "slack" / "manifest.socket-mode.yaml"
 SCHEMA = ROOT / "tests" / "fixtures" / "schemas" / "slack-app-manifest.schema.json"
 
 MINIMAL_BOT_SCOPES = {
@@ -119,3 +120,28 @@ def test_broken_manifest_fails_validation(manifest, validator, break_it, where):
     errors = errors_of(validator, broken)
     assert errors
     assert any(error.startswith(f"{where}:") for error in errors), errors
+
+
+# --- the Socket Mode variant -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def socket_manifest() -> dict:
+    return yaml.safe_load(SOCKET_MODE.read_text(encoding="utf-8"))
+
+
+def test_socket_mode_manifest_is_valid(socket_manifest, validator):
+    errors = errors_of(validator, socket_manifest)
+    assert not errors, "manifest.socket-mode.yaml does not match the Slack schema:\n" + "\n".join(errors)
+
+
+def test_socket_mode_manifest_is_the_same_app_without_request_urls(manifest, socket_manifest):
+    assert socket_manifest["settings"]["socket_mode_enabled"] is True
+    assert "YOUR-HOST" not in SOCKET_MODE.read_text(encoding="utf-8")
+    http = copy.deepcopy(manifest)
+    for command in http["features"]["slash_commands"]:
+        del command["url"]
+    del http["settings"]["event_subscriptions"]["request_url"]
+    del http["settings"]["interactivity"]["request_url"]
+    http["settings"]["socket_mode_enabled"] = True
+    assert socket_manifest == http

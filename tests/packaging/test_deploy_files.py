@@ -19,7 +19,8 @@ from bot.config import read_settings
 
 DEPLOY = ROOT / "deploy"
 UNIT = DEPLOY / "escalation-bot.service"
-SECRETS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "MICROSOFT_APP_PASSWORD", "BOT_MASTER_KEY", "BOT_DATABASE_URL")
+SECRETS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MICROSOFT_APP_PASSWORD", "BOT_MASTER_KEY",
+           "BOT_DATABASE_URL")
 HARDENING = {
     "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
     "PrivateDevices": "yes", "CapabilityBoundingSet": "", "AmbientCapabilities": "",
