@@ -186,6 +186,30 @@ async def test_a_wrong_client_secret_and_an_unreachable_slack_fail_saying_what_t
     assert len(login.asked) == 1 and "not-the-secret" not in done.stdout + done.stderr
 
 
+async def test_in_socket_mode_the_app_token_is_tried_too(tmp_path: Path, aiohttp_server: Any) -> None:
+    from fakes.slack_socket import FakeSocketMode
+
+    app_token = "xapp-1-A111-the-app-token"
+    fake = FakeSocketMode(app_token, FakeSlack(token=SLACK_TOKEN))
+    server = await aiohttp_server(fake.app(), host="127.0.0.1")
+    env = {"SLACK_BOT_TOKEN": SLACK_TOKEN, "SLACK_APP_TOKEN": app_token, "BOT_TEAMS_EMULATOR": "1",
+           "SLACK_API_URL": f"http://127.0.0.1:{server.port}/api/"}
+    done, _ = await run_check(tmp_path, **env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    slack = [line for line in done.stdout.splitlines() if line.split(None, 1)[1].startswith("slack: ")]
+    assert slack == ["ok       slack: auth.test as escalation-bot in team Fake (SLACK_BOT_TOKEN)",
+                     "ok       slack: apps.connections.open gave a Socket Mode address (SLACK_APP_TOKEN)"]
+    assert fake.opened == [f"Bearer {app_token}"] and fake.sockets == []  # (an address asked for, never opened)
+
+    fake.refuse = "invalid_auth"
+    refused, _ = await run_check(tmp_path, **env)
+    assert refused.returncode == 1
+    assert lines(refused)["slack"] == ("FAIL", "Slack refused SLACK_APP_TOKEN (apps.connections.open): invalid_auth: "
+                                       "copy an app-level token (xapp-...) with the connections:write scope from the "
+                                       "app's Basic Information page, and turn Socket Mode on")
+    assert app_token not in refused.stdout + refused.stderr
+
+
 async def test_an_unreachable_database_fails_within_seconds_its_password_hidden(tmp_path: Path) -> None:
     url = f"postgresql://bot:hunter2-secret@127.0.0.1:{free_port()}/escalation"
     done, took = await run_check(tmp_path, BOT_DATABASE_URL=url, BOT_MASTER_KEY="A" * 43)
