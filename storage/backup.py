@@ -134,6 +134,11 @@ def _write(snaps: Mapping[str, Path], linked: Mapping[str, list[Path]], out: Pat
             with tarfile.open(fileobj=raw, mode="w:gz" if compressed(out) else "w", format=tarfile.PAX_FORMAT,
                               **options) as tar:
                 for folder, files in linked.items():
+                    for directory in _folders(snaps[folder]):
+                        info = tarfile.TarInfo(f"{folder}/{directory.as_posix()}")
+                        info.type, info.mode = tarfile.DIRTYPE, 0o700
+                        _digest_member(digest, info.name, 0)
+                        tar.addfile(info)
                     for relative in files:
                         source = snaps[folder] / relative
                         with source.open("rb") as content:
@@ -162,6 +167,11 @@ def _write(snaps: Mapping[str, Path], linked: Mapping[str, list[Path]], out: Pat
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
+
+
+def _folders(root: Path) -> list[Path]:
+    """Every folder under `root`, relative, parents first."""
+    return sorted((Path(here) / name).relative_to(root) for here, names, _ in os.walk(root) for name in names)
 
 
 def _info(name: str, stat: os.stat_result) -> tarfile.TarInfo:
@@ -301,15 +311,19 @@ def _extract(archive: Path, staged: Mapping[str, Path]) -> tuple[dict[str, Any],
                     manifest = _manifest(archive, tar, member)
                     continue
                 folder, relative = _checked(archive, member)
-                if member.isdir():
-                    continue
                 try:
                     tarfile.data_filter(member, str(staged[folder]))  # (the standard library's own check, as well)
                 except tarfile.FilterError as exc:
                     raise _refuse(archive, f"{member.name!r} is refused ({type(exc).__name__})") from None
-                _digest_member(digest, member.name, member.size)
-                _save(tar, member, staged[folder] / relative, digest)
-                written[folder].append(relative)
+                _digest_member(digest, member.name, 0 if member.isdir() else member.size)
+                try:
+                    if member.isdir():
+                        (staged[folder] / relative).mkdir(mode=0o700, parents=True, exist_ok=True)
+                    else:
+                        _save(tar, member, staged[folder] / relative, digest)
+                        written[folder].append(relative)
+                except (FileExistsError, NotADirectoryError, IsADirectoryError):
+                    raise _refuse(archive, f"{member.name!r} is both a file and a folder in it") from None
     except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
         if isinstance(exc, BackupError):
             raise

@@ -293,8 +293,8 @@ class TinyDBStore:
     def snapshot(self, into: Path, skip: Callable[[Path], bool] = lambda _: False) -> list[Path]:
         """Hard-link every file of the store (meta.json and the records, never .lock or tmp/; nor what `skip` says,
         given each path relative to the folder) into `into` (a new folder in the store's tmp/: the same file system),
-        the same layout; the paths linked, relative. Call it inside `frozen`, off the event loop. Only regular files
-        are linked (a symlink or anything else in the folder is not the store's)."""
+        every folder made there too; the paths linked, relative. Call it inside `frozen`, off the event loop. Only
+        regular files are linked (a symlink or anything else in the folder is not the store's)."""
         linked: list[Path] = []
         into.mkdir(mode=0o700)
         for root, dirs, files in os.walk(self.path):
@@ -302,6 +302,8 @@ class TinyDBStore:
             if here == self.path:
                 dirs[:] = [d for d in dirs if d != self._tmp.name]
             dirs.sort()
+            for name in dirs:  # (folders too, an emptied collection's among them: the same layout)
+                (into / (here / name).relative_to(self.path)).mkdir(mode=0o700, exist_ok=True)
             for name in sorted(files):
                 source = here / name
                 relative = source.relative_to(self.path)

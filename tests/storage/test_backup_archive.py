@@ -10,7 +10,6 @@ import concurrent.futures
 import hashlib
 import io
 import json
-import os
 import stat
 import tarfile
 from pathlib import Path
