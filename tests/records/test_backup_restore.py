@@ -8,12 +8,15 @@ master key and a broken audit trail, leaving the target as it was."""
 from __future__ import annotations
 
 import asyncio
+import glob
 import gzip
 import hashlib
 import io
 import json
+import re
 import shutil
 import stat
+import subprocess
 import tarfile
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +24,7 @@ from typing import Any
 
 import pytest
 from conftest import CHILD_NAME
+from postgres_support import MASTER_KEY, database_url, drop_schemas, new_schema
 from records_kit import LENA, Desk, at, bot, fresh_copy
 
 from bot.cases.trail import log_event
@@ -35,10 +39,11 @@ from storage.keys import write_key_file
 KEEP_APART = "keep the master key apart: the backup cannot be read without it"
 
 
-async def build(data: Path) -> list[str]:
-    """Three cases through the real core (one resolved, one escalated, one just opened) and an operator's export."""
+async def build(data: Path | None, env: dict[str, str] | None = None) -> list[str]:
+    """Three cases through the real core (one resolved, one escalated, one just opened) and an operator's export, in
+    the data folder `data` (or the database `env` names)."""
     policies = load_policies()
-    async with deployment_store(read_settings({}), data) as store:
+    async with deployment_store(read_settings(env or {}), data) as store:
         desk = Desk(store, {"bcssp": policies["bcssp"], "medway": policies["medway"]}, at(2026, 3, 2))
         first = await desk.open_case(policy_id="bcssp")
         await desk.resolve(LENA, first, at(2026, 3, 3))
@@ -325,3 +330,67 @@ def test_restore_refuses_a_broken_audit_trail_unless_told(tmp_path: Path, data: 
                           BOT_MASTER_KEY_FILE=str(key_file)).stdout)
     (entry,) = [row for row in rows if row.get("action") == "restored"]
     assert "its audit trail was broken: 1 problem(s)" in entry["detail"]
+
+
+# --- PostgreSQL: the README's procedure, pg_dump of both schemas and pg_restore into empty ones ---------------------
+
+def pg_tool(name: str) -> str | None:
+    """A PostgreSQL client program: the installed server's own (where tests/postgres_support.py starts one), else on
+    the PATH."""
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+async def database_contents(url: str, schema: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the deployment's data and data-key tables, as stored."""
+    import psycopg
+
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        for table in (f'"{schema}".docs', f'"{schema}".sequences', f'"{schema}_keys".docs'):
+            rows = await (await conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2")).fetchall()
+            out[table] = [tuple(row) for row in rows]
+    return out
+
+
+async def server_major(url: str) -> int:
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        row = await (await conn.execute("SHOW server_version_num")).fetchone()
+    return int(row[0]) // 10000 if row else 0
+
+
+def test_the_postgres_procedure_pg_dump_of_both_schemas_then_pg_restore(tmp_path: Path) -> None:
+    url, schema = database_url(), new_schema()
+    dump, restore_ = pg_tool("pg_dump"), pg_tool("pg_restore")
+    if dump is None or restore_ is None:
+        pytest.skip("pg_dump and pg_restore are not installed (PostgreSQL's client programs): the README's PostgreSQL "
+                    "backup procedure is not tried here")
+    version = re.search(r"(\d+)", subprocess.run([dump, "--version"], capture_output=True, text=True,
+                                                 check=True).stdout)
+    if version is None or int(version[1]) < asyncio.run(server_major(url)):
+        pytest.skip(f"{dump} is older than the PostgreSQL server, which it cannot dump")
+    env = {"BOT_DATABASE_URL": url, "BOT_DATABASE_SCHEMA": schema, "BOT_MASTER_KEY": MASTER_KEY}
+    try:
+        refs = asyncio.run(build(None, env))
+        before = asyncio.run(database_contents(url, schema))
+        file = tmp_path / "escalation.dump"
+        dumped = subprocess.run([dump, "--format=custom", f"--schema={schema}", f"--schema={schema}_keys",
+                                 f"--file={file}", url], capture_output=True, text=True, timeout=120, check=False)
+        assert dumped.returncode == 0, dumped.stderr
+        asyncio.run(drop_schemas(url, schema))  # (the disaster: both schemas gone)
+        restored = subprocess.run([restore_, f"--dbname={url}", str(file)], capture_output=True, text=True,
+                                  timeout=120, check=False)
+        assert restored.returncode == 0, restored.stderr
+        assert asyncio.run(database_contents(url, schema)) == before
+        verified = bot(tmp_path, "audit", "verify", **env)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert verified.stdout.startswith("Audit trail intact: 4 audit-log entries and") and "3 case(s)" in \
+            verified.stdout
+        shown = bot(tmp_path, "export", refs[0], "--format", "md", **env)  # (the sealed fields open)
+        assert shown.returncode == 0 and refs[0] in shown.stdout, shown.stderr
+        refused = bot(tmp_path, "backup", "--out", tmp_path, **env)
+        assert refused.returncode == 2 and "pg_dump and pg_restore" in refused.stderr
+    finally:
+        asyncio.run(drop_schemas(url, schema))
