@@ -353,6 +353,15 @@ async def database_contents(url: str, schema: str) -> dict[str, list[tuple[Any, 
     return out
 
 
+async def put_aside(url: str, schema: str) -> None:
+    """The README's step: `ALTER SCHEMA escalation RENAME TO escalation_old`, and the same for `escalation_keys`."""
+    import psycopg
+
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute(f'ALTER SCHEMA "{schema}" RENAME TO "{schema}_old"')
+        await conn.execute(f'ALTER SCHEMA "{schema}_keys" RENAME TO "{schema}_keys_old"')
+
+
 async def server_major(url: str) -> int:
     import psycopg
 
@@ -379,7 +388,7 @@ def test_the_postgres_procedure_pg_dump_of_both_schemas_then_pg_restore(tmp_path
         dumped = subprocess.run([dump, "--format=custom", f"--schema={schema}", f"--schema={schema}_keys",
                                  f"--file={file}", url], capture_output=True, text=True, timeout=120, check=False)
         assert dumped.returncode == 0, dumped.stderr
-        asyncio.run(drop_schemas(url, schema))  # (the disaster: both schemas gone)
+        asyncio.run(put_aside(url, schema))  # (as the README says: both schemas put aside, kept until one is sure)
         restored = subprocess.run([restore_, f"--dbname={url}", str(file)], capture_output=True, text=True,
                                   timeout=120, check=False)
         assert restored.returncode == 0, restored.stderr
@@ -394,3 +403,5 @@ def test_the_postgres_procedure_pg_dump_of_both_schemas_then_pg_restore(tmp_path
         assert refused.returncode == 2 and "pg_dump and pg_restore" in refused.stderr
     finally:
         asyncio.run(drop_schemas(url, schema))
+        for aside in (f"{schema}_old", f"{schema}_keys_old"):
+            asyncio.run(drop_schemas(url, aside))
