@@ -262,7 +262,8 @@ class TinyDBStore:
     async def frozen(self) -> AsyncIterator[None]:
         """The owner's store with no write landing until the block ends (a backup's snapshot): a job holds the writer
         thread, so every write queued before it has landed when the block starts, and every write after waits for the
-        end (then lands as usual). Reads go on. Keep the block short: the bot's writes wait for it. Every write
+        end (then lands as usual). Reads go on, but for `batches` and a projection's first build, which read on the
+        writer thread too. Keep the block short: the bot's writes wait for it. Every write
         replaces a record file by a rename and never changes one in place, so hard links made in the block
         (`snapshot`) keep the files as they were after it ends."""
         if self.shared:

@@ -1,6 +1,6 @@
 """Backup and restore of the embedded store, audited: `make_backup` (by the process that owns the store: an operator's
 command while the bot is stopped, or the running bot itself) and `restore` (into empty folders, checked whole before it
-is put in place). The archive itself is storage.backup's."""
+is put in place). The archive itself is storage.backup's and storage.unpack's."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from typing import Any
 
 from bot.cases.trail import HEAD, log_event
 from bot.records.verify import Verdict, verify
-from storage.backup import DATA, KEYS, SUFFIXES, BackupError, Unpacked, unpack, write_archive
+from storage.backup import DATA, KEYS, SUFFIXES, BackupError, write_archive
 from storage.base import Store
 from storage.collections import AUDIT_LOG, CASES, META
 from storage.keys import KeyringError, KeySource
 from storage.memory_store import MemoryStore
 from storage.sealed import DATA_KEYS, KEYRING_DOC, SealedStore
 from storage.tinydb_store import TinyDBStore
+from storage.unpack import Unpacked, unpack
 
 PG_DUMP = ("on PostgreSQL (BOT_DATABASE_URL) back up and restore with PostgreSQL's own tools: pg_dump and pg_restore "
            "of the schema and of <schema>_keys, as the README's \"Backup and restore\" says")
@@ -144,7 +145,7 @@ async def restore(archive: Path, data_dir: Path, key_dir: Path, keys: KeySource,
                   despite_break: bool = False) -> Restored:
     """Restore a backup into `data_dir` and `key_dir`, which must be absent or empty (BackupError otherwise).
 
-    The archive is checked and unpacked beside them (storage.backup.unpack), opened with the master keys `keys`
+    The archive is checked and unpacked beside them (storage.unpack), opened with the master keys `keys`
     gives (BOT_MASTER_KEY / BOT_MASTER_KEY_FILE: a development key is never looked for, since the keys' folder is
     empty), its case count checked against the manifest and its audit chains verified; then `restored` is added to
     its audit log (by `by`, naming the backup's time) and only then is it renamed into place. Anything refused or

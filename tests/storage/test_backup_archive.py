@@ -1,7 +1,7 @@
-"""storage.backup and TinyDBStore.frozen: a backup archive is the store at one moment (a write started while the copy
-is taken lands after it, outside the archive), holds no key file, is written as a new owner-only file or not at all;
-and an archive is unpacked only if every member is a plain file of ours and the manifest's digest and counts match,
-leaving nothing behind otherwise."""
+"""storage.backup, storage.unpack and TinyDBStore.frozen: a backup archive is the store at one moment (a write
+started while the copy is taken lands after it, outside the archive), holds no key file, is written as a new
+owner-only file or not at all; and an archive is unpacked only if every member is a plain file of ours and the
+manifest's digest and counts match, leaving nothing behind otherwise."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from storage import StoreError, TinyDBStore
-from storage.backup import MANIFEST, BackupError, unpack, write_archive
+from storage.backup import MANIFEST, BackupError, write_archive
+from storage.unpack import unpack
 
 ABOUT = {"made_at": "2026-11-23T10:00:00+00:00", "bot_version": "test"}
 
@@ -237,10 +238,10 @@ def test_an_interrupted_unpack_leaves_nothing_and_a_dead_ones_leftovers_go(tmp_p
             raise KeyboardInterrupt
         return real(*args)
 
-    from storage import backup
+    from storage import unpack as unpacking
 
-    real = backup._save
-    monkeypatch.setattr(backup, "_save", interrupted)
+    real = unpacking._save
+    monkeypatch.setattr(unpacking, "_save", interrupted)
     with pytest.raises(KeyboardInterrupt):
         unpack(path, place / "data", place / "data-keys")
     assert list(place.iterdir()) == []
