@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import UsageError, add_data, refused_while_in_use, store_of
+from bot.cli.common import UsageError, add_data, store_of
 from bot.config import Settings
 
 
@@ -28,10 +28,10 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli.records import operator
+    from bot.admin.ops import operator
     from bot.dates.workdays import LONDON
     from bot.records.backup import KEEP_APART, PG_DUMP, BackupReport, backup_path, make_backup
-    from storage import default_key_dir
+    from storage import StoreInUse, default_key_dir
     from storage.backup import BackupError
 
     if settings.database_url:
@@ -49,9 +49,11 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
         async with store_of(settings, data, existing=True) as store:
             return await make_backup(store, args.out, by=operator(), now=now)
 
-    with refused_while_in_use("backup holds every write still while it copies, so for now it runs only while the "
-                              "bot is stopped"):
+    try:
         report = asyncio.run(run())
+    except StoreInUse as exc:  # (not yet an operation the running bot does through its administration socket)
+        raise StoreInUse(f"{exc} (backup is not yet done by the running bot: stop it, back up, start it again; the "
+                         "nightly unit deploy/escalation-bot-backup.service does that)", holder=exc.holder) from None
     keys = settings.key_dir or default_key_dir(data)
     size = f"{report.size / 1e6:.1f} MB" if report.size >= 100_000 else f"{report.size / 1e3:.1f} kB"
     head = f"; audit head entry {report.head}" if report.head is not None else ""
@@ -65,7 +67,7 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.cli.records import operator
+    from bot.admin.ops import operator
     from bot.dates.workdays import LONDON
     from bot.records.backup import PG_DUMP, Restored, restore
     from bot.records.verify import report

@@ -238,7 +238,8 @@ async def test_backup_is_refused_while_the_bot_has_the_store(tmp_path: Path, dat
     async with deployment_store(read_settings({}), data):  # (as the running bot holds it)
         refused = await asyncio.to_thread(bot, tmp_path, "backup", "--out", backups, "--data", data)
     assert refused.returncode == 1
-    assert refused.stderr.startswith("error: store in use:") and "backup holds every write still" in refused.stderr
+    assert refused.stderr.startswith("error: store in use:") and "backup is not yet done by the running bot" in \
+        refused.stderr
     assert len(refused.stderr.splitlines()) == 1 and list(backups.iterdir()) == []
 
 
