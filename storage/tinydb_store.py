@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
+import shutil
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -85,7 +88,8 @@ class TinyDBStore:
 
     By default the store is opened exclusively, as its owner (the server, or a command run while it is
     stopped): `open` takes the flock on DATA/.lock (StoreInUse if another process holds it), creates the
-    directory and meta.json if missing, and removes stale temp files from DATA/tmp/.
+    directory and meta.json if missing, and removes stale temp files (and a backup's snapshot left by a crash, see
+    `frozen`) from DATA/tmp/.
 
     With `shared=True` it is opened as a guest beside a running owner (an operator's export or audit): no
     lock, nothing created or cleaned at open (the temp files in DATA/tmp/ may be the owner's writes in
@@ -254,6 +258,70 @@ class TinyDBStore:
             raise StoreError(f"the store at {self.path} was closed while {collection} was being read")
         await self._in_writer(settle)
 
+    @contextlib.asynccontextmanager
+    async def frozen(self) -> AsyncIterator[None]:
+        """The owner's store with no write landing until the block ends (a backup's snapshot): a job holds the writer
+        thread, so every write queued before it has landed when the block starts, and every write after waits for the
+        end (then lands as usual). Reads go on, but for `batches` and a projection's first build, which read on the
+        writer thread too. Keep the block short: the bot's writes wait for it. Every write
+        replaces a record file by a rename and never changes one in place, so hard links made in the block
+        (`snapshot`) keep the files as they were after it ends."""
+        if self.shared:
+            raise StoreError(f"the store at {self.path} is open in shared mode beside the process that owns it; only "
+                             "that process can hold its writes still (a backup is taken by the store's owner)")
+        if self._writer is None:
+            raise StoreError(f"the store at {self.path} is not open")
+        loop = asyncio.get_running_loop()
+        started: asyncio.Future[None] = loop.create_future()
+        release = threading.Event()
+
+        def begun() -> None:
+            if not started.done():  # (not if the caller has given up waiting)
+                started.set_result(None)
+
+        def hold() -> None:
+            loop.call_soon_threadsafe(begun)
+            release.wait()
+
+        job = loop.run_in_executor(self._writer, hold)
+        try:
+            await started
+            yield
+        finally:
+            release.set()
+            await job
+
+    def snapshot(self, into: Path, skip: Callable[[Path], bool] = lambda _: False) -> list[Path]:
+        """Hard-link every file of the store (meta.json and the records, never .lock or tmp/; nor what `skip` says,
+        given each path relative to the folder) into `into` (a new folder in the store's tmp/: the same file system),
+        every folder made there too; the paths linked, relative. Call it inside `frozen`, off the event loop. Only
+        regular files are linked (a symlink or anything else in the folder is not the store's)."""
+        linked: list[Path] = []
+        into.mkdir(mode=0o700)
+        for root, dirs, files in os.walk(self.path):
+            here = Path(root)
+            if here == self.path:
+                dirs[:] = [d for d in dirs if d != self._tmp.name]
+            dirs.sort()
+            for name in dirs:  # (folders too, an emptied collection's among them: the same layout)
+                (into / (here / name).relative_to(self.path)).mkdir(mode=0o700, exist_ok=True)
+            for name in sorted(files):
+                source = here / name
+                relative = source.relative_to(self.path)
+                if (here == self.path and name == ".lock") or skip(relative) or not source.is_file() or \
+                        source.is_symlink():
+                    continue
+                target = into / relative
+                target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.link(source, target)
+                linked.append(relative)
+        return linked
+
+    def scratch(self, name: str) -> Path:
+        """A path in the store's tmp/ for a folder of the owner's own (a backup's snapshot): removed at the next
+        exclusive open if it is left behind."""
+        return self._tmp / name
+
     async def collections(self) -> list[str]:
         """The names of the collections stored here (for copying a whole store elsewhere)."""
         self._check("meta")
@@ -326,9 +394,12 @@ class TinyDBStore:
         self._check_schema()
 
     def _clean_tmp(self) -> None:
-        stale = [p for p in self._tmp.iterdir() if p.is_file()]
+        stale = list(self._tmp.iterdir())
         for path in stale:
-            path.unlink(missing_ok=True)
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)  # (a backup's snapshot, left by a crash)
+            else:
+                path.unlink(missing_ok=True)
         if stale:
             log.info("removed %d stale temporary file(s) from %s", len(stale), self._tmp)
 

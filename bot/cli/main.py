@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from bot.cli import backup as cli_backup
 from bot.cli import check as cli_check
 from bot.cli import keys as cli_keys
 from bot.cli import legal as cli_legal
@@ -23,7 +24,7 @@ from policies.loader import load_policies
 from policies.model import Policy
 from policies.reader import PolicyError
 
-MODULES = (cli_run, cli_people, records_cli, cli_legal, cli_keys, cli_check)
+MODULES = (cli_run, cli_people, records_cli, cli_legal, cli_keys, cli_check, cli_backup)
 
 
 def build_parser() -> Parser:

@@ -191,3 +191,65 @@ def test_nginx_accepts_the_example(tmp_path: Path) -> None:
     done = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
+
+
+BACKUP = DEPLOY / "escalation-bot-backup.service"
+TIMER = DEPLOY / "escalation-bot-backup.timer"
+
+
+def test_the_backup_unit_runs_the_installed_backup_as_the_bot_with_its_settings() -> None:
+    backup, bot = unit_file(BACKUP)["Service"], service()
+    for name in ("User", "Group", "EnvironmentFile", "WorkingDirectory", "UMask"):
+        assert backup[name] == bot[name], name
+    command, *arguments = one(backup, "ExecStart").split()
+    assert command == one(bot, "ExecStart").split()[0]
+    from bot.cli.main import build_parser
+
+    parsed = build_parser().parse_args(arguments)
+    assert parsed.command == "backup" and parsed.data is None  # (the data folder the settings name)
+    assert one(backup, "Type") == "oneshot"
+    # A bot that was running is stopped for the copy and started again after it, whatever happened; one stopped
+    # by an operator is left stopped.
+    (stop,), (start,) = backup["ExecStartPre"], backup["ExecStopPost"]
+    assert stop.startswith("+") and "is-active --quiet escalation-bot.service" in stop and "systemctl stop" in stop
+    assert start.startswith("+") and "systemctl start escalation-bot.service" in start
+    marker = re.search(r"touch (\S+)", stop)
+    assert marker and f"[ -e {marker[1]} ]" in start
+
+
+def test_the_backup_unit_is_sandboxed_as_the_bot_and_writes_only_its_folders_and_the_backups() -> None:
+    backup, bot, settings = unit_file(BACKUP)["Service"], service(), env_file(DEPLOY / "env.example")
+    for name, value in HARDENING.items():
+        assert backup.get(name) == [value], name
+    assert backup["SystemCallFilter"] == bot["SystemCallFilter"]
+    writable = one(backup, "ReadWritePaths").split()
+    out = one(backup, "ExecStart").split()[-1]
+    assert writable == [*one(bot, "ReadWritePaths").split(), out]
+    key_file = Path(settings["BOT_MASTER_KEY_FILE"])  # (never beside the archives)
+    assert not any(key_file.is_relative_to(folder) for folder in writable)
+    assert not any(Path(out).is_relative_to(settings[name]) for name in ("BOT_DATA_DIR", "BOT_KEY_DIR"))
+    (prune,) = backup["ExecStartPost"]
+    assert prune.startswith(f"/usr/bin/find {out} -maxdepth 1 -type f -name escalation-bot-backup-") and \
+        prune.endswith("-delete")
+
+
+def test_the_timer_starts_the_backup_nightly() -> None:
+    timer = unit_file(TIMER)
+    assert TIMER.stem == BACKUP.stem and "Unit" not in timer["Timer"]  # (it starts the service of its own name)
+    assert re.fullmatch(r"\*-\*-\* \d\d:\d\d:00", one(timer["Timer"], "OnCalendar"))
+    assert one(timer["Timer"], "Persistent") == "yes" and one(timer["Install"], "WantedBy") == "timers.target"
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+def test_systemd_accepts_the_backup_unit_and_timer(tmp_path: Path) -> None:
+    command = one(unit_file(BACKUP)["Service"], "ExecStart").split()[0]
+    stand_in = tmp_path / "bin" / "escalation-bot"
+    stand_in.parent.mkdir()
+    stand_in.write_text("#!/bin/sh\n")
+    stand_in.chmod(0o755)
+    (tmp_path / BACKUP.name).write_text(BACKUP.read_text(encoding="utf-8").replace(command, str(stand_in)),
+                                        encoding="utf-8")
+    (tmp_path / TIMER.name).write_text(TIMER.read_text(encoding="utf-8"), encoding="utf-8")
+    done = subprocess.run(["systemd-analyze", "verify", "--man=no", str(tmp_path / BACKUP.name),
+                           str(tmp_path / TIMER.name)], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr

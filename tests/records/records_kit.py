@@ -151,11 +151,11 @@ def grid(content: bytes, header: Sequence[str]) -> list[list[str]]:
 REPO = Path(__file__).resolve().parents[2]
 
 
-def bot(cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    """`python -m bot ARGS` as an operator runs it in `cwd`, with none of this process's BOT_ settings."""
+def bot(cwd: Path, *args: str | Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot ARGS` as an operator runs it in `cwd`, with none of this process's BOT_ settings but `env`."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     return subprocess.run([sys.executable, "-m", "bot", *map(str, args)], cwd=cwd, capture_output=True, text=True,
-                          env={**clean, "PYTHONPATH": str(REPO)}, timeout=60, check=False)
+                          env={**clean, "PYTHONPATH": str(REPO), **env}, timeout=60, check=False)
 
 
 def fresh_copy(template: Path, tmp_path: Path) -> Path:
