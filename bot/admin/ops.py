@@ -223,7 +223,31 @@ async def release(core: Running, params: Mapping[str, Any], context: Context) ->
                             "it once its retention period has passed. Recorded in the audit log."]))
 
 
+# --- backup -----------------------------------------------------------------------------------------------------
+async def backup(core: Running, params: Mapping[str, Any], context: Context) -> Answer:
+    """The data folder and its data keys, as they stand at one moment, in one archive at `params["out"]` (a new file,
+    or a folder for a dated one), made at `params["now"]` (bot.records.backup: the process owning the store holds its
+    writes still while it takes a snapshot, then writes the archive while it carries on)."""
+    from bot.records.backup import KEEP_APART, make_backup
+    from storage import default_key_dir
+
+    report = await make_backup(core.store, Path(str(params["out"])), by=context.by,
+                               now=datetime.fromisoformat(str(params["now"])))
+    keys = context.settings.key_dir or default_key_dir(context.data_dir)
+    size = f"{report.size / 1e6:.1f} MB" if report.size >= 100_000 else f"{report.size / 1e3:.1f} kB"
+    head = f"; audit head entry {report.head}" if report.head is not None else ""
+    wrapped = f" (its data keys are wrapped under master key {', '.join(report.master_keys)})" \
+        if report.master_keys else ""
+    return Answer(0, lines([
+        f"Backed up {context.data_dir} and its data keys ({keys}) to {report.path} ({size}): {report.cases} case(s), "
+        f"{report.audit_entries} audit-log entries, this backup's own among them{head}.",
+        f"{KEEP_APART[0].upper()}{KEEP_APART[1:]}{wrapped}, and never in the same place as the backups.",
+        f"Restore with: python -m bot restore {report.path} (into an empty data folder).",
+    ]))
+
+
 OPERATIONS: dict[str, Operation] = {
+    "backup": backup,
     "tick": tick,
     "purge": purge,
     "directory-import": import_directory,

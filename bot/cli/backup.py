@@ -9,13 +9,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import UsageError, add_data, store_of
+from bot.cli.common import UsageError, add_data, run_operation
 from bot.config import Settings
 
 
 def add_parsers(sub: Any) -> None:
     backup = sub.add_parser("backup", help="write the data folder and its data keys, as they stand at one moment, to "
-                            "one archive (never the master key); the bot must be stopped")
+                            "one archive (never the master key); done by the running bot if one has the data folder")
     backup.add_argument("--out", required=True, metavar="FILE|FOLDER", type=Path,
                         help="a new .tar.gz (or .tar) file, or a folder: a dated file is made in it")
     add_data(backup)
@@ -28,10 +28,8 @@ def add_parsers(sub: Any) -> None:
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.admin.ops import operator
     from bot.dates.workdays import LONDON
-    from bot.records.backup import KEEP_APART, PG_DUMP, BackupReport, backup_path, make_backup
-    from storage import StoreInUse, default_key_dir
+    from bot.records.backup import PG_DUMP, backup_path
     from storage.backup import BackupError
 
     if settings.database_url:
@@ -45,25 +43,8 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     except BackupError as exc:
         raise UsageError(f"--out: {exc}") from None
 
-    async def run() -> BackupReport:
-        async with store_of(settings, data, existing=True) as store:
-            return await make_backup(store, args.out, by=operator(), now=now)
-
-    try:
-        report = asyncio.run(run())
-    except StoreInUse as exc:  # (not yet an operation the running bot does through its administration socket)
-        raise StoreInUse(f"{exc} (backup is not yet done by the running bot: stop it, back up, start it again; the "
-                         "nightly unit deploy/escalation-bot-backup.service does that)", holder=exc.holder) from None
-    keys = settings.key_dir or default_key_dir(data)
-    size = f"{report.size / 1e6:.1f} MB" if report.size >= 100_000 else f"{report.size / 1e3:.1f} kB"
-    head = f"; audit head entry {report.head}" if report.head is not None else ""
-    print(f"Backed up {data} and its data keys ({keys}) to {report.path} ({size}): {report.cases} case(s), "
-          f"{report.audit_entries} audit-log entries, this backup's own among them{head}.")
-    wrapped = f" (its data keys are wrapped under master key {', '.join(report.master_keys)})" \
-        if report.master_keys else ""
-    print(f"{KEEP_APART[0].upper()}{KEEP_APART[1:]}{wrapped}, and never in the same place as the backups.")
-    print(f"Restore with: python -m bot restore {report.path} (into an empty data folder).")
-    return 0
+    # (the path as the running bot must see it: it may run from another folder than this command)
+    return run_operation(settings, data, "backup", {"out": str(args.out.absolute()), "now": now.isoformat()})
 
 
 def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:

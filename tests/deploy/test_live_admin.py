@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
 import stat
 import subprocess
@@ -172,6 +173,47 @@ async def test_directory_import_hold_release_and_purge_are_done_by_the_running_b
     assert [a for a in actions if a in ("directory_imported", "hold", "released", "purge_dry_run", "purged")] == \
         ["directory_imported", "hold", "hold", "purge_dry_run", "released", "released", "purged"]  # (case, log)
     assert {r["who"] for r in rows if r["action"] in ("hold", "released", "purged")} == {operator()}
+
+
+async def test_a_backup_of_the_running_bot_is_made_by_it_and_restores_whole(deployed: Bot, tmp_path: Path) -> None:
+    """The drill on a store in use: the bot, serving, makes the backup itself (its writes held still for the
+    snapshot); stopped, its folders wiped, the archive restored: every case and the audit (verified) are back, and
+    the bot starts on it."""
+    bot = deployed
+    await open_cases_weeks_ago(TinyDBStore(bot.data), 2)
+    bot.start()
+    await bot.until_settled()
+    backups = tmp_path / "backups"
+    backups.mkdir(mode=0o700)
+    made = cli(bot, "backup", "--out", backups)
+    assert made.returncode == 0, made.stderr
+    by_the_bot(made, bot)
+    (archive,) = backups.iterdir()
+    assert made.stdout.startswith(f"Backed up {bot.data} and its data keys") and f" to {archive} (" in made.stdout
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+    async with bot.store() as store:
+        cases = await store.scan("cases")
+    assert bot.stop() == 0 and bot.tracebacks() == []
+    before = json.loads(cli(bot, "audit", "--format", "json").stdout)
+    assert before[-1]["action"] == "backup_made"  # (an export's own entry is in the next one's)
+
+    keys = bot.data.with_name(f"{bot.data.name}-keys")
+    shutil.rmtree(bot.data)
+    shutil.rmtree(keys)
+    back = cli(bot, "restore", archive)
+    assert back.returncode == 0, back.stderr
+    assert "Cases restored: 2." in back.stdout.splitlines()
+    verified = cli(bot, "audit", "verify")
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    async with bot.store() as store:
+        assert await store.scan("cases") == cases
+    after = json.loads(cli(bot, "audit", "--format", "json").stdout)
+    assert after[:len(before)] == before  # the trail up to the backup, as it was (not the export made after it) ...
+    assert [r["action"] for r in after[len(before):]] == ["restored", "audit_verified"]  # ... then the restore's
+    bot.start()  # the bot starts on the restored store
+    async with aiohttp.ClientSession() as session, session.get(bot.url + "/healthz") as response:
+        assert response.status == 200
+    assert bot.stop() == 0 and bot.tracebacks() == []
 
 
 async def test_a_bot_that_does_not_answer_on_its_socket_leaves_the_refusal_saying_what_to_do(deployed: Bot) -> None:

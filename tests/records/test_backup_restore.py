@@ -232,17 +232,6 @@ async def test_a_failed_backup_leaves_no_file_and_is_in_the_audit_log(tmp_path: 
     assert not (tmp_path / "b.tar.gz").exists() and not list((data / "tmp").iterdir())
 
 
-async def test_backup_is_refused_while_the_bot_has_the_store(tmp_path: Path, data: Path) -> None:
-    backups = tmp_path / "backups"
-    backups.mkdir()
-    async with deployment_store(read_settings({}), data):  # (as the running bot holds it)
-        refused = await asyncio.to_thread(bot, tmp_path, "backup", "--out", backups, "--data", data)
-    assert refused.returncode == 1
-    assert refused.stderr.startswith("error: store in use:") and "backup is not yet done by the running bot" in \
-        refused.stderr
-    assert len(refused.stderr.splitlines()) == 1 and list(backups.iterdir()) == []
-
-
 def test_backup_refuses_a_wrong_out_and_postgres(tmp_path: Path, data: Path) -> None:
     (tmp_path / "old.tar.gz").write_bytes(b"an older backup")
     for out, why in ((tmp_path / "old.tar.gz", "already exists"), (tmp_path / "b.zip", "is not one"),
