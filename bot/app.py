@@ -425,8 +425,8 @@ def serve(settings: Settings, policies: Mapping[str, Policy], *, host: str | Non
     def announce(_: object) -> None:
         where = f"database {redacted(settings.database_url)}" if settings.database_url else str(data)
         admin = [] if settings.database_url else [
-            f"  admin:   {data / '.admin.sock'} (tick, purge, hold, release and directory import, run as this user, "
-            "are done by this bot)"]
+            f"  admin:   {data / '.admin.sock'} (tick, purge, hold, release, directory import and backup, run as "
+            "this user, are done by this bot)"]
         for line in [*channel_lines(host, port, where, settings), *admin, f"  procedures: {names}",
                      key_line(settings, data)]:
             print(line, flush=True)

@@ -40,3 +40,21 @@ def release_lock(fd: int) -> None:
     """Release a lock taken by `acquire_lock`."""
     fcntl.flock(fd, fcntl.LOCK_UN)
     os.close(fd)
+
+
+def holder(root: Path) -> str | None:
+    """The pid of the process that owns the data directory now (it holds the lock), or None: checked without taking
+    the lock or changing anything (a shared flock, tried and let go at once)."""
+    try:
+        fd = os.open(root / ".lock", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+    except OSError:
+        return None
+    finally:
+        os.close(fd)  # (closing lets go of a shared lock taken)
+    return None

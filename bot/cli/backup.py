@@ -53,6 +53,7 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     from bot.records.backup import PG_DUMP, Restored, restore
     from bot.records.verify import report
     from storage import KeySource, default_key_dir
+    from storage.lockfile import holder
 
     if settings.database_url:
         raise UsageError(f"restore is for the embedded store; {PG_DUMP}")
@@ -61,6 +62,10 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"there is no backup file {archive}")
     data = args.data or settings.data_dir
     keys = settings.key_dir or default_key_dir(data)
+    running = holder(data)
+    if running is not None:  # (before anything else: moving its folder aside would pull it from under a serving bot)
+        raise UsageError(f"the bot (process {running}) is running on {data}: stop it first (systemctl stop "
+                         "escalation-bot), then restore into an empty data folder")
     now = datetime.now(LONDON).replace(microsecond=0)
 
     async def run() -> Restored:
@@ -74,7 +79,9 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Cases restored: {done.verdict.cases}.")
     for line in report(done.verdict):
         print(line)
-    print(f"The restore is in the audit log as entry {done.entry.removeprefix('chain-').lstrip('0') or done.entry}.")
+    entry = done.entry.removeprefix('chain-').lstrip('0') or done.entry
+    print(f"The restore is in the audit log as entry {entry}, after the check above: the head is now entry {entry} "
+          "(`audit verify` prints the Head line to keep).")
     print("Start the bot, with the same master key (BOT_MASTER_KEY_FILE), and check `python -m bot audit verify`.")
     return 0
 

@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import re
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -107,6 +109,30 @@ def run_operation(settings: Settings, data_dir: Path, name: str, params: dict[st
     sys.stdout.write(answer.out)
     sys.stderr.write(answer.err)
     return answer.code
+
+
+@asynccontextmanager
+async def shared_beside_bot(settings: Settings, data_dir: Path) -> AsyncIterator[Store]:
+    """The store opened exclusively, or, if another process (the running bot) has it, as a guest beside it (a
+    database is shared by every process anyway).
+
+    A guest reads and creates new records only (see TinyDBStore); one line on stderr says it is one, so standard
+    output stays exactly what the command prints.
+    """
+    from storage.base import StoreInUse
+
+    store = store_of(settings, data_dir, existing=True)
+    try:
+        await store.open()
+    except StoreInUse as exc:
+        store = store_of(settings, data_dir, shared=True, existing=True)
+        await store.open()
+        print(f"note: process {exc.holder} (the running bot?) has {data_dir} open; working beside it in shared "
+              "mode (reads, and new audit-log entries only)", file=sys.stderr)
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 def has_data(settings: Settings, data_dir: Path | None = None) -> bool:

@@ -146,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # the store in use, a full disk, ...: one line, details in the log
         from storage.base import StoreError
+        from storage.keys import KeyringError
 
+        if isinstance(exc, KeyringError):  # (a master key missing or wrong is a setting: it stops start-up, as they do)
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         if isinstance(exc, StoreError):
             print(f"error: {exc}", file=sys.stderr)
             return 1

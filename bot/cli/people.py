@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.common import Parser, UsageError, add_data, has_data, policy_named, run_operation, store_of
+from bot.cli.common import Parser, UsageError, add_data, has_data, policy_named, run_operation, shared_beside_bot
 from bot.config import Settings
 from policies.loader import load_policies
 from policies.model import TIER_LABELS
@@ -39,7 +39,7 @@ def stored_directory(settings: Settings, data_dir: Path, policy_ids: list[str]) 
     from bot.people.directory import load_directory
     from bot.people.directory_csv import demo_directory
     async def load() -> Directory | None:
-        async with store_of(settings, data_dir, existing=True) as store:
+        async with shared_beside_bot(settings, data_dir) as store:  # (beside a running bot too: it only reads)
             return await load_directory(store)
 
     found = asyncio.run(load()) if has_data(settings, data_dir) else None

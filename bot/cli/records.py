@@ -9,21 +9,21 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.admin.ops import operator
-from bot.cli.common import Parser, UsageError, add_data, has_data, parse_date, run_operation, store_of
+from bot.cli.common import Parser, UsageError, add_data, has_data, parse_date, run_operation, shared_beside_bot
 from bot.config import ConfigError, Settings, load_dotenv_file, read_settings
 from bot.dates.workdays import LONDON
 from policies.loader import load_policies
 from policies.reader import PolicyError
 
 if TYPE_CHECKING:
-    from storage.base import Store
+    pass
 
 # They read the store directly, without the chat's per-person checks: whoever can run them can read every case, so
 # run them only as the service account on the server. Each export, audit and purge is written to the audit log (by
@@ -67,30 +67,6 @@ def add_parsers(sub: Any) -> None:
     mode.add_argument("--dry-run", action="store_true", help="only list what would be removed")
     mode.add_argument("--yes", action="store_true", help="remove them, and write the purge to the audit log")
     add_data(purge)
-
-
-@asynccontextmanager
-async def shared_beside_bot(settings: Settings, data_dir: Path) -> AsyncIterator[Store]:
-    """The store opened exclusively, or, if another process (the running bot) has it, as a guest beside it (a
-    database is shared by every process anyway).
-
-    A guest reads and creates new records only (see TinyDBStore); one line on stderr says it is one, so standard
-    output stays exactly what the command prints.
-    """
-    from storage.base import StoreInUse
-
-    store = store_of(settings, data_dir, existing=True)
-    try:
-        await store.open()
-    except StoreInUse as exc:
-        store = store_of(settings, data_dir, shared=True, existing=True)
-        await store.open()
-        print(f"note: process {exc.holder} (the running bot?) has {data_dir} open; working beside it in shared "
-              "mode (reads, and new audit-log entries only)", file=sys.stderr)
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 def _write(path: Path, content: bytes) -> None:

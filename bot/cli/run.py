@@ -7,13 +7,23 @@ import asyncio
 import json
 import sys
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import EMAIL, UsageError, add_data, parse_instant, policy_named, run_operation, store_of
+from bot.cli.common import (
+    EMAIL,
+    UsageError,
+    add_data,
+    parse_instant,
+    policy_named,
+    run_operation,
+    shared_beside_bot,
+)
 from bot.config import Settings
 from policies.loader import load_policies
+
+FUTURE_SLACK = timedelta(minutes=5)  # (clocks apart by a little: a --now a few minutes ahead is taken as now)
 
 
 def add_parsers(sub: Any) -> None:
@@ -23,7 +33,10 @@ def add_parsers(sub: Any) -> None:
     add_data(chat)
     tick = sub.add_parser("tick", help="run one scheduler pass at a given time (by the running bot, if one has the "
                           "data folder); prints a line per nudge sent, exit 1 if a message could not be delivered")
-    tick.add_argument("--now", required=True, metavar="ISO-DATETIME", help="e.g. 2026-11-25T09:00 (London time)")
+    tick.add_argument("--now", required=True, metavar="ISO-DATETIME", help="e.g. 2026-11-25T09:00 (London time); "
+                      "a time that has come")
+    tick.add_argument("--allow-future", action="store_true", help="take a --now still to come (trials on a copy of "
+                      "the data only: that day's nudges, to real people, are sent now)")
     add_data(tick)
     summary = sub.add_parser("summary", help="the weekly summary's figures for a week (default: the last full week)")
     summary.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W48")
@@ -117,6 +130,10 @@ def cmd_tick(args: argparse.Namespace, settings: Settings) -> int:
     from bot.dates.clock import FixedClock
 
     now = parse_instant(args.now, "--now")
+    if now > datetime.now(now.tzinfo) + FUTURE_SLACK and not args.allow_future:
+        raise UsageError(f"--now {args.now} has not come yet: a pass at a time to come sends that day's nudges (and "
+                         "overdue messages to leads) now, to real people; give a time that has come (--allow-future "
+                         "for a trial on a copy of the data)")
     return run_operation(settings, args.data or settings.data_dir, "tick", {"now": now.isoformat()}, channels=True,
                          clock=FixedClock(now))
 
@@ -134,7 +151,7 @@ def cmd_summary(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(f"--week: {exc}") from None
 
     async def run() -> int:
-        async with store_of(settings, args.data, existing=True) as store:
+        async with shared_beside_bot(settings, args.data or settings.data_dir) as store:  # (it only reads)
             cases = await CaseBook(store).for_summary(summary.summary_window(monday))
         figs = summary.figures(cases, policies, monday, args.policy)
         print(json.dumps(figs, indent=2) if args.json else summary.text(figs, policies))

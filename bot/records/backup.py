@@ -82,6 +82,9 @@ def backup_path(out: Path, now: datetime) -> Path:
     folder, a file in it named for the time, `escalation-bot-backup-YYYYMMDD-HHMMSS.tar.gz`. BackupError otherwise."""
     if out.is_dir():
         out = out / f"escalation-bot-backup-{now:%Y%m%d-%H%M%S}.tar.gz"
+    elif not out.suffix:  # (a folder meant, not made yet)
+        raise BackupError(f"there is no folder {out} to write the backup in: make it first (mode 0700, owned by the "
+                          "bot's user), or give a new .tar.gz file")
     elif not out.name.endswith(SUFFIXES):
         raise BackupError(f"a backup is a .tar.gz (or .tgz, or .tar) file: {out.name} is not one; or give a folder")
     if not out.parent.is_dir():

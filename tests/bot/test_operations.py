@@ -126,3 +126,33 @@ def test_serve_with_json_logs_writes_one_object_per_line(tmp_path) -> None:
     parsed = [json.loads(line) for line in lines]  # (every line is one JSON object)
     assert {"time", "level", "logger", "event"} <= set(parsed[0])
     assert any("stopped after" in p["event"] for p in parsed)
+
+
+@pytest.mark.parametrize("setting", ["missing file", "wrong key"])
+def test_serve_stops_with_exit_code_2_and_one_line_when_the_master_key_will_not_do(tmp_path, setting) -> None:
+    """A master key missing or wrong is a setting that stops start-up: exit code 2, which the unit does not restart
+    (RestartPreventExitStatus=2), and one line naming it."""
+    from datetime import datetime
+
+    from bot.dates.workdays import LONDON
+    from storage.keys import write_key_file
+
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+    data = tmp_path / "data"
+    now = datetime.now(LONDON).replace(microsecond=0).isoformat()
+    made = subprocess.run([sys.executable, "-m", "bot", "tick", "--now", now, "--data", str(data)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)  # (sealed under a development key)
+    assert made.returncode == 0 and (tmp_path / "data-keys" / "master.key").is_file(), made.stderr
+    key_file = tmp_path / "secrets" / "master.key"
+    key_file.parent.mkdir()
+    if setting == "wrong key":
+        write_key_file(key_file)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    done = subprocess.run([sys.executable, "-m", "bot", "serve", "--port", port, "--data", str(data)], cwd=ROOT,
+                          env={**env, "BOT_MASTER_KEY_FILE": str(key_file)}, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("error: ") and "BOT_MASTER_KEY_FILE" in line

@@ -13,7 +13,7 @@ import socket
 import stat
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -29,6 +29,7 @@ from deployment import (  # noqa: F401  (deployed: a fixture)
 )
 
 from bot.admin.ops import operator
+from bot.dates.workdays import LONDON
 from bot.people.directory_csv import demo_directory, export_directory_csv
 from storage.tinydb_store import TinyDBStore
 
@@ -90,6 +91,11 @@ async def test_tick_beside_the_running_bot_is_done_by_it_and_delivered_through_i
 async def test_a_tick_that_cannot_deliver_says_so_exits_1_and_keeps_the_messages(deployed: Bot) -> None:
     bot = deployed
     await open_cases_weeks_ago(TinyDBStore(bot.data), 2)  # (no bot running: tick does the pass itself)
+    ahead = (datetime.now(LONDON) + timedelta(days=3)).isoformat()
+    future = cli(bot, "tick", "--now", ahead)  # a time still to come: refused, nothing done
+    assert (future.returncode, future.stdout) == (2, "")
+    assert future.stderr.startswith(f"error: --now {ahead} has not come yet: ") and len(future.stderr.splitlines()) == 1
+    assert not bot.data.with_name(f"{bot.data.name}-keys").exists()  # (the store was not even opened)
 
     unconnected = cli(bot, "tick", "--now", TUESDAY_10.isoformat(), slack=None)
     assert unconnected.returncode == 1 and len(unconnected.stdout.splitlines()) == 2, unconnected.stderr
@@ -151,6 +157,14 @@ async def test_directory_import_hold_release_and_purge_are_done_by_the_running_b
                                             "The running bot uses it now."]
         known = await bot.intake_view(session, NEWCOMER, "VAGAIN")  # the same bot, no restart: they are known now
         assert "raiser_agency" not in json.dumps(known)
+    # What only reads runs beside the bot, as a guest: the directory back as imported, the summary, a counterpart.
+    exported = cli(bot, "directory", "export")
+    assert exported.returncode == 0 and exported.stdout == csv.read_text(encoding="utf-8"), exported.stderr
+    for command in (["summary", "--json"], ["counterpart", "--policy", "surrey", "--agency", "Northshire Police",
+                                            "--stage", "2"]):
+        read = cli(bot, *command)
+        assert read.returncode == 0 and read.stdout, read.stderr
+        assert "working beside it in shared mode" in read.stderr
 
     async with bot.store() as store:
         (ref,) = await store.keys("cases")
@@ -193,6 +207,11 @@ async def test_a_backup_of_the_running_bot_is_made_by_it_and_restores_whole(depl
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
     async with bot.store() as store:
         cases = await store.scan("cases")
+    assert bot.proc is not None
+    early = cli(bot, "restore", archive)  # the bot still running: told to stop it, nothing touched
+    assert (early.returncode, early.stdout) == (2, "")
+    assert early.stderr == (f"error: the bot (process {bot.proc.pid}) is running on {bot.data}: stop it first "
+                            "(systemctl stop escalation-bot), then restore into an empty data folder\n")
     assert bot.stop() == 0 and bot.tracebacks() == []
     before = json.loads(cli(bot, "audit", "--format", "json").stdout)
     assert before[-1]["action"] == "backup_made"  # (an export's own entry is in the next one's)

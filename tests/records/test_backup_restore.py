@@ -161,7 +161,8 @@ def test_the_drill_back_up_wipe_restore_and_everything_is_back(tmp_path: Path, d
     assert lines[0].startswith(f"Restored {archive.name} (made at {manifest['made_at']}")
     assert lines[1] == "Cases restored: 3."
     assert lines[2].startswith("Audit trail intact: 5 audit-log entries") and lines[3].startswith("Head: entry 5, link")
-    assert lines[-2] == "The restore is in the audit log as entry 6." and lines[-1].startswith("Start the bot")
+    assert lines[-2] == ("The restore is in the audit log as entry 6, after the check above: the head is now entry 6 "
+                         "(`audit verify` prints the Head line to keep).") and lines[-1].startswith("Start the bot")
 
     raw, cases = asyncio.run(contents(data, key_file))
     assert cases == before[1] and set(cases) == set(template[1])
@@ -235,7 +236,8 @@ async def test_a_failed_backup_leaves_no_file_and_is_in_the_audit_log(tmp_path: 
 def test_backup_refuses_a_wrong_out_and_postgres(tmp_path: Path, data: Path) -> None:
     (tmp_path / "old.tar.gz").write_bytes(b"an older backup")
     for out, why in ((tmp_path / "old.tar.gz", "already exists"), (tmp_path / "b.zip", "is not one"),
-                     (tmp_path / "none" / "b.tar", "no folder"), (data / "b.tar", "inside the store's folders")):
+                     (tmp_path / "none" / "b.tar", "no folder"), (tmp_path / "backups-not-made", "there is no folder"),
+                     (data / "b.tar", "inside the store's folders")):
         refused = bot(tmp_path, "backup", "--out", out, "--data", data)
         assert refused.returncode in (1, 2) and why in refused.stderr and len(refused.stderr.splitlines()) == 1, out
     assert (tmp_path / "old.tar.gz").read_bytes() == b"an older backup" and not (data / "b.tar").exists()
