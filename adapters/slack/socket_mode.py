@@ -96,6 +96,7 @@ class SocketMode:
         self._idle = asyncio.Event()
         self._idle.set()
         self._connecting: asyncio.Task[None] | None = None
+        self._last_problem = ""  # why the first connection has not been made yet (for /readyz)
 
     def __repr__(self) -> str:  # (never the token)
         return f"SocketMode(connected={self.client is not None and not self.stopping})"
@@ -118,14 +119,18 @@ class SocketMode:
             try:
                 client.wss_uri = await client.issue_new_wss_url()
             except SlackApiError as exc:
+                self._last_problem = f"Slack refused it: {exc.response.get('error', 'unknown error')}; check " \
+                    "SLACK_APP_TOKEN"
                 log.error("slack: Slack refused a Socket Mode connection (%s): check SLACK_APP_TOKEN (an app-level "
                           "token with connections:write) and that Socket Mode is on in the app's settings; trying "
                           "again in %d s", exc.response.get("error", "unknown error"), wait)
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                self._last_problem = f"Slack could not be reached ({type(exc).__name__})"
                 log.warning("slack: could not reach Slack to open a Socket Mode connection (%s); trying again in "
                             "%d s", type(exc).__name__, wait)
             else:
                 await client.connect()
+                self._last_problem = ""
                 log.info("slack: connected over Socket Mode")
                 return
             await asyncio.sleep(wait)
@@ -155,7 +160,7 @@ class SocketMode:
     async def not_ready(self) -> str:
         """Why Slack cannot reach the bot just now ("" when it can): the socket is not connected."""
         if self.client is None or self.stopping or not await self.client.is_connected():
-            return "the Slack Socket Mode connection is not open (connecting)"
+            return f"the Slack Socket Mode connection is not open ({self._last_problem or 'connecting'})"
         return ""
 
     async def handle(self, client: AsyncBaseSocketModeClient, request: SocketModeRequest) -> None:

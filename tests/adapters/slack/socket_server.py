@@ -71,14 +71,15 @@ class SocketBot:
         self.server: Any = None
         self.app: Any = None
 
-    async def start(self) -> None:
+    async def start(self, wait: bool = True) -> None:
+        """Start the bot (`wait`: until its socket is connected)."""
         fake_server = await self.aiohttp_server(self.socket.app())
         self.settings = read_settings({
             "SLACK_BOT_TOKEN": TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_CASES_CHANNEL": CASES_CHANNEL,
             "SLACK_API_URL": f"http://127.0.0.1:{fake_server.port}/api/", "BOT_POLICY": "surrey"})
-        await self.boot()
+        await self.boot(wait)
 
-    async def boot(self) -> None:
+    async def boot(self, wait: bool = True) -> None:
         from policies.loader import load_policies
 
         connections = len(self.socket.sockets)
@@ -87,7 +88,8 @@ class SocketBot:
         if self.ping is not None:
             self.app[SLACK_SOCKET].ping_seconds = self.ping
         self.server = await self.aiohttp_server(self.app)
-        await self.socket.connected(connections + 1)
+        if wait:
+            await self.socket.connected(connections + 1)
 
     async def restart(self) -> None:
         """Stop the bot as a deploy would (its socket closes, then its store) and start a new one over the same store:

@@ -16,7 +16,16 @@ from conftest import CHILD_DOB, CHILD_NAME
 from fakes.slack_socket import envelope
 from slack_server import ANSWERS, CASES_CHANNEL, JORDAN, LENA
 from slack_support import TOKEN
-from socket_server import APP_TOKEN, click, command, mention, socket_bot, start_socket_bot, submission  # noqa: F401
+from socket_server import (  # noqa: F401  (socket_bot: a fixture)
+    APP_TOKEN,
+    SocketBot,
+    click,
+    command,
+    mention,
+    socket_bot,
+    start_socket_bot,
+    submission,
+)
 from test_slack_case_thread import RESOLVE, TUESDAY_9
 
 from adapters.slack.gate import STALE_FORM, UNKNOWN_COMMAND
@@ -293,3 +302,26 @@ async def test_an_operators_command_sends_through_slack_but_opens_no_socket(aioh
         assert app[SLACK_SOCKET].client is None
     finally:
         await runner.cleanup()
+
+
+async def test_readiness_says_why_slack_refuses_the_first_connection(aiohttp_server):
+    socket_bot = SocketBot(aiohttp_server, MemoryStore(), None)
+    socket_bot.socket.refuse = "invalid_auth"  # (a token pasted wrong, or Socket Mode off in the app's settings)
+    await socket_bot.start(wait=False)
+    await socket_bot.socket.until(lambda: len(socket_bot.socket.opened) >= 1, "a first attempt")
+    url = f"http://127.0.0.1:{socket_bot.server.port}/readyz"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(100):  # (the reason is kept once the refusal is read)
+            async with session.get(url) as ready:
+                reasons = (await ready.json()).get("reasons", [])
+            if any("invalid_auth" in reason for reason in reasons):
+                break
+            await asyncio.sleep(0.02)
+        assert ready.status == 503
+        assert "the Slack Socket Mode connection is not open (Slack refused it: invalid_auth; check SLACK_APP_TOKEN)" \
+            in reasons
+        socket_bot.socket.refuse = ""
+        await socket_bot.socket.connected(1)  # (tried again a second later)
+        async with session.get(url) as ready:
+            assert ready.status == 200, await ready.text()
+    await socket_bot.server.close()
