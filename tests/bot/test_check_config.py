@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from deployment import free_port
 from fakes.slack_api import FakeSlack
 
 from storage import KeySource, store_for
@@ -123,13 +123,6 @@ def snapshot(*folders: Path) -> dict[str, tuple[int, int, str]]:
             digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
             found[str(path)] = (info.st_size, info.st_mtime_ns, digest)
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def test_all_good_prints_ok_lines_and_exits_0_changing_nothing(tmp_path: Path, aiohttp_server: Any) -> None:

@@ -7,7 +7,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CHILD_NAME
+from deployment import free_port
 
 from bot.app import CORE, HEALTH, build_app
 from bot.config import ConfigError, read_settings
@@ -108,9 +108,7 @@ def test_a_json_line_carries_the_case_and_actor_and_only_the_kind_of_an_error() 
 def test_serve_with_json_logs_writes_one_object_per_line(tmp_path) -> None:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "BOT_LOG_FORMAT": "json",
            "BOT_LOG_LEVEL": "INFO"}
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = str(probe.getsockname()[1])
+    port = str(free_port())
     proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", port, "--data", str(tmp_path / "data")],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
@@ -147,9 +145,7 @@ def test_serve_stops_with_exit_code_2_and_one_line_when_the_master_key_will_not_
     key_file.parent.mkdir()
     if setting == "wrong key":
         write_key_file(key_file)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = str(probe.getsockname()[1])
+    port = str(free_port())
     done = subprocess.run([sys.executable, "-m", "bot", "serve", "--port", port, "--data", str(data)], cwd=ROOT,
                           env={**env, "BOT_MASTER_KEY_FILE": str(key_file)}, capture_output=True, text=True,
                           timeout=60, check=False)

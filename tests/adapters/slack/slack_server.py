@@ -40,6 +40,17 @@ ANSWERS: dict[str, Any] = {
 }
 
 
+async def shown(check: Callable[[], Any], what: str, fake: FakeSlack, rounds: int) -> Any:
+    """`check()`'s first true result, tried every 10 ms up to `rounds` times (then the test fails, naming `what` and
+    the calls the fake Slack had)."""
+    for _ in range(rounds):
+        result = check()
+        if result:
+            return result
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}; calls: {[c.method for c in fake.calls]}")
+
+
 class SlackBot:
     def __init__(self, url: str, fake: FakeSlack, app: Any, clock: FixedClock, store: MemoryStore,
                  cases_channel: str) -> None:
@@ -74,12 +85,7 @@ class SlackBot:
 
     async def until(self, check: Callable[[], Any], what: str) -> Any:
         """Wait (bounded) for work bolt runs after its ack to show up at the fake Slack."""
-        for _ in range(300):
-            result = check()
-            if result:
-                return result
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"timed out waiting for {what}; calls: {[c.method for c in self.fake.calls]}")
+        return await shown(check, what, self.fake, rounds=300)
 
     async def settle(self, rounds: int = 10) -> None:
         """Let work that runs after an ack finish (used before asserting that nothing more happened)."""

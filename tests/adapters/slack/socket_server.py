@@ -19,7 +19,7 @@ from urllib.parse import parse_qs
 import pytest
 from fakes.slack_api import FakeSlack
 from fakes.slack_socket import Ack, FakeSocketMode, envelope
-from slack_server import ANSWERS, CASES_CHANNEL, JORDAN
+from slack_server import ANSWERS, CASES_CHANNEL, JORDAN, shown
 from slack_support import TOKEN, button_click, fixture, view_submission
 
 from adapters.slack.mount import SLACK_SOCKET
@@ -110,12 +110,7 @@ class SocketBot:
 
     async def until(self, check: Callable[[], Any], what: str) -> Any:
         """Wait (bounded) for work the bot does after an ack to show up at the fake Slack."""
-        for _ in range(1000):
-            result = check()
-            if result:
-                return result
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"timed out waiting for {what}; calls: {[c.method for c in self.fake.calls]}")
+        return await shown(check, what, self.fake, rounds=1000)
 
     async def settle(self) -> None:
         """Let work that runs after an ack finish (before asserting that nothing more happened)."""
