@@ -10,13 +10,14 @@ schema (`<schema>_keys`), for the caller to check its master keys against.
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from storage.base import Doc, StoreError
 from storage.collections import CASES, META
 from storage.postgres_sql import MIGRATIONS
-from storage.postgres_store import _loads, _reason, redacted
+from storage.postgres_store import cause, redacted
 from storage.sealed import DATA_KEYS, KEYRING_DOC, SEALED_ONCE
 
 LOOK_SECONDS = 5.0  # connecting, and each query: a database that does not answer stops the look within seconds
@@ -78,10 +79,10 @@ async def look(url: str, schema: str, seconds: float = LOOK_SECONDS) -> Look:
                     rows = await (await conn.execute(
                         sql.SQL("SELECT key, body FROM {} WHERE collection = %s AND (key = %s OR key LIKE %s)")
                         .format(key_docs), (DATA_KEYS, KEYRING_DOC, "check:%"))).fetchall()
-                    found.key_records = {key: _loads(body) for key, body in rows}
+                    found.key_records = {key: json.loads(body) for key, body in rows}
                     found.data_keys = int(await one(sql.SQL(
                         "SELECT count(*) FROM {} WHERE collection = %s AND key <> %s AND key NOT LIKE %s")
                         .format(key_docs), DATA_KEYS, KEYRING_DOC, "check:%") or 0)
     except (psycopg.Error, OSError, TimeoutError) as exc:
-        raise StoreError(f"cannot reach the database at {redacted(url)}: {_reason(exc, url)}") from None
+        raise StoreError(f"cannot reach the database at {redacted(url)}: {cause(exc, url)}") from None
     return found

@@ -128,7 +128,7 @@ class PostgresStore:
                                      "setting")
             await probe.close()
         except (psycopg.Error, OSError, TimeoutError) as exc:
-            raise StoreError(f"cannot reach the database at {redacted(self.url)}: {_reason(exc, self.url)}") from None
+            raise StoreError(f"cannot reach the database at {redacted(self.url)}: {cause(exc, self.url)}") from None
         pool = AsyncConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=False, timeout=30,
                                    kwargs={"autocommit": True, "options": f"-c search_path={self.schema}",
                                            "connect_timeout": max(1, int(CONNECT_SECONDS))},
@@ -137,7 +137,7 @@ class PostgresStore:
             await pool.open(wait=True, timeout=CONNECT_SECONDS)
         except Exception as exc:
             await pool.close()
-            raise StoreError(f"cannot reach the database at {redacted(self.url)}: {_reason(exc, self.url)}") from None
+            raise StoreError(f"cannot reach the database at {redacted(self.url)}: {cause(exc, self.url)}") from None
         self._pool = pool
         try:
             await self._migrate()
@@ -237,7 +237,7 @@ class PostgresStore:
         except StoreError:
             raise
         except _database_errors() as exc:
-            raise StoreError(f"the database failed: {_reason(exc, self.url)}") from exc
+            raise StoreError(f"the database failed: {cause(exc, self.url)}") from exc
 
     @asynccontextmanager
     async def _locked(self, collection: str, key: str) -> AsyncIterator[Any]:
@@ -451,7 +451,7 @@ def _database_errors() -> tuple[type[BaseException], ...]:
     return (psycopg.Error, psycopg_pool.PoolTimeout, OSError, asyncio.TimeoutError)
 
 
-def _reason(exc: BaseException, url: str = "") -> str:
+def cause(exc: BaseException, url: str = "") -> str:
     """One line about a failure, without the URL's password (a driver may quote part of it, as when a password
     holding `@` is read as a host name): the first line of what the driver said, else the kind of error."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]

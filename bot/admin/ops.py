@@ -125,7 +125,7 @@ def undelivered_line(item: Undelivered, context: Context) -> str:
 async def purge(core: Running, params: Mapping[str, Any], context: Context) -> Answer:
     """Closed cases older than the retention period (`params["years"]`), with the console's saved copies of their
     records, unfinished forms and old dedupe records; or, with `params["dry_run"]`, what would go."""
-    from bot.jobs.expiry import DEDUPE, DIALOG_RETENTION, RETENTION
+    from bot.jobs.expiry import DEDUPE
     from bot.records.files import saved_copies
     from bot.records.retention import purge as purge_cases
 
@@ -158,12 +158,17 @@ async def purge(core: Running, params: Mapping[str, Any], context: Context) -> A
             for copy in copies:
                 copy.unlink(missing_ok=True)
         out.append(f"{verb} {len(copies)} saved copy(ies) of their written records in {copies[0].parent}.")
-    # Always the last lines; these records are not cases, so they are not in the audit log.
-    out.append(f"{verb} {report.dialogs} unfinished form(s) untouched for {DIALOG_RETENTION.days} days "
-               "(never opened as cases; they may hold a child's details).")
-    out.append(f"{verb} {report.dedupe_records} dedupe record(s) of chat events older than {RETENTION.days} days "
-               "(kept only to ignore platform retries).")
-    return Answer(0, lines(out))
+    return Answer(0, lines([*out, *purge_tail(verb, report.dialogs, report.dedupe_records)]))
+
+
+def purge_tail(verb: str, dialogs: int, dedupe_records: int) -> list[str]:
+    """A purge's last lines, always there: these records are not cases, so they are not in the audit log."""
+    from bot.jobs.expiry import DIALOG_RETENTION, RETENTION
+
+    return [f"{verb} {dialogs} unfinished form(s) untouched for {DIALOG_RETENTION.days} days (never opened as cases; "
+            "they may hold a child's details).",
+            f"{verb} {dedupe_records} dedupe record(s) of chat events older than {RETENTION.days} days (kept only to "
+            "ignore platform retries)."]
 
 
 # --- directory import -------------------------------------------------------------------------------------------

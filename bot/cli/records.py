@@ -200,7 +200,7 @@ def verify_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
     """bot.admin.ops.purge: by the running bot where one has the embedded store open, else here."""
-    from bot.jobs.expiry import DIALOG_RETENTION, RETENTION
+    from bot.admin.ops import purge_tail
     from bot.records.retention import years_before
 
     years = retention_years()
@@ -210,10 +210,7 @@ def cmd_purge(args: argparse.Namespace, settings: Settings) -> int:
         cutoff = years_before(datetime.now(LONDON), years).date()
         print(f"Nothing to remove: there is no data folder {data_dir} (retention: {years} years after closure, "
               f"closed before {cutoff}).")
-        print(f"{verb} 0 unfinished form(s) untouched for {DIALOG_RETENTION.days} days (never opened as cases; they "
-              "may hold a child's details).")
-        print(f"{verb} 0 dedupe record(s) of chat events older than {RETENTION.days} days (kept only to ignore "
-              "platform retries).")
+        print("\n".join(purge_tail(verb, 0, 0)))
         return 0
     return run_operation(settings, data_dir, "purge", {"years": years, "dry_run": bool(args.dry_run)})
 
